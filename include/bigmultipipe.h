@@ -1,0 +1,599 @@
+/*
+ * bigmultipipe.h -- parallel pipelines over large files.
+ *
+ * The library runs a user's read -> pre-process -> process -> post-process
+ * -> write code over many input files, one item per worker process, and
+ * returns one (outname, meta) pair per item in input order.  Only names
+ * and small metadata travel between processes; the data begin and end on
+ * disk.  Three streams:
+ *
+ *   data      read and written by the item's own worker (bmp_ops)
+ *   control   keywords, a JSON object: construction < run < pre-process
+ *   metadata  a JSON object per item, returned in the pout
+ *
+ * Conventions used by every function below
+ * -----------------------------------------
+ * Errors:     functions returning int give 0 (or a documented count) on
+ *             success and a negative code on failure: -errno for system
+ *             failures, BMP_E* (below) for the library's own.  Pass the
+ *             code to bmp_strerror().  Functions that take a `bmp_error *`
+ *             also fill it (when non-NULL) with the file and stage that
+ *             failed; the first error written wins.
+ * Ownership:  "new reference" -- the caller frees it; "borrowed" -- valid
+ *             until the stated event, do not free; "steals" -- the call
+ *             takes ownership even when it fails.  JSON values are jansson
+ *             json_t and follow jansson's reference counting.
+ * Threads:    a bmp_pipe may be used by one thread at a time.  Distinct
+ *             pipes may run in distinct threads.  Functions marked
+ *             "worker-safe" may be called from inside a step, that is in a
+ *             worker process, including bmp_pipeline() itself (nested
+ *             pipelines).  See doc/threads-and-fork.md.
+ * Fork:       the process executor forks; steps run in children of the
+ *             calling process.  The library installs no signal handler
+ *             and touches no global state except during bmp_pipeline(),
+ *             which reaps only the children it started.
+ */
+#ifndef BIGMULTIPIPE_H
+#define BIGMULTIPIPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+#include <jansson.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(BMP_STATIC)
+#define BMP_API
+#elif defined(BMP_BUILDING_LIBRARY)
+#define BMP_API __attribute__((visibility("default")))
+#else
+#define BMP_API
+#endif
+
+#if defined(__GNUC__)
+#define BMP_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define BMP_PRINTF(fmt, args)
+#endif
+
+/* ====================================================================== */
+/*  Version                                                               */
+/* ====================================================================== */
+
+#define BMP_VERSION_MAJOR 0
+#define BMP_VERSION_MINOR 1
+#define BMP_VERSION_PATCH 0
+#define BMP_VERSION_NUMBER \
+    (BMP_VERSION_MAJOR * 10000 + BMP_VERSION_MINOR * 100 + BMP_VERSION_PATCH)
+
+/*! bmp_version_number() : the BMP_VERSION_NUMBER the library was built as.
+ *  Compare with the header's to detect a mismatched shared library. */
+BMP_API unsigned bmp_version_number(void);
+/*! bmp_version_string() : "MAJOR.MINOR.PATCH"; static storage. */
+BMP_API const char *bmp_version_string(void);
+
+/* ====================================================================== */
+/*  Errors                                                                */
+/* ====================================================================== */
+
+/* The library's own codes.  Values are appended, never reused. */
+#define BMP_ERROR_MAP(XX)                                                    \
+    XX(EINVAL, -30001, "invalid argument")                                   \
+    XX(EKWTYPE, -30002, "keyword has the wrong type")                        \
+    XX(ENOMEM_BUDGET, -30003, "memory budget too small for one process")     \
+    XX(ENOOUTNAME, -30004, "no output name can be made for this item")       \
+    XX(ESTEP, -30005, "a processing step failed")                            \
+    XX(ECRASH, -30006, "worker process crashed")                             \
+    XX(ETIMEOUT, -30007, "item timed out")                                   \
+    XX(EPROTO, -30008, "malformed message from a worker")                    \
+    XX(EFORMAT, -30009, "malformed file")                                    \
+    XX(EUNSUPPORTED, -30010, "unsupported feature of a file format")         \
+    XX(EINTERRUPTED, -30011, "run interrupted")                              \
+    XX(ENOITEMS, -30012, "no items to process")                              \
+    XX(EPOUT, -30013, "malformed pout file")                                 \
+    XX(EFITS, -30014, "FITS library error")
+
+typedef enum bmp_errcode {
+#define BMP__ERR_ENUM(name, value, text) BMP_##name = (value),
+    BMP_ERROR_MAP(BMP__ERR_ENUM)
+#undef BMP__ERR_ENUM
+} bmp_errcode;
+
+/*! bmp_strerror() : text for any code this library returns (its own or
+ *  -errno).  Static storage, or thread-local storage for unknown codes;
+ *  never NULL.  Thread-safe. */
+BMP_API const char *bmp_strerror(int code);
+/*! bmp_err_name() : "BMP_EINVAL", "ENOENT", ... ; "UNKNOWN" otherwise. */
+BMP_API const char *bmp_err_name(int code);
+
+/* Rich context for one failure, filled by the callee; the caller owns the
+ * storage (usually on the stack).  Once `code` is non-zero, later errors
+ * are not recorded: the first cause is the one reported. */
+typedef struct bmp_error {
+    int code;          /* 0 = no error yet */
+    char stage[24];    /* "read", "pre_process", "write", "schedule", ... */
+    char source[512];  /* the file concerned, or "" */
+    char text[512];    /* human-readable message, complete sentence */
+} bmp_error;
+
+/*! bmp_error_set() : records an error in `err` (if non-NULL and empty) and
+ *  returns `code`, so that `return bmp_error_set(err, ...)` reads well.
+ *  `source` may be NULL.  Worker-safe. */
+BMP_API int bmp_error_set(bmp_error *err, int code, const char *stage,
+                          const char *source, const char *fmt, ...)
+    BMP_PRINTF(5, 6);
+
+/* ====================================================================== */
+/*  Keywords: the control stream                                          */
+/* ====================================================================== */
+/*
+ * Keywords are a JSON object.  A key absent or set to JSON null is "not
+ * given", as Python's None.  The getters below return the value, or the
+ * default when the key is not given or has an unusable type; the _get
+ * forms tell the cases apart.  All are worker-safe.
+ */
+
+/*! bmp_kw_get_real() : *out = number at `key` (integer or real).
+ *  @return 1 if given, 0 if not given (*out untouched), BMP_EKWTYPE if
+ *          present with another type. */
+BMP_API int bmp_kw_get_real(const json_t *kw, const char *key, double *out);
+/*! bmp_kw_get_int() : as bmp_kw_get_real(); a real must be integral. */
+BMP_API int bmp_kw_get_int(const json_t *kw, const char *key, long long *out);
+/*! bmp_kw_get_bool() : true/false; numbers count as their truth value. */
+BMP_API int bmp_kw_get_bool(const json_t *kw, const char *key, int *out);
+/*! bmp_kw_get_str() : *out borrowed from `kw`, valid while the key is
+ *  unchanged. */
+BMP_API int bmp_kw_get_str(const json_t *kw, const char *key,
+                           const char **out);
+
+BMP_API double bmp_kw_real(const json_t *kw, const char *key, double dflt);
+BMP_API long long bmp_kw_int(const json_t *kw, const char *key,
+                             long long dflt);
+BMP_API int bmp_kw_bool(const json_t *kw, const char *key, int dflt);
+/*! bmp_kw_str() : borrowed, as bmp_kw_get_str(); `dflt` when not given. */
+BMP_API const char *bmp_kw_str(const json_t *kw, const char *key,
+                               const char *dflt);
+/*! bmp_kw_has() : 1 when `key` is given (present and not null). */
+BMP_API int bmp_kw_has(const json_t *kw, const char *key);
+
+/* Setters: 0, or -ENOMEM / BMP_EINVAL (kw not an object). */
+BMP_API int bmp_kw_set_real(json_t *kw, const char *key, double value);
+BMP_API int bmp_kw_set_int(json_t *kw, const char *key, long long value);
+BMP_API int bmp_kw_set_bool(json_t *kw, const char *key, int value);
+BMP_API int bmp_kw_set_str(json_t *kw, const char *key, const char *value);
+
+/*! bmp_kw_merge() : a new object: `base` with every key of `over` set over
+ *  it (over wins; a null in `over` sets null, i.e. "not given").  Either
+ *  may be NULL.  @return new reference, NULL on allocation failure. */
+BMP_API json_t *bmp_kw_merge(const json_t *base, const json_t *over);
+
+/* ====================================================================== */
+/*  Items and data                                                        */
+/* ====================================================================== */
+/*
+ * An item of in_names is a JSON string (one file) or a JSON array of items
+ * (a group, processed as one unit by one worker; groups nest).
+ *
+ * Data are `void *` owned by the pipeline while an item runs, freed with
+ * bmp_ops.data_free.  The library's own data types below start with a
+ * bmp_object header, so the default data_free frees any of them.
+ */
+
+typedef struct bmp_object {
+    void (*destroy)(void *self); /* frees the whole object */
+} bmp_object;
+
+/* A file's bytes (default file_read / file_write). */
+typedef struct bmp_buffer {
+    bmp_object obj;
+    size_t size;
+    unsigned char *bytes;
+} bmp_buffer;
+
+/* The data of a group: one element per member, in order.  Elements are
+ * freed with the pipe's data_free when the list is destroyed. */
+typedef struct bmp_list {
+    bmp_object obj;
+    size_t count;
+    void **elements;
+    void (*element_free)(void *element, void *user);
+    void *user;
+} bmp_list;
+
+/*! bmp_buffer_new() : a buffer of `size` zeroed bytes.
+ *  @return new object (free with bmp_object_free), NULL on ENOMEM. */
+BMP_API bmp_buffer *bmp_buffer_new(size_t size);
+/*! bmp_list_new() : a list of `count` NULL elements; `element_free(e,
+ *  user)` frees each non-NULL element on destruction (NULL: not freed). */
+BMP_API bmp_list *bmp_list_new(size_t count,
+                               void (*element_free)(void *, void *),
+                               void *user);
+/*! bmp_object_free() : calls the object's destroy; NULL is a no-op.
+ *  `user` is ignored; the signature fits bmp_ops.data_free. */
+BMP_API void bmp_object_free(void *object, void *user);
+
+/*! bmp_names_new() : a JSON array of `n` file-name strings, each item one
+ *  file.  Names need not be UTF-8; bytes are kept exactly.
+ *  @return new reference, NULL on ENOMEM. */
+BMP_API json_t *bmp_names_new(size_t n, const char *const names[]);
+
+/* ====================================================================== */
+/*  The per-item context                                                  */
+/* ====================================================================== */
+
+typedef struct bmp_pipe bmp_pipe;
+typedef struct bmp_item bmp_item;
+
+/*! bmp_item_in_name() : the item, a JSON string or (group) array.
+ *  Borrowed: valid during the item's run. */
+BMP_API const json_t *bmp_item_in_name(const bmp_item *item);
+/*! bmp_item_name() : the file name of a single-file item; NULL for a
+ *  group.  Borrowed, as above. */
+BMP_API const char *bmp_item_name(const bmp_item *item);
+/*! bmp_item_index() : the item's position in in_names. */
+BMP_API size_t bmp_item_index(const bmp_item *item);
+/*! bmp_item_kw() : this item's keywords (construction < run < what the
+ *  pre-process steps set).  Borrowed; steps may change it, and changes
+ *  hold for the rest of this item only. */
+BMP_API json_t *bmp_item_kw(bmp_item *item);
+/*! bmp_item_meta() : this item's metadata object, returned in the pout.
+ *  Borrowed; steps may change it. */
+BMP_API json_t *bmp_item_meta(bmp_item *item);
+/*! bmp_item_user() : the `user` pointer given to bmp_pipe_new(). */
+BMP_API void *bmp_item_user(const bmp_item *item);
+/*! bmp_item_pipe() : the pipe running this item.  Borrowed. */
+BMP_API bmp_pipe *bmp_item_pipe(const bmp_item *item);
+/*! bmp_item_data_free() : frees `data` with the pipe's data_free; for a
+ *  step that replaces its data. */
+BMP_API void bmp_item_data_free(bmp_item *item, void *data);
+/*! bmp_item_fail() : records why this item failed (first message wins)
+ *  and returns `code` (BMP_ESTEP when 0 or positive), so a step can end
+ *  with `return bmp_item_fail(item, 0, "bad header in %s", name);`. */
+BMP_API int bmp_item_fail(bmp_item *item, int code, const char *fmt, ...)
+    BMP_PRINTF(3, 4);
+
+/* ====================================================================== */
+/*  Steps: pre- and post-process lists                                    */
+/* ====================================================================== */
+/*
+ * A step gets the item's data by reference.  It may change them in place
+ * or replace them: then it frees the old data (bmp_item_data_free) and
+ * stores the new in *data.  Storing NULL is Python's "return None".
+ *
+ * Return:
+ *   BMP_CONTINUE   go on with *data (NULL data: as BMP_STOP)
+ *   BMP_REJECT     pre-process: the item ends as (none, {}); post-process:
+ *                  as BMP_STOP
+ *   BMP_STOP       post-process: stop the list, write nothing, keep meta;
+ *                  pre-process: as BMP_REJECT
+ *   negative       an error: the item fails with that code (and the
+ *                  message given to bmp_item_fail(), if any)
+ * The library frees whatever data remain after the item ends.
+ * A pre-process step adds or overrides keywords with the bmp_kw_set_*
+ * functions on bmp_item_kw(item).
+ */
+enum { BMP_CONTINUE = 0, BMP_REJECT = 1, BMP_STOP = 2 };
+
+typedef int (*bmp_step_fn)(bmp_item *item, void **data, void *arg);
+
+/* One step of a list: fn with its own argument.  Arrays of steps passed
+ * to bmp_pipeline() end with an entry whose fn is NULL. */
+typedef struct bmp_step {
+    bmp_step_fn fn;
+    void *arg;
+    const char *name; /* for messages; may be NULL */
+} bmp_step;
+
+/*! bmp_no_outfile() : a post-process step that stops the list, so the
+ *  item returns metadata only.  Put it last. */
+BMP_API int bmp_no_outfile(bmp_item *item, void **data, void *arg);
+
+/*! bmp_multi_proc() : lifts a per-element step to group data.  Use as a
+ *  step with `arg` pointing to the bmp_step to apply (it must outlive the
+ *  run).  On a bmp_list it applies that step to every element, recursing
+ *  into nested lists; on other data it applies it directly.  An element
+ *  that becomes NULL stays NULL; any negative return ends with it. */
+BMP_API int bmp_multi_proc(bmp_item *item, void **data, void *arg);
+
+/* ====================================================================== */
+/*  Metadata helpers                                                      */
+/* ====================================================================== */
+
+/*! bmp_cleanup() : marks `keys` (NULL-terminated) of `meta` for removal
+ *  after the post-process list, so post steps can share large values that
+ *  never reach the caller.  The registry is meta["bmp_cleanup_list"], also
+ *  removed then (unless the keyword no_bmp_cleanup is true).
+ *  @return 0, -ENOMEM, BMP_EINVAL.  Worker-safe. */
+BMP_API int bmp_cleanup(json_t *meta, const char *const keys[]);
+/*! bmp_multi_logging() : appends the formatted message to the list
+ *  meta[level], creating it.  @return 0, -ENOMEM, BMP_EINVAL. */
+BMP_API int bmp_multi_logging(json_t *meta, const char *level,
+                              const char *fmt, ...) BMP_PRINTF(3, 4);
+
+/* ====================================================================== */
+/*  Operations: the "subclass"                                            */
+/* ====================================================================== */
+/*
+ * A table of operations.  Every entry left NULL takes the library's
+ * default, as a Python subclass inherits; the defaults are exported as
+ * bmp_default_* so an override can call "super".  All return 0 or a
+ * negative error unless stated otherwise.
+ */
+typedef struct bmp_ops {
+    /* Set to BMP_OPS_VERSION; 0 is read as the current version.  Lets the
+     * table grow without breaking programs built against an older one. */
+    unsigned version;
+
+    /* Reads one file into *data.  NULL *data: the item ends as (none, {}).
+     * The default reads the file's bytes into a bmp_buffer; for a group,
+     * the library calls file_read once per member into a bmp_list. */
+    int (*file_read)(bmp_item *item, const char *in_name, void **data);
+
+    /* Runs the pre-process list.  Return as a step. */
+    int (*pre_process)(bmp_item *item, void **data);
+
+    /* The primary processing step.  Default: no change. */
+    int (*data_process)(bmp_item *item, void **data);
+
+    /* Processing plus metadata.  Default: data_process, then (data not
+     * NULL) post_process.  An override fills bmp_item_meta(item); NULL
+     * *data afterwards means nothing is written but meta is kept. */
+    int (*data_process_meta_create)(bmp_item *item, void **data);
+
+    /* Runs the post-process list.  Return as a step. */
+    int (*post_process)(bmp_item *item, void **data);
+
+    /* Proposes the output name: *outname = malloc'd string.  Default:
+     * SPEC.md's rules (see bmp_outname_create). */
+    int (*outname_create)(bmp_item *item, char **outname);
+
+    /* Writes `data` to `outname` (or another name: then *written =
+     * malloc'd name actually written; leaving it NULL means `outname`).
+     * Default: creates the directory when create_outdir, writes a
+     * bmp_buffer's bytes, or a bmp_list's elements one after another. */
+    int (*file_write)(bmp_item *item, void *data, const char *outname,
+                      char **written);
+
+    /* Frees data made by file_read or a step.  Default: bmp_object_free. */
+    void (*data_free)(void *data, void *user);
+
+    /* The whole per-item step, for programs that read and write files
+     * themselves: fills *outname (malloc'd, or NULL for none) and meta.
+     * Default: read -> pre -> process_meta -> outname -> write. */
+    int (*file_process)(bmp_item *item, char **outname);
+} bmp_ops;
+
+#define BMP_OPS_VERSION 1u
+
+BMP_API int bmp_default_file_read(bmp_item *item, const char *in_name,
+                                  void **data);
+BMP_API int bmp_default_pre_process(bmp_item *item, void **data);
+BMP_API int bmp_default_data_process(bmp_item *item, void **data);
+BMP_API int bmp_default_data_process_meta_create(bmp_item *item,
+                                                 void **data);
+BMP_API int bmp_default_post_process(bmp_item *item, void **data);
+BMP_API int bmp_default_outname_create(bmp_item *item, char **outname);
+BMP_API int bmp_default_file_write(bmp_item *item, void *data,
+                                   const char *outname, char **written);
+BMP_API int bmp_default_file_process(bmp_item *item, char **outname);
+
+/*! bmp_outname_create() : SPEC.md's output-name rule, as a pure function.
+ *  `in_name` is a file name, or NULL for a group; `kw` and `meta` give
+ *  outdir, outname_append and outname (meta wins when non-empty).
+ *  @return 0 with *outname malloc'd; BMP_ENOOUTNAME for a group without
+ *  outname; -ENOMEM.  Worker-safe. */
+BMP_API int bmp_outname_create(const char *in_name, const json_t *kw,
+                               const json_t *meta, char **outname);
+
+/*! bmp_mkdir_parents() : creates `dir` and its parents (mode 0777 &
+ *  ~umask); an existing directory is success.  @return 0 or -errno. */
+BMP_API int bmp_mkdir_parents(const char *dir);
+
+/* ====================================================================== */
+/*  The pipe                                                              */
+/* ====================================================================== */
+/*
+ * Keywords the library itself reads (all optional; construction < run):
+ *   num_processes   number      0/unset: physical cores; 0<x<1: fraction
+ *   mem_available   bytes       memory for all workers
+ *   mem_frac        0..1        share of available memory (default 0.8)
+ *   process_size    bytes       memory one item needs
+ *   error_if_zero   bool        fail when no worker fits (default true)
+ *   outdir          string      default "." (the current directory)
+ *   create_outdir   bool        create outdir and parents when writing
+ *   outname_append  string      default "_bmp"
+ *   outname         string      output name (joined to outdir)
+ *   no_bmp_cleanup  bool        keep bmp_cleanup keys (debugging)
+ *   executor        string      "process" (default) or "serial": run items
+ *                               in the calling process, for debugging
+ *   read_pout / write_pout      string, see bmp_pipeline_cached()
+ */
+
+/*! bmp_pipe_new() : a pipe with the given operations (copied; NULL: all
+ *  defaults) and user pointer (borrowed: must outlive the pipe; reaches
+ *  every step through bmp_item_user()).
+ *  @return new pipe (free with bmp_pipe_free), NULL on ENOMEM or on an
+ *          ops table of a newer version than this library. */
+BMP_API bmp_pipe *bmp_pipe_new(const bmp_ops *ops, void *user);
+/*! bmp_pipe_free() : frees the pipe; NULL is a no-op. */
+BMP_API void bmp_pipe_free(bmp_pipe *pipe);
+
+/*! bmp_pipe_kw_update() : merges `kw` (a JSON object, borrowed) over the
+ *  pipe's construction keywords.  @return 0, BMP_EINVAL, -ENOMEM. */
+BMP_API int bmp_pipe_kw_update(bmp_pipe *pipe, const json_t *kw);
+/*! bmp_pipe_kw() : the construction keywords.  Borrowed: valid until the
+ *  pipe is freed; may be changed in place. */
+BMP_API json_t *bmp_pipe_kw(bmp_pipe *pipe);
+
+/*! bmp_pipe_add_pre() / bmp_pipe_add_post() : append a step to the
+ *  construction pre-/post-process list.  `arg` is borrowed.  `name`, if
+ *  not NULL, is copied.  @return 0, BMP_EINVAL, -ENOMEM. */
+BMP_API int bmp_pipe_add_pre(bmp_pipe *pipe, bmp_step_fn fn, void *arg,
+                             const char *name);
+BMP_API int bmp_pipe_add_post(bmp_pipe *pipe, bmp_step_fn fn, void *arg,
+                              const char *name);
+
+/* ====================================================================== */
+/*  Running                                                               */
+/* ====================================================================== */
+
+typedef struct bmp_pout bmp_pout;
+
+/*! bmp_pipeline() : runs the pipe over `in_names` (a JSON array of items,
+ *  borrowed) with run keywords `kw` (borrowed; may be NULL) merged over
+ *  the construction keywords, and the run's extra steps `pre` and `post`
+ *  (arrays ending with fn == NULL, may be NULL) appended after the
+ *  construction lists.
+ *
+ *  A failure of one item (unreadable file, failed step, crash of its
+ *  worker) is recorded in that item's pout entry and does not stop the
+ *  others.  The call itself fails only on misuse or when no item can run.
+ *
+ *  @return 0 with *pout a new pout (free with bmp_pout_free), or a
+ *          negative error with *pout NULL and `err` filled.
+ *  Worker-safe: a step may run a nested pipeline. */
+BMP_API int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names,
+                         const json_t *kw, const bmp_step *pre,
+                         const bmp_step *post, bmp_pout **pout,
+                         bmp_error *err);
+
+/*! bmp_pipeline_cached() : Python's cached_pout.  With the keyword
+ *  read_pout naming a readable pout file, returns its contents without
+ *  running.  Otherwise runs bmp_pipeline() and, with write_pout set,
+ *  stores the pout there (creating its directory when create_outdir).
+ *  A pout file that cannot be read is not an error: the run happens. */
+BMP_API int bmp_pipeline_cached(bmp_pipe *pipe, const json_t *in_names,
+                                const json_t *kw, const bmp_step *pre,
+                                const bmp_step *post, bmp_pout **pout,
+                                bmp_error *err);
+
+/* ====================================================================== */
+/*  pout: the results                                                     */
+/* ====================================================================== */
+
+typedef enum bmp_status {
+    BMP_ITEM_OK = 0,        /* written: outname set */
+    BMP_ITEM_NO_OUTPUT = 1, /* rejected or metadata only: outname NULL */
+    BMP_ITEM_FAILED = 2,    /* an operation returned an error */
+    BMP_ITEM_CRASHED = 3,   /* its worker died (signal or exit) */
+    BMP_ITEM_TIMED_OUT = 4, /* ran past the timeout keyword */
+    BMP_ITEM_NOT_RUN = 5    /* the run was interrupted before it */
+} bmp_status;
+
+/*! bmp_status_name() : "ok", "no_output", "failed", "crashed",
+ *  "timed_out", "not_run"; static storage. */
+BMP_API const char *bmp_status_name(bmp_status status);
+
+/*! bmp_pout_count() : number of entries (= items). */
+BMP_API size_t bmp_pout_count(const bmp_pout *pout);
+/*! Accessors for entry `i` (< count).  Strings and JSON are borrowed:
+ *  valid until the pout is freed.  outname and error may be NULL. */
+BMP_API const char *bmp_pout_outname(const bmp_pout *pout, size_t i);
+BMP_API json_t *bmp_pout_meta(const bmp_pout *pout, size_t i);
+BMP_API const json_t *bmp_pout_in_name(const bmp_pout *pout, size_t i);
+BMP_API bmp_status bmp_pout_status(const bmp_pout *pout, size_t i);
+BMP_API const char *bmp_pout_error(const bmp_pout *pout, size_t i);
+
+/*! bmp_pout_free() : NULL is a no-op. */
+BMP_API void bmp_pout_free(bmp_pout *pout);
+
+/*! bmp_prune_pout() : Python's prune_pout.  A new pout without the
+ *  entries whose outname is NULL and whose meta is empty, and, when
+ *  in_names is given, *pruned_names: the same positions of in_names.
+ *  @return 0, -ENOMEM, BMP_EINVAL (in_names of another length). */
+BMP_API int bmp_prune_pout(const bmp_pout *pout, const json_t *in_names,
+                           bmp_pout **pruned, json_t **pruned_names);
+
+/*! bmp_pout_write() : stores the pout as JSON Lines (doc/pout-format.md):
+ *  one object per entry, in order, with in_name, outname, meta, status
+ *  and error.  Written to a temporary name and renamed.
+ *  @return 0 or a negative error (err filled). */
+BMP_API int bmp_pout_write(const bmp_pout *pout, const char *path,
+                           bmp_error *err);
+/*! bmp_pout_read() : reads a file written by bmp_pout_write().
+ *  @return 0 with *pout new, or a negative error (err filled). */
+BMP_API int bmp_pout_read(const char *path, bmp_pout **pout, bmp_error *err);
+/*! bmp_pout_entry_json() : entry `i` as the JSON object of the file
+ *  format.  @return new reference, NULL on ENOMEM. */
+BMP_API json_t *bmp_pout_entry_json(const bmp_pout *pout, size_t i);
+
+/* ====================================================================== */
+/*  Resources                                                             */
+/* ====================================================================== */
+
+/*! bmp_physical_cores() : physical cores this process may run on (CPU
+ *  affinity mask and cgroup CPU quota applied), at least 1. */
+BMP_API int bmp_physical_cores(void);
+/*! bmp_mem_available() : bytes of memory available now: the lesser of the
+ *  system's MemAvailable and the cgroup (v1 or v2) limit less its usage.
+ *  @return bytes, or a negative error. */
+BMP_API int64_t bmp_mem_available(void);
+
+/*! bmp_num_can_process() : SPEC.md's worker count for `num_items` items
+ *  with the keywords num_processes, mem_available, mem_frac,
+ *  process_size, error_if_zero from `kw` (borrowed, may be NULL).
+ *  @return the count (>= 0; 0 only when error_if_zero is false and no
+ *          worker fits), or a negative error with `err` filled. */
+BMP_API int bmp_num_can_process(size_t num_items, const json_t *kw,
+                                bmp_error *err);
+
+/* ====================================================================== */
+/*  N-dimensional arrays (.npy and FITS data)                             */
+/* ====================================================================== */
+
+/* Element types.  Values are appended, never reused. */
+typedef enum bmp_dtype {
+    BMP_DTYPE_BOOL = 1,
+    BMP_DTYPE_INT8, BMP_DTYPE_INT16, BMP_DTYPE_INT32, BMP_DTYPE_INT64,
+    BMP_DTYPE_UINT8, BMP_DTYPE_UINT16, BMP_DTYPE_UINT32, BMP_DTYPE_UINT64,
+    BMP_DTYPE_FLOAT16, BMP_DTYPE_FLOAT32, BMP_DTYPE_FLOAT64,
+    BMP_DTYPE_COMPLEX64, BMP_DTYPE_COMPLEX128
+} bmp_dtype;
+
+#define BMP_MAX_DIMS 32
+
+/* An n-dimensional array; a library data object (bmp_object_free frees
+ * it, and the memory map when `data` is mapped). */
+typedef struct bmp_array {
+    bmp_object obj;
+    bmp_dtype dtype;
+    char byteorder;     /* '<' little, '>' big, '|' not applicable */
+    int fortran_order;  /* 1: first index varies fastest */
+    int ndim;           /* 0 for a scalar */
+    size_t shape[BMP_MAX_DIMS];
+    size_t itemsize;    /* bytes per element */
+    size_t count;       /* elements: product of shape (1 when ndim is 0) */
+    size_t nbytes;      /* count * itemsize */
+    void *data;         /* nbytes bytes; borrowed from the object */
+    json_t *header;     /* FITS header cards, or NULL; owned */
+    void *bmp__private; /* the library's bookkeeping; do not touch */
+} bmp_array;
+
+/*! bmp_dtype_size() : bytes per element; 0 for an unknown dtype. */
+BMP_API size_t bmp_dtype_size(bmp_dtype dtype);
+/*! bmp_dtype_name() : NumPy's name ("float64", ...); "unknown". */
+BMP_API const char *bmp_dtype_name(bmp_dtype dtype);
+
+/*! bmp_array_new() : a zeroed, native-endian, C-order array.  `shape` has
+ *  `ndim` entries (may be NULL when ndim is 0).
+ *  @return new object (bmp_object_free), NULL on ENOMEM, overflow of the
+ *  size, or invalid arguments. */
+BMP_API bmp_array *bmp_array_new(bmp_dtype dtype, int ndim,
+                                 const size_t *shape);
+/*! bmp_array_get_double() / bmp_array_set_double() : element `i` in
+ *  storage order, converted to or from double (real part for complex),
+ *  honouring `byteorder`.  i must be < count. */
+BMP_API double bmp_array_get_double(const bmp_array *a, size_t i);
+BMP_API void bmp_array_set_double(bmp_array *a, size_t i, double v);
+
+#include "bigmultipipe/npy.h"
+#include "bigmultipipe/fits.h"
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BIGMULTIPIPE_H */
