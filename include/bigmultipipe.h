@@ -524,19 +524,36 @@ BMP_API json_t *bmp_pout_entry_json(const bmp_pout *pout, size_t i);
 /*  Resources                                                             */
 /* ====================================================================== */
 
-/*! bmp_physical_cores() : physical cores this process may run on (CPU
- *  affinity mask and cgroup CPU quota applied), at least 1. */
+/*! bmp_physical_cores() : physical cores this process may run on: hwloc's
+ *  cores with a CPU in the affinity mask, capped by the cgroup CPU quota
+ *  rounded up (ceil(quota / period)); at least 1.  Falls back to the
+ *  logical CPUs of the mask when hwloc has no topology.  See
+ *  doc/resources.md. */
 BMP_API int bmp_physical_cores(void);
 /*! bmp_mem_available() : bytes of memory available now: the lesser of the
- *  system's MemAvailable and the cgroup (v1 or v2) limit less its usage.
- *  @return bytes, or a negative error. */
+ *  system's MemAvailable and, at each level of the process's cgroup (v1
+ *  or v2), the limit less the usage (inactive file cache, which the
+ *  kernel reclaims, not counted as usage).
+ *  @return bytes, or -errno when neither can be read. */
 BMP_API int64_t bmp_mem_available(void);
 
 /*! bmp_num_can_process() : SPEC.md's worker count for `num_items` items
  *  with the keywords num_processes, mem_available, mem_frac,
- *  process_size, error_if_zero from `kw` (borrowed, may be NULL).
- *  @return the count (>= 0; 0 only when error_if_zero is false and no
- *          worker fits), or a negative error with `err` filled. */
+ *  process_size, error_if_zero from `kw` (borrowed, may be NULL):
+ *  min(num_items, CPU workers, memory workers), where
+ *    CPU workers     num_processes 0 or not given: bmp_physical_cores();
+ *                    below 1: that share of it, rounded half to even as
+ *                    Python's round(), at least 1; else floored
+ *    memory workers  floor(memory / process_size), memory being
+ *                    mem_available or mem_frac x bmp_mem_available();
+ *                    no limit without process_size
+ *  @return the count (>= 0; 0 only for no items, or when error_if_zero
+ *          is false and no worker fits), or a negative error with `err`
+ *          filled (stage "schedule"): BMP_EKWTYPE for a keyword of the
+ *          wrong type, BMP_EINVAL for num_processes < 0, mem_frac outside
+ *          (0, 1], mem_available < 0 or process_size <= 0,
+ *          BMP_ENOMEM_BUDGET when no worker fits and error_if_zero (the
+ *          message gives both figures in MiB). */
 BMP_API int bmp_num_can_process(size_t num_items, const json_t *kw,
                                 bmp_error *err);
 

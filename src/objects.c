@@ -7,6 +7,8 @@
  */
 #include "bigmultipipe.h"
 
+#include "objects_internal.h"
+
 #include <stdlib.h>
 
 void bmp_object_free(void *object, void *user)
@@ -82,4 +84,14 @@ json_t *bmp_names_new(size_t n, const char *const names[])
         }
     }
     return array;
+}
+
+int bmp__is_buffer(const void *data)
+{
+    return data && ((const bmp_object *)data)->destroy == buffer_destroy;
+}
+
+int bmp__is_list(const void *data)
+{
+    return data && ((const bmp_object *)data)->destroy == list_destroy;
 }

@@ -1,0 +1,234 @@
+/*
+ * channel.c -- see channel.h.
+ */
+#include "channel.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define RESULT_MAGIC 0x424d5052u /* "BMPR" */
+#define NO_STRING UINT64_MAX
+/* A meta bigger than this is a bug in the user's code or a hostile
+ * worker; refusing it keeps a bad length from becoming a huge malloc. */
+#define MAX_FIELD ((uint64_t)1 << 32)
+
+typedef struct frame_header {
+    uint32_t magic;
+    uint32_t status;
+    int32_t code;
+    int32_t attempts;
+    double wall_s;
+    double cpu_s;
+    int64_t peak_rss;
+    uint64_t outname_len;
+    uint64_t meta_len;
+    uint64_t error_len;
+} frame_header;
+
+int bmp__write_all(int fd, const void *buf, size_t n)
+{
+    const char *p = buf;
+    while (n > 0) {
+        /* send() with MSG_NOSIGNAL: a dead peer must give EPIPE, not kill
+         * the caller with SIGPIPE. */
+        ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+int bmp__read_all(int fd, void *buf, size_t n)
+{
+    char *p = buf;
+    while (n > 0) {
+        ssize_t k = read(fd, p, n);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (k == 0)
+            return -EPIPE;
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+int bmp__channel_send_index(int fd, uint64_t index)
+{
+    return bmp__write_all(fd, &index, sizeof index);
+}
+
+int bmp__channel_recv_index(int fd, uint64_t *index)
+{
+    char *p = (char *)index;
+    size_t got = 0;
+    while (got < sizeof *index) {
+        ssize_t k = read(fd, p + got, sizeof *index - got);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (k == 0)
+            return got == 0 ? 0 : -EPIPE;
+        got += (size_t)k;
+    }
+    return 1;
+}
+
+int bmp__channel_send_result(int fd, const bmp__result *r)
+{
+    char *meta = r->meta ? json_dumps(r->meta, JSON_COMPACT) : NULL;
+    if (r->meta && !meta) {
+        /* Not serialisable (e.g. a string that is not UTF-8): report it
+         * rather than lose the item silently. */
+        meta = strdup("{\"bmp_error\": \"meta could not be encoded as JSON\"}");
+        if (!meta)
+            return -ENOMEM;
+    }
+    frame_header h = {
+        .magic = RESULT_MAGIC,
+        .status = (uint32_t)r->status,
+        .code = r->code,
+        .attempts = r->stats.attempts,
+        .wall_s = r->stats.wall_s,
+        .cpu_s = r->stats.cpu_s,
+        .peak_rss = r->stats.peak_rss,
+        .outname_len = r->outname ? strlen(r->outname) : NO_STRING,
+        .meta_len = meta ? strlen(meta) : NO_STRING,
+        .error_len = r->error ? strlen(r->error) : NO_STRING,
+    };
+    int rc = bmp__write_all(fd, &h, sizeof h);
+    if (rc == 0 && r->outname)
+        rc = bmp__write_all(fd, r->outname, h.outname_len);
+    if (rc == 0 && meta)
+        rc = bmp__write_all(fd, meta, h.meta_len);
+    if (rc == 0 && r->error)
+        rc = bmp__write_all(fd, r->error, h.error_len);
+    free(meta);
+    return rc;
+}
+
+/* Reads a string field of `len` bytes; NO_STRING gives NULL. */
+static int recv_string(int fd, uint64_t len, char **out)
+{
+    *out = NULL;
+    if (len == NO_STRING)
+        return 0;
+    if (len >= MAX_FIELD)
+        return BMP_EPROTO;
+    char *s = malloc((size_t)len + 1);
+    if (!s)
+        return -ENOMEM;
+    int rc = bmp__read_all(fd, s, (size_t)len);
+    if (rc < 0) {
+        free(s);
+        return rc;
+    }
+    s[len] = '\0';
+    *out = s;
+    return 0;
+}
+
+int bmp__channel_recv_result(int fd, bmp__result *r)
+{
+    bmp__result_clear(r);
+    frame_header h;
+    int rc = bmp__read_all(fd, &h, sizeof h);
+    if (rc < 0)
+        return rc;
+    if (h.magic != RESULT_MAGIC || h.status > BMP_ITEM_NOT_RUN)
+        return BMP_EPROTO;
+    char *meta = NULL;
+    rc = recv_string(fd, h.outname_len, &r->outname);
+    if (rc == 0)
+        rc = recv_string(fd, h.meta_len, &meta);
+    if (rc == 0)
+        rc = recv_string(fd, h.error_len, &r->error);
+    if (rc < 0) {
+        free(meta);
+        bmp__result_clear(r);
+        return rc;
+    }
+    r->status = (bmp_status)h.status;
+    r->code = h.code;
+    r->stats.attempts = h.attempts;
+    r->stats.wall_s = h.wall_s;
+    r->stats.cpu_s = h.cpu_s;
+    r->stats.peak_rss = h.peak_rss;
+    r->meta = meta ? json_loads(meta, 0, NULL) : json_object();
+    free(meta);
+    if (!json_is_object(r->meta)) {
+        bmp__result_clear(r);
+        return BMP_EPROTO;
+    }
+    return 0;
+}
+
+/* ---- fork registry ---------------------------------------------------- */
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static int *registry;
+static size_t registry_count, registry_cap;
+
+void bmp__fd_register(int fd)
+{
+    pthread_mutex_lock(&registry_lock);
+    if (registry_count == registry_cap) {
+        size_t cap = registry_cap ? registry_cap * 2 : 16;
+        int *r = realloc(registry, cap * sizeof *r);
+        if (r) {
+            registry = r;
+            registry_cap = cap;
+        }
+    }
+    /* On ENOMEM the fd goes unregistered: a child may then hold it, which
+     * only delays crash detection of that worker until the child exits. */
+    if (registry_count < registry_cap)
+        registry[registry_count++] = fd;
+    pthread_mutex_unlock(&registry_lock);
+}
+
+void bmp__fd_unregister(int fd)
+{
+    pthread_mutex_lock(&registry_lock);
+    for (size_t i = 0; i < registry_count; i++) {
+        if (registry[i] == fd) {
+            registry[i] = registry[--registry_count];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&registry_lock);
+}
+
+pid_t bmp__fork_worker(int keep_fd)
+{
+    pthread_mutex_lock(&registry_lock);
+    pid_t pid = fork();
+    if (pid == 0) {
+        for (size_t i = 0; i < registry_count; i++)
+            close(registry[i]);
+        registry_count = 0;
+        /* The child is single-threaded here; the lock is ours. */
+        if (registry_cap == 0) {
+            registry = malloc(16 * sizeof *registry);
+            registry_cap = registry ? 16 : 0;
+        }
+        if (registry_cap > 0)
+            registry[registry_count++] = keep_fd;
+    }
+    pthread_mutex_unlock(&registry_lock);
+    return pid;
+}

@@ -1,0 +1,43 @@
+/*
+ * channel.h -- the messages between the caller and a worker process, over
+ * one Unix stream socket per worker.  The caller sends an item index; the
+ * worker answers with the item's result: status, outname, meta (JSON
+ * text), error message and measurements.  Names travel as raw bytes, so
+ * file names that are not UTF-8 arrive exactly.
+ *
+ * Also the registry of descriptors a forked child must close, so that a
+ * worker (or a nested pipeline's worker) never holds another worker's
+ * socket: otherwise the caller would not see EOF when a worker dies.
+ */
+#ifndef BMP_CHANNEL_H
+#define BMP_CHANNEL_H
+
+#include "pipe_internal.h"
+
+#include <stdint.h>
+
+/* Writes/reads exactly n bytes; EINTR retried.  @return 0, -errno, or
+ * -EPIPE on end of file before n bytes. */
+int bmp__write_all(int fd, const void *buf, size_t n);
+int bmp__read_all(int fd, void *buf, size_t n);
+
+/* Sends one item index.  @return 0 or -errno. */
+int bmp__channel_send_index(int fd, uint64_t index);
+/* Receives one item index.  @return 1, 0 at end of file, or -errno. */
+int bmp__channel_recv_index(int fd, uint64_t *index);
+
+/* Sends a result.  @return 0 or -errno. */
+int bmp__channel_send_result(int fd, const bmp__result *r);
+/* Receives a result into *r (cleared first).  @return 0, -EPIPE when the
+ * worker closed the socket (it died), BMP_EPROTO, or -errno. */
+int bmp__channel_recv_result(int fd, bmp__result *r);
+
+/* The fork registry.  bmp__fork_worker() forks with the registry held
+ * still; in the child every registered descriptor is closed and
+ * `keep_fd` becomes the only registered one (a nested pipeline's workers
+ * must not hold it either).  @return the pid as fork(). */
+void bmp__fd_register(int fd);
+void bmp__fd_unregister(int fd);
+pid_t bmp__fork_worker(int keep_fd);
+
+#endif

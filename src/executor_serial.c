@@ -1,0 +1,31 @@
+/*
+ * executor_serial.c -- runs every item in the calling process, one after
+ * another.  For debugging (a debugger or sanitizer sees the steps run in
+ * the caller), and the reference that the parallel executors must match.
+ * A crash in a step takes the caller down: that is the point of the
+ * process executor.
+ */
+#include "executor.h"
+
+#include <string.h>
+
+static int serial_run(bmp__run *run, int workers, bmp_error *err)
+{
+    (void)workers;
+    (void)err;
+    for (size_t i = 0; i < run->count; i++)
+        bmp__run_item(run, i, &run->results[i]);
+    return 0;
+}
+
+const bmp__executor bmp__executor_serial = {"serial", serial_run};
+
+const bmp__executor *bmp__executor_find(const char *name)
+{
+    static const bmp__executor *const all[] = {&bmp__executor_process,
+                                               &bmp__executor_serial};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        if (strcmp(all[i]->name, name) == 0)
+            return all[i];
+    return NULL;
+}

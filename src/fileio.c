@@ -1,0 +1,157 @@
+/*
+ * fileio.c -- the default file_read and file_write: a file's bytes in, a
+ * buffer's bytes out; groups read member by member.  Outputs are written
+ * atomically (atomic_file.h) so a failed or killed item never leaves a
+ * partial file under its final name.
+ */
+#include "pipe_internal.h"
+
+#include "atomic_file.h"
+#include "objects_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int bmp_default_file_read(bmp_item *item, const char *in_name, void **data)
+{
+    *data = NULL;
+    int fd = open(in_name, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int rc = -errno;
+        return bmp_item_fail(item, rc, "cannot open %s: %s", in_name,
+                             bmp_strerror(rc));
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        int rc = S_ISDIR(st.st_mode) ? -EISDIR : -errno;
+        close(fd);
+        return bmp_item_fail(item, rc ? rc : -EINVAL,
+                             "cannot read %s: not a regular file", in_name);
+    }
+    bmp_buffer *buf = bmp_buffer_new((size_t)st.st_size);
+    if (!buf) {
+        close(fd);
+        return bmp_item_fail(item, -ENOMEM, "out of memory reading %s",
+                             in_name);
+    }
+    size_t got = 0;
+    while (got < buf->size) {
+        ssize_t n = read(fd, buf->bytes + got, buf->size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            int rc = n < 0 ? -errno : -EIO;
+            close(fd);
+            bmp_object_free(buf, NULL);
+            return bmp_item_fail(item, rc, "cannot read %s: %s", in_name,
+                                 n < 0 ? bmp_strerror(rc)
+                                       : "file shrank while reading");
+        }
+        got += (size_t)n;
+    }
+    close(fd);
+    *data = buf;
+    return 0;
+}
+
+/* Reads one member of an item: a name through the pipe's file_read, a
+ * group into a bmp_list, recursively. */
+int bmp__read_member(bmp_item *item, const json_t *member, void **data)
+{
+    *data = NULL;
+    bmp_pipe *pipe = item->run->pipe;
+    if (json_is_string(member))
+        return pipe->ops.file_read(item, json_string_value(member), data);
+    if (!json_is_array(member))
+        return bmp_item_fail(item, BMP_EINVAL,
+                             "an item must be a file name or a group of "
+                             "items");
+    bmp_list *list = bmp_list_new(json_array_size(member),
+                                  pipe->ops.data_free, pipe->user);
+    if (!list)
+        return bmp_item_fail(item, -ENOMEM, "out of memory reading a group");
+    for (size_t i = 0; i < list->count; i++) {
+        int rc = bmp__read_member(item, json_array_get(member, i),
+                                  &list->elements[i]);
+        if (rc < 0) {
+            bmp_object_free(list, NULL);
+            return rc;
+        }
+    }
+    *data = list;
+    return 0;
+}
+
+static int write_data(bmp_item *item, bmp__atomic_file *f, void *data)
+{
+    if (bmp__is_buffer(data)) {
+        bmp_buffer *b = data;
+        return bmp__atomic_write(f, b->bytes, b->size);
+    }
+    if (bmp__is_array(data)) {
+        bmp_array *a = data;
+        return bmp__atomic_write(f, a->data, a->nbytes);
+    }
+    if (bmp__is_list(data)) {
+        bmp_list *l = data;
+        for (size_t i = 0; i < l->count; i++) {
+            if (!l->elements[i])
+                continue;
+            int rc = write_data(item, f, l->elements[i]);
+            if (rc < 0)
+                return rc;
+        }
+        return 0;
+    }
+    return bmp_item_fail(item, BMP_EINVAL,
+                         "the default file_write writes bmp_buffer, "
+                         "bmp_array and bmp_list data; set file_write for "
+                         "other data");
+}
+
+int bmp__prepare_outdir(bmp_item *item, const char *outname)
+{
+    int create = bmp_kw_bool(item->kw, "create_outdir", 0);
+    create = bmp_kw_bool(item->meta, "create_outdir", create);
+    const char *slash = strrchr(outname, '/');
+    if (!create || !slash || slash == outname)
+        return 0;
+    char *dir = strndup(outname, (size_t)(slash - outname));
+    if (!dir)
+        return -ENOMEM;
+    int rc = bmp_mkdir_parents(dir);
+    if (rc < 0)
+        bmp_item_fail(item, rc, "cannot create directory %s: %s", dir,
+                      bmp_strerror(rc));
+    free(dir);
+    return rc;
+}
+
+int bmp_default_file_write(bmp_item *item, void *data, const char *outname,
+                           char **written)
+{
+    *written = NULL;
+    int rc = bmp__prepare_outdir(item, outname);
+    if (rc < 0)
+        return rc;
+    bmp__atomic_file f;
+    rc = bmp__atomic_open(&f, outname);
+    if (rc < 0)
+        return bmp_item_fail(item, rc, "cannot write %s: %s", outname,
+                             bmp_strerror(rc));
+    rc = write_data(item, &f, data);
+    if (rc < 0) {
+        bmp__atomic_abort(&f);
+        return bmp_item_fail(item, rc, "cannot write %s: %s", outname,
+                             bmp_strerror(rc));
+    }
+    rc = bmp__atomic_commit(&f, bmp_kw_bool(item->kw, "fsync", 0));
+    if (rc < 0)
+        return bmp_item_fail(item, rc, "cannot write %s: %s", outname,
+                             bmp_strerror(rc));
+    return 0;
+}

@@ -1,0 +1,158 @@
+/*
+ * item.c -- one item's context and its run inside a worker.
+ *
+ * bmp__run_item() is the only entry point the executors use: whatever the
+ * executor (in the caller, a worker process, later a thread or an MPI
+ * rank), an item runs the same way and ends as a bmp__result.
+ */
+#include "pipe_internal.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+const json_t *bmp_item_in_name(const bmp_item *item)
+{
+    return item->in_name;
+}
+
+const char *bmp_item_name(const bmp_item *item)
+{
+    return json_is_string(item->in_name) ? json_string_value(item->in_name)
+                                         : NULL;
+}
+
+size_t bmp_item_index(const bmp_item *item)
+{
+    return item->index;
+}
+
+json_t *bmp_item_kw(bmp_item *item)
+{
+    return item->kw;
+}
+
+json_t *bmp_item_meta(bmp_item *item)
+{
+    return item->meta;
+}
+
+void *bmp_item_user(const bmp_item *item)
+{
+    return item->run->pipe->user;
+}
+
+bmp_pipe *bmp_item_pipe(const bmp_item *item)
+{
+    return item->run->pipe;
+}
+
+void bmp_item_data_free(bmp_item *item, void *data)
+{
+    if (data)
+        item->run->pipe->ops.data_free(data, item->run->pipe->user);
+}
+
+int bmp_item_fail(bmp_item *item, int code, const char *fmt, ...)
+{
+    if (code >= 0)
+        code = BMP_ESTEP;
+    if (item->error)
+        return code;
+    item->code = code;
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        if (vasprintf(&item->error, fmt, ap) < 0)
+            item->error = NULL;
+        va_end(ap);
+    }
+    return code;
+}
+
+double bmp__now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+}
+
+void bmp__result_clear(bmp__result *r)
+{
+    free(r->outname);
+    free(r->error);
+    json_decref(r->meta);
+    memset(r, 0, sizeof *r);
+    r->stats.peak_rss = -1;
+}
+
+void bmp__result_fail(bmp__result *r, bmp_status status, int code,
+                      const char *fmt, ...)
+{
+    r->status = status;
+    r->code = code < 0 ? code : BMP_ESTEP;
+    free(r->outname);
+    r->outname = NULL;
+    free(r->error);
+    r->error = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&r->error, fmt, ap) < 0)
+        r->error = NULL;
+    va_end(ap);
+    if (!r->meta)
+        r->meta = json_object();
+}
+
+void bmp__run_item(bmp__run *run, size_t index, bmp__result *out)
+{
+    memset(out, 0, sizeof *out);
+    out->stats.peak_rss = -1;
+    double wall0 = bmp__now(), cpu0 = cpu_seconds();
+
+    bmp_item item = {.run = run, .index = index};
+    item.in_name = json_array_get(run->items, index);
+    item.kw = json_deep_copy(run->kw);
+    item.meta = json_object();
+    if (!item.kw || !item.meta) {
+        json_decref(item.kw);
+        json_decref(item.meta);
+        bmp__result_fail(out, BMP_ITEM_FAILED, -ENOMEM,
+                         "out of memory starting the item");
+        return;
+    }
+
+    char *outname = NULL;
+    int rc = run->pipe->ops.file_process(&item, &outname);
+    if (rc < 0) {
+        free(outname);
+        out->meta = item.meta;
+        item.meta = NULL;
+        bmp__result_fail(out, BMP_ITEM_FAILED, rc, "%s",
+                         item.error ? item.error : bmp_strerror(rc));
+    } else {
+        out->status = outname ? BMP_ITEM_OK : BMP_ITEM_NO_OUTPUT;
+        out->outname = outname;
+        out->meta = item.meta;
+        item.meta = NULL;
+    }
+    free(item.error);
+    json_decref(item.kw);
+    json_decref(item.meta);
+    out->stats.wall_s = bmp__now() - wall0;
+    out->stats.cpu_s = cpu_seconds() - cpu0;
+    out->stats.attempts = 1;
+}

@@ -1,0 +1,117 @@
+/*
+ * outname.c -- output names: SPEC.md's rules for outdir, outname_append
+ * and outname, with meta overriding keywords, and directory creation.
+ *
+ * The rule is a pure function of (input name, keywords, meta) so that it
+ * can be checked before anything runs (for collisions) and tested alone.
+ */
+#include "pipe_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* meta's value wins when it is a non-empty string. */
+static const char *setting(const json_t *kw, const json_t *meta,
+                           const char *key, const char *dflt)
+{
+    const char *v = bmp_kw_str(meta, key, NULL);
+    if (v && *v)
+        return v;
+    v = bmp_kw_str(kw, key, NULL);
+    return v ? v : dflt;
+}
+
+static char *join(const char *dir, const char *name)
+{
+    if (!dir || !*dir || name[0] == '/')
+        return strdup(name);
+    size_t dl = strlen(dir);
+    char *path = NULL;
+    if (asprintf(&path, "%s%s%s", dir, dir[dl - 1] == '/' ? "" : "/",
+                 name) < 0)
+        return NULL;
+    return path;
+}
+
+int bmp_outname_create(const char *in_name, const json_t *kw,
+                       const json_t *meta, char **outname)
+{
+    *outname = NULL;
+    const char *outdir = setting(kw, meta, "outdir", NULL);
+    const char *given = setting(kw, meta, "outname", NULL);
+    if (given && *given) {
+        *outname = join(outdir, given);
+        return *outname ? 0 : -ENOMEM;
+    }
+    if (!in_name)
+        return BMP_ENOOUTNAME;
+    const char *append = setting(kw, meta, "outname_append", "_bmp");
+    const char *slash = strrchr(in_name, '/');
+    const char *base = slash ? slash + 1 : in_name;
+    if (!*base)
+        return BMP_ENOOUTNAME;
+    /* The extension is the last dot-suffix; a leading dot (hidden file)
+     * does not start one. */
+    const char *dot = strrchr(base, '.');
+    if (dot == base)
+        dot = NULL;
+    size_t stem = dot ? (size_t)(dot - base) : strlen(base);
+    char *name = NULL;
+    if (asprintf(&name, "%.*s%s%s", (int)stem, base, append,
+                 dot ? dot : "") < 0)
+        return -ENOMEM;
+    *outname = join(outdir, name);
+    free(name);
+    return *outname ? 0 : -ENOMEM;
+}
+
+int bmp_default_outname_create(bmp_item *item, char **outname)
+{
+    int rc = bmp_outname_create(bmp_item_name(item), item->kw, item->meta,
+                                outname);
+    if (rc == BMP_ENOOUTNAME)
+        return bmp_item_fail(item, rc,
+                             json_is_array(item->in_name)
+                                 ? "a group item needs an output name: set "
+                                   "the outname keyword or meta key"
+                                 : "no output name can be made from an "
+                                   "empty file name");
+    return rc;
+}
+
+int bmp_mkdir_parents(const char *dir)
+{
+    if (!dir || !*dir)
+        return BMP_EINVAL;
+    char *path = strdup(dir);
+    if (!path)
+        return -ENOMEM;
+    int rc = 0;
+    /* Create each prefix in turn; EEXIST is fine as long as the final
+     * path turns out to be a directory. */
+    for (char *p = path + 1;; p++) {
+        if (*p == '/' || *p == '\0') {
+            char saved = *p;
+            *p = '\0';
+            if (mkdir(path, 0777) != 0 && errno != EEXIST) {
+                rc = -errno;
+                break;
+            }
+            *p = saved;
+            if (saved == '\0')
+                break;
+        }
+    }
+    if (rc == 0) {
+        struct stat st;
+        if (stat(dir, &st) != 0)
+            rc = -errno;
+        else if (!S_ISDIR(st.st_mode))
+            rc = -ENOTDIR;
+    }
+    free(path);
+    return rc;
+}

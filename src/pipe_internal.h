@@ -1,0 +1,96 @@
+/*
+ * pipe_internal.h -- the structures behind the opaque handles, shared by
+ * the pipe, the per-item runner, the executors and the pout.
+ *
+ * A bmp_pipe holds what was given at construction.  Each bmp_pipeline()
+ * call makes a bmp__run: the merged keywords and the concatenated step
+ * lists, fixed for the whole run.  Each item gets a bmp_item with its own
+ * copy of the keywords (pre-process steps may change them for that item
+ * only) and its own meta object.  The item's outcome is a bmp__result,
+ * the only thing that crosses from a worker back to the caller.
+ */
+#ifndef BMP_PIPE_INTERNAL_H
+#define BMP_PIPE_INTERNAL_H
+
+#include "bigmultipipe.h"
+
+#include <stdint.h>
+
+typedef struct bmp__step_list {
+    bmp_step *steps;
+    size_t count;
+    size_t cap;
+    int owns_names; /* construction lists own their name copies */
+} bmp__step_list;
+
+struct bmp_pipe {
+    bmp_ops ops; /* every entry filled: NULLs replaced by the defaults */
+    void *user;
+    json_t *kw;
+    bmp__step_list pre;
+    bmp__step_list post;
+};
+
+/* What one item's run measured, apart from the user's meta. */
+typedef struct bmp__stats {
+    double wall_s;     /* elapsed time of the item in its worker */
+    double cpu_s;      /* user + system CPU time of the item */
+    int64_t peak_rss;  /* peak resident bytes of the worker during the
+                          item; -1 when unknown */
+    int attempts;      /* times the item was started */
+} bmp__stats;
+
+typedef struct bmp__result {
+    bmp_status status;
+    int code;      /* 0, or the negative error of a failure */
+    char *outname; /* malloc'd, or NULL */
+    json_t *meta;  /* owned; always an object once filled */
+    char *error;   /* malloc'd message, or NULL */
+    bmp__stats stats;
+} bmp__result;
+
+typedef struct bmp__run {
+    bmp_pipe *pipe;
+    const json_t *items; /* borrowed array */
+    size_t count;
+    json_t *kw;          /* merged construction < run; owned */
+    bmp__step_list pre;  /* construction then run steps; names borrowed */
+    bmp__step_list post;
+    bmp__result *results; /* count entries, filled by the executor */
+} bmp__run;
+
+struct bmp_item {
+    bmp__run *run;
+    size_t index;
+    const json_t *in_name;
+    json_t *kw;
+    json_t *meta;
+    int code;
+    char *error;
+};
+
+/* step lists (pipe.c) */
+int bmp__step_list_append(bmp__step_list *list, bmp_step_fn fn, void *arg,
+                          const char *name);
+void bmp__step_list_clear(bmp__step_list *list);
+
+/* Runs item `index` of `run` in this process and fills `out` (item.c).
+ * Never fails: every failure is described in `out`. */
+void bmp__run_item(bmp__run *run, size_t index, bmp__result *out);
+
+void bmp__result_clear(bmp__result *r);
+/* Sets a failed result with a formatted message. */
+void bmp__result_fail(bmp__result *r, bmp_status status, int code,
+                      const char *fmt, ...) BMP_PRINTF(4, 5);
+
+/* Reads an item or a member of a group: a name through file_read, a
+ * group into a bmp_list of its members (fileio.c). */
+int bmp__read_member(bmp_item *item, const json_t *member, void **data);
+/* Creates the directory of `outname` when create_outdir (meta overriding
+ * the keyword) is true; records the failure on the item (fileio.c). */
+int bmp__prepare_outdir(bmp_item *item, const char *outname);
+
+/* Seconds of a monotonic clock. */
+double bmp__now(void);
+
+#endif

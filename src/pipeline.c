@@ -1,0 +1,195 @@
+/*
+ * pipeline.c -- bmp_pipeline(): checks the call, layers the control
+ * stream (construction < run keywords, construction + run step lists),
+ * picks the worker count and the executor, and gathers the results into
+ * a pout in input order.  Also Python's cached_pout.
+ */
+#include "executor.h"
+#include "pout_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* An item is a name or a non-empty group of items. */
+static int valid_item(const json_t *item, int depth)
+{
+    if (json_is_string(item))
+        return 1;
+    if (!json_is_array(item) || json_array_size(item) == 0 || depth > 64)
+        return 0;
+    for (size_t i = 0; i < json_array_size(item); i++)
+        if (!valid_item(json_array_get(item, i), depth + 1))
+            return 0;
+    return 1;
+}
+
+static int append_steps(bmp__step_list *dst, const bmp__step_list *first,
+                        const bmp_step *extra)
+{
+    for (size_t i = 0; i < first->count; i++) {
+        const bmp_step *s = &first->steps[i];
+        if (bmp__step_list_append(dst, s->fn, s->arg, s->name))
+            return -ENOMEM;
+    }
+    for (size_t i = 0; extra && extra[i].fn; i++) {
+        if (bmp__step_list_append(dst, extra[i].fn, extra[i].arg,
+                                  extra[i].name))
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+static void run_clear(bmp__run *run)
+{
+    json_decref(run->kw);
+    bmp__step_list_clear(&run->pre);
+    bmp__step_list_clear(&run->post);
+    if (run->results) {
+        for (size_t i = 0; i < run->count; i++)
+            bmp__result_clear(&run->results[i]);
+        free(run->results);
+    }
+}
+
+/* Moves the results into a new pout.  NULL on ENOMEM. */
+static bmp_pout *collect(bmp__run *run)
+{
+    bmp_pout *pout = bmp__pout_new(run->count);
+    if (!pout)
+        return NULL;
+    for (size_t i = 0; i < run->count; i++) {
+        bmp__pout_entry *e = &pout->entries[i];
+        e->in_name = json_incref(json_array_get(run->items, i));
+        e->r = run->results[i];
+        memset(&run->results[i], 0, sizeof run->results[i]);
+        if (!e->r.meta)
+            e->r.meta = json_object();
+        if (!e->r.meta) {
+            bmp_pout_free(pout);
+            return NULL;
+        }
+    }
+    return pout;
+}
+
+int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
+                 const bmp_step *pre, const bmp_step *post, bmp_pout **pout,
+                 bmp_error *err)
+{
+    if (pout)
+        *pout = NULL;
+    if (!pipe || !pout)
+        return bmp_error_set(err, BMP_EINVAL, "pipeline", NULL,
+                             "bmp_pipeline needs a pipe and a place for the "
+                             "pout");
+    if (!json_is_array(in_names))
+        return bmp_error_set(err, BMP_EINVAL, "pipeline", NULL,
+                             "in_names must be a JSON array of items");
+    if (kw && !json_is_object(kw))
+        return bmp_error_set(err, BMP_EINVAL, "pipeline", NULL,
+                             "run keywords must be a JSON object");
+    for (size_t i = 0; i < json_array_size(in_names); i++) {
+        if (!valid_item(json_array_get(in_names, i), 0))
+            return bmp_error_set(err, BMP_EINVAL, "pipeline", NULL,
+                                 "in_names[%zu] is neither a file name nor a "
+                                 "non-empty group of items",
+                                 i);
+    }
+
+    bmp__run run = {.pipe = pipe, .items = in_names,
+                    .count = json_array_size(in_names)};
+    int rc = 0;
+    run.kw = bmp_kw_merge(pipe->kw, kw);
+    if (!run.kw || append_steps(&run.pre, &pipe->pre, pre) ||
+        append_steps(&run.post, &pipe->post, post)) {
+        rc = bmp_error_set(err, -ENOMEM, "pipeline", NULL, "out of memory");
+        goto out;
+    }
+    run.results = calloc(run.count ? run.count : 1, sizeof *run.results);
+    if (!run.results) {
+        rc = bmp_error_set(err, -ENOMEM, "pipeline", NULL,
+                           "out of memory for %zu results", run.count);
+        goto out;
+    }
+    for (size_t i = 0; i < run.count; i++) {
+        run.results[i].status = BMP_ITEM_NOT_RUN;
+        run.results[i].stats.peak_rss = -1;
+    }
+
+    const char *name = bmp_kw_str(run.kw, "executor", "process");
+    const bmp__executor *executor = bmp__executor_find(name);
+    if (!executor) {
+        rc = bmp_error_set(err, BMP_EINVAL, "pipeline", NULL,
+                           "unknown executor \"%s\" (process or serial)",
+                           name);
+        goto out;
+    }
+    int workers = 1;
+    if (run.count > 0) {
+        workers = bmp_num_can_process(run.count, run.kw, err);
+        if (workers < 0) {
+            rc = workers;
+            goto out;
+        }
+        /* error_if_zero false and no worker fits: run one at a time
+         * rather than not at all. */
+        if (workers == 0)
+            workers = 1;
+    }
+    rc = executor->run(&run, workers, err);
+    if (rc < 0)
+        goto out;
+    *pout = collect(&run);
+    if (!*pout)
+        rc = bmp_error_set(err, -ENOMEM, "pipeline", NULL, "out of memory");
+out:
+    run_clear(&run);
+    return rc;
+}
+
+int bmp_pipeline_cached(bmp_pipe *pipe, const json_t *in_names,
+                        const json_t *kw, const bmp_step *pre,
+                        const bmp_step *post, bmp_pout **pout, bmp_error *err)
+{
+    if (pout)
+        *pout = NULL;
+    if (!pipe || !pout)
+        return bmp_error_set(err, BMP_EINVAL, "pipeline", NULL,
+                             "bmp_pipeline_cached needs a pipe and a place "
+                             "for the pout");
+    json_t *merged = bmp_kw_merge(pipe->kw, kw);
+    if (!merged)
+        return bmp_error_set(err, -ENOMEM, "pipeline", NULL, "out of memory");
+    const char *read_path = bmp_kw_str(merged, "read_pout", NULL);
+    if (read_path && *read_path &&
+        bmp_pout_read(read_path, pout, NULL) == 0) {
+        json_decref(merged);
+        return 0;
+    }
+    int rc = bmp_pipeline(pipe, in_names, kw, pre, post, pout, err);
+    const char *write_path = bmp_kw_str(merged, "write_pout", NULL);
+    if (rc == 0 && write_path && *write_path) {
+        if (bmp_kw_bool(merged, "create_outdir", 0)) {
+            char *dir = strdup(write_path);
+            char *slash = dir ? strrchr(dir, '/') : NULL;
+            if (slash && slash != dir) {
+                *slash = '\0';
+                rc = bmp_mkdir_parents(dir);
+                if (rc < 0)
+                    bmp_error_set(err, rc, "write_pout", write_path,
+                                  "cannot create directory %s: %s", dir,
+                                  bmp_strerror(rc));
+            }
+            free(dir);
+        }
+        if (rc == 0)
+            rc = bmp_pout_write(*pout, write_path, err);
+        if (rc < 0) {
+            bmp_pout_free(*pout);
+            *pout = NULL;
+        }
+    }
+    json_decref(merged);
+    return rc;
+}

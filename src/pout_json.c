@@ -1,0 +1,396 @@
+/*
+ * pout_json.c -- the pout file format: JSON Lines, one entry a line, in
+ * input order (doc/pout-format.md).  The same lines serve the cached pout,
+ * the command's output and the journal, so every tool reads one format.
+ *
+ * File names are bytes.  jansson only writes valid UTF-8, so names are
+ * encoded here: bytes that are not UTF-8 become "\udcXX", Python's
+ * surrogateescape convention, which Python's json module reads and
+ * os.fsencode() turns back into the exact bytes.  jansson cannot parse
+ * lone surrogates, so the reader first maps "\udcXX" to the private-use
+ * code point U+F7XX and maps those back to bytes inside names only.
+ */
+#include "pout_internal.h"
+
+#include "atomic_file.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int append(char **buf, size_t *len, size_t *cap, const char *s,
+                  size_t n)
+{
+    if (*len + n + 1 > *cap) {
+        size_t c = *cap ? *cap : 256;
+        while (*len + n + 1 > c)
+            c *= 2;
+        char *b = realloc(*buf, c);
+        if (!b)
+            return -ENOMEM;
+        *buf = b;
+        *cap = c;
+    }
+    memcpy(*buf + *len, s, n);
+    *len += n;
+    (*buf)[*len] = '\0';
+    return 0;
+}
+
+/* Length of the valid UTF-8 sequence at s, or 0 if invalid. */
+static size_t utf8_len(const unsigned char *s)
+{
+    unsigned c = s[0];
+    size_t n;
+    unsigned min;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2, min = 0x80;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3, min = 0x800;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4, min = 0x10000;
+    else
+        return 0;
+    unsigned cp = c & (0x3f >> (n - 1));
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+int bmp__json_name_append(char **buf, size_t *len, size_t *cap,
+                          const char *name)
+{
+    const unsigned char *s = (const unsigned char *)name;
+    if (append(buf, len, cap, "\"", 1))
+        return -ENOMEM;
+    while (*s) {
+        char esc[8];
+        size_t n = utf8_len(s);
+        int rc;
+        if (n == 0) {
+            snprintf(esc, sizeof esc, "\\udc%02x", *s);
+            rc = append(buf, len, cap, esc, 6);
+            n = 1;
+        } else if (*s == '"' || *s == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)*s;
+            rc = append(buf, len, cap, esc, 2);
+        } else if (*s < 0x20) {
+            snprintf(esc, sizeof esc, "\\u%04x", *s);
+            rc = append(buf, len, cap, esc, 6);
+        } else {
+            rc = append(buf, len, cap, (const char *)s, n);
+        }
+        if (rc)
+            return -ENOMEM;
+        s += n;
+    }
+    return append(buf, len, cap, "\"", 1);
+}
+
+static int name_tree_append(char **buf, size_t *len, size_t *cap,
+                            const json_t *name)
+{
+    if (json_is_string(name))
+        return bmp__json_name_append(buf, len, cap, json_string_value(name));
+    if (!json_is_array(name))
+        return append(buf, len, cap, "null", 4);
+    if (append(buf, len, cap, "[", 1))
+        return -ENOMEM;
+    for (size_t i = 0; i < json_array_size(name); i++) {
+        if ((i && append(buf, len, cap, ", ", 2)) ||
+            name_tree_append(buf, len, cap, json_array_get(name, i)))
+            return -ENOMEM;
+    }
+    return append(buf, len, cap, "]", 1);
+}
+
+static json_t *stats_json(const bmp__stats *s)
+{
+    return json_pack("{s:f, s:f, s:I, s:i}", "wall_s", s->wall_s, "cpu_s",
+                     s->cpu_s, "peak_rss", (json_int_t)s->peak_rss,
+                     "attempts", s->attempts);
+}
+
+char *bmp__pout_entry_line(const bmp_pout *pout, size_t i)
+{
+    const bmp__pout_entry *e = &pout->entries[i];
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    json_t *stats = stats_json(&e->r.stats);
+    char *meta = e->r.meta ? json_dumps(e->r.meta, JSON_COMPACT)
+                           : strdup("{}");
+    char *stats_text = stats ? json_dumps(stats, JSON_COMPACT) : NULL;
+    json_decref(stats);
+    int rc = !meta || !stats_text;
+    rc = rc || append(&buf, &len, &cap, "{\"in_name\": ", 12);
+    rc = rc || name_tree_append(&buf, &len, &cap, e->in_name);
+    rc = rc || append(&buf, &len, &cap, ", \"outname\": ", 13);
+    if (e->r.outname)
+        rc = rc || bmp__json_name_append(&buf, &len, &cap, e->r.outname);
+    else
+        rc = rc || append(&buf, &len, &cap, "null", 4);
+    rc = rc || append(&buf, &len, &cap, ", \"meta\": ", 10);
+    rc = rc || append(&buf, &len, &cap, meta, strlen(meta));
+    rc = rc || append(&buf, &len, &cap, ", \"status\": \"", 13);
+    const char *status = bmp_status_name(e->r.status);
+    rc = rc || append(&buf, &len, &cap, status, strlen(status));
+    rc = rc || append(&buf, &len, &cap, "\", \"error\": ", 12);
+    if (e->r.error)
+        rc = rc || bmp__json_name_append(&buf, &len, &cap, e->r.error);
+    else
+        rc = rc || append(&buf, &len, &cap, "null", 4);
+    rc = rc || append(&buf, &len, &cap, ", \"stats\": ", 11);
+    rc = rc || append(&buf, &len, &cap, stats_text, strlen(stats_text));
+    rc = rc || append(&buf, &len, &cap, "}", 1);
+    free(meta);
+    free(stats_text);
+    if (rc) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+json_t *bmp_pout_entry_json(const bmp_pout *pout, size_t i)
+{
+    if (i >= bmp_pout_count(pout))
+        return NULL;
+    const bmp__pout_entry *e = &pout->entries[i];
+    return json_pack("{s:O, s:o, s:O, s:s, s:o, s:o}", "in_name",
+                     e->in_name ? e->in_name : json_null(), "outname",
+                     e->r.outname ? json_string_nocheck(e->r.outname)
+                                  : json_null(),
+                     "meta", e->r.meta ? e->r.meta : json_null(), "status",
+                     bmp_status_name(e->r.status), "error",
+                     e->r.error ? json_string_nocheck(e->r.error)
+                                : json_null(),
+                     "stats", stats_json(&e->r.stats));
+}
+
+/* ---- reading ---------------------------------------------------------- */
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Rewrites "\udcXX" (XX >= 80) as "\uf7XX" in place; same length.  An
+ * escape is only one when preceded by an even number of backslashes. */
+static void alias_surrogates(char *s)
+{
+    size_t backslashes = 0;
+    for (char *p = s; *p; p++) {
+        if (*p == '\\') {
+            backslashes++;
+            continue;
+        }
+        if (*p == 'u' && backslashes % 2 == 1 && (p[1] == 'd' || p[1] == 'D') &&
+            (p[2] == 'c' || p[2] == 'C') && hexval(p[3]) >= 8 &&
+            hexval(p[4]) >= 0) {
+            p[1] = 'f';
+            p[2] = '7';
+        }
+        backslashes = 0;
+    }
+}
+
+/* Turns U+F780..U+F7FF (EF 9E 80 .. EF 9F BF) back into single bytes. */
+static json_t *unalias_name(const json_t *v)
+{
+    if (json_is_array(v)) {
+        json_t *out = json_array();
+        for (size_t i = 0; out && i < json_array_size(v); i++) {
+            if (json_array_append_new(out,
+                                      unalias_name(json_array_get(v, i)))) {
+                json_decref(out);
+                return NULL;
+            }
+        }
+        return out;
+    }
+    if (!json_is_string(v))
+        return json_incref((json_t *)v);
+    const unsigned char *s = (const unsigned char *)json_string_value(v);
+    size_t n = json_string_length(v);
+    char *out = malloc(n + 1);
+    if (!out)
+        return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n;) {
+        if (i + 2 < n && s[i] == 0xef && (s[i + 1] == 0x9e || s[i + 1] == 0x9f) &&
+            (s[i + 2] & 0xc0) == 0x80) {
+            unsigned cp = ((s[i] & 0x0fu) << 12) | ((s[i + 1] & 0x3fu) << 6) |
+                          (s[i + 2] & 0x3fu);
+            if (cp >= 0xf780 && cp <= 0xf7ff) {
+                out[k++] = (char)(cp - 0xf700);
+                i += 3;
+                continue;
+            }
+        }
+        out[k++] = (char)s[i++];
+    }
+    out[k] = '\0';
+    json_t *r = json_stringn_nocheck(out, k);
+    free(out);
+    return r;
+}
+
+static int status_from_name(const char *name, bmp_status *out)
+{
+    for (int i = BMP_ITEM_OK; i <= BMP_ITEM_NOT_RUN; i++) {
+        if (strcmp(name, bmp_status_name((bmp_status)i)) == 0) {
+            *out = (bmp_status)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int bmp__pout_entry_parse(const char *line, bmp__pout_entry *e,
+                          const char **why)
+{
+    memset(e, 0, sizeof *e);
+    e->r.stats.peak_rss = -1;
+    char *text = strdup(line);
+    if (!text) {
+        *why = "out of memory";
+        return -ENOMEM;
+    }
+    alias_surrogates(text);
+    json_error_t jerr;
+    json_t *obj = json_loads(text, 0, &jerr);
+    free(text);
+    *why = "not a JSON object";
+    if (!json_is_object(obj))
+        goto bad;
+    json_t *in_name = json_object_get(obj, "in_name");
+    json_t *outname = json_object_get(obj, "outname");
+    json_t *meta = json_object_get(obj, "meta");
+    json_t *status = json_object_get(obj, "status");
+    json_t *error = json_object_get(obj, "error");
+    *why = "missing or mistyped in_name, outname, meta or status";
+    if (!in_name || !(json_is_null(outname) || json_is_string(outname)) ||
+        !json_is_object(meta) || !json_is_string(status) ||
+        (error && !json_is_null(error) && !json_is_string(error)))
+        goto bad;
+    *why = "unknown status";
+    if (status_from_name(json_string_value(status), &e->r.status))
+        goto bad;
+    e->in_name = unalias_name(in_name);
+    if (json_is_string(outname)) {
+        json_t *o = unalias_name(outname);
+        e->r.outname = o ? strdup(json_string_value(o)) : NULL;
+        json_decref(o);
+    }
+    if (json_is_string(error))
+        e->r.error = strdup(json_string_value(error));
+    e->r.meta = json_incref(meta);
+    json_t *stats = json_object_get(obj, "stats");
+    if (json_is_object(stats)) {
+        e->r.stats.wall_s = bmp_kw_real(stats, "wall_s", 0);
+        e->r.stats.cpu_s = bmp_kw_real(stats, "cpu_s", 0);
+        e->r.stats.peak_rss = bmp_kw_int(stats, "peak_rss", -1);
+        e->r.stats.attempts = (int)bmp_kw_int(stats, "attempts", 0);
+    }
+    json_decref(obj);
+    *why = "out of memory";
+    if (!e->in_name || (json_is_string(outname) && !e->r.outname))
+        return -ENOMEM;
+    return 0;
+bad:
+    json_decref(obj);
+    return BMP_EPOUT;
+}
+
+int bmp_pout_write(const bmp_pout *pout, const char *path, bmp_error *err)
+{
+    if (!pout || !path)
+        return bmp_error_set(err, BMP_EINVAL, "write_pout", path,
+                             "bmp_pout_write needs a pout and a path");
+    bmp__atomic_file f;
+    int rc = bmp__atomic_open(&f, path);
+    if (rc < 0)
+        return bmp_error_set(err, rc, "write_pout", path,
+                             "cannot create %s: %s", path, bmp_strerror(rc));
+    for (size_t i = 0; i < pout->count && rc == 0; i++) {
+        char *line = bmp__pout_entry_line(pout, i);
+        if (!line) {
+            rc = -ENOMEM;
+            break;
+        }
+        size_t n = strlen(line);
+        line[n] = '\n'; /* the terminator becomes the line's newline */
+        rc = bmp__atomic_write(&f, line, n + 1);
+        free(line);
+    }
+    if (rc == 0)
+        rc = bmp__atomic_commit(&f, 0);
+    else
+        bmp__atomic_abort(&f);
+    if (rc < 0)
+        return bmp_error_set(err, rc, "write_pout", path,
+                             "cannot write %s: %s", path, bmp_strerror(rc));
+    return 0;
+}
+
+int bmp_pout_read(const char *path, bmp_pout **pout, bmp_error *err)
+{
+    *pout = NULL;
+    FILE *f = path ? fopen(path, "re") : NULL;
+    if (!f) {
+        int rc = path ? -errno : BMP_EINVAL;
+        return bmp_error_set(err, rc, "read_pout", path, "cannot open %s: %s",
+                             path ? path : "(null)", bmp_strerror(rc));
+    }
+    bmp_pout *out = bmp__pout_new(0);
+    size_t cap = 0, lineno = 0;
+    char *line = NULL;
+    size_t linecap = 0;
+    ssize_t n;
+    int rc = out ? 0 : -ENOMEM;
+    while (rc == 0 && (n = getline(&line, &linecap, f)) >= 0) {
+        lineno++;
+        if (n == 0 || line[0] == '\n')
+            continue;
+        if (out->count == cap) {
+            size_t c = cap ? cap * 2 : 64;
+            bmp__pout_entry *e = realloc(out->entries, c * sizeof *e);
+            if (!e) {
+                rc = -ENOMEM;
+                break;
+            }
+            out->entries = e;
+            cap = c;
+        }
+        const char *why;
+        rc = bmp__pout_entry_parse(line, &out->entries[out->count], &why);
+        out->count++; /* a half-parsed entry is still freed with the pout */
+        if (rc < 0)
+            bmp_error_set(err, rc, "read_pout", path, "%s line %zu: %s",
+                          path, lineno, why);
+    }
+    free(line);
+    fclose(f);
+    if (rc < 0) {
+        bmp_pout_free(out);
+        return bmp_error_set(err, rc, "read_pout", path, "cannot read %s",
+                             path);
+    }
+    *pout = out;
+    return 0;
+}
