@@ -2,6 +2,7 @@
  * array.c -- n-dimensional arrays shared by the .npy and FITS formats.
  */
 #include "array_internal.h"
+#include "objects_internal.h"
 
 #include <errno.h>
 #include <math.h>
@@ -205,4 +206,51 @@ void bmp_array_set_double(bmp_array *a, size_t i, double v)
 #undef TO
     }
     store_native(a, i, buf);
+}
+
+int bmp__is_array(const void *data)
+{
+    return data && ((const bmp_object *)data)->destroy == array_destroy;
+}
+
+/* Reverses each `part`-byte group of `n` groups at `p`. */
+static void swap_groups(unsigned char *p, size_t n, size_t part)
+{
+    switch (part) {
+#define SWAP(type, fn)                                 \
+    for (size_t i = 0; i < n; i++, p += sizeof(type)) { \
+        type v;                                        \
+        memcpy(&v, p, sizeof v);                       \
+        v = fn(v);                                     \
+        memcpy(p, &v, sizeof v);                       \
+    }                                                  \
+    break;
+    case 2: SWAP(uint16_t, __builtin_bswap16)
+    case 4: SWAP(uint32_t, __builtin_bswap32)
+    case 8: SWAP(uint64_t, __builtin_bswap64)
+#undef SWAP
+    default:
+        break;
+    }
+}
+
+int bmp_array_to_native(bmp_array *a)
+{
+    if (!a || !bmp_dtype_size(a->dtype) ||
+        a->itemsize != bmp_dtype_size(a->dtype) || (a->nbytes && !a->data))
+        return BMP_EINVAL;
+    char native = NATIVE_IS_LITTLE ? '<' : '>';
+    /* '|' on a multi-byte type reads as native everywhere else here. */
+    if (a->itemsize == 1 || a->byteorder == native || a->byteorder == '|')
+        return 0;
+    if (a->byteorder != '<' && a->byteorder != '>')
+        return BMP_EINVAL;
+    /* Complex numbers swap each half on its own, as in load_native(). */
+    size_t part = (a->dtype == BMP_DTYPE_COMPLEX64 ||
+                   a->dtype == BMP_DTYPE_COMPLEX128)
+                      ? a->itemsize / 2
+                      : a->itemsize;
+    swap_groups(a->data, a->count * (a->itemsize / part), part);
+    a->byteorder = native;
+    return 0;
 }
