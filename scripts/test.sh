@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Sets up, builds and runs the whole test suite:
+#   1. the normal build: unit, interoperability and command tests (CTest)
+#   2. the same suite under AddressSanitizer + UndefinedBehaviorSanitizer
+#   3. the pipeline and executor tests under ThreadSanitizer
+#   4. valgrind memcheck on the seed's examples (no leaks, no errors)
+#   5. the .npy header fuzzer for a bounded time (BMP_FUZZ_SECONDS, 60)
+# Each stage builds in its own directory under build-ci/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+jobs=$(nproc)
+fail=0
+stage() { printf '\n=== %s ===\n' "$*"; }
+
+stage "build and test"
+cmake -S . -B build-ci/normal -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build-ci/normal -j"$jobs" 2>&1 | { grep -E 'warning|error' || true; }
+ctest --test-dir build-ci/normal -j"$jobs" --output-on-failure || fail=1
+
+stage "AddressSanitizer + UndefinedBehaviorSanitizer"
+cmake -S . -B build-ci/asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
+      -DBMP_SANITIZE=address,undefined >/dev/null
+cmake --build build-ci/asan -j"$jobs" >/dev/null
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build-ci/asan -j"$jobs" --output-on-failure -E '^interop_' || fail=1
+
+stage "ThreadSanitizer (executors)"
+cmake -S . -B build-ci/tsan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
+      -DBMP_SANITIZE=thread -DBMP_BUILD_EXAMPLES=OFF -DBMP_BUILD_TOOLS=OFF >/dev/null
+cmake --build build-ci/tsan -j"$jobs" --target test_pipeline >/dev/null
+ctest --test-dir build-ci/tsan --output-on-failure -R '^test_pipeline$' || fail=1
+
+stage "valgrind memcheck on the examples"
+for ex in seed_loop seed_subclass seed_steps; do
+  if valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,indirect \
+       --error-exitcode=3 --trace-children=no \
+       "build-ci/normal/examples/$ex" >/dev/null; then
+    echo "$ex: no leaks, no errors"
+  else
+    echo "$ex: valgrind reported errors"; fail=1
+  fi
+done
+
+if [[ -x fuzz/run.sh ]]; then
+  stage "fuzzing the .npy header parser"
+  bash fuzz/run.sh "${BMP_FUZZ_SECONDS:-60}" || fail=1
+fi
+
+stage "summary"
+if ((fail)); then
+  echo "FAILED: see the stages above"
+  exit 1
+fi
+echo "all stages passed"
