@@ -471,6 +471,44 @@ BMP_API int bmp_pipeline_cached(bmp_pipe *pipe, const json_t *in_names,
                                 bmp_error *err);
 
 /* ====================================================================== */
+/*  Executors: pluggable pools                                            */
+/* ====================================================================== */
+/*
+ * Python's PoolClass.  The library's executors are "process" (default: a
+ * pool of worker processes, crash-isolated) and "serial" (in the caller).
+ * A user executor decides where and in what order items run; it calls
+ * bmp_run_item() once for every index, from any thread or process that
+ * holds the run.  Results are stored per index, so distinct indices may
+ * run concurrently in threads of this process.
+ */
+typedef struct bmp_run bmp_run;
+
+typedef struct bmp_executor {
+    unsigned version; /* BMP_EXECUTOR_VERSION; 0 is read as current */
+    /* Runs every item; `workers` is the count bmp_num_can_process()
+     * allows.  @return 0, or a negative error that ends the run. */
+    int (*run)(bmp_run *run, int workers, void *arg, bmp_error *err);
+    void *arg; /* borrowed; passed to run */
+} bmp_executor;
+
+#define BMP_EXECUTOR_VERSION 1u
+
+/*! bmp_run_count() : number of items in the run. */
+BMP_API size_t bmp_run_count(const bmp_run *run);
+/*! bmp_run_item() : runs item `index` in the calling thread and stores
+ *  its result (replacing any earlier one).  Thread-safe for distinct
+ *  indices.  A crash in a step ends the calling process: that is why the
+ *  default executor uses worker processes. */
+BMP_API void bmp_run_item(bmp_run *run, size_t index);
+
+/*! bmp_pipe_set_executor() : makes `executor` (copied; its `arg` is
+ *  borrowed and must outlive the pipe's runs) the pipe's executor,
+ *  overriding the executor keyword.  NULL restores the keyword's choice.
+ *  @return 0, BMP_EINVAL (newer version, or no run function). */
+BMP_API int bmp_pipe_set_executor(bmp_pipe *pipe,
+                                  const bmp_executor *executor);
+
+/* ====================================================================== */
 /*  pout: the results                                                     */
 /* ====================================================================== */
 

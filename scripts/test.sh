@@ -29,8 +29,8 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 stage "ThreadSanitizer (executors)"
 cmake -S . -B build-ci/tsan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
       -DBMP_SANITIZE=thread -DBMP_BUILD_EXAMPLES=OFF -DBMP_BUILD_TOOLS=OFF >/dev/null
-cmake --build build-ci/tsan -j"$jobs" --target test_pipeline >/dev/null
-ctest --test-dir build-ci/tsan --output-on-failure -R '^test_pipeline$' || fail=1
+cmake --build build-ci/tsan -j"$jobs" --target test_pipeline test_executor >/dev/null
+ctest --test-dir build-ci/tsan --output-on-failure -R '^test_(pipeline|executor)$' || fail=1
 
 stage "valgrind memcheck on the examples"
 for ex in seed_loop seed_subclass seed_steps; do

@@ -82,6 +82,13 @@ static void worker_main(bmp__run *run, int fd)
     /* The caller coordinates interruption; a terminal's Ctrl-C must not
      * kill the workers behind its back. */
     signal(SIGINT, SIG_IGN);
+    /* A crash handler inherited from the host (a test framework's, a
+     * language runtime's) could swallow a crash and run the host's code
+     * in this copy of it; a crash must end the worker so that the caller
+     * can report it. */
+    static const int fatal[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+    for (size_t i = 0; i < sizeof fatal / sizeof *fatal; i++)
+        signal(fatal[i], SIG_DFL);
     int clear_fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
     int status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
     for (;;) {

@@ -156,3 +156,16 @@ void bmp__run_item(bmp__run *run, size_t index, bmp__result *out)
     out->stats.cpu_s = cpu_seconds() - cpu0;
     out->stats.attempts = 1;
 }
+
+size_t bmp_run_count(const bmp_run *run)
+{
+    return run ? run->count : 0;
+}
+
+void bmp_run_item(bmp_run *run, size_t index)
+{
+    if (!run || index >= run->count)
+        return;
+    bmp__result_clear(&run->results[index]);
+    bmp__run_item(run, index, &run->results[index]);
+}

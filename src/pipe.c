@@ -119,3 +119,17 @@ int bmp_pipe_add_post(bmp_pipe *pipe, bmp_step_fn fn, void *arg,
         return BMP_EINVAL;
     return bmp__step_list_append(&pipe->post, fn, arg, name);
 }
+
+int bmp_pipe_set_executor(bmp_pipe *pipe, const bmp_executor *executor)
+{
+    if (!pipe)
+        return BMP_EINVAL;
+    if (!executor) {
+        memset(&pipe->executor, 0, sizeof pipe->executor);
+        return 0;
+    }
+    if (executor->version > BMP_EXECUTOR_VERSION || !executor->run)
+        return BMP_EINVAL;
+    pipe->executor = *executor;
+    return 0;
+}

@@ -29,6 +29,7 @@ struct bmp_pipe {
     json_t *kw;
     bmp__step_list pre;
     bmp__step_list post;
+    bmp_executor executor; /* user executor; run == NULL: by keyword */
 };
 
 /* What one item's run measured, apart from the user's meta. */
@@ -49,7 +50,9 @@ typedef struct bmp__result {
     bmp__stats stats;
 } bmp__result;
 
-typedef struct bmp__run {
+typedef struct bmp_run bmp__run;
+
+struct bmp_run {
     bmp_pipe *pipe;
     const json_t *items; /* borrowed array */
     size_t count;
@@ -57,7 +60,7 @@ typedef struct bmp__run {
     bmp__step_list pre;  /* construction then run steps; names borrowed */
     bmp__step_list post;
     bmp__result *results; /* count entries, filled by the executor */
-} bmp__run;
+};
 
 struct bmp_item {
     bmp__run *run;

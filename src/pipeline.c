@@ -137,7 +137,10 @@ int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
         if (workers == 0)
             workers = 1;
     }
-    rc = executor->run(&run, workers, err);
+    if (pipe->executor.run)
+        rc = pipe->executor.run(&run, workers, pipe->executor.arg, err);
+    else
+        rc = executor->run(&run, workers, err);
     if (rc < 0)
         goto out;
     *pout = collect(&run);

@@ -307,9 +307,10 @@ int bmp__pout_entry_parse(const char *line, bmp__pout_entry *e,
         e->r.stats.peak_rss = bmp_kw_int(stats, "peak_rss", -1);
         e->r.stats.attempts = (int)bmp_kw_int(stats, "attempts", 0);
     }
+    int has_outname = json_is_string(outname);
     json_decref(obj);
     *why = "out of memory";
-    if (!e->in_name || (json_is_string(outname) && !e->r.outname))
+    if (!e->in_name || (has_outname && !e->r.outname))
         return -ENOMEM;
     return 0;
 bad:

@@ -1,0 +1,567 @@
+/*
+ * test_executor.c -- where items run: the process pool's isolation of
+ * crashes, exits and time-outs, retries, worker replacement, descriptor
+ * and process hygiene, and user executors (Python's pluggable PoolClass),
+ * including one that runs items on threads.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "bigmultipipe.h"
+#include "testutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define N_ITEMS 8
+
+typedef struct fixture {
+    char *dir;
+    json_t *names;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    f->dir = tu_mkdtemp();
+    f->names = json_array();
+    for (int i = 0; i < N_ITEMS; i++) {
+        char name[32], text[8];
+        snprintf(name, sizeof name, "in_%d.dat", i);
+        snprintf(text, sizeof text, "%d", i);
+        char *path = tu_join(f->dir, name);
+        tu_write_file(path, text, strlen(text));
+        json_array_append_new(f->names, json_string(path));
+        free(path);
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    tu_rmtree(f->dir);
+    free(f->dir);
+    json_decref(f->names);
+    free(f);
+    return 0;
+}
+
+static int value_of(void *data)
+{
+    bmp_buffer *b = data;
+    char text[16] = {0};
+    memcpy(text, b->bytes, b->size < 15 ? b->size : 15);
+    return atoi(text);
+}
+
+static int open_fds(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    assert_non_null(d);
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n;
+}
+
+/* No child of this process is left, running or zombie. */
+static void assert_no_children(void)
+{
+    errno = 0;
+    assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+    assert_int_equal(errno, ECHILD);
+}
+
+static bmp_pout *run(bmp_pipe *pipe, const json_t *names, json_t *kw)
+{
+    bmp_pout *pout = NULL;
+    bmp_error err = {0};
+    if (bmp_pipeline(pipe, names, kw, NULL, NULL, &pout, &err) != 0)
+        fail_msg("bmp_pipeline: %s", err.text);
+    return pout;
+}
+
+/* ---- faults, each injected in items 2 and 5 --------------------------- */
+
+static int is_victim(void *data)
+{
+    int v = value_of(data);
+    return v == 2 || v == 5;
+}
+
+static int segfault_step(bmp_item *item, void **data, void *arg)
+{
+    (void)item;
+    (void)arg;
+    if (is_victim(*data))
+        raise(SIGSEGV);
+    return BMP_CONTINUE;
+}
+
+static int abort_step(bmp_item *item, void **data, void *arg)
+{
+    (void)item;
+    (void)arg;
+    if (is_victim(*data))
+        abort();
+    return BMP_CONTINUE;
+}
+
+static int exit_step(bmp_item *item, void **data, void *arg)
+{
+    (void)item;
+    (void)arg;
+    if (is_victim(*data))
+        _exit(7);
+    return BMP_CONTINUE;
+}
+
+static int hang_step(bmp_item *item, void **data, void *arg)
+{
+    (void)item;
+    (void)arg;
+    if (is_victim(*data))
+        pause();
+    return BMP_CONTINUE;
+}
+
+static int error_step(bmp_item *item, void **data, void *arg)
+{
+    (void)arg;
+    if (is_victim(*data))
+        return bmp_item_fail(item, 0, "bad value %d", value_of(*data));
+    return BMP_CONTINUE;
+}
+
+typedef struct fault {
+    const char *name;
+    bmp_step_fn fn;
+    bmp_status status;
+    const char *message;
+} fault;
+
+static const fault faults[] = {
+    {"segfault", segfault_step, BMP_ITEM_CRASHED, "SIGSEGV"},
+    {"abort", abort_step, BMP_ITEM_CRASHED, "SIGABRT"},
+    {"exit", exit_step, BMP_ITEM_CRASHED, "exited with code 7"},
+    {"hang", hang_step, BMP_ITEM_TIMED_OUT, "timed out after 0.5 s"},
+    {"error", error_step, BMP_ITEM_FAILED, "bad value"},
+};
+
+static void executor_fault_matrix(void **state)
+{
+    fixture *f = *state;
+    int fds_before = open_fds();
+    for (size_t k = 0; k < sizeof faults / sizeof *faults; k++) {
+        for (int workers = 1; workers <= 3; workers += 2) {
+            bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
+            bmp_pipe_add_pre(pipe, faults[k].fn, NULL, faults[k].name);
+            json_t *kw = json_pack("{s:s, s:i, s:f}", "outdir", f->dir,
+                                   "num_processes", workers, "timeout", 0.5);
+            bmp_pout *pout = run(pipe, f->names, kw);
+            for (size_t i = 0; i < N_ITEMS; i++) {
+                if (i == 2 || i == 5) {
+                    assert_int_equal(bmp_pout_status(pout, i),
+                                     faults[k].status);
+                    assert_null(bmp_pout_outname(pout, i));
+                    const char *msg = bmp_pout_error(pout, i);
+                    assert_non_null(msg);
+                    if (!strstr(msg, faults[k].message))
+                        fail_msg("%s: \"%s\" lacks \"%s\"", faults[k].name,
+                                 msg, faults[k].message);
+                } else {
+                    assert_int_equal(bmp_pout_status(pout, i), BMP_ITEM_OK);
+                    char *text = tu_read_file(bmp_pout_outname(pout, i), NULL);
+                    assert_non_null(text);
+                    assert_int_equal(atoi(text), (int)i);
+                    free(text);
+                }
+            }
+            /* No partial output under a final name for a failed item. */
+            char *never = tu_join(f->dir, "in_2_bmp.dat");
+            assert_false(tu_exists(never));
+            free(never);
+            bmp_pout_free(pout);
+            json_decref(kw);
+            bmp_pipe_free(pipe);
+            assert_no_children();
+            assert_int_equal(open_fds(), fds_before);
+        }
+    }
+}
+
+/* A crash kills the item, not the caller, even with one worker. */
+static void executor_one_worker_still_isolated(void **state)
+{
+    fixture *f = *state;
+    bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
+    bmp_pipe_add_pre(pipe, segfault_step, NULL, NULL);
+    json_t *kw = json_pack("{s:s, s:i}", "outdir", f->dir, "num_processes", 1);
+    bmp_pout *pout = run(pipe, f->names, kw);
+    assert_int_equal(bmp_pout_status(pout, 2), BMP_ITEM_CRASHED);
+    assert_int_equal(bmp_pout_status(pout, 3), BMP_ITEM_OK);
+    bmp_pout_free(pout);
+    json_decref(kw);
+    bmp_pipe_free(pipe);
+    assert_no_children();
+}
+
+/* ---- retries ----------------------------------------------------------- */
+
+/* Crashes on the first attempt at each victim; a marker file remembers
+ * the attempt across worker processes. */
+static int crash_once(bmp_item *item, void **data, void *arg)
+{
+    const char *dir = arg;
+    if (!is_victim(*data))
+        return BMP_CONTINUE;
+    char marker[512];
+    snprintf(marker, sizeof marker, "%s/tried_%zu", dir, bmp_item_index(item));
+    if (access(marker, F_OK) != 0) {
+        FILE *m = fopen(marker, "w");
+        if (m)
+            fclose(m);
+        raise(SIGKILL);
+    }
+    return BMP_CONTINUE;
+}
+
+static void executor_retries_recover(void **state)
+{
+    fixture *f = *state;
+    bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
+    bmp_pipe_add_pre(pipe, crash_once, f->dir, NULL);
+    json_t *kw = json_pack("{s:s, s:i, s:i}", "outdir", f->dir,
+                           "num_processes", 2, "retries", 1);
+    bmp_pout *pout = run(pipe, f->names, kw);
+    for (size_t i = 0; i < N_ITEMS; i++) {
+        assert_int_equal(bmp_pout_status(pout, i), BMP_ITEM_OK);
+        json_t *e = bmp_pout_entry_json(pout, i);
+        long long attempts =
+            bmp_kw_int(json_object_get(e, "stats"), "attempts", -1);
+        assert_int_equal(attempts, (i == 2 || i == 5) ? 2 : 1);
+        json_decref(e);
+    }
+    bmp_pout_free(pout);
+    json_decref(kw);
+    bmp_pipe_free(pipe);
+    assert_no_children();
+}
+
+static void executor_retries_exhausted(void **state)
+{
+    fixture *f = *state;
+    bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
+    bmp_pipe_add_pre(pipe, error_step, NULL, NULL);
+    json_t *kw = json_pack("{s:s, s:i, s:i}", "outdir", f->dir,
+                           "num_processes", 2, "retries", 2);
+    bmp_pout *pout = run(pipe, f->names, kw);
+    assert_int_equal(bmp_pout_status(pout, 5), BMP_ITEM_FAILED);
+    json_t *e = bmp_pout_entry_json(pout, 5);
+    assert_int_equal(bmp_kw_int(json_object_get(e, "stats"), "attempts", -1),
+                     3);
+    json_decref(e);
+    bmp_pout_free(pout);
+    json_decref(kw);
+    bmp_pipe_free(pipe);
+}
+
+/* ---- worker replacement and measurements ------------------------------- */
+
+static int record_pid(bmp_item *item, void **data, void *arg)
+{
+    (void)data;
+    (void)arg;
+    return bmp_kw_set_int(bmp_item_meta(item), "pid", getpid());
+}
+
+static void executor_worker_max_items(void **state)
+{
+    fixture *f = *state;
+    bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
+    bmp_pipe_add_post(pipe, record_pid, NULL, NULL);
+    json_t *kw = json_pack("{s:s, s:i, s:i}", "outdir", f->dir,
+                           "num_processes", 1, "worker_max_items", 2);
+    bmp_pout *pout = run(pipe, f->names, kw);
+    /* One worker at a time, replaced every two items: 4 distinct pids,
+     * none of them the caller's. */
+    long long pids[N_ITEMS];
+    for (size_t i = 0; i < N_ITEMS; i++) {
+        pids[i] = bmp_kw_int(bmp_pout_meta(pout, i), "pid", -1);
+        assert_true(pids[i] > 0);
+        assert_true(pids[i] != getpid());
+    }
+    for (size_t i = 0; i < N_ITEMS; i += 2) {
+        assert_int_equal(pids[i], pids[i + 1]);
+        if (i + 2 < N_ITEMS)
+            assert_true(pids[i] != pids[i + 2]);
+    }
+    bmp_pout_free(pout);
+    json_decref(kw);
+    bmp_pipe_free(pipe);
+}
+
+static int touch_memory(bmp_item *item, void **data, void *arg)
+{
+    (void)item;
+    (void)arg;
+    size_t mib = (size_t)value_of(*data) * 8 + 8;
+    char *block = malloc(mib << 20);
+    if (!block)
+        return BMP_ESTEP;
+    memset(block, 1, mib << 20);
+    free(block);
+    return BMP_CONTINUE;
+}
+
+static void executor_measures_peak_memory(void **state)
+{
+    fixture *f = *state;
+    bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
+    bmp_pipe_add_pre(pipe, touch_memory, NULL, NULL);
+    json_t *kw = json_pack("{s:s, s:i}", "outdir", f->dir, "num_processes", 1);
+    bmp_pout *pout = run(pipe, f->names, kw);
+    for (size_t i = 0; i < N_ITEMS; i++) {
+        json_t *e = bmp_pout_entry_json(pout, i);
+        long long peak = bmp_kw_int(json_object_get(e, "stats"), "peak_rss", -1);
+        long long touched = ((long long)i * 8 + 8) << 20;
+        /* At least what the item touched; and, being reset per item, not
+         * the peak of the largest item when this one is small. */
+        assert_true(peak >= touched);
+        assert_true(peak < touched + (64LL << 20));
+        json_decref(e);
+    }
+    bmp_pout_free(pout);
+    json_decref(kw);
+    bmp_pipe_free(pipe);
+}
+
+/* Output written by a step in a worker is neither lost nor repeated. */
+static int print_step(bmp_item *item, void **data, void *arg)
+{
+    (void)arg;
+    (void)item;
+    printf("item-output %d\n", value_of(*data));
+    return BMP_CONTINUE;
+}
+
+static void executor_worker_stdout_flushed_once(void **state)
+{
+    fixture *f = *state;
+    char *log = tu_join(f->dir, "stdout.txt");
+    fflush(stdout);
+    int saved = dup(1);
+    FILE *out = fopen(log, "w");
+    dup2(fileno(out), 1);
+    printf("before the run\n"); /* buffered: must not be printed twice */
+    bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
+    bmp_pipe_add_pre(pipe, print_step, NULL, NULL);
+    json_t *kw = json_pack("{s:s, s:i}", "outdir", f->dir, "num_processes", 2);
+    bmp_pout *pout = run(pipe, f->names, kw);
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    fclose(out);
+    char *text = tu_read_file(log, NULL);
+    int lines = 0, befores = 0;
+    for (char *p = text; (p = strstr(p, "item-output ")); p++)
+        lines++;
+    for (char *p = text; (p = strstr(p, "before the run")); p++)
+        befores++;
+    assert_int_equal(lines, N_ITEMS);
+    assert_int_equal(befores, 1);
+    free(text);
+    free(log);
+    bmp_pout_free(pout);
+    json_decref(kw);
+    bmp_pipe_free(pipe);
+}
+
+static void executor_bad_settings(void **state)
+{
+    fixture *f = *state;
+    bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
+    const char *keys[] = {"timeout", "retries", "worker_max_items"};
+    for (size_t k = 0; k < 3; k++) {
+        json_t *kw = json_pack("{s:s, s:i}", "outdir", f->dir, keys[k], -1);
+        bmp_pout *pout = NULL;
+        bmp_error err = {0};
+        assert_int_equal(bmp_pipeline(pipe, f->names, kw, NULL, NULL, &pout,
+                                      &err),
+                         BMP_EINVAL);
+        assert_non_null(strstr(err.text, "negative"));
+        assert_null(pout);
+        json_decref(kw);
+    }
+    bmp_pipe_free(pipe);
+}
+
+/* ---- user executors ---------------------------------------------------- */
+
+static int reverse_run(bmp_run *r, int workers, void *arg, bmp_error *err)
+{
+    (void)workers;
+    (void)err;
+    int *calls = arg;
+    for (size_t i = bmp_run_count(r); i-- > 0;) {
+        bmp_run_item(r, i);
+        (*calls)++;
+    }
+    return 0;
+}
+
+static int order_step(bmp_item *item, void **data, void *arg)
+{
+    (void)data;
+    (void)arg;
+    static int counter;
+    return bmp_kw_set_int(bmp_item_meta(item), "order", counter++);
+}
+
+static void executor_user_executor_order(void **state)
+{
+    fixture *f = *state;
+    int calls = 0;
+    bmp_executor ex = {BMP_EXECUTOR_VERSION, reverse_run, &calls};
+    bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
+    assert_int_equal(bmp_pipe_set_executor(pipe, &ex), 0);
+    bmp_pipe_add_post(pipe, order_step, NULL, NULL);
+    json_t *kw = json_pack("{s:s}", "outdir", f->dir);
+    bmp_pout *pout = run(pipe, f->names, kw);
+    assert_int_equal(calls, N_ITEMS);
+    /* Ran last-first, yet the pout is in input order. */
+    long long first = bmp_kw_int(bmp_pout_meta(pout, 0), "order", -1);
+    long long last = bmp_kw_int(bmp_pout_meta(pout, N_ITEMS - 1), "order", -1);
+    assert_int_equal(first - last, N_ITEMS - 1);
+    assert_string_equal(json_string_value(bmp_pout_in_name(pout, 0)),
+                        json_string_value(json_array_get(f->names, 0)));
+    bmp_pout_free(pout);
+    assert_int_equal(bmp_pipe_set_executor(pipe, NULL), 0);
+    bmp_executor bad = {BMP_EXECUTOR_VERSION + 1, reverse_run, NULL};
+    assert_int_equal(bmp_pipe_set_executor(pipe, &bad), BMP_EINVAL);
+    bmp_executor none = {0, NULL, NULL};
+    assert_int_equal(bmp_pipe_set_executor(pipe, &none), BMP_EINVAL);
+    json_decref(kw);
+    bmp_pipe_free(pipe);
+}
+
+/* A thread pool executor: items of one run on several threads at once. */
+typedef struct thread_pool {
+    bmp_run *run;
+    pthread_mutex_t lock;
+    size_t next;
+} thread_pool;
+
+static void *thread_worker(void *arg)
+{
+    thread_pool *tp = arg;
+    for (;;) {
+        pthread_mutex_lock(&tp->lock);
+        size_t i = tp->next++;
+        pthread_mutex_unlock(&tp->lock);
+        if (i >= bmp_run_count(tp->run))
+            return NULL;
+        bmp_run_item(tp->run, i);
+    }
+}
+
+static int threads_run(bmp_run *r, int workers, void *arg, bmp_error *err)
+{
+    (void)arg;
+    (void)err;
+    thread_pool tp = {.run = r, .next = 0};
+    pthread_mutex_init(&tp.lock, NULL);
+    pthread_t threads[4];
+    int n = workers < 2 ? 2 : (workers > 4 ? 4 : workers);
+    for (int t = 0; t < n; t++)
+        pthread_create(&threads[t], NULL, thread_worker, &tp);
+    for (int t = 0; t < n; t++)
+        pthread_join(threads[t], NULL);
+    pthread_mutex_destroy(&tp.lock);
+    return 0;
+}
+
+static int value_to_meta(bmp_item *item, void **data, void *arg)
+{
+    (void)arg;
+    return bmp_kw_set_int(bmp_item_meta(item), "value", value_of(*data));
+}
+
+static void executor_thread_executor(void **state)
+{
+    fixture *f = *state;
+    bmp_executor ex = {0, threads_run, NULL};
+    bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
+    bmp_pipe_set_executor(pipe, &ex);
+    bmp_pipe_add_post(pipe, value_to_meta, NULL, NULL);
+    json_t *kw = json_pack("{s:s, s:i}", "outdir", f->dir, "num_processes", 4);
+    bmp_pout *pout = run(pipe, f->names, kw);
+    for (size_t i = 0; i < N_ITEMS; i++) {
+        assert_int_equal(bmp_pout_status(pout, i), BMP_ITEM_OK);
+        assert_int_equal(bmp_kw_int(bmp_pout_meta(pout, i), "value", -1),
+                         (long long)i);
+    }
+    bmp_pout_free(pout);
+    json_decref(kw);
+    bmp_pipe_free(pipe);
+}
+
+/* An executor that skips items leaves them "not_run", never "ok". */
+static int skip_odd_run(bmp_run *r, int workers, void *arg, bmp_error *err)
+{
+    (void)workers;
+    (void)arg;
+    (void)err;
+    for (size_t i = 0; i < bmp_run_count(r); i += 2)
+        bmp_run_item(r, i);
+    return 0;
+}
+
+static void executor_unrun_items_marked(void **state)
+{
+    fixture *f = *state;
+    bmp_executor ex = {0, skip_odd_run, NULL};
+    bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
+    bmp_pipe_set_executor(pipe, &ex);
+    json_t *kw = json_pack("{s:s}", "outdir", f->dir);
+    bmp_pout *pout = run(pipe, f->names, kw);
+    for (size_t i = 0; i < N_ITEMS; i++)
+        assert_int_equal(bmp_pout_status(pout, i),
+                         i % 2 ? BMP_ITEM_NOT_RUN : BMP_ITEM_OK);
+    bmp_pout_free(pout);
+    json_decref(kw);
+    bmp_pipe_free(pipe);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+        T(executor_fault_matrix),
+        T(executor_one_worker_still_isolated),
+        T(executor_retries_recover),
+        T(executor_retries_exhausted),
+        T(executor_worker_max_items),
+        T(executor_measures_peak_memory),
+        T(executor_worker_stdout_flushed_once),
+        T(executor_bad_settings),
+        T(executor_user_executor_order),
+        T(executor_thread_executor),
+        T(executor_unrun_items_marked),
+#undef T
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
