@@ -596,6 +596,36 @@ BMP_API int bmp_num_can_process(size_t num_items, const json_t *kw,
                                 bmp_error *err);
 
 /* ====================================================================== */
+/*  Command-line options (Python's argparse mixin)                        */
+/* ====================================================================== */
+
+/*! bmp_parse_size() : "512M", "2G", "1.5G", "4096", "64k" -> bytes.
+ *  Suffixes K, M, G, T (either case, optional trailing "iB" or "B") are
+ *  powers of 1024.  @return 0, or BMP_EINVAL for text that is not a
+ *  non-negative size (or overflows int64).  Thread-safe. */
+BMP_API int bmp_parse_size(const char *text, int64_t *bytes);
+
+/*! bmp_args_parse() : reads the standard options of the Python package's
+ *  argparse mixin from argv[1..*argc-1] into the keyword object `kw`, and
+ *  removes them from argv (compacting it and updating *argc), so that the
+ *  program parses its own options from what is left:
+ *    --outdir DIR           (default ".")
+ *    --create_outdir / --no-create_outdir   (default: no)
+ *    --read_pout FILE       --write_pout FILE
+ *    --outname_append TEXT  (default "_bmp")
+ *    --num_processes N      0 = all cores, below 1 = a fraction of them
+ *    --mem_available SIZE   --mem_frac F (default 0.8)
+ *    --process_size SIZE
+ *  Both "--opt VALUE" and "--opt=VALUE" are accepted; "--" ends option
+ *  parsing and is kept.  Defaults are set in `kw` only for keys it does
+ *  not hold already.  @return 0, or BMP_EINVAL (err names the option). */
+BMP_API int bmp_args_parse(int *argc, char **argv, json_t *kw,
+                           bmp_error *err);
+/*! bmp_args_help() : the help text for the options above, one per line;
+ *  static storage. */
+BMP_API const char *bmp_args_help(void);
+
+/* ====================================================================== */
 /*  N-dimensional arrays (.npy and FITS data)                             */
 /* ====================================================================== */
 

@@ -1,0 +1,195 @@
+/*
+ * args.c -- the command-line options every bigmultipipe program shares
+ * (Python's BMPArgparseMixin), mapped onto keywords.  One table holds each
+ * option's name, kind and help text, so parsing, --help and the man page
+ * cannot disagree.
+ */
+#include "bigmultipipe.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { OPT_STRING, OPT_SIZE, OPT_NUMBER, OPT_FLAG } opt_kind;
+
+static const struct option_spec {
+    const char *name;
+    opt_kind kind;
+    const char *help;
+} options[] = {
+    {"outdir", OPT_STRING, "DIR       directory to which files are written (default .)"},
+    {"create_outdir", OPT_FLAG, "          create outdir and its parents (--no-create_outdir: do not; default)"},
+    {"read_pout", OPT_STRING, "FILE   return the pout stored in FILE instead of running, if readable"},
+    {"write_pout", OPT_STRING, "FILE  store the pout in FILE (JSON Lines)"},
+    {"outname_append", OPT_STRING, "TEXT  put before the extension of output names (default _bmp)"},
+    {"num_processes", OPT_NUMBER, "N  worker processes; 0 = all physical cores, below 1 = a fraction of them"},
+    {"mem_available", OPT_SIZE, "SIZE  memory for all workers (512M, 2G); default: mem_frac of what is available"},
+    {"mem_frac", OPT_NUMBER, "F       fraction of the available memory to use (default 0.8)"},
+    {"process_size", OPT_SIZE, "SIZE   memory one item needs (512M, 2G)"},
+};
+
+#define N_OPTIONS (sizeof options / sizeof *options)
+
+int bmp_parse_size(const char *text, int64_t *bytes)
+{
+    if (!text || !*text)
+        return BMP_EINVAL;
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (end == text || errno || !(v >= 0) || isinf(v))
+        return BMP_EINVAL;
+    double scale = 1;
+    switch (toupper((unsigned char)*end)) {
+    case 'K': scale = 1024.0; end++; break;
+    case 'M': scale = 1024.0 * 1024; end++; break;
+    case 'G': scale = 1024.0 * 1024 * 1024; end++; break;
+    case 'T': scale = 1024.0 * 1024 * 1024 * 1024; end++; break;
+    default: break;
+    }
+    if (scale > 1 && (*end == 'i' || *end == 'I'))
+        end++;
+    if (*end == 'B' || *end == 'b')
+        end++;
+    if (*end != '\0')
+        return BMP_EINVAL;
+    double b = floor(v * scale);
+    if (b >= 9.2e18)
+        return BMP_EINVAL;
+    *bytes = (int64_t)b;
+    return 0;
+}
+
+static int set_option(const struct option_spec *o, const char *value,
+                      json_t *kw, bmp_error *err)
+{
+    switch (o->kind) {
+    case OPT_STRING:
+        return bmp_kw_set_str(kw, o->name, value);
+    case OPT_SIZE: {
+        int64_t bytes;
+        if (bmp_parse_size(value, &bytes) < 0)
+            return bmp_error_set(err, BMP_EINVAL, "arguments", NULL,
+                                 "--%s: \"%s\" is not a size (try 512M or "
+                                 "2G)",
+                                 o->name, value);
+        return bmp_kw_set_int(kw, o->name, bytes);
+    }
+    case OPT_NUMBER: {
+        char *end;
+        errno = 0;
+        double v = strtod(value, &end);
+        if (end == value || *end || errno || !isfinite(v))
+            return bmp_error_set(err, BMP_EINVAL, "arguments", NULL,
+                                 "--%s: \"%s\" is not a number", o->name,
+                                 value);
+        if (v == floor(v) && fabs(v) < 1e15)
+            return bmp_kw_set_int(kw, o->name, (long long)v);
+        return bmp_kw_set_real(kw, o->name, v);
+    }
+    case OPT_FLAG:
+        break;
+    }
+    return BMP_EINVAL;
+}
+
+/* Matches argv[i] against the table.  *value points into the argument
+ * for "--opt=value".  @return the option, or NULL. */
+static const struct option_spec *match(const char *arg, int *negated,
+                                       const char **value)
+{
+    *negated = 0;
+    *value = NULL;
+    if (strncmp(arg, "--", 2) != 0)
+        return NULL;
+    const char *name = arg + 2;
+    if (strncmp(name, "no-", 3) == 0) {
+        *negated = 1;
+        name += 3;
+    }
+    size_t len = strcspn(name, "=");
+    for (size_t k = 0; k < N_OPTIONS; k++) {
+        if (strlen(options[k].name) == len &&
+            strncmp(options[k].name, name, len) == 0) {
+            if (*negated && options[k].kind != OPT_FLAG)
+                return NULL;
+            if (name[len] == '=')
+                *value = name + len + 1;
+            return &options[k];
+        }
+    }
+    return NULL;
+}
+
+int bmp_args_parse(int *argc, char **argv, json_t *kw, bmp_error *err)
+{
+    if (!argc || !argv || !json_is_object(kw))
+        return bmp_error_set(err, BMP_EINVAL, "arguments", NULL,
+                             "bmp_args_parse needs argc, argv and a keyword "
+                             "object");
+    int out = 1, rc = 0;
+    for (int i = 1; i < *argc; i++) {
+        if (strcmp(argv[i], "--") == 0) {
+            while (i < *argc)
+                argv[out++] = argv[i++];
+            break;
+        }
+        int negated;
+        const char *value;
+        const struct option_spec *o = match(argv[i], &negated, &value);
+        if (!o) {
+            argv[out++] = argv[i];
+            continue;
+        }
+        if (o->kind == OPT_FLAG) {
+            if (value)
+                return bmp_error_set(err, BMP_EINVAL, "arguments", NULL,
+                                     "--%s takes no value", o->name);
+            rc = bmp_kw_set_bool(kw, o->name, !negated);
+        } else {
+            if (!value) {
+                if (i + 1 >= *argc)
+                    return bmp_error_set(err, BMP_EINVAL, "arguments", NULL,
+                                         "--%s needs a value", o->name);
+                value = argv[++i];
+            }
+            rc = set_option(o, value, kw, err);
+        }
+        if (rc < 0)
+            return rc;
+    }
+    argv[out] = NULL;
+    *argc = out;
+    /* The mixin's defaults, where the caller has not set the key. */
+    if (!json_object_get(kw, "outdir"))
+        rc = bmp_kw_set_str(kw, "outdir", ".");
+    if (rc == 0 && !json_object_get(kw, "create_outdir"))
+        rc = bmp_kw_set_bool(kw, "create_outdir", 0);
+    if (rc == 0 && !json_object_get(kw, "outname_append"))
+        rc = bmp_kw_set_str(kw, "outname_append", "_bmp");
+    if (rc == 0 && !json_object_get(kw, "mem_frac"))
+        rc = bmp_kw_set_real(kw, "mem_frac", 0.8);
+    return rc;
+}
+
+static char help_text[2048];
+
+static void build_help(void)
+{
+    size_t len = 0;
+    for (size_t k = 0; k < N_OPTIONS && len < sizeof help_text; k++)
+        len += (size_t)snprintf(help_text + len, sizeof help_text - len,
+                                "  --%s %s\n", options[k].name,
+                                options[k].help);
+}
+
+const char *bmp_args_help(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, build_help);
+    return help_text;
+}
