@@ -509,6 +509,31 @@ BMP_API int bmp_pipe_set_executor(bmp_pipe *pipe,
                                   const bmp_executor *executor);
 
 /* ====================================================================== */
+/*  Progress                                                              */
+/* ====================================================================== */
+
+/* A snapshot of a run, given to the progress callback. */
+typedef struct bmp_progress {
+    size_t total;       /* items in the run */
+    size_t done;        /* items finished, whatever their status */
+    size_t failed;      /* of those: failed, crashed or timed out */
+    size_t running;     /* items running now */
+    int workers;        /* worker processes alive */
+    double elapsed_s;   /* since the run started */
+    int64_t mem_in_use; /* resident bytes of running workers; -1 unknown */
+    int64_t mem_budget; /* bytes the run may use; -1 when unlimited */
+} bmp_progress;
+
+typedef void (*bmp_progress_fn)(const bmp_progress *progress, void *arg);
+
+/*! bmp_pipe_set_progress() : calls `fn(progress, arg)` in the calling
+ *  process when the run starts, after each item finishes, and at the end
+ *  (then done == total, running == 0).  `arg` is borrowed.  NULL fn:
+ *  no calls.  @return 0, BMP_EINVAL (no pipe). */
+BMP_API int bmp_pipe_set_progress(bmp_pipe *pipe, bmp_progress_fn fn,
+                                  void *arg);
+
+/* ====================================================================== */
 /*  pout: the results                                                     */
 /* ====================================================================== */
 

@@ -48,6 +48,8 @@ typedef struct pool {
     size_t *queue;    /* items still to start, FIFO */
     size_t queue_head, queue_tail, queue_cap;
     size_t done;
+    size_t failed;    /* finished as failed, crashed or timed out */
+    size_t reported;  /* `done` at the last progress report */
     int *attempts;    /* per item */
     int *served;      /* per worker slot: items run by its process */
 } pool;
@@ -210,7 +212,22 @@ static void finish(pool *p, size_t item)
         queue_push(p, item);
         return;
     }
+    p->failed += failed;
     p->done++;
+}
+
+static void report(pool *p)
+{
+    if (p->done == p->reported)
+        return;
+    p->reported = p->done;
+    size_t running = 0;
+    int alive = 0;
+    for (int i = 0; i < p->nworkers; i++) {
+        alive += p->workers[i].pid > 0;
+        running += p->workers[i].pid > 0 && p->workers[i].item >= 0;
+    }
+    bmp__report_progress(p->run, p->done, p->failed, running, alive, -1);
 }
 
 /* Gives `w` its next item, replacing its process when needed. */
@@ -340,6 +357,7 @@ static int pool_loop(pool *p)
             if (fds[k].revents)
                 on_readable(p, &p->workers[slot[k]]);
         }
+        report(p);
     }
     free(fds);
     free(slot);

@@ -13,8 +13,13 @@ static int serial_run(bmp__run *run, int workers, bmp_error *err)
 {
     (void)workers;
     (void)err;
-    for (size_t i = 0; i < run->count; i++)
+    size_t failed = 0;
+    for (size_t i = 0; i < run->count; i++) {
         bmp__run_item(run, i, &run->results[i]);
+        failed += run->results[i].status != BMP_ITEM_OK &&
+                  run->results[i].status != BMP_ITEM_NO_OUTPUT;
+        bmp__report_progress(run, i + 1, failed, 0, 0, -1);
+    }
     return 0;
 }
 

@@ -133,3 +133,12 @@ int bmp_pipe_set_executor(bmp_pipe *pipe, const bmp_executor *executor)
     pipe->executor = *executor;
     return 0;
 }
+
+int bmp_pipe_set_progress(bmp_pipe *pipe, bmp_progress_fn fn, void *arg)
+{
+    if (!pipe)
+        return BMP_EINVAL;
+    pipe->progress = fn;
+    pipe->progress_arg = arg;
+    return 0;
+}

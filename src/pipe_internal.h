@@ -30,6 +30,8 @@ struct bmp_pipe {
     bmp__step_list pre;
     bmp__step_list post;
     bmp_executor executor; /* user executor; run == NULL: by keyword */
+    bmp_progress_fn progress;
+    void *progress_arg;
 };
 
 /* What one item's run measured, apart from the user's meta. */
@@ -60,6 +62,8 @@ struct bmp_run {
     bmp__step_list pre;  /* construction then run steps; names borrowed */
     bmp__step_list post;
     bmp__result *results; /* count entries, filled by the executor */
+    double started;       /* bmp__now() at the start */
+    int64_t mem_budget;   /* bytes for all workers; -1 when unlimited */
 };
 
 struct bmp_item {
@@ -92,6 +96,10 @@ int bmp__read_member(bmp_item *item, const json_t *member, void **data);
 /* Creates the directory of `outname` when create_outdir (meta overriding
  * the keyword) is true; records the failure on the item (fileio.c). */
 int bmp__prepare_outdir(bmp_item *item, const char *outname);
+
+/* Reports progress through the pipe's callback, if any (pipeline.c). */
+void bmp__report_progress(bmp__run *run, size_t done, size_t failed,
+                          size_t running, int workers, int64_t mem_in_use);
 
 /* Seconds of a monotonic clock. */
 double bmp__now(void);

@@ -52,6 +52,30 @@ static void run_clear(bmp__run *run)
     }
 }
 
+void bmp__report_progress(bmp__run *run, size_t done, size_t failed,
+                          size_t running, int workers, int64_t mem_in_use)
+{
+    if (!run->pipe->progress)
+        return;
+    bmp_progress p = {
+        .total = run->count,
+        .done = done,
+        .failed = failed,
+        .running = running,
+        .workers = workers,
+        .elapsed_s = bmp__now() - run->started,
+        .mem_in_use = mem_in_use,
+        .mem_budget = run->mem_budget,
+    };
+    run->pipe->progress(&p, run->pipe->progress_arg);
+}
+
+static int is_failure(bmp_status s)
+{
+    return s == BMP_ITEM_FAILED || s == BMP_ITEM_CRASHED ||
+           s == BMP_ITEM_TIMED_OUT;
+}
+
 /* Moves the results into a new pout.  NULL on ENOMEM. */
 static bmp_pout *collect(bmp__run *run)
 {
@@ -98,7 +122,8 @@ int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
     }
 
     bmp__run run = {.pipe = pipe, .items = in_names,
-                    .count = json_array_size(in_names)};
+                    .count = json_array_size(in_names),
+                    .started = bmp__now(), .mem_budget = -1};
     int rc = 0;
     run.kw = bmp_kw_merge(pipe->kw, kw);
     if (!run.kw || append_steps(&run.pre, &pipe->pre, pre) ||
@@ -137,12 +162,17 @@ int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
         if (workers == 0)
             workers = 1;
     }
+    bmp__report_progress(&run, 0, 0, 0, 0, -1);
     if (pipe->executor.run)
         rc = pipe->executor.run(&run, workers, pipe->executor.arg, err);
     else
         rc = executor->run(&run, workers, err);
     if (rc < 0)
         goto out;
+    size_t failed = 0;
+    for (size_t i = 0; i < run.count; i++)
+        failed += is_failure(run.results[i].status);
+    bmp__report_progress(&run, run.count, failed, 0, 0, -1);
     *pout = collect(&run);
     if (!*pout)
         rc = bmp_error_set(err, -ENOMEM, "pipeline", NULL, "out of memory");
