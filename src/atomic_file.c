@@ -3,6 +3,9 @@
  */
 #include "atomic_file.h"
 
+#include "bigmultipipe.h"
+#include "channel.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -11,6 +14,25 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* The process umask, read without changing it: umask(2) can only be read
+ * by setting it, which races with other threads creating files. */
+static mode_t current_umask(void)
+{
+    FILE *status = fopen("/proc/self/status", "re");
+    if (status) {
+        char line[256];
+        while (fgets(line, sizeof line, status)) {
+            unsigned mask;
+            if (sscanf(line, "Umask: %o", &mask) == 1) {
+                fclose(status);
+                return (mode_t)mask;
+            }
+        }
+        fclose(status);
+    }
+    return 022; /* the usual default, when /proc cannot say */
+}
 
 int bmp__atomic_open(bmp__atomic_file *f, const char *path)
 {
@@ -21,9 +43,15 @@ int bmp__atomic_open(bmp__atomic_file *f, const char *path)
     const char *base = slash ? slash + 1 : path;
     if (!*base)
         return -EISDIR;
+    /* The temporary adds 12 bytes to the name; a base name near NAME_MAX
+     * is shortened in the temporary only. */
+    int baselen = (int)strlen(base);
+    if (baselen > 200)
+        baselen = 200;
     f->final_path = strdup(path);
     if (!f->final_path ||
-        asprintf(&f->temp_path, "%.*s.%s.bmp-XXXXXX", dirlen, path, base) < 0) {
+        asprintf(&f->temp_path, "%.*s.%.*s.bmp-XXXXXX", dirlen, path, baselen,
+                 base) < 0) {
         free(f->final_path);
         f->final_path = NULL;
         f->temp_path = NULL;
@@ -37,10 +65,9 @@ int bmp__atomic_open(bmp__atomic_file *f, const char *path)
         f->final_path = f->temp_path = NULL;
         return rc;
     }
+    bmp__channel_notify_temp(f->temp_path);
     /* mkstemp makes 0600; outputs get the usual 0666 & ~umask. */
-    mode_t mask = umask(0);
-    umask(mask);
-    fchmod(f->fd, 0666 & ~mask);
+    fchmod(f->fd, 0666 & ~current_umask());
     return 0;
 }
 
@@ -68,17 +95,36 @@ static void release(bmp__atomic_file *f)
     f->fd = -1;
 }
 
-int bmp__atomic_commit(bmp__atomic_file *f, int do_fsync)
+/* rename() that refuses to replace: renameat2 where the file system has
+ * it, else link() + unlink(), which is atomic in the same way. */
+static int rename_noreplace(const char *from, const char *to)
+{
+    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+        return 0;
+    if (errno != EINVAL && errno != ENOSYS)
+        return -errno;
+    if (link(from, to) != 0)
+        return -errno;
+    unlink(from);
+    return 0;
+}
+
+int bmp__atomic_commit(bmp__atomic_file *f, unsigned flags)
 {
     int rc = 0;
+    int do_fsync = (flags & BMP__ATOMIC_FSYNC) != 0;
     if (do_fsync && fsync(f->fd) != 0)
         rc = -errno;
     /* close() reports delayed write errors (NFS, quota): check it. */
     if (close(f->fd) != 0 && rc == 0)
         rc = -errno;
     f->fd = -1;
-    if (rc == 0 && rename(f->temp_path, f->final_path) != 0)
-        rc = -errno;
+    if (rc == 0) {
+        if (flags & BMP__ATOMIC_NOREPLACE)
+            rc = rename_noreplace(f->temp_path, f->final_path);
+        else if (rename(f->temp_path, f->final_path) != 0)
+            rc = -errno;
+    }
     if (rc != 0) {
         unlink(f->temp_path);
     } else if (do_fsync) {
@@ -104,4 +150,15 @@ void bmp__atomic_abort(bmp__atomic_file *f)
     if (f->temp_path)
         unlink(f->temp_path);
     release(f);
+}
+
+unsigned bmp__atomic_flags_for(struct bmp_item *item)
+{
+    json_t *kw = bmp_item_kw(item), *meta = bmp_item_meta(item);
+    unsigned flags = 0;
+    if (bmp_kw_bool(meta, "fsync", bmp_kw_bool(kw, "fsync", 0)))
+        flags |= BMP__ATOMIC_FSYNC;
+    if (!bmp_kw_bool(meta, "overwrite", bmp_kw_bool(kw, "overwrite", 0)))
+        flags |= BMP__ATOMIC_NOREPLACE;
+    return flags;
 }

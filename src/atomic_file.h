@@ -19,9 +19,18 @@ typedef struct bmp__atomic_file {
 int bmp__atomic_open(bmp__atomic_file *f, const char *path);
 /* Writes all bytes, retrying short writes.  @return 0 or -errno. */
 int bmp__atomic_write(bmp__atomic_file *f, const void *bytes, size_t size);
-/* fsyncs when asked, closes and renames over the final name; on any
- * failure the temporary is removed.  @return 0 or -errno. */
-int bmp__atomic_commit(bmp__atomic_file *f, int do_fsync);
+#define BMP__ATOMIC_FSYNC 1u     /* fsync the file and its directory */
+#define BMP__ATOMIC_NOREPLACE 2u /* fail with -EEXIST if the name exists */
+
+/* Closes and renames to the final name (atomically refusing to replace an
+ * existing file with BMP__ATOMIC_NOREPLACE); on any failure the temporary
+ * is removed.  @return 0 or -errno. */
+int bmp__atomic_commit(bmp__atomic_file *f, unsigned flags);
+
+/* The item keywords' commit flags: fsync, and no replace unless
+ * overwrite (both keywords; meta overwrite wins). */
+struct bmp_item;
+unsigned bmp__atomic_flags_for(struct bmp_item *item);
 /* Closes and removes the temporary.  Safe after a failed commit. */
 void bmp__atomic_abort(bmp__atomic_file *f);
 

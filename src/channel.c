@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #define RESULT_MAGIC 0x424d5052u /* "BMPR" */
+#define TEMP_MAGIC 0x424d5054u   /* "BMPT": a temporary file notice */
 #define NO_STRING UINT64_MAX
 /* A meta bigger than this is a bug in the user's code or a hostile
  * worker; refusing it keeps a bad length from becoming a huge malloc. */
@@ -142,13 +143,36 @@ static int recv_string(int fd, uint64_t len, char **out)
     return 0;
 }
 
-int bmp__channel_recv_result(int fd, bmp__result *r)
+static int worker_fd = -1;
+
+void bmp__channel_set_worker_fd(int fd)
 {
-    bmp__result_clear(r);
+    worker_fd = fd;
+}
+
+void bmp__channel_notify_temp(const char *path)
+{
+    if (worker_fd < 0 || !path)
+        return;
+    frame_header h = {.magic = TEMP_MAGIC, .outname_len = strlen(path),
+                      .meta_len = NO_STRING, .error_len = NO_STRING};
+    /* Best effort: if the caller is gone, nobody is left to clean up. */
+    if (bmp__write_all(worker_fd, &h, sizeof h) == 0)
+        bmp__write_all(worker_fd, path, h.outname_len);
+}
+
+int bmp__channel_recv(int fd, bmp__result *r, char **temp_path)
+{
+    *temp_path = NULL;
     frame_header h;
     int rc = bmp__read_all(fd, &h, sizeof h);
     if (rc < 0)
         return rc;
+    if (h.magic == TEMP_MAGIC) {
+        rc = recv_string(fd, h.outname_len, temp_path);
+        return rc < 0 ? rc : (*temp_path ? 0 : BMP_EPROTO);
+    }
+    bmp__result_clear(r);
     if (h.magic != RESULT_MAGIC || h.status > BMP_ITEM_NOT_RUN)
         return BMP_EPROTO;
     char *meta = NULL;
@@ -174,7 +198,7 @@ int bmp__channel_recv_result(int fd, bmp__result *r)
         bmp__result_clear(r);
         return BMP_EPROTO;
     }
-    return 0;
+    return 1;
 }
 
 /* ---- fork registry ---------------------------------------------------- */

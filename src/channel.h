@@ -26,11 +26,20 @@ int bmp__channel_send_index(int fd, uint64_t index);
 /* Receives one item index.  @return 1, 0 at end of file, or -errno. */
 int bmp__channel_recv_index(int fd, uint64_t *index);
 
+/* Worker side: the socket to the caller, set once in a new worker; -1
+ * in the caller.  bmp__channel_notify_temp() tells the caller about a
+ * temporary output file, so that it can remove the file when the worker
+ * dies before renaming or removing it; a no-op outside a worker. */
+void bmp__channel_set_worker_fd(int fd);
+void bmp__channel_notify_temp(const char *path);
+
 /* Sends a result.  @return 0 or -errno. */
 int bmp__channel_send_result(int fd, const bmp__result *r);
-/* Receives a result into *r (cleared first).  @return 0, -EPIPE when the
- * worker closed the socket (it died), BMP_EPROTO, or -errno. */
-int bmp__channel_recv_result(int fd, bmp__result *r);
+/* Receives one message.  A result fills *r (cleared first) and gives 1; a
+ * temporary-file notice sets *temp_path (malloc'd) and gives 0.
+ * @return 1, 0, -EPIPE when the worker closed the socket (it died),
+ * BMP_EPROTO, or -errno. */
+int bmp__channel_recv(int fd, bmp__result *r, char **temp_path);
 
 /* The fork registry.  bmp__fork_worker() forks with the registry held
  * still; in the child every registered descriptor is closed and

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -36,6 +37,8 @@ typedef struct worker {
     int fd;         /* caller's end of the socket; -1: none */
     long item;      /* index being run, -1: idle */
     double started; /* when the item was sent */
+    char **temps;   /* temporary outputs the current item opened */
+    size_t ntemps;
 } worker;
 
 typedef struct pool {
@@ -79,8 +82,17 @@ static void reset_peak_rss(int clear_fd)
     }
 }
 
-static void worker_main(bmp__run *run, int fd)
+static void worker_main(bmp__run *run, int fd, pid_t parent)
 {
+    /* If the caller dies (even by SIGKILL), its workers go too, rather
+     * than finishing items nobody will collect. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(0);
+    bmp__channel_set_worker_fd(fd);
+    /* Past a file-size limit, write() then fails with EFBIG and the item
+     * fails cleanly, instead of the worker dying of SIGXFSZ. */
+    signal(SIGXFSZ, SIG_IGN);
     /* The caller coordinates interruption; a terminal's Ctrl-C must not
      * kill the workers behind its back. */
     signal(SIGINT, SIG_IGN);
@@ -124,6 +136,7 @@ static int spawn(pool *p, worker *w)
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
         return -errno;
     fflush(NULL); /* else the child would flush our buffers again */
+    pid_t parent = getpid();
     pid_t pid = bmp__fork_worker(sv[1]);
     if (pid < 0) {
         int rc = -errno;
@@ -133,7 +146,7 @@ static int spawn(pool *p, worker *w)
     }
     if (pid == 0) {
         close(sv[0]);
-        worker_main(p->run, sv[1]);
+        worker_main(p->run, sv[1], parent);
     }
     close(sv[1]);
     bmp__fd_register(sv[0]);
@@ -144,7 +157,33 @@ static int spawn(pool *p, worker *w)
     return 0;
 }
 
-/* Closes the socket and waits for the process; *status as waitpid's. */
+static void forget_temps(worker *w, int remove_them)
+{
+    for (size_t i = 0; i < w->ntemps; i++) {
+        /* A temporary already renamed to its final name is gone: unlink
+         * fails harmlessly.  One still there is a partial output. */
+        if (remove_them)
+            unlink(w->temps[i]);
+        free(w->temps[i]);
+    }
+    free(w->temps);
+    w->temps = NULL;
+    w->ntemps = 0;
+}
+
+static void remember_temp(worker *w, char *path)
+{
+    char **t = realloc(w->temps, (w->ntemps + 1) * sizeof *t);
+    if (!t) {
+        free(path);
+        return;
+    }
+    w->temps = t;
+    w->temps[w->ntemps++] = path;
+}
+
+/* Closes the socket and waits for the process; *status as waitpid's.
+ * Temporary outputs of an unfinished item are removed. */
 static void reap(worker *w, int kill_first, int *status)
 {
     if (w->fd >= 0) {
@@ -161,6 +200,7 @@ static void reap(worker *w, int kill_first, int *status)
         if (status)
             *status = st;
     }
+    forget_temps(w, 1);
     w->pid = 0;
     w->item = -1;
 }
@@ -274,8 +314,14 @@ static void on_readable(pool *p, worker *w)
 {
     size_t item = (size_t)w->item;
     bmp__result *r = &p->run->results[item];
-    int rc = bmp__channel_recv_result(w->fd, r);
+    char *temp = NULL;
+    int rc = bmp__channel_recv(w->fd, r, &temp);
     if (rc == 0) {
+        remember_temp(w, temp);
+        return;
+    }
+    if (rc == 1) {
+        forget_temps(w, 0);
         w->item = -1;
         finish(p, item);
         dispatch(p, w);

@@ -131,6 +131,24 @@ int bmp__prepare_outdir(bmp_item *item, const char *outname)
     return rc;
 }
 
+int bmp__write_failed(bmp_item *item, const char *outname, int rc)
+{
+    if (rc == -EEXIST)
+        return bmp_item_fail(item, rc,
+                             "output %s exists; set overwrite to replace it",
+                             outname);
+    if (rc == -ENOENT) {
+        const char *slash = strrchr(outname, '/');
+        return bmp_item_fail(item, rc,
+                             "cannot write %s: directory %.*s does not exist "
+                             "(set create_outdir to create it)",
+                             outname, slash ? (int)(slash - outname) : 1,
+                             slash ? outname : ".");
+    }
+    return bmp_item_fail(item, rc, "cannot write %s: %s", outname,
+                         bmp_strerror(rc));
+}
+
 int bmp_default_file_write(bmp_item *item, void *data, const char *outname,
                            char **written)
 {
@@ -141,17 +159,14 @@ int bmp_default_file_write(bmp_item *item, void *data, const char *outname,
     bmp__atomic_file f;
     rc = bmp__atomic_open(&f, outname);
     if (rc < 0)
-        return bmp_item_fail(item, rc, "cannot write %s: %s", outname,
-                             bmp_strerror(rc));
+        return bmp__write_failed(item, outname, rc);
     rc = write_data(item, &f, data);
     if (rc < 0) {
         bmp__atomic_abort(&f);
-        return bmp_item_fail(item, rc, "cannot write %s: %s", outname,
-                             bmp_strerror(rc));
+        return bmp__write_failed(item, outname, rc);
     }
-    rc = bmp__atomic_commit(&f, bmp_kw_bool(item->kw, "fsync", 0));
+    rc = bmp__atomic_commit(&f, bmp__atomic_flags_for(item));
     if (rc < 0)
-        return bmp_item_fail(item, rc, "cannot write %s: %s", outname,
-                             bmp_strerror(rc));
+        return bmp__write_failed(item, outname, rc);
     return 0;
 }

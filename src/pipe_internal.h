@@ -101,6 +101,10 @@ int bmp__prepare_outdir(bmp_item *item, const char *outname);
 void bmp__report_progress(bmp__run *run, size_t done, size_t failed,
                           size_t running, int workers, int64_t mem_in_use);
 
+/* Records a failed write on the item with a message that says what to
+ * do: -EEXIST (overwrite), -ENOENT (create_outdir).  Returns rc. */
+int bmp__write_failed(bmp_item *item, const char *outname, int rc);
+
 /* Seconds of a monotonic clock. */
 double bmp__now(void);
 

@@ -8,7 +8,9 @@
  * surrogateescape convention, which Python's json module reads and
  * os.fsencode() turns back into the exact bytes.  jansson cannot parse
  * lone surrogates, so the reader first maps "\udcXX" to the private-use
- * code point U+F7XX and maps those back to bytes inside names only.
+ * code point U+F7XX and maps those back to bytes inside names and error
+ * texts only.  The writer, for its part, gives U+F780..U+F7FF in a name
+ * as escaped bytes, so that no name holds them as characters.
  */
 #include "pout_internal.h"
 
@@ -75,6 +77,11 @@ int bmp__json_name_append(char **buf, size_t *len, size_t *cap,
         char esc[8];
         size_t n = utf8_len(s);
         int rc;
+        /* U+F780..U+F7FF stand for single bytes inside the reader (see
+         * alias_surrogates): written as such, they would come back as
+         * bytes, so their own bytes are written as escapes. */
+        if (n == 3 && s[0] == 0xef && (s[1] == 0x9e || s[1] == 0x9f))
+            n = 0;
         if (n == 0) {
             snprintf(esc, sizeof esc, "\\udc%02x", *s);
             rc = append(buf, len, cap, esc, 6);
@@ -165,11 +172,14 @@ json_t *bmp_pout_entry_json(const bmp_pout *pout, size_t i)
     if (i >= bmp_pout_count(pout))
         return NULL;
     const bmp__pout_entry *e = &pout->entries[i];
-    return json_pack("{s:O, s:o, s:O, s:s, s:o, s:o}", "in_name",
+    /* meta as in the file: {} for an entry never filled. */
+    return json_pack("{s:O, s:o, s:o, s:s, s:o, s:o}", "in_name",
                      e->in_name ? e->in_name : json_null(), "outname",
                      e->r.outname ? json_string_nocheck(e->r.outname)
                                   : json_null(),
-                     "meta", e->r.meta ? e->r.meta : json_null(), "status",
+                     "meta",
+                     e->r.meta ? json_incref(e->r.meta) : json_object(),
+                     "status",
                      bmp_status_name(e->r.status), "error",
                      e->r.error ? json_string_nocheck(e->r.error)
                                 : json_null(),
@@ -189,23 +199,40 @@ static int hexval(char c)
     return -1;
 }
 
-/* Rewrites "\udcXX" (XX >= 80) as "\uf7XX" in place; same length.  An
- * escape is only one when preceded by an even number of backslashes. */
+/* Rewrites "\udcXX" (XX >= 80) as "\uf7XX" in place; same length.  A
+ * low surrogate right after a high one is half of a pair, as Python's
+ * json writes characters beyond U+FFFF (U+1F480 is "\ud83d\udc80"), not
+ * a byte. */
 static void alias_surrogates(char *s)
 {
-    size_t backslashes = 0;
-    for (char *p = s; *p; p++) {
-        if (*p == '\\') {
-            backslashes++;
+    int after_high = 0;
+    for (char *p = s; *p;) {
+        if (p[0] != '\\' || p[1] != 'u') {
+            /* Step over a whole escape such as "\\", so that its second
+             * character is not taken for the start of another. */
+            p += p[0] == '\\' && p[1] ? 2 : 1;
+            after_high = 0;
             continue;
         }
-        if (*p == 'u' && backslashes % 2 == 1 && (p[1] == 'd' || p[1] == 'D') &&
-            (p[2] == 'c' || p[2] == 'C') && hexval(p[3]) >= 8 &&
-            hexval(p[4]) >= 0) {
-            p[1] = 'f';
-            p[2] = '7';
+        unsigned cp = 0;
+        int k;
+        for (k = 0; k < 4; k++) {
+            int v = hexval(p[2 + k]);
+            if (v < 0)
+                break;
+            cp = cp << 4 | (unsigned)v;
         }
-        backslashes = 0;
+        if (k < 4) {
+            p += 2;
+            after_high = 0;
+            continue;
+        }
+        if (!after_high && cp >= 0xdc80 && cp <= 0xdcff) {
+            p[2] = 'f';
+            p[3] = '7';
+        }
+        after_high = cp >= 0xd800 && cp <= 0xdbff;
+        p += 6;
     }
 }
 
@@ -250,6 +277,15 @@ static json_t *unalias_name(const json_t *v)
     return r;
 }
 
+/* A string of the file as a malloc'd C string, its byte aliases undone. */
+static char *unalias_string(const json_t *v)
+{
+    json_t *o = unalias_name(v);
+    char *s = o ? strdup(json_string_value(o)) : NULL;
+    json_decref(o);
+    return s;
+}
+
 static int status_from_name(const char *name, bmp_status *out)
 {
     for (int i = BMP_ITEM_OK; i <= BMP_ITEM_NOT_RUN; i++) {
@@ -292,13 +328,10 @@ int bmp__pout_entry_parse(const char *line, bmp__pout_entry *e,
     if (status_from_name(json_string_value(status), &e->r.status))
         goto bad;
     e->in_name = unalias_name(in_name);
-    if (json_is_string(outname)) {
-        json_t *o = unalias_name(outname);
-        e->r.outname = o ? strdup(json_string_value(o)) : NULL;
-        json_decref(o);
-    }
+    if (json_is_string(outname))
+        e->r.outname = unalias_string(outname);
     if (json_is_string(error))
-        e->r.error = strdup(json_string_value(error));
+        e->r.error = unalias_string(error);
     e->r.meta = json_incref(meta);
     json_t *stats = json_object_get(obj, "stats");
     if (json_is_object(stats)) {
@@ -308,9 +341,11 @@ int bmp__pout_entry_parse(const char *line, bmp__pout_entry *e,
         e->r.stats.attempts = (int)bmp_kw_int(stats, "attempts", 0);
     }
     int has_outname = json_is_string(outname);
+    int has_error = json_is_string(error);
     json_decref(obj);
     *why = "out of memory";
-    if (!e->in_name || (has_outname && !e->r.outname))
+    if (!e->in_name || (has_outname && !e->r.outname) ||
+        (has_error && !e->r.error))
         return -ENOMEM;
     return 0;
 bad:
@@ -340,7 +375,7 @@ int bmp_pout_write(const bmp_pout *pout, const char *path, bmp_error *err)
         free(line);
     }
     if (rc == 0)
-        rc = bmp__atomic_commit(&f, 0);
+        rc = bmp__atomic_commit(&f, 0); /* a cache: replacing it is the point */
     else
         bmp__atomic_abort(&f);
     if (rc < 0)

@@ -8,6 +8,23 @@
 #include "pipe_internal.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
+
+/* 1 when `outname` is one of the item's input files (same device and
+ * inode, so "./a" and "a" and hard links all count). */
+static int names_an_input(const json_t *member, const struct stat *out)
+{
+    if (json_is_array(member)) {
+        for (size_t i = 0; i < json_array_size(member); i++)
+            if (names_an_input(json_array_get(member, i), out))
+                return 1;
+        return 0;
+    }
+    struct stat in;
+    return json_is_string(member) &&
+           stat(json_string_value(member), &in) == 0 &&
+           in.st_dev == out->st_dev && in.st_ino == out->st_ino;
+}
 
 int bmp_default_data_process(bmp_item *item, void **data)
 {
@@ -65,6 +82,16 @@ int bmp_default_file_process(bmp_item *item, char **outname)
     rc = ops->outname_create(item, &proposed);
     if (rc < 0) {
         bmp_item_data_free(item, data);
+        return rc;
+    }
+    struct stat out;
+    if (stat(proposed, &out) == 0 && names_an_input(item->in_name, &out)) {
+        bmp_item_data_free(item, data);
+        rc = bmp_item_fail(item, BMP_EINVAL,
+                           "output name %s is the item's own input; "
+                           "choose another outdir or outname_append",
+                           proposed);
+        free(proposed);
         return rc;
     }
     char *written = NULL;

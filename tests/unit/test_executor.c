@@ -178,8 +178,9 @@ static void executor_fault_matrix(void **state)
         for (int workers = 1; workers <= 3; workers += 2) {
             bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
             bmp_pipe_add_pre(pipe, faults[k].fn, NULL, faults[k].name);
-            json_t *kw = json_pack("{s:s, s:i, s:f}", "outdir", f->dir,
-                                   "num_processes", workers, "timeout", 0.5);
+            json_t *kw = json_pack("{s:s, s:i, s:f, s:b}", "outdir", f->dir,
+                                   "num_processes", workers, "timeout", 0.5,
+                                   "overwrite", 1);
             bmp_pout *pout = run(pipe, f->names, kw);
             for (size_t i = 0; i < N_ITEMS; i++) {
                 if (i == 2 || i == 5) {

@@ -78,8 +78,9 @@ static void set_value(bmp_item *item, void **data, int v)
 
 static json_t *kw_for(const fixture *f, const char *executor)
 {
-    return json_pack("{s:s, s:s, s:i}", "outdir", f->dir, "executor",
-                     executor, "num_processes", 2);
+    /* overwrite: several cases run twice into the same directory. */
+    return json_pack("{s:s, s:s, s:i, s:b}", "outdir", f->dir, "executor",
+                     executor, "num_processes", 2, "overwrite", 1);
 }
 
 static bmp_pout *run_ok(bmp_pipe *pipe, const json_t *names, const json_t *kw,
@@ -732,7 +733,8 @@ static void pipeline_create_outdir(void **state)
     json_t *kw = json_pack("{s:s}", "outdir", deep);
     bmp_pout *pout = run_ok(pipe, f->names, kw, NULL, NULL);
     assert_int_equal(bmp_pout_status(pout, 0), BMP_ITEM_FAILED);
-    assert_non_null(strstr(bmp_pout_error(pout, 0), "No such file"));
+    assert_non_null(strstr(bmp_pout_error(pout, 0), "does not exist"));
+    assert_non_null(strstr(bmp_pout_error(pout, 0), "create_outdir"));
     assert_non_null(strstr(bmp_pout_error(pout, 0), "a/b/c"));
     bmp_pout_free(pout);
     /* With it: created, parents included. */
@@ -943,8 +945,9 @@ static void pipeline_parallel_equals_serial(void **state)
         bmp_pipe_add_pre(pipe, reject_value, NULL, NULL);
         bmp_pipe_add_pre(pipe, fail_on_four, NULL, NULL);
         bmp_pipe_add_post(pipe, record_value, NULL, NULL);
-        json_t *kw = json_pack("{s:s, s:s, s:i}", "outdir", f->dir,
-                               "executor", setups[s][0], "reject_value", 1);
+        json_t *kw = json_pack("{s:s, s:s, s:i, s:b}", "outdir", f->dir,
+                               "executor", setups[s][0], "reject_value", 1,
+                               "overwrite", 1);
         if (setups[s][1])
             json_object_set_new(kw, "num_processes",
                                 json_integer(atoi(setups[s][1])));

@@ -1,0 +1,10 @@
+# Runs PROGRAM and fails unless its standard output equals the file EXPECTED.
+execute_process(COMMAND ${PROGRAM} OUTPUT_VARIABLE out RESULT_VARIABLE rc)
+file(READ ${EXPECTED} expected)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "${PROGRAM} exited with ${rc}")
+endif()
+if(NOT out STREQUAL expected)
+  message(FATAL_ERROR "output differs.\nexpected:\n${expected}\ngot:\n${out}")
+endif()
+message(STATUS "output matches ${EXPECTED}")
