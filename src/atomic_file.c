@@ -109,6 +109,18 @@ static int rename_noreplace(const char *from, const char *to)
     return 0;
 }
 
+void bmp__atomic_register_temp(const char *temp_path)
+{
+    bmp__channel_notify_temp(temp_path);
+}
+
+int bmp__atomic_rename(const char *from, const char *to, unsigned flags)
+{
+    if (flags & BMP__ATOMIC_NOREPLACE)
+        return rename_noreplace(from, to);
+    return rename(from, to) == 0 ? 0 : -errno;
+}
+
 int bmp__atomic_commit(bmp__atomic_file *f, unsigned flags)
 {
     int rc = 0;
@@ -119,12 +131,8 @@ int bmp__atomic_commit(bmp__atomic_file *f, unsigned flags)
     if (close(f->fd) != 0 && rc == 0)
         rc = -errno;
     f->fd = -1;
-    if (rc == 0) {
-        if (flags & BMP__ATOMIC_NOREPLACE)
-            rc = rename_noreplace(f->temp_path, f->final_path);
-        else if (rename(f->temp_path, f->final_path) != 0)
-            rc = -errno;
-    }
+    if (rc == 0)
+        rc = bmp__atomic_rename(f->temp_path, f->final_path, flags);
     if (rc != 0) {
         unlink(f->temp_path);
     } else if (do_fsync) {

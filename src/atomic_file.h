@@ -27,6 +27,12 @@ int bmp__atomic_write(bmp__atomic_file *f, const void *bytes, size_t size);
  * is removed.  @return 0 or -errno. */
 int bmp__atomic_commit(bmp__atomic_file *f, unsigned flags);
 
+/* For writers whose library creates the file by name (cfitsio): tells the
+ * caller's executor about the temporary (see channel.h), and renames it
+ * to `to` with the commit flags.  @return 0 or -errno. */
+void bmp__atomic_register_temp(const char *temp_path);
+int bmp__atomic_rename(const char *from, const char *to, unsigned flags);
+
 /* The item keywords' commit flags: fsync, and no replace unless
  * overwrite (both keywords; meta overwrite wins). */
 struct bmp_item;

@@ -150,6 +150,11 @@ void bmp__channel_set_worker_fd(int fd)
     worker_fd = fd;
 }
 
+int bmp__in_worker(void)
+{
+    return worker_fd >= 0;
+}
+
 void bmp__channel_notify_temp(const char *path)
 {
     if (worker_fd < 0 || !path)

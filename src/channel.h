@@ -32,6 +32,8 @@ int bmp__channel_recv_index(int fd, uint64_t *index);
  * dies before renaming or removing it; a no-op outside a worker. */
 void bmp__channel_set_worker_fd(int fd);
 void bmp__channel_notify_temp(const char *path);
+/* 1 in a worker process of a pipeline. */
+int bmp__in_worker(void);
 
 /* Sends a result.  @return 0 or -errno. */
 int bmp__channel_send_result(int fd, const bmp__result *r);

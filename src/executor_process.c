@@ -16,6 +16,7 @@
 #include "executor.h"
 
 #include "channel.h"
+#include "interrupt.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -254,6 +255,7 @@ static void finish(pool *p, size_t item)
     }
     p->failed += failed;
     p->done++;
+    bmp__item_final(p->run, item);
 }
 
 static void report(pool *p)
@@ -353,9 +355,29 @@ static int busy(const worker *w)
     return w->pid > 0 && w->item >= 0;
 }
 
+/* Interrupted: end every worker; their items were not run to the end. */
+static void stop_all(pool *p)
+{
+    for (int i = 0; i < p->nworkers; i++) {
+        worker *w = &p->workers[i];
+        if (!busy(w)) {
+            reap(w, 1, NULL);
+            continue;
+        }
+        size_t item = (size_t)w->item;
+        reap(w, 1, NULL);
+        bmp__result_fail(&p->run->results[item], BMP_ITEM_NOT_RUN,
+                         BMP_EINTERRUPTED, "interrupted by SIG%s",
+                         sigabbrev_np(bmp__interrupted()));
+    }
+}
+
+
+
 static int pool_loop(pool *p)
 {
-    struct pollfd *fds = calloc((size_t)p->nworkers, sizeof *fds);
+    /* One slot per worker, plus the interrupt descriptor. */
+    struct pollfd *fds = calloc((size_t)p->nworkers + 1, sizeof *fds);
     int *slot = calloc((size_t)p->nworkers, sizeof *slot);
     if (!fds || !slot) {
         free(fds);
@@ -363,6 +385,12 @@ static int pool_loop(pool *p)
         return -ENOMEM;
     }
     while (p->done < p->run->count) {
+        if (bmp__interrupted()) {
+            stop_all(p);
+            free(fds);
+            free(slot);
+            return BMP_EINTERRUPTED;
+        }
         int n = 0;
         double now = bmp__now(), wait_s = -1;
         for (int i = 0; i < p->nworkers; i++) {
@@ -391,8 +419,11 @@ static int pool_loop(pool *p)
                 break; /* nothing running, nothing queued: cannot progress */
             continue;
         }
+        int wake = bmp__interrupt_fd();
+        if (wake >= 0)
+            fds[n] = (struct pollfd){.fd = wake, .events = POLLIN};
         int ms = wait_s < 0 ? -1 : (int)ceil(wait_s * 1000);
-        int ready = poll(fds, (nfds_t)n, ms);
+        int ready = poll(fds, (nfds_t)(n + (wake >= 0)), ms);
         if (ready < 0 && errno != EINTR) {
             int rc = -errno;
             free(fds);
@@ -438,8 +469,13 @@ static int process_run(bmp__run *run, int workers, bmp_error *err)
                            "out of memory for %zu items", run->count);
         goto out;
     }
-    for (size_t i = 0; i < run->count; i++)
-        queue_push(&p, i);
+    for (size_t i = 0; i < run->count; i++) {
+        if (run->skip && run->skip[i])
+            p.done++; /* resumed from the journal */
+        else
+            queue_push(&p, i);
+    }
+    p.reported = p.done;
     for (int i = 0; i < p.nworkers; i++) {
         p.workers[i].fd = -1;
         p.workers[i].item = -1;
@@ -447,7 +483,11 @@ static int process_run(bmp__run *run, int workers, bmp_error *err)
     for (int i = 0; i < p.nworkers; i++)
         dispatch(&p, &p.workers[i]);
     rc = pool_loop(&p);
-    if (rc < 0)
+    if (rc == BMP_EINTERRUPTED)
+        bmp_error_set(err, rc, "schedule", NULL,
+                      "interrupted by SIG%s: %zu of %zu items finished",
+                      sigabbrev_np(bmp__interrupted()), p.done, run->count);
+    else if (rc < 0)
         bmp_error_set(err, rc, "schedule", NULL, "worker pool failed: %s",
                       bmp_strerror(rc));
 out:

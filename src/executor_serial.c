@@ -6,6 +6,7 @@
  * process executor.
  */
 #include "executor.h"
+#include "interrupt.h"
 
 #include <string.h>
 
@@ -15,7 +16,12 @@ static int serial_run(bmp__run *run, int workers, bmp_error *err)
     (void)err;
     size_t failed = 0;
     for (size_t i = 0; i < run->count; i++) {
+        if (run->skip && run->skip[i])
+            continue;
+        if (bmp__interrupted())
+            return BMP_EINTERRUPTED;
         bmp__run_item(run, i, &run->results[i]);
+        bmp__item_final(run, i);
         failed += run->results[i].status != BMP_ITEM_OK &&
                   run->results[i].status != BMP_ITEM_NO_OUTPUT;
         bmp__report_progress(run, i + 1, failed, 0, 0, -1);

@@ -164,8 +164,9 @@ size_t bmp_run_count(const bmp_run *run)
 
 void bmp_run_item(bmp_run *run, size_t index)
 {
-    if (!run || index >= run->count)
+    if (!run || index >= run->count || (run->skip && run->skip[index]))
         return;
     bmp__result_clear(&run->results[index]);
     bmp__run_item(run, index, &run->results[index]);
+    bmp__item_final(run, index);
 }

@@ -63,6 +63,9 @@ struct bmp_run {
     bmp__step_list post;
     bmp__result *results; /* count entries, filled by the executor */
     double started;       /* bmp__now() at the start */
+    unsigned char *skip;  /* items resumed from the journal; may be NULL */
+    int journal_fd;       /* -1: no journal */
+    int journal_error;    /* first failed journal write, or 0 */
     int64_t mem_budget;   /* bytes for all workers; -1 when unlimited */
 };
 
@@ -96,6 +99,10 @@ int bmp__read_member(bmp_item *item, const json_t *member, void **data);
 /* Creates the directory of `outname` when create_outdir (meta overriding
  * the keyword) is true; records the failure on the item (fileio.c). */
 int bmp__prepare_outdir(bmp_item *item, const char *outname);
+
+/* An item has its final result: journal it (pipeline.c).  Every executor
+ * calls this once per item it ran. */
+void bmp__item_final(bmp__run *run, size_t index);
 
 /* Reports progress through the pipe's callback, if any (pipeline.c). */
 void bmp__report_progress(bmp__run *run, size_t done, size_t failed,

@@ -4,7 +4,10 @@
  * picks the worker count and the executor, and gathers the results into
  * a pout in input order.  Also Python's cached_pout.
  */
+#include "channel.h"
 #include "executor.h"
+#include "interrupt.h"
+#include "journal.h"
 #include "pout_internal.h"
 
 #include <errno.h>
@@ -42,6 +45,8 @@ static int append_steps(bmp__step_list *dst, const bmp__step_list *first,
 
 static void run_clear(bmp__run *run)
 {
+    bmp__journal_close(run);
+    free(run->skip);
     json_decref(run->kw);
     bmp__step_list_clear(&run->pre);
     bmp__step_list_clear(&run->post);
@@ -68,6 +73,92 @@ void bmp__report_progress(bmp__run *run, size_t done, size_t failed,
         .mem_budget = run->mem_budget,
     };
     run->pipe->progress(&p, run->pipe->progress_arg);
+}
+
+void bmp__item_final(bmp__run *run, size_t index)
+{
+    bmp__journal_record(run, index);
+}
+
+/* Strips "./" and doubled slashes, so that equal paths compare equal. */
+static void normalize_path(char *path)
+{
+    char *out = path;
+    for (const char *in = path; *in;) {
+        if (in[0] == '.' && in[1] == '/' && (in == path || in[-1] == '/')) {
+            in += 2;
+            continue;
+        }
+        if (in[0] == '/' && out > path && out[-1] == '/') {
+            in++;
+            continue;
+        }
+        *out++ = *in++;
+    }
+    *out = '\0';
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    const char *const *x = a, *const *y = b;
+    return strcmp(x[0], y[0]);
+}
+
+/* Two items that would write the same output, found before anything
+ * runs: with the default naming, the keywords decide the names (meta can
+ * only refine them per item, and check_outnames false skips this). */
+static int check_outnames(bmp__run *run, bmp_error *err)
+{
+    bmp_pipe *pipe = run->pipe;
+    if (pipe->ops.outname_create != bmp_default_outname_create ||
+        pipe->ops.file_process != bmp_default_file_process ||
+        !bmp_kw_bool(run->kw, "check_outnames", 1) || run->count < 2)
+        return 0;
+    /* Each entry: name, then the item index as text after its NUL. */
+    char **names = calloc(run->count, sizeof *names);
+    size_t n = 0;
+    int rc = names ? 0 : -ENOMEM;
+    for (size_t i = 0; rc == 0 && i < run->count; i++) {
+        const json_t *item = json_array_get(run->items, i);
+        char *out = NULL;
+        if (bmp_outname_create(json_is_string(item) ? json_string_value(item)
+                                                   : NULL,
+                               run->kw, NULL, &out) != 0)
+            continue; /* a group without outname fails on its own */
+        normalize_path(out);
+        size_t len = strlen(out);
+        char *entry = realloc(out, len + 32);
+        if (!entry) {
+            free(out);
+            rc = -ENOMEM;
+            break;
+        }
+        snprintf(entry + len + 1, 31, "%zu", i);
+        names[n++] = entry;
+    }
+    if (rc == 0) {
+        qsort(names, n, sizeof *names, compare_names);
+        for (size_t k = 1; k < n; k++) {
+            if (strcmp(names[k - 1], names[k]) == 0) {
+                const char *a = names[k - 1] + strlen(names[k - 1]) + 1;
+                const char *b = names[k] + strlen(names[k]) + 1;
+                rc = bmp_error_set(err, BMP_EINVAL, "outname", names[k],
+                                   "items %s and %s would both write %s; "
+                                   "give them distinct names (outdir, "
+                                   "outname_append, outname)",
+                                   strtoul(a, NULL, 10) < strtoul(b, NULL, 10) ? a : b,
+                                   strtoul(a, NULL, 10) < strtoul(b, NULL, 10) ? b : a,
+                                   names[k]);
+                break;
+            }
+        }
+    } else {
+        bmp_error_set(err, rc, "outname", NULL, "out of memory");
+    }
+    for (size_t k = 0; k < n; k++)
+        free(names[k]);
+    free(names);
+    return rc;
 }
 
 static int is_failure(bmp_status s)
@@ -123,7 +214,9 @@ int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
 
     bmp__run run = {.pipe = pipe, .items = in_names,
                     .count = json_array_size(in_names),
-                    .started = bmp__now(), .mem_budget = -1};
+                    .started = bmp__now(), .mem_budget = -1,
+                    .journal_fd = -1};
+    bmp__interrupt_guard guard = {0};
     int rc = 0;
     run.kw = bmp_kw_merge(pipe->kw, kw);
     if (!run.kw || append_steps(&run.pre, &pipe->pre, pre) ||
@@ -141,6 +234,21 @@ int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
         run.results[i].status = BMP_ITEM_NOT_RUN;
         run.results[i].stats.peak_rss = -1;
     }
+    /* A resumed run re-runs items whose outputs may exist from the run
+     * that was cut short: those are its own, complete (written
+     * atomically), and safe to replace. */
+    if (bmp_kw_bool(run.kw, "resume", 0) &&
+        !bmp_kw_has(run.kw, "overwrite") &&
+        bmp_kw_set_bool(run.kw, "overwrite", 1) < 0) {
+        rc = bmp_error_set(err, -ENOMEM, "pipeline", NULL, "out of memory");
+        goto out;
+    }
+    rc = check_outnames(&run, err);
+    if (rc < 0)
+        goto out;
+    rc = bmp__journal_open(&run, err);
+    if (rc < 0)
+        goto out;
 
     const char *name = bmp_kw_str(run.kw, "executor", "process");
     const bmp__executor *executor = bmp__executor_find(name);
@@ -162,12 +270,35 @@ int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
         if (workers == 0)
             workers = 1;
     }
+    /* Only the caller handles interrupts: workers ignore SIGINT, and a
+     * nested pipeline's caller is a worker. */
+    if (bmp_kw_bool(run.kw, "handle_signals", 1) && !bmp__in_worker()) {
+        rc = bmp__interrupt_install(&guard);
+        if (rc < 0) {
+            bmp_error_set(err, rc, "pipeline", NULL,
+                          "cannot install signal handlers: %s",
+                          bmp_strerror(rc));
+            goto out;
+        }
+    }
     bmp__report_progress(&run, 0, 0, 0, 0, -1);
     if (pipe->executor.run)
         rc = pipe->executor.run(&run, workers, pipe->executor.arg, err);
     else
         rc = executor->run(&run, workers, err);
-    if (rc < 0)
+    if (rc == 0 && bmp__interrupted())
+        rc = bmp_error_set(err, BMP_EINTERRUPTED, "schedule", NULL,
+                           "interrupted by SIG%s",
+                           sigabbrev_np(bmp__interrupted()));
+    if (rc == 0 && run.journal_error)
+        rc = bmp_error_set(err, run.journal_error, "journal",
+                           bmp_kw_str(run.kw, "journal", NULL),
+                           "cannot append to the journal: %s",
+                           bmp_strerror(run.journal_error));
+    /* Interrupted, or the journal failed: the items that finished are
+     * still the caller's, so the pout is returned with the error. */
+    int partial = rc == BMP_EINTERRUPTED || (rc < 0 && rc == run.journal_error);
+    if (rc < 0 && !partial)
         goto out;
     size_t failed = 0;
     for (size_t i = 0; i < run.count; i++)
@@ -177,6 +308,7 @@ int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
     if (!*pout)
         rc = bmp_error_set(err, -ENOMEM, "pipeline", NULL, "out of memory");
 out:
+    bmp__interrupt_restore(&guard);
     run_clear(&run);
     return rc;
 }

@@ -28,6 +28,11 @@ int bmp__json_name_append(char **buf, size_t *len, size_t *cap,
  * ENOMEM. */
 char *bmp__pout_entry_line(const bmp_pout *pout, size_t i);
 
+/* The same line for a result outside a pout; with index >= 0 the object
+ * starts with "index" (the journal's lines). */
+char *bmp__entry_line(const json_t *in_name, const bmp__result *r,
+                      long index);
+
 /* Parses one line written by bmp__pout_entry_line() into entry `e`.
  * @return 0, or BMP_EPOUT with `why` set to a static reason. */
 int bmp__pout_entry_parse(const char *line, bmp__pout_entry *e,

@@ -130,29 +130,42 @@ static json_t *stats_json(const bmp__stats *s)
 char *bmp__pout_entry_line(const bmp_pout *pout, size_t i)
 {
     const bmp__pout_entry *e = &pout->entries[i];
+    return bmp__entry_line(e->in_name, &e->r, -1);
+}
+
+char *bmp__entry_line(const json_t *in_name, const bmp__result *r,
+                      long index)
+{
     char *buf = NULL;
     size_t len = 0, cap = 0;
-    json_t *stats = stats_json(&e->r.stats);
-    char *meta = e->r.meta ? json_dumps(e->r.meta, JSON_COMPACT)
+    json_t *stats = stats_json(&r->stats);
+    char *meta = r->meta ? json_dumps(r->meta, JSON_COMPACT)
                            : strdup("{}");
     char *stats_text = stats ? json_dumps(stats, JSON_COMPACT) : NULL;
     json_decref(stats);
     int rc = !meta || !stats_text;
-    rc = rc || append(&buf, &len, &cap, "{\"in_name\": ", 12);
-    rc = rc || name_tree_append(&buf, &len, &cap, e->in_name);
+    if (index >= 0) {
+        char prefix[48];
+        int n = snprintf(prefix, sizeof prefix, "{\"index\": %ld, ", index);
+        rc = rc || append(&buf, &len, &cap, prefix, (size_t)n);
+        rc = rc || append(&buf, &len, &cap, "\"in_name\": ", 11);
+    } else {
+        rc = rc || append(&buf, &len, &cap, "{\"in_name\": ", 12);
+    }
+    rc = rc || name_tree_append(&buf, &len, &cap, in_name);
     rc = rc || append(&buf, &len, &cap, ", \"outname\": ", 13);
-    if (e->r.outname)
-        rc = rc || bmp__json_name_append(&buf, &len, &cap, e->r.outname);
+    if (r->outname)
+        rc = rc || bmp__json_name_append(&buf, &len, &cap, r->outname);
     else
         rc = rc || append(&buf, &len, &cap, "null", 4);
     rc = rc || append(&buf, &len, &cap, ", \"meta\": ", 10);
     rc = rc || append(&buf, &len, &cap, meta, strlen(meta));
     rc = rc || append(&buf, &len, &cap, ", \"status\": \"", 13);
-    const char *status = bmp_status_name(e->r.status);
+    const char *status = bmp_status_name(r->status);
     rc = rc || append(&buf, &len, &cap, status, strlen(status));
     rc = rc || append(&buf, &len, &cap, "\", \"error\": ", 12);
-    if (e->r.error)
-        rc = rc || bmp__json_name_append(&buf, &len, &cap, e->r.error);
+    if (r->error)
+        rc = rc || bmp__json_name_append(&buf, &len, &cap, r->error);
     else
         rc = rc || append(&buf, &len, &cap, "null", 4);
     rc = rc || append(&buf, &len, &cap, ", \"stats\": ", 11);

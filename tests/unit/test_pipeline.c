@@ -883,12 +883,22 @@ static void pipeline_group_without_outname_fails_clearly(void **state)
     /* A single-file item in the same run is unaffected. */
     assert_int_equal(bmp_pout_status(pout, 2), BMP_ITEM_OK);
     bmp_pout_free(pout);
-    /* With the outname keyword every item writes to that name. */
+    /* One outname keyword for three items: found before anything runs. */
     json_object_set_new(kw, "outname", json_string("all.out"));
-    pout = run_ok(pipe, groups, kw, NULL, NULL);
+    bmp_error err = {0};
+    pout = (bmp_pout *)1;
+    assert_int_equal(bmp_pipeline(pipe, groups, kw, NULL, NULL, &pout, &err),
+                     BMP_EINVAL);
+    assert_null(pout);
+    assert_non_null(strstr(err.text, "items 0 and 1 would both write"));
     char *all = tu_join(f->dir, "all.out");
+    assert_false(tu_exists(all));
+    /* A single group item may use it. */
+    json_t *one = json_pack("[O]", json_array_get(groups, 0));
+    pout = run_ok(pipe, one, kw, NULL, NULL);
     assert_string_equal(bmp_pout_outname(pout, 0), all);
     free(all);
+    json_decref(one);
     bmp_pout_free(pout);
     json_decref(kw);
     bmp_pipe_free(pipe);

@@ -1,0 +1,30 @@
+/*
+ * interrupt.h -- SIGINT and SIGTERM during a run.  While a pipeline runs
+ * in the calling process (not in a worker), the first SIGINT or SIGTERM
+ * asks the run to stop: no new items start, running workers are ended,
+ * the journal keeps what finished, and bmp_pipeline() returns the partial
+ * pout with BMP_EINTERRUPTED.  A second signal ends the process at once.
+ * The previous handlers are restored when the run ends.
+ */
+#ifndef BMP_INTERRUPT_H
+#define BMP_INTERRUPT_H
+
+#include <signal.h>
+
+typedef struct bmp__interrupt_guard {
+    int installed;
+    struct sigaction old_int, old_term;
+} bmp__interrupt_guard;
+
+/* Installs the handlers (once per process at a time; a nested call is a
+ * no-op).  @return 0 or -errno. */
+int bmp__interrupt_install(bmp__interrupt_guard *g);
+/* Restores the handlers the guard replaced. */
+void bmp__interrupt_restore(bmp__interrupt_guard *g);
+/* The signal that asked to stop, or 0. */
+int bmp__interrupted(void);
+/* A descriptor that becomes readable when a signal arrives, for poll();
+ * -1 when no handler is installed. */
+int bmp__interrupt_fd(void);
+
+#endif

@@ -1,0 +1,420 @@
+"""FITS interoperability: astropy reads what the library writes, and the
+library reads what astropy writes.
+
+fits_tool (built from fits_tool.c, found in $BMP_TOOL_DIR) writes the known
+image described in fits_tool.c and dumps files as JSON.  Every case is run;
+the script prints one line per failure and a final "N passed, M failed",
+and exits non-zero if any case failed.
+"""
+
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import traceback
+import warnings
+
+import numpy as np
+from astropy.io import fits
+
+TOOL = os.path.join(os.environ.get("BMP_TOOL_DIR", "."), "fits_tool")
+SHAPE = (2, 3, 4)
+INT_TYPES = ["int8", "int16", "int32", "int64",
+             "uint8", "uint16", "uint32", "uint64"]
+FLOAT_TYPES = ["float32", "float64"]
+# BITPIX and BZERO the FITS conventions give each dtype.
+LAYOUT = {
+    "uint8": (8, None), "int8": (8, -128),
+    "int16": (16, None), "uint16": (16, 32768),
+    "int32": (32, None), "uint32": (32, 2**31),
+    "int64": (64, None), "uint64": (64, 2**63),
+    "float32": (-32, None), "float64": (-64, None),
+    "bool": (8, None),
+}
+
+CASES = []
+
+
+def case(fn):
+    CASES.append(fn)
+    return fn
+
+
+class Mismatch(Exception):
+    pass
+
+
+def expect(cond, what):
+    if not cond:
+        raise Mismatch(what)
+
+
+def tool(*args, ok=True):
+    proc = subprocess.run([TOOL, *map(str, args)], capture_output=True,
+                          text=True, timeout=60)
+    out = json.loads(proc.stdout) if proc.stdout.strip() else {}
+    if ok and proc.returncode != 0:
+        raise Mismatch(f"fits_tool {' '.join(map(str, args))} failed "
+                       f"({proc.returncode}): {proc.stdout} {proc.stderr}")
+    if not ok and proc.returncode != 2:
+        raise Mismatch(f"fits_tool {' '.join(map(str, args))} should fail, "
+                       f"got {proc.returncode}: {proc.stdout[:200]}")
+    return out
+
+
+def known_image(dtype):
+    """The image fits_tool writes for `dtype` (see fits_tool.c)."""
+    n = int(np.prod(SHAPE))
+    i = np.arange(n)
+    if dtype == "bool":
+        return (i % 3 == 0).reshape(SHAPE)
+    if dtype in INT_TYPES:
+        info = np.iinfo(dtype)
+        lo, hi = int(info.min), int(info.max)
+        step = (hi - lo) // (n - 1)
+        vals = [lo + step * k for k in range(n - 1)] + [hi]
+        return np.array(vals, dtype=dtype).reshape(SHAPE)
+    vals = ((i - 11.5) * 1250 / 7).astype("float64")
+    info = np.finfo(dtype)
+    special = {1: np.nan, 2: np.inf, 3: -0.0,
+               4: float(info.smallest_subnormal), 5: float(info.max)}
+    out = vals.astype(dtype)
+    for k, v in special.items():
+        out[k] = v
+    return out.reshape(SHAPE)
+
+
+def scaled_stored(bitpix):
+    i = np.arange(int(np.prod(SHAPE)))
+    return (i * 10 if bitpix == 8 else i * 100 - 1150).reshape(SHAPE)
+
+
+def same_values(a, b):
+    """Equal element by element, NaN equal to NaN, and the sign of zero
+    kept."""
+    a = np.asarray(a)
+    b = np.asarray(b)
+    if a.shape != b.shape:
+        return False
+    if a.dtype.kind == "f" or b.dtype.kind == "f":
+        af = a.astype("float64").ravel()
+        bf = b.astype("float64").ravel()
+        for x, y in zip(af, bf):
+            if math.isnan(x) or math.isnan(y):
+                if not (math.isnan(x) and math.isnan(y)):
+                    return False
+            elif x != y or math.copysign(1, x) != math.copysign(1, y):
+                return False
+        return True
+    return [int(x) for x in a.ravel()] == [int(x) for x in b.ravel()]
+
+
+def check_known_cards(h):
+    """The cards fits_tool writes, as astropy sees them."""
+    longstr = "".join(chr(ord("A") + k % 26) for k in range(120))
+    longstr = longstr[:100] + "it's the end here.."
+    expect(h["OBJECT"] == "M31", f"OBJECT {h['OBJECT']!r}")
+    expect(h.comments["OBJECT"] == "target", "OBJECT comment")
+    expect(h["EXPTIME"] == 30.5 and isinstance(h["EXPTIME"], float), "EXPTIME")
+    expect(h.comments["EXPTIME"] == "seconds", "EXPTIME comment")
+    expect(h["TENTH"] == 0.1, f"TENTH {h['TENTH']!r}")
+    expect(h["HUGE"] == 1e300, f"HUGE {h['HUGE']!r}")
+    expect(h["NCOMBINE"] == 7 and isinstance(h["NCOMBINE"], int), "NCOMBINE")
+    expect(h["BIGINT"] == 9007199254740993, f"BIGINT {h['BIGINT']!r}")
+    expect(h["FLAG"] is True and h["OFFVAL"] is False, "FLAG/OFFVAL")
+    expect(h["LONGSTR"] == longstr, f"LONGSTR {h['LONGSTR']!r}")
+    expect(isinstance(h.cards["UNDEF"].value, fits.card.Undefined), "UNDEF")
+    expect(h.comments["UNDEF"] == "unknown", "UNDEF comment")
+    expect(h["CPLX"] == complex(1.5, -2.0), f"CPLX {h['CPLX']!r}")
+    expect(h["ESO DET CHIP NO"] == 3, "HIERARCH ESO DET CHIP NO")
+    expect(list(h["COMMENT"]) == ["first comment"], f"COMMENT {h['COMMENT']}")
+    expect(list(h["HISTORY"]) == ["processed"], "HISTORY")
+    expect("blank text" in [c.value for c in h.cards if c.keyword == ""],
+           "blank card")
+
+
+def read_astropy(path, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a non-standard file would warn
+        with fits.open(path, **kw) as hdul:
+            hdu = hdul[0]
+            return hdu.data.copy(), hdu.header.copy()
+
+
+# ---------------------------------------------------------------------------
+# The library writes, astropy reads
+
+
+def make_write_case(dtype):
+    def fn(tmp):
+        path = os.path.join(tmp, f"w_{dtype}.fits")
+        tool("write", dtype, path)
+        data, h = read_astropy(path)
+        expect_dtype = "uint8" if dtype == "bool" else dtype
+        expect(data.dtype.name == expect_dtype,
+               f"dtype {data.dtype} != {expect_dtype}")
+        expect(data.shape == SHAPE, f"shape {data.shape}")
+        expect(same_values(data, known_image(dtype)), "values differ")
+        bitpix, bzero = LAYOUT[dtype]
+        with fits.open(path, do_not_scale_image_data=True) as hdul:
+            raw = hdul[0].header
+            expect(raw["BITPIX"] == bitpix, f"BITPIX {raw['BITPIX']}")
+            expect(raw.get("BZERO") == bzero, f"BZERO {raw.get('BZERO')}")
+        check_known_cards(h)
+    fn.__name__ = f"library_writes_{dtype}"
+    return fn
+
+
+for _d in INT_TYPES + FLOAT_TYPES + ["bool"]:
+    case(make_write_case(_d))
+
+
+@case
+def library_writes_fortran_and_swapped(tmp):
+    for dtype in ["int16", "float64", "uint32"]:
+        for opts in (["--fortran"], ["--swapped"], ["--fortran", "--swapped"]):
+            path = os.path.join(tmp, f"o_{dtype}.fits")
+            tool("write", dtype, path, *opts)
+            data, _ = read_astropy(path)
+            expect(same_values(data, known_image(dtype)),
+                   f"{dtype} {opts}: values differ")
+
+
+@case
+def library_writes_scaled(tmp):
+    for bitpix, bscale, bzero, dtype in [(8, 2.0, 10.0, "float32"),
+                                         (16, 0.5, 100.0, "float32"),
+                                         (32, 1e-3, -5.0, "float64"),
+                                         (64, 3.0, 0.0, "float64")]:
+        path = os.path.join(tmp, f"s{bitpix}.fits")
+        tool("write", "float64", path, "--scaled", bitpix, bscale, bzero)
+        stored = scaled_stored(bitpix)
+        with fits.open(path, do_not_scale_image_data=True) as hdul:
+            raw = hdul[0]
+            expect(raw.header["BITPIX"] == bitpix, f"BITPIX {bitpix}")
+            expect(raw.header["BSCALE"] == bscale, f"BSCALE {bscale}")
+            expect(raw.header["BZERO"] == bzero, f"BZERO {bzero}")
+            expect(same_values(raw.data, stored), f"stored values {bitpix}")
+        data, _ = read_astropy(path)
+        expect(data.dtype.name == dtype, f"scaled dtype {data.dtype}")
+        expect(np.allclose(data, bzero + bscale * stored, rtol=1e-6),
+               f"scaled values {bitpix}")
+        # ... and the library agrees with astropy on the scaled values.
+        dump = tool("dump", path)
+        expect(dump["dtype"] == dtype, f"library dtype {dump['dtype']}")
+        expect(np.allclose(np.array(dump["data"]).reshape(SHAPE), data,
+                           rtol=1e-6), "library scaled values")
+
+
+@case
+def library_writes_checksum(tmp):
+    path = os.path.join(tmp, "sum.fits")
+    tool("write", "int32", path, "--checksum")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with fits.open(path, checksum=True) as hdul:
+            expect(hdul[0].verify_checksum() == 1, "CHECKSUM")
+            expect(hdul[0].verify_datasum() == 1, "DATASUM")
+
+
+# ---------------------------------------------------------------------------
+# astropy writes, the library reads
+
+
+def dump_array(d):
+    return np.array(d["data"], dtype=d["dtype"]).reshape(d["shape"])
+
+
+def make_read_case(dtype):
+    def fn(tmp):
+        path = os.path.join(tmp, f"r_{dtype}.fits")
+        data = known_image(dtype)
+        fits.PrimaryHDU(data).writeto(path)
+        d = tool("dump", path)
+        expect(d["dtype"] == dtype, f"dtype {d['dtype']} != {dtype}")
+        expect(tuple(d["shape"]) == SHAPE, f"shape {d['shape']}")
+        expect(same_values(dump_array(d), data), "values differ")
+    fn.__name__ = f"library_reads_astropy_{dtype}"
+    return fn
+
+
+for _d in INT_TYPES + FLOAT_TYPES:
+    case(make_read_case(_d))
+
+
+def make_mef(path):
+    sci1 = np.arange(12, dtype=">i2").reshape(3, 4)
+    sci2 = sci1 * 2
+    dq = np.arange(6, dtype="u1").reshape(2, 3)
+    table = fits.BinTableHDU.from_columns(
+        [fits.Column(name="X", format="E", array=np.arange(3.0))], name="TAB")
+    fits.HDUList([fits.PrimaryHDU(), table,
+                  fits.ImageHDU(sci1, name="SCI", ver=1),
+                  fits.ImageHDU(sci2, name="SCI", ver=2),
+                  fits.ImageHDU(dq, name="DQ")]).writeto(path)
+    return sci1, sci2, dq
+
+
+@case
+def library_reads_extensions_by_index_and_name(tmp):
+    path = os.path.join(tmp, "mef.fits")
+    sci1, sci2, dq = make_mef(path)
+    for hdu, want in [(None, sci1), ("2", sci1), ("SCI", sci1),
+                      ("sci,2", sci2), ("3", sci2), ("DQ", dq), ("4", dq)]:
+        d = tool("dump", path, *([hdu] if hdu else []))
+        expect(same_values(dump_array(d), want), f"HDU {hdu}: values")
+        expect(d["dtype"] == want.dtype.name, f"HDU {hdu}: dtype")
+    h = tool("header", path, "TAB")["header"]
+    expect([c["value"] for c in h if c["key"] == "TTYPE1"] == ["X"],
+           "table header")
+
+
+@case
+def library_errors_on_astropy_files(tmp):
+    path = os.path.join(tmp, "mef.fits")
+    make_mef(path)
+    e = tool("dump", path, "1", ok=False)
+    expect(e["error"] == "BMP_EUNSUPPORTED", e)
+    expect("HDU 1 ('TAB')" in e["message"] and "binary table" in e["message"],
+           e["message"])
+    expect(e["source"] == path and e["stage"] == "read", e)
+    e = tool("dump", path, "7", ok=False)
+    expect(e["error"] == "BMP_EFITS" and "has no HDU 7" in e["message"], e)
+    e = tool("dump", path, "NOPE", ok=False)
+    expect(e["error"] == "BMP_EFITS" and "named 'NOPE'" in e["message"], e)
+
+    text = os.path.join(tmp, "notes.txt")
+    with open(text, "w") as f:
+        f.write("not a FITS file at all\n" * 300)
+    e = tool("dump", text, ok=False)
+    expect(e["error"] == "BMP_EFORMAT" and "not a FITS file" in e["message"]
+           and "cfitsio" in e["message"], e)
+
+    cut = os.path.join(tmp, "cut.fits")
+    fits.PrimaryHDU(np.zeros((100, 100))).writeto(cut)
+    with open(cut, "r+b") as f:
+        f.truncate(2880 * 3)
+    e = tool("dump", cut, ok=False)
+    expect(e["error"] == "BMP_EFORMAT" and "truncated" in e["message"], e)
+
+
+@case
+def library_reads_astropy_scaled(tmp):
+    rng = np.random.default_rng(5)
+    for dtype, bitpix in [("int16", 16), ("int32", 32), ("uint8", 8)]:
+        path = os.path.join(tmp, f"sc_{dtype}.fits")
+        hdu = fits.PrimaryHDU(rng.uniform(-50, 50, (5, 7)))
+        hdu.scale(dtype, bscale=0.25, bzero=3.5 if dtype != "uint8" else -40)
+        hdu.writeto(path)
+        with fits.open(path) as hdul:
+            want = hdul[0].data.copy()
+            expect(hdul[0]._orig_bitpix == bitpix, "astropy BITPIX")
+        d = tool("dump", path)
+        expect(d["dtype"] == want.dtype.name, f"{dtype}: dtype {d['dtype']} "
+               f"!= astropy's {want.dtype}")
+        expect(np.allclose(dump_array(d), want, rtol=1e-6, atol=0),
+               f"{dtype}: values")
+
+    # BLANK: blank pixels of an integer image are NaN in both.
+    path = os.path.join(tmp, "blank.fits")
+    hdu = fits.PrimaryHDU(np.array([[-32768, 5], [7, -32768]], dtype="i2"))
+    hdu.header["BLANK"] = -32768
+    hdu.writeto(path)
+    with fits.open(path) as hdul:
+        want = hdul[0].data.copy()
+    d = tool("dump", path)
+    expect(d["dtype"] == want.dtype.name, f"BLANK dtype {d['dtype']}")
+    expect(same_values(dump_array(d), want), "BLANK values")
+
+
+def as_json_value(v):
+    if isinstance(v, fits.card.Undefined):
+        return None
+    if isinstance(v, complex):
+        return [v.real, v.imag]
+    if isinstance(v, (np.bool_, bool)):
+        return bool(v)
+    return v
+
+
+@case
+def library_reads_astropy_header_cards(tmp):
+    path = os.path.join(tmp, "cards.fits")
+    h = fits.Header()
+    h["OBJECT"] = ("NGC 1275", "target")
+    h["EXPTIME"] = (1.5, "seconds")
+    h["TENTH"] = 0.1
+    h["NCOMBINE"] = 3
+    h["FLAG"] = True
+    h["OFF"] = False
+    h["HIERARCH ESO DET CHIP NAME"] = "CCD-44"
+    h["LONGSTR"] = ("x" * 90 + "it's" + "y" * 30, "a long one")
+    h["UNDEF"] = None
+    h["CPLX"] = 1 + 2j
+    h["BIGR"] = 1.0e300
+    h["NEG"] = -7
+    h["QUOTE"] = "O'Brien"
+    h["COMMENT"] = "a comment"
+    h["HISTORY"] = "a history"
+    h[""] = "blank keyword card"
+    h.append(fits.Card.fromstring("DEXP    =              1.5D+03 / D exponent"))
+    fits.PrimaryHDU(np.zeros((2, 2), dtype="f4"), header=h).writeto(path)
+    with fits.open(path) as hdul:
+        want = hdul[0].header
+        d = tool("dump", path)
+        got = d["header"]
+        expect(len(got) == len(want.cards),
+               f"{len(got)} cards, astropy has {len(want.cards)}")
+        for g, c in zip(got, want.cards):
+            expect(g["key"] == c.keyword, f"key {g['key']} != {c.keyword}")
+            wv = as_json_value(c.value)
+            if isinstance(wv, float):
+                ok = isinstance(g["value"], float) and g["value"] == wv
+            else:
+                ok = g["value"] == wv and type(g["value"]) is type(wv)
+            expect(ok, f"{c.keyword}: value {g['value']!r} != {wv!r}")
+            expect(g["comment"] == c.comment,
+                   f"{c.keyword}: comment {g['comment']!r} != {c.comment!r}")
+
+
+@case
+def library_reads_compressed_and_gzip(tmp):
+    data = (np.arange(200, dtype="i4") ** 2 - 5000).reshape(10, 20)
+    path = os.path.join(tmp, "comp.fits")
+    fits.HDUList([fits.PrimaryHDU(),
+                  fits.CompImageHDU(data, name="COMP")]).writeto(path)
+    d = tool("dump", path)
+    expect(d["dtype"] == "int32" and same_values(dump_array(d), data),
+           "compressed image")
+    gz = os.path.join(tmp, "plain.fits.gz")
+    fits.PrimaryHDU(data.astype("f8") / 3).writeto(gz)
+    d = tool("dump", gz)
+    expect(d["dtype"] == "float64" and
+           same_values(dump_array(d), data.astype("f8") / 3), "gzip file")
+
+
+def main():
+    if not os.access(TOOL, os.X_OK):
+        print(f"fits_tool not found at {TOOL}; set BMP_TOOL_DIR")
+        return 2
+    passed = failed = 0
+    for fn in CASES:
+        with tempfile.TemporaryDirectory(prefix="bmp-fits-") as tmp:
+            try:
+                fn(tmp)
+                passed += 1
+            except Mismatch as e:
+                failed += 1
+                print(f"FAIL {fn.__name__}: {e}")
+            except Exception:
+                failed += 1
+                print(f"ERROR {fn.__name__}:")
+                traceback.print_exc(file=sys.stdout)
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
