@@ -116,6 +116,10 @@ static int set_new(json_t *kw, const char *key, json_t *value)
 
 int bmp_kw_set_real(json_t *kw, const char *key, double value)
 {
+    /* JSON has no NaN or infinity: jansson refuses them, which is not a
+     * lack of memory. */
+    if (!isfinite(value))
+        return BMP_EINVAL;
     return set_new(kw, key, json_real(value));
 }
 

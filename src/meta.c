@@ -35,6 +35,9 @@ void bmp__meta_apply_cleanup(json_t *meta)
     json_t *list = json_object_get(meta, BMP__CLEANUP_KEY);
     if (!list)
         return;
+    /* Hold the list: it may name itself, and deleting that key must not
+     * free it while it is walked. */
+    json_incref(list);
     size_t i;
     json_t *key;
     json_array_foreach(list, i, key) {
@@ -42,6 +45,7 @@ void bmp__meta_apply_cleanup(json_t *meta)
             json_object_del(meta, json_string_value(key));
     }
     json_object_del(meta, BMP__CLEANUP_KEY);
+    json_decref(list);
 }
 
 int bmp_multi_logging(json_t *meta, const char *level, const char *fmt, ...)

@@ -53,10 +53,11 @@ int bmp_outname_create(const char *in_name, const json_t *kw,
     const char *base = slash ? slash + 1 : in_name;
     if (!*base)
         return BMP_ENOOUTNAME;
-    /* The extension is the last dot-suffix; a leading dot (hidden file)
-     * does not start one. */
+    /* The extension is the last dot-suffix; leading dots (hidden file)
+     * do not start one, as in Python's os.path.splitext. */
     const char *dot = strrchr(base, '.');
-    if (dot == base)
+    const char *first = base + strspn(base, ".");
+    if (dot && dot < first)
         dot = NULL;
     size_t stem = dot ? (size_t)(dot - base) : strlen(base);
     char *name = NULL;

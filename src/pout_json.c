@@ -91,8 +91,24 @@ int bmp__json_name_append(char **buf, size_t *len, size_t *cap,
             esc[1] = (char)*s;
             rc = append(buf, len, cap, esc, 2);
         } else if (*s < 0x20) {
-            snprintf(esc, sizeof esc, "\\u%04x", *s);
-            rc = append(buf, len, cap, esc, 6);
+            /* The short escapes Python's json module writes too. */
+            char c = 0;
+            switch (*s) {
+            case '\b': c = 'b'; break;
+            case '\f': c = 'f'; break;
+            case '\n': c = 'n'; break;
+            case '\r': c = 'r'; break;
+            case '\t': c = 't'; break;
+            default: break;
+            }
+            if (c) {
+                esc[0] = '\\';
+                esc[1] = c;
+                rc = append(buf, len, cap, esc, 2);
+            } else {
+                snprintf(esc, sizeof esc, "\\u%04x", *s);
+                rc = append(buf, len, cap, esc, 6);
+            }
         } else {
             rc = append(buf, len, cap, (const char *)s, n);
         }
