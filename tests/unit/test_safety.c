@@ -558,7 +558,11 @@ static void safety_sigint_stops_cleanly(void **state)
     assert_int_equal(count_temporaries(f->out), 0);
     int before = check_outputs(f);
     assert_true(before >= 3 && before < N_ITEMS);
-    assert_int_equal(journal_lines(journal), before);
+    /* Journalled items have their outputs; an item whose output was in
+     * place but whose result had not reached the caller is not journalled
+     * and is redone on resume. */
+    assert_true(journal_lines(journal) <= before);
+    assert_true(journal_lines(journal) >= 3);
     /* Resume finishes the rest. */
     pid = run_in_child(f, journal, 0, 0);
     assert_int_equal(waitpid(pid, &status, 0), pid);
