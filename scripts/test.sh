@@ -15,8 +15,9 @@ fail=0
 stage() { printf '\n=== %s ===\n' "$*"; }
 
 stage "build and test"
-cmake -S . -B build-ci/normal -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build-ci/normal -j"$jobs" 2>&1 | { grep -E 'warning|error' || true; }
+# -Werror: the build must stay free of warnings.
+cmake -S . -B build-ci/normal -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBMP_WERROR=ON >/dev/null
+cmake --build build-ci/normal -j"$jobs" >/dev/null
 ctest --test-dir build-ci/normal -j"$jobs" --output-on-failure || fail=1
 
 stage "AddressSanitizer + UndefinedBehaviorSanitizer"

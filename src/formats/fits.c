@@ -127,7 +127,8 @@ static int is_commentary(const char *key)
 
 static json_t *parse_real(const char *text)
 {
-    char buf[FLEN_VALUE];
+    /* FLEN_CARD: a value can be as long as a card's text. */
+    char buf[FLEN_CARD];
     snprintf(buf, sizeof buf, "%s", text);
     for (char *p = buf; *p; p++)
         if (*p == 'D' || *p == 'd')
@@ -154,7 +155,8 @@ static json_t *parse_integer(const char *text)
 /* "(1.5, -2.0)" -> [1.5, -2.0] */
 static json_t *parse_complex(const char *text)
 {
-    char buf[FLEN_VALUE];
+    /* FLEN_CARD: a value can be as long as a card's text. */
+    char buf[FLEN_CARD];
     snprintf(buf, sizeof buf, "%s", text);
     for (char *p = buf; *p; p++)
         if (*p == 'D' || *p == 'd')
