@@ -13,24 +13,33 @@ bash scripts/setup.sh
 jobs=$(nproc)
 fail=0
 stage() { printf '\n=== %s ===\n' "$*"; }
+# Builds quietly; on failure shows the compiler's output and stops.
+build() {
+  local log
+  log=$(mktemp)
+  if ! cmake --build "$@" >"$log" 2>&1; then
+    cat "$log"; rm -f "$log"; echo "build failed: $*"; exit 1
+  fi
+  rm -f "$log"
+}
 
 stage "build and test"
 # -Werror: the build must stay free of warnings.
 cmake -S . -B build-ci/normal -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBMP_WERROR=ON >/dev/null
-cmake --build build-ci/normal -j"$jobs" >/dev/null
+build build-ci/normal -j"$jobs"
 ctest --test-dir build-ci/normal -j"$jobs" --output-on-failure || fail=1
 
 stage "AddressSanitizer + UndefinedBehaviorSanitizer"
 cmake -S . -B build-ci/asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
       -DBMP_SANITIZE=address,undefined >/dev/null
-cmake --build build-ci/asan -j"$jobs" >/dev/null
+build build-ci/asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-ci/asan -j"$jobs" --output-on-failure -E '^interop_' || fail=1
 
 stage "ThreadSanitizer (executors)"
 cmake -S . -B build-ci/tsan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
       -DBMP_SANITIZE=thread -DBMP_BUILD_EXAMPLES=OFF -DBMP_BUILD_TOOLS=OFF >/dev/null
-cmake --build build-ci/tsan -j"$jobs" --target test_pipeline test_executor >/dev/null
+build build-ci/tsan -j"$jobs" --target test_pipeline test_executor
 ctest --test-dir build-ci/tsan --output-on-failure -R '^test_(pipeline|executor)$' || fail=1
 
 stage "valgrind memcheck on the examples"
@@ -46,7 +55,12 @@ done
 
 if [[ -x fuzz/run.sh ]]; then
   stage "fuzzing the .npy header parser"
-  bash fuzz/run.sh "${BMP_FUZZ_SECONDS:-60}" || fail=1
+  if bash fuzz/run.sh "${BMP_FUZZ_SECONDS:-60}" >build-ci/fuzz.log 2>&1; then
+    grep -E '^Done [0-9]+ runs' build-ci/fuzz.log || true
+    echo "fuzzing: no finding"
+  else
+    tail -60 build-ci/fuzz.log; echo "fuzzing found a problem"; fail=1
+  fi
 fi
 
 stage "summary"
