@@ -39,6 +39,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <jansson.h>
 
 #ifdef __cplusplus
@@ -410,6 +411,20 @@ BMP_API int bmp_mkdir_parents(const char *dir);
  *   executor        string      "process" (default) or "serial": run items
  *                               in the calling process, for debugging
  *   read_pout / write_pout      string, see bmp_pipeline_cached()
+ *   overwrite       bool        replace existing outputs (default false:
+ *                               the item fails, the file is untouched)
+ *   fsync           bool        fsync outputs and journal lines
+ *   timeout         seconds     per item; the worker is killed past it
+ *   retries         count       re-run failed, crashed, timed-out items
+ *   worker_max_items count      replace a worker after that many items
+ *   journal         string      append each finished item (JSON Lines)
+ *   resume          bool        skip items the journal has as finished
+ *                               with their output present; implies
+ *                               overwrite unless overwrite is given
+ *   handle_signals  bool        SIGINT/SIGTERM stop the run (default true)
+ *   check_outnames  bool        refuse two items with one output name
+ *                               before anything runs (default true)
+ * doc/keywords.md lists them all, with the format modules' keywords.
  */
 
 /*! bmp_pipe_new() : a pipe with the given operations (copied; NULL: all
@@ -449,11 +464,19 @@ typedef struct bmp_pout bmp_pout;
  *  construction lists.
  *
  *  A failure of one item (unreadable file, failed step, crash of its
- *  worker) is recorded in that item's pout entry and does not stop the
- *  others.  The call itself fails only on misuse or when no item can run.
+ *  worker, time-out) is recorded in that item's pout entry and does not
+ *  stop the others.  The call itself fails only on misuse (bad keywords,
+ *  two items with one output name, ...) or when no item can run.
  *
- *  @return 0 with *pout a new pout (free with bmp_pout_free), or a
- *          negative error with *pout NULL and `err` filled.
+ *  While it runs (and handle_signals is true, outside a worker), the
+ *  first SIGINT or SIGTERM stops the run: no new items, running workers
+ *  ended and their temporary files removed, the journal kept; a second
+ *  signal ends the process at once.  Previous handlers are restored.
+ *
+ *  @return 0 with *pout a new pout (free with bmp_pout_free);
+ *          BMP_EINTERRUPTED, or a failed journal write (-errno), with
+ *          *pout still set: the items not finished are BMP_ITEM_NOT_RUN;
+ *          any other negative error with *pout NULL and `err` filled.
  *  Worker-safe: a step may run a nested pipeline. */
 BMP_API int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names,
                          const json_t *kw, const bmp_step *pre,
@@ -576,6 +599,16 @@ BMP_API int bmp_prune_pout(const bmp_pout *pout, const json_t *in_names,
  *  @return 0 or a negative error (err filled). */
 BMP_API int bmp_pout_write(const bmp_pout *pout, const char *path,
                            bmp_error *err);
+/*! bmp_pout_write_fp() : writes the same JSON Lines as bmp_pout_write()
+ *  to the open stream `fp` (borrowed; left open), at its current
+ *  position, and flushes it.  Not atomic: for standard output or a pipe,
+ *  where a temporary name cannot be renamed into place.  Lines are
+ *  written whole, one fwrite() each.
+ *  @return 0, or a negative error (-errno of the failed write or flush,
+ *          -ENOMEM, BMP_EINVAL for a NULL argument) with `err` filled;
+ *          the stream may then hold some of the lines. */
+BMP_API int bmp_pout_write_fp(const bmp_pout *pout, FILE *fp,
+                              bmp_error *err);
 /*! bmp_pout_read() : reads a file written by bmp_pout_write().
  *  @return 0 with *pout new, or a negative error (err filled). */
 BMP_API int bmp_pout_read(const char *path, bmp_pout **pout, bmp_error *err);
