@@ -413,6 +413,36 @@ int bmp_pout_write(const bmp_pout *pout, const char *path, bmp_error *err)
     return 0;
 }
 
+int bmp_pout_write_fp(const bmp_pout *pout, FILE *fp, bmp_error *err)
+{
+    if (!pout || !fp)
+        return bmp_error_set(err, BMP_EINVAL, "write_pout", NULL,
+                             "bmp_pout_write_fp needs a pout and a stream");
+    int rc = 0;
+    for (size_t i = 0; i < pout->count && rc == 0; i++) {
+        char *line = bmp__pout_entry_line(pout, i);
+        if (!line) {
+            rc = -ENOMEM;
+            break;
+        }
+        size_t n = strlen(line);
+        line[n] = '\n'; /* the terminator becomes the line's newline */
+        errno = 0;
+        if (fwrite(line, 1, n + 1, fp) != n + 1)
+            rc = errno ? -errno : -EIO;
+        free(line);
+    }
+    if (rc == 0) {
+        errno = 0;
+        if (fflush(fp) != 0)
+            rc = errno ? -errno : -EIO;
+    }
+    if (rc < 0)
+        return bmp_error_set(err, rc, "write_pout", NULL,
+                             "cannot write the pout: %s", bmp_strerror(rc));
+    return 0;
+}
+
 int bmp_pout_read(const char *path, bmp_pout **pout, bmp_error *err)
 {
     *pout = NULL;

@@ -1,0 +1,89 @@
+# test_resume.sh -- --journal and --resume: a run killed with SIGKILL
+# part-way, then resumed, ends with the pout and the outputs of a run
+# that was never interrupted, and runs again only what was not finished.
+. "$(dirname "$0")/lib.sh"
+
+mkdir ref cut tmp
+for i in $(seq -w 1 12); do
+    printf 'item %s\n' "$i" > "ref/in$i.SLOW.txt"
+    printf 'item %s\n' "$i" > "cut/in$i.SLOW.txt"
+done
+printf 'x\n' > ref/in13.REJECT.txt
+printf 'x\n' > cut/in13.REJECT.txt
+names() { for i in $(seq -w 1 12); do printf 'in%s.SLOW.txt\n' "$i"; done; echo in13.REJECT.txt; }
+export FAKE_SLOW_S=0.15 TMPDIR=$WORK/tmp
+
+# The reference: one run, not interrupted.
+(cd ref && names | "$BMP" run -q -j 2 --reject-code 3 --outdir out --create_outdir \
+    --journal journal.jsonl -- "$FAKE" {in} {out} > pout.jsonl)
+check_eq "reference run: exit 0" 0 $?
+
+# The same run, killed with SIGKILL part-way.
+cd cut
+names > names.txt
+FAKE_LOG=$WORK/cut/log1.txt "$BMP" run -q -j 2 --reject-code 3 --outdir out --create_outdir \
+    --journal journal.jsonl -a names.txt -- "$FAKE" {in} {out} > pout_killed.jsonl &
+tool=$!
+sleep 0.5
+exec 3>&2 2> /dev/null # no "Killed" notice from the shell
+kill -9 "$tool"
+wait "$tool"
+status=$?
+exec 2>&3 3>&-
+check_eq "the tool died of SIGKILL" 137 $status
+# Its workers and their commands die with it; give them a moment.
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+    pgrep -f "$FAKE in[0-9][0-9]\\." > /dev/null || break
+    sleep 0.1
+done
+check "no worker or command outlives the killed tool" test -z "$(pgrep -f "$FAKE in[0-9][0-9]\\.")"
+journaled=$(wc -l < journal.jsonl)
+check "the journal holds some but not all items ($journaled)" test "$journaled" -gt 0 -a "$journaled" -lt 13
+check_eq "the killed run wrote no pout" "" "$(cat pout_killed.jsonl)"
+finished=$(pout journal.jsonl '" ".join(sorted(r["in_name"] for r in rows if r["status"] in ("ok", "no_output")))')
+
+FAKE_LOG=$WORK/cut/log2.txt "$BMP" run -q -j 2 --reject-code 3 --outdir out --create_outdir \
+    --journal journal.jsonl --resume -a names.txt -- "$FAKE" {in} {out} > pout.jsonl
+check_eq "resumed run: exit 0" 0 $?
+cd ..
+
+strip='[{k: v for k, v in r.items() if k != "stats"} for r in rows]'
+check_eq "the resumed pout equals the uninterrupted one (stats aside)" \
+    "$(pout ref/pout.jsonl "$strip")" "$(pout cut/pout.jsonl "$strip")"
+check "the outputs are the same files" diff -r ref/out cut/out
+ran_again=$(sort cut/log2.txt | tr '\n' ' ')
+check "the resumed run ran none of the journal's finished items" \
+    "$PY" -c 'import sys; a = set(sys.argv[1].split()); b = set(sys.argv[2].split()); sys.exit(bool(a & b) or not a)' \
+    "$ran_again" "$finished"
+check_eq "between them, the two runs finished every item" \
+    "$(names | sort | tr '\n' ' ')" \
+    "$(pout cut/journal.jsonl '" ".join(sorted(set(r["in_name"] for r in rows))) + " "')"
+
+# SIGINT: the run stops, says so, and lists what did not run; --resume
+# finishes it.
+mkdir int
+for i in 1 2 3 4 5 6; do printf '%s\n' "$i" > "int/in$i.SLOW.txt"; done
+cd int
+FAKE_SLOW_S=0.4 "$BMP" run -j 2 --journal j.jsonl -- "$FAKE" {in} {out} \
+    ::: in1.SLOW.txt in2.SLOW.txt in3.SLOW.txt in4.SLOW.txt in5.SLOW.txt in6.SLOW.txt \
+    > pout.jsonl 2> err.txt &
+tool=$!
+sleep 0.6
+kill -INT "$tool"
+wait "$tool"
+check_eq "SIGINT: exit 1" 1 $?
+check "SIGINT: the message says how to finish" \
+    grep -q "interrupted; run again with --resume to finish" err.txt
+check "SIGINT: the summary counts what did not run" \
+    grep -Eq '^6 items: [0-9] ok, 0 no output, 0 failed, [1-6] not run in' err.txt
+check_eq "SIGINT: the pout is whole, in order, ending with items not run" \
+    "6 not_run" "$(pout pout.jsonl 'str(len(rows)) + " " + rows[-1]["status"]')"
+check "SIGINT: no part of an output is left by the stopped commands" \
+    test "$(ls ./*_bmp.txt 2> /dev/null | wc -l)" -eq "$(pout pout.jsonl 'sum(r["status"] == "ok" for r in rows)')"
+FAKE_SLOW_S=0.01 "$BMP" run -q -j 2 --journal j.jsonl --resume -- "$FAKE" {in} {out} \
+    ::: in1.SLOW.txt in2.SLOW.txt in3.SLOW.txt in4.SLOW.txt in5.SLOW.txt in6.SLOW.txt > pout.jsonl
+check_eq "--resume after SIGINT finishes the run" \
+    "['ok', 'ok', 'ok', 'ok', 'ok', 'ok']" "$(pout pout.jsonl '[r["status"] for r in rows]')"
+cd ..
+
+finish

@@ -1,0 +1,252 @@
+/*
+ * cmd_run.c -- `bigmultipipe run`: a pipeline whose per-item step is an
+ * existing program (command_step.c).  Everything else is the library's:
+ * worker count, isolation, timeouts, retries, the journal, the pout.
+ */
+#include "tool.h"
+
+#include <dirent.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int usage(const char *msg)
+{
+    fprintf(stderr, "bigmultipipe run: %s\n(see bigmultipipe run --help)\n",
+            msg);
+    return EXIT_USAGE;
+}
+
+/* A private directory for the items' BMP_META_FILEs.  NULL on failure. */
+static char *make_meta_dir(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    char *dir = NULL;
+    if (asprintf(&dir, "%s/bmp-run-XXXXXX", tmp && *tmp ? tmp : "/tmp") < 0)
+        return NULL;
+    if (!mkdtemp(dir)) {
+        free(dir);
+        return NULL;
+    }
+    return dir;
+}
+
+/* Removes the directory and what killed items left in it: meta files,
+ * and claims, whose outputs are parts written by commands that died with
+ * their worker (command_step.c). */
+static void remove_meta_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+                continue;
+            if (strncmp(e->d_name, "claim-", 6) == 0) {
+                char *path = NULL;
+                if (asprintf(&path, "%s/%s", dir, e->d_name) >= 0)
+                    claim_release_output(path);
+                free(path);
+            }
+            unlinkat(dirfd(d), e->d_name, 0);
+        }
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
+/* "./a//b/./c" -> "a/b/c": enough to see two spellings of one name. */
+static void normalize(char *path)
+{
+    char *r = path, *w = path;
+    while (*r) {
+        if (r[0] == '.' && r[1] == '/' && (r == path || r[-1] == '/')) {
+            r += 2;
+            continue;
+        }
+        if (*r == '/' && w > path && w[-1] == '/') {
+            r++;
+            continue;
+        }
+        *w++ = *r++;
+    }
+    *w = '\0';
+}
+
+static int compare_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Two items that would write one {out}: the library refuses this before
+ * running for its own writers; a command that writes {out} needs the same
+ * check.  @return 0, or -1 with msg filled. */
+static int check_outnames(const json_t *names, const json_t *kw, char *msg,
+                          size_t msgsize)
+{
+    size_t n = json_array_size(names), k = 0;
+    char **outs = calloc(n ? n : 1, sizeof *outs);
+    int rc = outs ? 0 : -1;
+    if (!outs)
+        snprintf(msg, msgsize, "out of memory");
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        char *out = NULL;
+        const char *in = json_string_value(json_array_get(names, i));
+        if (bmp_outname_create(in, kw, NULL, &out) != 0)
+            continue; /* that item fails on its own */
+        normalize(out);
+        outs[k++] = out;
+    }
+    qsort(outs, k, sizeof *outs, compare_str);
+    for (size_t i = 1; rc == 0 && i < k; i++) {
+        if (strcmp(outs[i - 1], outs[i]) == 0) {
+            snprintf(msg, msgsize,
+                     "two inputs would both write %s; give them distinct "
+                     "names (--outdir, --outname_append)",
+                     outs[i]);
+            rc = -1;
+        }
+    }
+    for (size_t i = 0; i < k; i++)
+        free(outs[i]);
+    free(outs);
+    return rc;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    tool_args a;
+    char msg[1024];
+    json_t *names = NULL;
+    int status = EXIT_USAGE;
+    if (tool_args_parse(argc, argv, CMD_RUN, &a, msg, sizeof msg) < 0) {
+        usage(msg);
+        goto out;
+    }
+    if (a.help) {
+        tool_print_help(stdout, CMD_RUN);
+        status = EXIT_ALL_OK;
+        goto out;
+    }
+    if (a.ncommand == 0) {
+        usage("no command: give it after --, as in "
+              "bigmultipipe run -- gzip -k {in} ::: *.txt");
+        goto out;
+    }
+    if (inputs_collect(&a, &names, msg, sizeof msg) < 0) {
+        usage(msg);
+        goto out;
+    }
+    size_t count = json_array_size(names);
+    if (count == 0) {
+        usage("no inputs: the input list is empty");
+        goto out;
+    }
+    if (placeholder_used(a.command, a.ncommand, "{out}") &&
+        check_outnames(names, a.kw, msg, sizeof msg) < 0) {
+        usage(msg);
+        goto out;
+    }
+    /* Check the resource options now, so that a bad value is a usage
+     * error, before anything runs; a budget too small for one item is a
+     * run that cannot be made. */
+    bmp_error err = {0};
+    if (bmp_num_can_process(count, a.kw, &err) < 0) {
+        if (err.code != BMP_ENOMEM_BUDGET)
+            usage(err.text);
+        else
+            fprintf(stderr, "bigmultipipe run: %s\n", err.text);
+        status = err.code != BMP_ENOMEM_BUDGET ? EXIT_USAGE
+                                               : EXIT_SOME_FAILED;
+        goto out;
+    }
+
+    status = EXIT_SOME_FAILED;
+    char *meta_dir = make_meta_dir();
+    if (!meta_dir) {
+        perror("bigmultipipe run: cannot make a temporary directory");
+        goto out;
+    }
+    struct sigaction old;
+    sigaction(SIGINT, NULL, &old);
+    command_spec spec = {
+        .words = a.command,
+        .nwords = a.ncommand,
+        .shell = a.shell,
+        .reject_code = a.reject_code,
+        .meta_dir = meta_dir,
+        .restore_sigint = old.sa_handler != SIG_IGN,
+    };
+    const bmp_ops ops = {.version = BMP_OPS_VERSION,
+                         .file_process = command_file_process};
+    bmp_pipe *pipe = bmp_pipe_new(&ops, &spec);
+    if (!pipe) {
+        fprintf(stderr, "bigmultipipe run: out of memory\n");
+        remove_meta_dir(meta_dir);
+        free(meta_dir);
+        goto out;
+    }
+    progress_state progress = {.out = stderr};
+    if (!a.quiet && isatty(STDERR_FILENO))
+        bmp_pipe_set_progress(pipe, progress_update, &progress);
+
+    double t0 = now_s();
+    bmp_pout *pout = NULL;
+    int rc = bmp_pipeline_cached(pipe, names, a.kw, NULL, NULL, &pout, &err);
+    double elapsed = now_s() - t0;
+    progress_finish(&progress);
+    remove_meta_dir(meta_dir);
+    free(meta_dir);
+    bmp_pipe_free(pipe);
+    if (rc < 0 && !pout) {
+        fprintf(stderr, "bigmultipipe run: %s\n", err.text);
+        goto out;
+    }
+    /* Interrupted (SIGINT, SIGTERM) or a journal that could not be
+     * written: the pout is still whole, with the items not run marked. */
+    int stopped = rc < 0;
+    if (stopped)
+        fprintf(stderr, "bigmultipipe run: %s%s\n",
+                rc == BMP_EINTERRUPTED ? "interrupted" : err.text,
+                bmp_kw_has(a.kw, "journal")
+                    ? "; run again with --resume to finish"
+                    : "");
+
+    rc = a.output ? bmp_pout_write(pout, a.output, &err)
+                  : bmp_pout_write_fp(pout, stdout, &err);
+    if (rc < 0)
+        fprintf(stderr, "bigmultipipe run: %s\n", err.text);
+    size_t ok = 0, none = 0, failed = 0, not_run = 0;
+    size_t n = bmp_pout_count(pout);
+    for (size_t i = 0; i < n; i++) {
+        bmp_status s = bmp_pout_status(pout, i);
+        ok += s == BMP_ITEM_OK;
+        none += s == BMP_ITEM_NO_OUTPUT;
+        not_run += s == BMP_ITEM_NOT_RUN;
+    }
+    failed = n - ok - none - not_run;
+    bmp_pout_free(pout);
+    if (!a.quiet) {
+        char extra[64] = "";
+        if (not_run)
+            snprintf(extra, sizeof extra, ", %zu not run", not_run);
+        fprintf(stderr, "%zu item%s: %zu ok, %zu no output, %zu failed%s in "
+                        "%.1f s\n",
+                n, n == 1 ? "" : "s", ok, none, failed, extra, elapsed);
+    }
+    status = failed || not_run || rc < 0 || stopped ? EXIT_SOME_FAILED
+                                                    : EXIT_ALL_OK;
+out:
+    json_decref(names);
+    tool_args_free(&a);
+    return status;
+}

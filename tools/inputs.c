@@ -1,0 +1,91 @@
+/*
+ * inputs.c -- the names a run processes: the words after ":::", the
+ * --input-list files, or standard input.  Names are bytes: a name may
+ * hold spaces, quotes and, with -0, newlines; nothing is trimmed but the
+ * separator itself.
+ */
+#include "tool.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Appends each name of the stream to `names`.  @return 0 or -errno. */
+static int read_names(FILE *f, int sep, json_t *names)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int rc = 0;
+    errno = 0;
+    while ((n = getdelim(&line, &cap, sep, f)) >= 0) {
+        if (n > 0 && line[n - 1] == sep)
+            line[--n] = '\0';
+        if (n == 0)
+            continue;
+        /* Names are bytes; jansson's checks would refuse non-UTF-8. */
+        if (json_array_append_new(names, json_stringn_nocheck(line,
+                                                              (size_t)n))) {
+            rc = -ENOMEM;
+            break;
+        }
+    }
+    if (rc == 0 && ferror(f))
+        rc = errno ? -errno : -EIO;
+    free(line);
+    return rc;
+}
+
+int inputs_collect(const tool_args *a, json_t **names, char *msg,
+                   size_t msgsize)
+{
+    *names = json_array();
+    if (!*names) {
+        snprintf(msg, msgsize, "out of memory");
+        return -1;
+    }
+    int sep = a->null_sep ? '\0' : '\n';
+    for (int i = 0; i < a->ninputs; i++) {
+        if (!a->inputs[i][0])
+            continue;
+        if (json_array_append_new(*names,
+                                  json_string_nocheck(a->inputs[i]))) {
+            snprintf(msg, msgsize, "out of memory");
+            return -1;
+        }
+    }
+    for (int i = 0; i < a->nlists; i++) {
+        const char *path = a->lists[i];
+        int is_stdin = strcmp(path, "-") == 0;
+        FILE *f = is_stdin ? stdin : fopen(path, "re");
+        if (!f) {
+            snprintf(msg, msgsize, "cannot open the input list %s: %s", path,
+                     strerror(errno));
+            return -1;
+        }
+        int rc = read_names(f, sep, *names);
+        if (!is_stdin)
+            fclose(f);
+        if (rc < 0) {
+            snprintf(msg, msgsize, "cannot read the input list %s: %s", path,
+                     strerror(-rc));
+            return -1;
+        }
+    }
+    if (!a->inputs && a->nlists == 0) {
+        if (isatty(STDIN_FILENO)) {
+            snprintf(msg, msgsize,
+                     "no inputs: give them after :::, with --input-list "
+                     "FILE, or on standard input");
+            return -1;
+        }
+        int rc = read_names(stdin, sep, *names);
+        if (rc < 0) {
+            snprintf(msg, msgsize, "cannot read standard input: %s",
+                     strerror(-rc));
+            return -1;
+        }
+    }
+    return 0;
+}

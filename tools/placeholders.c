@@ -1,0 +1,216 @@
+/*
+ * placeholders.c -- {in}, {out}, {outdir}, {stem} and {ext} in the
+ * command's words.
+ *
+ * Without --shell each word becomes one argument of the program, whatever
+ * the names hold, so no quoting is needed.  With --shell the words are
+ * shell text and each value is inserted single-quoted: the shell then
+ * reads it back as exactly one word, spaces, quotes and newlines
+ * included.  Only the five exact words are placeholders, so that braces
+ * in awk programs or shell text pass through unchanged.
+ */
+#include "tool.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const names[] = {"{in}", "{out}", "{outdir}", "{stem}",
+                                    "{ext}"};
+#define N_NAMES (sizeof names / sizeof *names)
+
+static const char *value_of(const placeholder_values *v, size_t k)
+{
+    const char *s = k == 0   ? v->in
+                    : k == 1 ? v->out
+                    : k == 2 ? v->outdir
+                    : k == 3 ? v->stem
+                             : v->ext;
+    return s ? s : "";
+}
+
+/* The placeholder starting at `p`, or -1. */
+static int placeholder_at(const char *p)
+{
+    if (*p != '{')
+        return -1;
+    for (size_t k = 0; k < N_NAMES; k++)
+        if (strncmp(p, names[k], strlen(names[k])) == 0)
+            return (int)k;
+    return -1;
+}
+
+int placeholders_used(char *const words[], int n)
+{
+    for (int i = 0; i < n; i++)
+        for (const char *p = strchr(words[i], '{'); p; p = strchr(p + 1, '{'))
+            if (placeholder_at(p) >= 0)
+                return 1;
+    return 0;
+}
+
+int placeholder_used(char *const words[], int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (strstr(words[i], name))
+            return 1;
+    return 0;
+}
+
+/* A growing string. */
+typedef struct strbuf {
+    char *s;
+    size_t len, cap;
+    int failed;
+} strbuf;
+
+static void sb_add(strbuf *b, const char *s, size_t n)
+{
+    if (b->failed)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t c = b->cap ? b->cap : 64;
+        while (b->len + n + 1 > c)
+            c *= 2;
+        char *ns = realloc(b->s, c);
+        if (!ns) {
+            b->failed = 1;
+            return;
+        }
+        b->s = ns;
+        b->cap = c;
+    }
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
+static void sb_add_str(strbuf *b, const char *s)
+{
+    sb_add(b, s, strlen(s));
+}
+
+static char *sb_finish(strbuf *b)
+{
+    if (!b->failed && !b->s)
+        sb_add(b, "", 0);
+    if (b->failed) {
+        free(b->s);
+        return NULL;
+    }
+    return b->s;
+}
+
+static void sb_add_quoted(strbuf *b, const char *s)
+{
+    sb_add(b, "'", 1);
+    for (; *s; s++) {
+        if (*s == '\'')
+            sb_add(b, "'\\''", 4);
+        else
+            sb_add(b, s, 1);
+    }
+    sb_add(b, "'", 1);
+}
+
+char *shell_quote(const char *s)
+{
+    strbuf b = {0};
+    sb_add_quoted(&b, s);
+    return sb_finish(&b);
+}
+
+/* One word with its placeholders replaced, quoted or not. */
+static char *expand_word(const char *word, const placeholder_values *v,
+                         int quote)
+{
+    strbuf b = {0};
+    const char *p = word;
+    while (*p) {
+        int k = placeholder_at(p);
+        if (k < 0) {
+            sb_add(&b, p, 1);
+            p++;
+            continue;
+        }
+        if (quote)
+            sb_add_quoted(&b, value_of(v, (size_t)k));
+        else
+            sb_add_str(&b, value_of(v, (size_t)k));
+        p += strlen(names[k]);
+    }
+    return sb_finish(&b);
+}
+
+void placeholders_argv_free(char **argv)
+{
+    for (size_t i = 0; argv && argv[i]; i++)
+        free(argv[i]);
+    free(argv);
+}
+
+char **placeholders_argv(char *const words[], int n,
+                         const placeholder_values *v)
+{
+    int append = !placeholders_used(words, n);
+    char **argv = calloc((size_t)n + 2, sizeof *argv);
+    if (!argv)
+        return NULL;
+    for (int i = 0; i < n; i++) {
+        argv[i] = expand_word(words[i], v, 0);
+        if (!argv[i])
+            goto fail;
+    }
+    if (append) {
+        argv[n] = strdup(value_of(v, 0));
+        if (!argv[n])
+            goto fail;
+    }
+    return argv;
+fail:
+    placeholders_argv_free(argv);
+    return NULL;
+}
+
+char *placeholders_shell(char *const words[], int n,
+                         const placeholder_values *v)
+{
+    strbuf b = {0};
+    for (int i = 0; i < n; i++) {
+        char *w = expand_word(words[i], v, 1);
+        if (!w) {
+            free(b.s);
+            return NULL;
+        }
+        if (i)
+            sb_add(&b, " ", 1);
+        sb_add_str(&b, w);
+        free(w);
+    }
+    if (!placeholders_used(words, n)) {
+        sb_add(&b, " ", 1);
+        sb_add_quoted(&b, value_of(v, 0));
+    }
+    return sb_finish(&b);
+}
+
+int name_stem_ext(const char *path, char **stem, char **ext)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    /* As the output-name rule: the last dot-suffix, where leading dots
+     * (a hidden file's) do not start one. */
+    const char *first = base + strspn(base, ".");
+    const char *dot = strrchr(base, '.');
+    if (dot && dot < first)
+        dot = NULL;
+    size_t n = dot ? (size_t)(dot - base) : strlen(base);
+    *stem = strndup(base, n);
+    *ext = strdup(dot ? dot : "");
+    if (!*stem || !*ext) {
+        free(*stem);
+        free(*ext);
+        *stem = *ext = NULL;
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,172 @@
+/*
+ * tool.h -- the parts of the bigmultipipe command, one file each.  The
+ * command is an ordinary user of the library: it includes the public
+ * header only.
+ */
+#ifndef BMP_TOOL_H
+#define BMP_TOOL_H
+
+#include <bigmultipipe.h>
+
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+/* Exit statuses (see exit_statuses[] in options.c for their help text). */
+enum { EXIT_ALL_OK = 0, EXIT_SOME_FAILED = 1, EXIT_USAGE = 2 };
+
+/* ---- options.c: the option table, parsing, --help and --man ---------- */
+
+/* Subcommands, as bits of tool_option.commands. */
+enum { CMD_RUN = 1u, CMD_PLAN = 2u, CMD_DEMO = 4u };
+
+/* What the options of one command line say. */
+typedef struct tool_args {
+    json_t *kw;          /* the run keywords; owned */
+    char **command;      /* words after "--" up to ":::"; borrowed argv */
+    int ncommand;
+    char **inputs;       /* words after ":::"; borrowed argv */
+    int ninputs;
+    const char **lists;  /* --input-list files, in order; owned array */
+    int nlists;
+    int null_sep;        /* -0: names end with NUL, not newline */
+    int shell;           /* --shell */
+    int quiet;           /* -q */
+    int help;            /* -h */
+    int reject_code;     /* --reject-code, or -1 */
+    const char *output;  /* --output, or NULL for standard output */
+} tool_args;
+
+/*! tool_args_parse() : parses argv[1..argc) (argv[0] is the subcommand)
+ *  for `command` (one CMD_ bit).  @return 0, or -1 with a one-line
+ *  message in msg; call tool_args_free() in both cases. */
+int tool_args_parse(int argc, char **argv, unsigned command, tool_args *a,
+                    char *msg, size_t msgsize);
+void tool_args_free(tool_args *a);
+
+/*! tool_print_help() : usage and options of `command` (0: the overview). */
+void tool_print_help(FILE *out, unsigned command);
+/*! tool_print_man() : the manual page, as troff, from the same table. */
+void tool_print_man(FILE *out);
+
+/* ---- inputs.c: the names to process ---------------------------------- */
+
+/*! inputs_collect() : the items of a run as a JSON array of names: the
+ *  words after ":::", then each --input-list file, and, when neither was
+ *  given, standard input.  Names end at a newline or, with -0, at a NUL;
+ *  empty names are skipped.  @return 0, or -1 with msg filled. */
+int inputs_collect(const tool_args *a, json_t **names, char *msg,
+                   size_t msgsize);
+
+/* ---- placeholders.c: {in} {out} {outdir} {stem} {ext} ----------------- */
+
+typedef struct placeholder_values {
+    const char *in, *out, *outdir, *stem, *ext;
+} placeholder_values;
+
+/*! placeholders_used() : 1 when any word holds a placeholder. */
+int placeholders_used(char *const words[], int n);
+/*! placeholder_used() : 1 when any word holds `name` ("{out}"). */
+int placeholder_used(char *const words[], int n, const char *name);
+/*! placeholders_argv() : the words with placeholders replaced, and {in}
+ *  appended when no word holds one; NULL-terminated, malloc'd (free
+ *  with placeholders_argv_free).  NULL on ENOMEM. */
+char **placeholders_argv(char *const words[], int n,
+                         const placeholder_values *v);
+void placeholders_argv_free(char **argv);
+/*! placeholders_shell() : the words joined by spaces as shell text, with
+ *  placeholders replaced by shell-quoted values ({in} appended, quoted,
+ *  when none is used).  malloc'd; NULL on ENOMEM. */
+char *placeholders_shell(char *const words[], int n,
+                         const placeholder_values *v);
+/*! shell_quote() : `s` as one shell word in single quotes; malloc'd. */
+char *shell_quote(const char *s);
+/*! name_stem_ext() : the basename of `path` split at its extension, as
+ *  SPEC.md's output names split it: "d/a.tar.gz" -> "a.tar", ".gz";
+ *  ".hidden" -> ".hidden", "".  Both malloc'd.  @return 0, or -1 when
+ *  out of memory. */
+int name_stem_ext(const char *path, char **stem, char **ext);
+
+/* ---- spawn.c: run a program, capture its output ----------------------- */
+
+/* Bytes of a stream kept in memory: the first `max` (head) or the last
+ * `max` (tail); `total` counts all that arrived. */
+typedef struct capture {
+    char *buf;
+    size_t len, max, total;
+    int keep_tail;
+} capture;
+
+typedef struct spawn_result {
+    int exec_errno; /* non-zero: the program could not be started */
+    int status;     /* as waitpid() gives it */
+    capture out, err;
+} spawn_result;
+
+typedef struct spawn_options {
+    char *const *argv;       /* argv[0] is looked up in PATH */
+    char *const *envp;       /* the environment for the program */
+    int restore_sigint;      /* reset SIGINT to its default action */
+} spawn_options;
+
+/*! spawn_run() : runs the program with standard input from /dev/null and
+ *  standard output and error captured into r->out and r->err (whose max
+ *  and keep_tail the caller sets), and waits for it.  The program is
+ *  killed when the calling process dies.  @return 0 (see r->exec_errno
+ *  and r->status), or -errno when the caller could not make the pipes
+ *  or fork. */
+int spawn_run(const spawn_options *o, spawn_result *r);
+void spawn_result_free(spawn_result *r);
+
+/* ---- command_step.c: the per-item step -------------------------------- */
+
+/* What every item runs; shared by the caller and, through the fork, the
+ * workers. */
+typedef struct command_spec {
+    char **words;         /* the command with placeholders */
+    int nwords;
+    int shell;            /* run through sh -c */
+    int reject_code;      /* exit code meaning "reject", or -1 */
+    const char *meta_dir; /* where each item's BMP_META_FILE lives */
+    int restore_sigint;   /* the tool started with SIGINT not ignored */
+} command_spec;
+
+/* Bytes of an item's standard error kept in its meta (the last ones). */
+#define STDERR_KEEP (64 * 1024)
+/* Bytes of standard output read to find a JSON object; text that is not
+ * one is kept in meta up to STDOUT_KEEP bytes. */
+#define STDOUT_READ (4 * 1024 * 1024)
+#define STDOUT_KEEP (64 * 1024)
+
+/*! claim_path() : where item `index` claims its {out} (see
+ *  command_step.c); malloc'd, NULL on ENOMEM. */
+char *claim_path(const char *dir, size_t index);
+/*! claim_release_output() : removes the output a claim names, and the
+ *  claim; nothing when there is no claim. */
+void claim_release_output(const char *path);
+
+/*! command_file_process() : a bmp_ops.file_process that runs the
+ *  command of the pipe's user pointer (a command_spec) for one item. */
+int command_file_process(bmp_item *item, char **outname);
+
+/* ---- progress.c: the progress line ------------------------------------ */
+
+typedef struct progress_state {
+    FILE *out;
+    int drawn; /* a line is on the screen */
+} progress_state;
+
+/*! progress_update() : a bmp_progress_fn that redraws the line. */
+void progress_update(const bmp_progress *p, void *arg);
+/*! progress_finish() : leaves the final line and ends it with a newline. */
+void progress_finish(progress_state *s);
+/*! format_bytes() : "1.5 GiB"; returns buf. */
+const char *format_bytes(int64_t bytes, char *buf, size_t size);
+
+/* ---- the subcommands --------------------------------------------------- */
+
+int cmd_run(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+
+#endif
