@@ -164,15 +164,10 @@ int bmp_args_parse(int *argc, char **argv, json_t *kw, bmp_error *err)
     }
     argv[out] = NULL;
     *argc = out;
-    /* The mixin's defaults, where the caller has not set the key. */
-    if (!json_object_get(kw, "outdir"))
-        rc = bmp_kw_set_str(kw, "outdir", ".");
-    if (rc == 0 && !json_object_get(kw, "create_outdir"))
-        rc = bmp_kw_set_bool(kw, "create_outdir", 0);
-    if (rc == 0 && !json_object_get(kw, "outname_append"))
-        rc = bmp_kw_set_str(kw, "outname_append", "_bmp");
-    if (rc == 0 && !json_object_get(kw, "mem_frac"))
-        rc = bmp_kw_set_real(kw, "mem_frac", 0.8);
+    /* The mixin's defaults (outdir ".", no create_outdir, "_bmp", mem_frac
+     * 0.8) are the library's own: leaving unset keys unset lets them
+     * apply without overriding the pipe's construction keywords when
+     * `kw` becomes run keywords. */
     return rc;
 }
 

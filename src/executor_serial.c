@@ -13,13 +13,16 @@
 static int serial_run(bmp__run *run, int workers, bmp_error *err)
 {
     (void)workers;
-    (void)err;
     size_t failed = 0;
     for (size_t i = 0; i < run->count; i++) {
         if (run->skip && run->skip[i])
             continue;
         if (bmp__interrupted())
-            return BMP_EINTERRUPTED;
+            return bmp_error_set(err, BMP_EINTERRUPTED, "schedule", NULL,
+                                 "interrupted by SIG%s: %zu of %zu items "
+                                 "finished",
+                                 sigabbrev_np(bmp__interrupted()), i,
+                                 run->count);
         bmp__run_item(run, i, &run->results[i]);
         bmp__item_final(run, i);
         failed += run->results[i].status != BMP_ITEM_OK &&

@@ -26,11 +26,17 @@ int bmp_default_file_read(bmp_item *item, const char *in_name, void **data)
                              bmp_strerror(rc));
     }
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        int rc = S_ISDIR(st.st_mode) ? -EISDIR : -errno;
+    if (fstat(fd, &st) != 0) {
+        int rc = -errno;
         close(fd);
-        return bmp_item_fail(item, rc ? rc : -EINVAL,
-                             "cannot read %s: not a regular file", in_name);
+        return bmp_item_fail(item, rc, "cannot read %s: %s", in_name,
+                             bmp_strerror(rc));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        int rc = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+        close(fd);
+        return bmp_item_fail(item, rc, "cannot read %s: not a regular file",
+                             in_name);
     }
     bmp_buffer *buf = bmp_buffer_new((size_t)st.st_size);
     if (!buf) {

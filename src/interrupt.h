@@ -13,11 +13,10 @@
 
 typedef struct bmp__interrupt_guard {
     int installed;
-    struct sigaction old_int, old_term;
 } bmp__interrupt_guard;
 
-/* Installs the handlers (once per process at a time; a nested call is a
- * no-op).  @return 0 or -errno. */
+/* Installs the handlers; runs in several threads share one installation.
+ * @return 0 or -errno. */
 int bmp__interrupt_install(bmp__interrupt_guard *g);
 /* Restores the handlers the guard replaced. */
 void bmp__interrupt_restore(bmp__interrupt_guard *g);

@@ -80,7 +80,7 @@ int bmp__journal_open(bmp__run *run, bmp_error *err)
         if (rc < 0)
             return rc;
     }
-    int flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC;
+    int flags = O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC;
     if (!resume)
         flags |= O_TRUNC;
     run->journal_fd = open(path, flags, 0666);
@@ -89,6 +89,24 @@ int bmp__journal_open(bmp__run *run, bmp_error *err)
         return bmp_error_set(err, rc, "journal", path,
                              "cannot open journal %s: %s", path,
                              bmp_strerror(rc));
+    }
+    /* A killed run may have left a partial last line: cut it, or the
+     * next record would be glued to it and lost too. */
+    off_t end = lseek(run->journal_fd, 0, SEEK_END);
+    char last;
+    if (end > 0 && pread(run->journal_fd, &last, 1, end - 1) == 1 &&
+        last != '\n') {
+        off_t keep = end;
+        char c;
+        while (keep > 0 && pread(run->journal_fd, &c, 1, keep - 1) == 1 &&
+               c != '\n')
+            keep--;
+        if (ftruncate(run->journal_fd, keep) != 0) {
+            int rc = -errno;
+            return bmp_error_set(err, rc, "journal", path,
+                                 "cannot repair journal %s: %s", path,
+                                 bmp_strerror(rc));
+        }
     }
     return 0;
 }

@@ -4,6 +4,7 @@
  * bmp_multi_logging collects messages per level.
  */
 #include "meta_internal.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -67,7 +68,12 @@ int bmp_multi_logging(json_t *meta, const char *level, const char *fmt, ...)
     va_end(ap);
     if (n < 0)
         return -ENOMEM;
-    int rc = json_array_append_new(list, json_string(message));
+    /* Messages often quote file names, which need not be UTF-8. */
+    char *text = bmp__utf8_sanitize(message);
     free(message);
+    if (!text)
+        return -ENOMEM;
+    int rc = json_array_append_new(list, json_string(text));
+    free(text);
     return rc ? -ENOMEM : 0;
 }

@@ -9,6 +9,7 @@
 #include "pipe_internal.h"
 
 #include "meta_internal.h"
+#include "objects_internal.h"
 
 static const char *step_label(const bmp_step *s)
 {
@@ -74,7 +75,9 @@ int bmp_no_outfile(bmp_item *item, void **data, void *arg)
 static int multi_apply(bmp_item *item, const json_t *shape, void **data,
                        const bmp_step *inner)
 {
-    if (!json_is_array(shape))
+    /* A step may have replaced the group's list with other data: then
+     * the step applies to that data as a whole. */
+    if (!json_is_array(shape) || !bmp__is_list(*data))
         return inner->fn(item, data, inner->arg);
     bmp_list *list = *data;
     if (list->count != json_array_size(shape))

@@ -265,6 +265,25 @@ static void meta_multi_logging_rejects(void **state)
     json_decref(meta);
 }
 
+/* A message quoting a file name that is not UTF-8 is kept, with the bad
+ * bytes replaced, rather than lost. */
+static void meta_multi_logging_non_utf8(void **state)
+{
+    (void)state;
+    json_t *meta = json_object();
+    assert_int_equal(bmp_multi_logging(meta, "warning", "cannot read %s",
+                                       "caf\xe9.npy"),
+                     0);
+    json_t *list = json_object_get(meta, "warning");
+    assert_int_equal(json_array_size(list), 1);
+    assert_string_equal(json_string_value(json_array_get(list, 0)),
+                        "cannot read caf\xef\xbf\xbd.npy");
+    char *text = json_dumps(meta, 0);
+    assert_non_null(text); /* serialisable, so it can reach the caller */
+    free(text);
+    json_decref(meta);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -284,6 +303,7 @@ int main(void)
         cmocka_unit_test(meta_multi_logging_formats),
         cmocka_unit_test(meta_multi_logging_long_message),
         cmocka_unit_test(meta_multi_logging_rejects),
+        cmocka_unit_test(meta_multi_logging_non_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

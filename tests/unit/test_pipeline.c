@@ -1215,6 +1215,192 @@ static void pipeline_user_pointer_reaches_steps(void **state)
     bmp_pipe_free(pipe);
 }
 
+/* ---- gaps between rules ------------------------------------------------ */
+
+/* A post step that returns no data (Python's None) stops the list. */
+static int none_on_even(bmp_item *item, void **data, void *arg)
+{
+    (void)arg;
+    bmp_kw_set_int(bmp_item_meta(item), "before", 1);
+    if (value_of(*data) % 2 == 0) {
+        bmp_item_data_free(item, *data);
+        *data = NULL;
+    }
+    return BMP_CONTINUE;
+}
+
+static void pipeline_post_none_stops_list(void **state)
+{
+    fixture *f = *state;
+    bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
+    bmp_pipe_add_post(pipe, none_on_even, NULL, NULL);
+    bmp_pipe_add_post(pipe, count_post, NULL, NULL);
+    json_t *kw = kw_for(f, "process");
+    json_object_set_new(kw, "outname_append", json_string("_none"));
+    bmp_pout *pout = run_ok(pipe, f->names, kw, NULL, NULL);
+    for (size_t i = 0; i < N_ITEMS; i++) {
+        json_t *meta = bmp_pout_meta(pout, i);
+        assert_true(bmp_kw_has(meta, "before")); /* meta so far kept */
+        assert_int_equal(bmp_kw_has(meta, "post_ran"), i % 2 == 1);
+        assert_int_equal(bmp_pout_outname(pout, i) != NULL, i % 2 == 1);
+    }
+    char *never = tu_join(f->dir, "item_0_none.dat");
+    assert_false(tu_exists(never));
+    free(never);
+    bmp_pout_free(pout);
+    json_decref(kw);
+    bmp_pipe_free(pipe);
+}
+
+/* A rejected item ends at once: later pre steps and processing never
+ * run (they would leave a trace in a marker file, as meta is reset). */
+static int mark_ran(bmp_item *item, void **data, void *arg)
+{
+    (void)data;
+    char path[512];
+    snprintf(path, sizeof path, "%s/ran_%zu", (const char *)arg,
+             bmp_item_index(item));
+    FILE *m = fopen(path, "w");
+    if (m)
+        fclose(m);
+    return BMP_CONTINUE;
+}
+
+static int process_marks(bmp_item *item, void **data)
+{
+    return mark_ran(item, data, (void *)bmp_kw_str(bmp_item_kw(item),
+                                                   "marker_dir", "."));
+}
+
+static void pipeline_reject_ends_at_once(void **state)
+{
+    fixture *f = *state;
+    bmp_ops ops = {.data_process = process_marks};
+    bmp_pipe *pipe = bmp_pipe_new(&ops, NULL);
+    bmp_pipe_add_pre(pipe, reject_value, NULL, NULL);
+    bmp_pipe_add_pre(pipe, mark_ran, f->dir, NULL);
+    json_t *kw = kw_for(f, "process");
+    json_object_set_new(kw, "reject_value", json_integer(2));
+    json_object_set_new(kw, "marker_dir", json_string(f->dir));
+    bmp_pout *pout = run_ok(pipe, f->names, kw, NULL, NULL);
+    for (size_t i = 0; i < N_ITEMS; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "ran_%zu", i);
+        char *path = tu_join(f->dir, name);
+        assert_int_equal(tu_exists(path), i != 2);
+        free(path);
+    }
+    bmp_pout_free(pout);
+    json_decref(kw);
+    bmp_pipe_free(pipe);
+}
+
+/* cached pout: without create_outdir a missing directory is not made;
+ * the run's error says where it could not write. */
+static void pipeline_cached_pout_needs_create_outdir(void **state)
+{
+    fixture *f = *state;
+    char *missing = tu_join(f->dir, "no/such");
+    char *pout_path = tu_join(missing, "pout.jsonl");
+    bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
+    json_t *kw = kw_for(f, "process");
+    json_object_set_new(kw, "write_pout", json_string(pout_path));
+    bmp_pout *pout = (bmp_pout *)1;
+    bmp_error err = {0};
+    assert_true(bmp_pipeline_cached(pipe, f->names, kw, NULL, NULL, &pout,
+                                    &err) < 0);
+    assert_null(pout);
+    assert_non_null(strstr(err.source, "pout.jsonl"));
+    assert_false(tu_exists(missing));
+    json_decref(kw);
+    bmp_pipe_free(pipe);
+    free(pout_path);
+    free(missing);
+}
+
+/* Resource settings given at construction are overridden per run. */
+static int record_pid(bmp_item *item, void **data, void *arg)
+{
+    (void)data;
+    (void)arg;
+    usleep(100000); /* long enough for every worker to take an item */
+    return bmp_kw_set_int(bmp_item_meta(item), "pid", getpid());
+}
+
+static size_t distinct_pids(const bmp_pout *pout)
+{
+    long long seen[N_ITEMS];
+    size_t n = 0;
+    for (size_t i = 0; i < bmp_pout_count(pout); i++) {
+        long long pid = bmp_kw_int(bmp_pout_meta(pout, i), "pid", -1);
+        size_t k = 0;
+        while (k < n && seen[k] != pid)
+            k++;
+        if (k == n)
+            seen[n++] = pid;
+    }
+    return n;
+}
+
+static void pipeline_resource_settings_overridable(void **state)
+{
+    fixture *f = *state;
+    bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
+    bmp_pipe_add_post(pipe, record_pid, NULL, NULL);
+    bmp_pipe_add_post(pipe, bmp_no_outfile, NULL, NULL);
+    /* Construction: one worker, and a process size no machine has. */
+    json_t *construction = json_pack("{s:i, s:I}", "num_processes", 1,
+                                     "process_size", (json_int_t)1 << 60);
+    bmp_pipe_kw_update(pipe, construction);
+    bmp_pout *pout = NULL;
+    bmp_error err = {0};
+    assert_int_equal(bmp_pipeline(pipe, f->names, NULL, NULL, NULL, &pout,
+                                  &err),
+                     BMP_ENOMEM_BUDGET);
+    assert_null(pout);
+    json_t *kw = json_pack("{s:i, s:I}", "num_processes", 3, "process_size",
+                           (json_int_t)1 << 20);
+    pout = run_ok(pipe, f->names, kw, NULL, NULL);
+    assert_int_equal(distinct_pids(pout), 3);
+    bmp_pout_free(pout);
+    /* And the construction count holds when the run does not set it. */
+    json_object_del(kw, "num_processes");
+    pout = run_ok(pipe, f->names, kw, NULL, NULL);
+    assert_int_equal(distinct_pids(pout), 1);
+    bmp_pout_free(pout);
+    json_decref(kw);
+    json_decref(construction);
+    bmp_pipe_free(pipe);
+}
+
+/* A step may replace group data with other data; multi_proc then applies
+ * its step to that data as a whole. */
+static int flatten_group(bmp_item *item, void **data, void *arg)
+{
+    (void)arg;
+    set_value(item, data, 40);
+    return BMP_CONTINUE;
+}
+
+static void pipeline_multi_proc_on_replaced_data(void **state)
+{
+    fixture *f = *state;
+    json_t *groups = groups_of(f);
+    static const bmp_step inner = {plus_one, NULL, "plus_one"};
+    bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
+    bmp_pipe_add_post(pipe, flatten_group, NULL, NULL);
+    bmp_pipe_add_post(pipe, bmp_multi_proc, (void *)&inner, NULL);
+    bmp_pipe_add_post(pipe, record_value, NULL, NULL);
+    bmp_pipe_add_post(pipe, bmp_no_outfile, NULL, NULL);
+    json_t *kw = kw_for(f, "serial");
+    bmp_pout *pout = run_ok(pipe, groups, kw, NULL, NULL);
+    assert_int_equal(bmp_kw_int(bmp_pout_meta(pout, 1), "value", -1), 41);
+    bmp_pout_free(pout);
+    json_decref(kw);
+    bmp_pipe_free(pipe);
+    json_decref(groups);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1249,6 +1435,11 @@ int main(void)
         T(pipeline_ops_version_checked),
         T(pipeline_cached_pout),
         T(pipeline_user_pointer_reaches_steps),
+        T(pipeline_post_none_stops_list),
+        T(pipeline_reject_ends_at_once),
+        T(pipeline_cached_pout_needs_create_outdir),
+        T(pipeline_resource_settings_overridable),
+        T(pipeline_multi_proc_on_replaced_data),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
