@@ -109,6 +109,30 @@ static int rename_noreplace(const char *from, const char *to)
     return 0;
 }
 
+int bmp__fsync_path(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int rc = fsync(fd) == 0 ? 0 : -errno;
+    close(fd);
+    return rc;
+}
+
+int bmp__fsync_parent(const char *path)
+{
+    char *copy = strdup(path);
+    if (!copy)
+        return -ENOMEM;
+    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(copy);
+    if (fd < 0)
+        return -errno;
+    int rc = fsync(fd) == 0 ? 0 : -errno;
+    close(fd);
+    return rc;
+}
+
 void bmp__atomic_register_temp(const char *temp_path)
 {
     bmp__channel_notify_temp(temp_path);
@@ -133,20 +157,10 @@ int bmp__atomic_commit(bmp__atomic_file *f, unsigned flags)
     f->fd = -1;
     if (rc == 0)
         rc = bmp__atomic_rename(f->temp_path, f->final_path, flags);
-    if (rc != 0) {
+    if (rc != 0)
         unlink(f->temp_path);
-    } else if (do_fsync) {
-        /* Make the rename itself durable. */
-        char *dir = strdup(f->final_path);
-        if (dir) {
-            int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            if (dfd >= 0) {
-                fsync(dfd);
-                close(dfd);
-            }
-            free(dir);
-        }
-    }
+    else if (do_fsync)
+        bmp__fsync_parent(f->final_path); /* make the rename durable */
     release(f);
     return rc;
 }

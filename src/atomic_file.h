@@ -33,6 +33,11 @@ int bmp__atomic_commit(bmp__atomic_file *f, unsigned flags);
 void bmp__atomic_register_temp(const char *temp_path);
 int bmp__atomic_rename(const char *from, const char *to, unsigned flags);
 
+/* fsync of a file by name, and of the directory holding `path` (to make
+ * a rename durable).  @return 0 or -errno. */
+int bmp__fsync_path(const char *path);
+int bmp__fsync_parent(const char *path);
+
 /* The item keywords' commit flags: fsync, and no replace unless
  * overwrite (both keywords; meta overwrite wins). */
 struct bmp_item;

@@ -1412,7 +1412,14 @@ static int write_file(const char *path, const bmp_array *a,
                        "Cannot finish writing %s", path);
         goto out;
     }
+    if ((flags & BMP_FITS_FSYNC) && (rc = bmp__fsync_path(tmp)) < 0) {
+        bmp_error_set(err, rc, "write", path, "Cannot fsync %s: %s.", path,
+                      bmp_strerror(rc));
+        goto out;
+    }
     rc = publish(tmp, path, flags, err);
+    if (rc == 0 && (flags & BMP_FITS_FSYNC))
+        bmp__fsync_parent(path);
 
 out:
     c_numeric_leave(&loc);

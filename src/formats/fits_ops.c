@@ -56,8 +56,11 @@ int bmp_fits_file_write(bmp_item *item, void *data, const char *outname,
     unsigned flags = bmp_kw_bool(bmp_item_kw(item), "fits_checksum", 0)
                          ? BMP_FITS_CHECKSUM
                          : 0u;
-    if (bmp__atomic_flags_for(item) & BMP__ATOMIC_NOREPLACE)
+    unsigned atomic = bmp__atomic_flags_for(item);
+    if (atomic & BMP__ATOMIC_NOREPLACE)
         flags |= BMP_FITS_NO_CLOBBER;
+    if (atomic & BMP__ATOMIC_FSYNC)
+        flags |= BMP_FITS_FSYNC;
     bmp_error err = {0};
     rc = bmp_fits_write(outname, (const bmp_array *)data, NULL, flags, &err);
     if (rc == -EEXIST || rc == -ENOENT)
