@@ -365,6 +365,19 @@ typedef struct bmp_ops {
      * themselves: fills *outname (malloc'd, or NULL for none) and meta.
      * Default: read -> pre -> process_meta -> outname -> write. */
     int (*file_process)(bmp_item *item, char **outname);
+
+    /* The memory one item will add to its worker, in bytes, for the
+     * memory-aware scheduler (doc/scheduler.md).  Called in the calling
+     * process, once per item, before any worker starts; `in_name` (the
+     * item: a name or a group) and `kw` (the run's keywords) are
+     * borrowed for the call, `user` is the pipe's user pointer.  Set
+     * *bytes (it starts at -1) and return 0; leaving -1 means "unknown":
+     * the item then gets process_expand_factor x its input bytes, or no
+     * estimate.  A negative return fails the item (status failed) without
+     * running it.  Not called when the keyword process_size is given,
+     * which wins.  Default (NULL): no estimate of the program's own. */
+    int (*size_estimate)(const json_t *in_name, const json_t *kw,
+                         int64_t *bytes, void *user);
 } bmp_ops;
 
 #define BMP_OPS_VERSION 1u
@@ -402,7 +415,18 @@ BMP_API int bmp_mkdir_parents(const char *dir);
  *   mem_available   bytes       memory for all workers
  *   mem_frac        0..1        share of available memory (default 0.8)
  *   process_size    bytes       memory one item needs
- *   error_if_zero   bool        fail when no worker fits (default true)
+ *   process_expand_factor  number  an item needs this x its input bytes
+ *   error_if_zero   bool        fail when no worker fits (default true);
+ *                               per item: one above the budget fails
+ *                               (true) or runs alone (false)
+ *   order           string      "input" (default) or "largest_first"
+ *   adaptive        bool        learn the expand factor from finished items
+ *   enforce         bool        limit each item's address space to its
+ *                               estimate (setrlimit RLIMIT_AS)
+ *   mem_low         bytes       start nothing while the system has less
+ *                               available (default 5% of memory, <= 256 MiB)
+ *   suspend         bool        below mem_low, pause (SIGSTOP) the youngest
+ *                               running item until memory comes back
  *   outdir          string      default "." (the current directory)
  *   create_outdir   bool        create outdir and parents when writing
  *   outname_append  string      default "_bmp"
@@ -551,7 +575,10 @@ typedef void (*bmp_progress_fn)(const bmp_progress *progress, void *arg);
 
 /*! bmp_pipe_set_progress() : calls `fn(progress, arg)` in the calling
  *  process when the run starts, after each item finishes, and at the end
- *  (then done == total, running == 0).  `arg` is borrowed.  NULL fn:
+ *  (then done == total, running == 0).  With the process executor,
+ *  mem_in_use is the summed resident memory of the busy workers as last
+ *  sampled (every ~150 ms while items run) and mem_budget the scheduler's
+ *  budget when items have memory estimates.  `arg` is borrowed.  NULL fn:
  *  no calls.  @return 0, BMP_EINVAL (no pipe). */
 BMP_API int bmp_pipe_set_progress(bmp_pipe *pipe, bmp_progress_fn fn,
                                   void *arg);
@@ -582,6 +609,58 @@ BMP_API json_t *bmp_pout_meta(const bmp_pout *pout, size_t i);
 BMP_API const json_t *bmp_pout_in_name(const bmp_pout *pout, size_t i);
 BMP_API bmp_status bmp_pout_status(const bmp_pout *pout, size_t i);
 BMP_API const char *bmp_pout_error(const bmp_pout *pout, size_t i);
+
+/* What the run measured for one item.  Set `version` before the call;
+ * the library fills the fields of that version (0 is read as 1) and
+ * leaves the rest alone, so the struct can grow. */
+typedef struct bmp_item_stats {
+    unsigned version;  /* BMP_ITEM_STATS_VERSION */
+    int attempts;      /* times the item was started (0: never) */
+    double wall_s;     /* elapsed seconds of its last attempt */
+    double cpu_s;      /* user + system CPU seconds of its last attempt */
+    int64_t peak_rss;  /* peak resident bytes of its worker; -1 unknown */
+    int64_t start_rss; /* resident bytes of the worker when it started;
+                          -1 unknown */
+    int64_t estimate;  /* the scheduler's estimate of what the item adds
+                          to its worker; -1 none */
+    int over_estimate; /* 1: peak_rss - start_rss passed the estimate
+                          (by more than 4 MiB + 1/64 of it, allocator
+                          slack) */
+} bmp_item_stats;
+
+#define BMP_ITEM_STATS_VERSION 1u
+
+/*! bmp_pout_stats() : fills `*out` with the measurements of entry `i`.
+ *  Entries read from a file written before estimates existed have
+ *  estimate -1 and over_estimate 0.
+ *  @return 0, or BMP_EINVAL (NULL pointer, i out of range, or a version
+ *          newer than this library). */
+BMP_API int bmp_pout_stats(const bmp_pout *pout, size_t i,
+                           bmp_item_stats *out);
+
+/* A whole run at a glance: counts, memory, and a warning to show the
+ * user when estimates were too low.  `version` as bmp_item_stats. */
+typedef struct bmp_run_summary {
+    unsigned version;       /* BMP_RUN_SUMMARY_VERSION */
+    size_t count;           /* entries */
+    size_t by_status[8];    /* entries per bmp_status, by its value */
+    size_t failures;        /* failed + crashed + timed_out */
+    size_t retried;         /* entries started more than once */
+    size_t estimated;       /* entries with a memory estimate */
+    size_t over_estimate;   /* entries whose peak passed their estimate */
+    int64_t peak_rss_max;   /* the largest peak of one item; -1 unknown */
+    size_t peak_rss_index;  /* its entry */
+    double wall_s;          /* sums over the entries */
+    double cpu_s;
+    char warning[256];      /* "" or a sentence naming the worst item
+                               over its estimate and what to change */
+} bmp_run_summary;
+
+#define BMP_RUN_SUMMARY_VERSION 1u
+
+/*! bmp_pout_summary() : fills `*out` for the whole pout.
+ *  @return 0, or BMP_EINVAL (NULL pointer, or a newer version). */
+BMP_API int bmp_pout_summary(const bmp_pout *pout, bmp_run_summary *out);
 
 /*! bmp_pout_free() : NULL is a no-op. */
 BMP_API void bmp_pout_free(bmp_pout *pout);
@@ -642,7 +721,13 @@ BMP_API int64_t bmp_mem_available(void);
  *                    Python's round(), at least 1; else floored
  *    memory workers  floor(memory / process_size), memory being
  *                    mem_available or mem_frac x bmp_mem_available();
- *                    no limit without process_size
+ *                    no limit without process_size.  Inside a worker
+ *                    (a nested pipeline), memory without mem_available
+ *                    is the running item's estimate, its share of the
+ *                    parent's budget, when it has one
+ *  Per-item estimates that vary (size_estimate, process_expand_factor)
+ *  do not enter this count: the process executor admits each item
+ *  against the budget as it starts (doc/scheduler.md).
  *  @return the count (>= 0; 0 only for no items, or when error_if_zero
  *          is false and no worker fits), or a negative error with `err`
  *          filled (stage "schedule"): BMP_EKWTYPE for a keyword of the
@@ -675,8 +760,10 @@ BMP_API int bmp_parse_size(const char *text, int64_t *bytes);
  *    --mem_available SIZE   --mem_frac F (default 0.8)
  *    --process_size SIZE
  *  Both "--opt VALUE" and "--opt=VALUE" are accepted; "--" ends option
- *  parsing and is kept.  Defaults are set in `kw` only for keys it does
- *  not hold already.  @return 0, or BMP_EINVAL (err names the option). */
+ *  parsing and is kept.  Options not given leave their keys unset: the
+ *  defaults above are the library's own, and an unset key does not
+ *  override a construction keyword.  @return 0, or BMP_EINVAL (err names
+ *  the option). */
 BMP_API int bmp_args_parse(int *argc, char **argv, json_t *kw,
                            bmp_error *err);
 /*! bmp_args_help() : the help text for the options above, one per line;

@@ -25,6 +25,7 @@ typedef struct frame_header {
     double wall_s;
     double cpu_s;
     int64_t peak_rss;
+    int64_t start_rss;
     uint64_t outname_len;
     uint64_t meta_len;
     uint64_t error_len;
@@ -66,17 +67,24 @@ int bmp__read_all(int fd, void *buf, size_t n)
     return 0;
 }
 
-int bmp__channel_send_index(int fd, uint64_t index)
+typedef struct task_frame {
+    uint64_t index;
+    int64_t estimate;
+} task_frame;
+
+int bmp__channel_send_task(int fd, uint64_t index, int64_t estimate)
 {
-    return bmp__write_all(fd, &index, sizeof index);
+    task_frame t = {index, estimate};
+    return bmp__write_all(fd, &t, sizeof t);
 }
 
-int bmp__channel_recv_index(int fd, uint64_t *index)
+int bmp__channel_recv_task(int fd, uint64_t *index, int64_t *estimate)
 {
-    char *p = (char *)index;
+    task_frame t;
+    char *p = (char *)&t;
     size_t got = 0;
-    while (got < sizeof *index) {
-        ssize_t k = read(fd, p + got, sizeof *index - got);
+    while (got < sizeof t) {
+        ssize_t k = read(fd, p + got, sizeof t - got);
         if (k < 0) {
             if (errno == EINTR)
                 continue;
@@ -86,6 +94,8 @@ int bmp__channel_recv_index(int fd, uint64_t *index)
             return got == 0 ? 0 : -EPIPE;
         got += (size_t)k;
     }
+    *index = t.index;
+    *estimate = t.estimate;
     return 1;
 }
 
@@ -107,6 +117,7 @@ int bmp__channel_send_result(int fd, const bmp__result *r)
         .wall_s = r->stats.wall_s,
         .cpu_s = r->stats.cpu_s,
         .peak_rss = r->stats.peak_rss,
+        .start_rss = r->stats.start_rss,
         .outname_len = r->outname ? strlen(r->outname) : NO_STRING,
         .meta_len = meta ? strlen(meta) : NO_STRING,
         .error_len = r->error ? strlen(r->error) : NO_STRING,
@@ -155,6 +166,19 @@ int bmp__in_worker(void)
     return worker_fd >= 0;
 }
 
+/* The running item's estimate: what a nested pipeline may use. */
+static int64_t worker_share = -1;
+
+void bmp__channel_set_share(int64_t bytes)
+{
+    worker_share = bytes;
+}
+
+int64_t bmp__worker_mem_share(void)
+{
+    return worker_fd >= 0 ? worker_share : -1;
+}
+
 void bmp__channel_notify_temp(const char *path)
 {
     if (worker_fd < 0 || !path)
@@ -197,6 +221,7 @@ int bmp__channel_recv(int fd, bmp__result *r, char **temp_path)
     r->stats.wall_s = h.wall_s;
     r->stats.cpu_s = h.cpu_s;
     r->stats.peak_rss = h.peak_rss;
+    r->stats.start_rss = h.start_rss;
     r->meta = meta ? json_loads(meta, 0, NULL) : json_object();
     free(meta);
     if (!json_is_object(r->meta)) {

@@ -21,10 +21,12 @@
 int bmp__write_all(int fd, const void *buf, size_t n);
 int bmp__read_all(int fd, void *buf, size_t n);
 
-/* Sends one item index.  @return 0 or -errno. */
-int bmp__channel_send_index(int fd, uint64_t index);
-/* Receives one item index.  @return 1, 0 at end of file, or -errno. */
-int bmp__channel_recv_index(int fd, uint64_t *index);
+/* Sends one item to run: its index and its memory estimate in bytes (-1
+ * none), which becomes the item's limit with the enforce keyword and the
+ * memory of a nested pipeline.  @return 0 or -errno. */
+int bmp__channel_send_task(int fd, uint64_t index, int64_t estimate);
+/* Receives one item.  @return 1, 0 at end of file, or -errno. */
+int bmp__channel_recv_task(int fd, uint64_t *index, int64_t *estimate);
 
 /* Worker side: the socket to the caller, set once in a new worker; -1
  * in the caller.  bmp__channel_notify_temp() tells the caller about a
@@ -34,6 +36,12 @@ void bmp__channel_set_worker_fd(int fd);
 void bmp__channel_notify_temp(const char *path);
 /* 1 in a worker process of a pipeline. */
 int bmp__in_worker(void);
+/* Worker side: the memory share of the item about to run (its estimate,
+ * -1 none), set before each item.  bmp__worker_mem_share() gives it in a
+ * worker and -1 elsewhere: a nested pipeline's budget when its keywords
+ * give no mem_available. */
+void bmp__channel_set_share(int64_t bytes);
+int64_t bmp__worker_mem_share(void);
 
 /* Sends a result.  @return 0 or -errno. */
 int bmp__channel_send_result(int fd, const bmp__result *r);

@@ -5,9 +5,15 @@
  * trims, and a crash (segfault, abort, exit, the OOM killer) costs that
  * item only: the caller sees the worker's socket close, reaps it, records
  * the signal or exit code in the item's entry and starts a new worker.
- * Workers are forked once and fed item indices; they inherit the run (the
- * items, the keywords, the steps) from the fork, so only an index goes
- * out and only a result comes back.
+ * Workers are forked once and fed items (an index and a memory
+ * estimate); they inherit the run (the items, the keywords, the steps)
+ * from the fork, so only an index goes out and only a result comes back.
+ *
+ * Which item starts when is the scheduler's decision (scheduler.h): this
+ * file measures (each running worker's resident memory, the memory the
+ * system has left, how a worker died) and acts (starts, pauses, resumes,
+ * kills).  Measurements are sampled every SAMPLE_S while items run, so an
+ * idle run costs nothing and a busy one a few reads of /proc a second.
  *
  * The caller's loop is single-threaded around poll(): no signal handler,
  * no SIGCHLD, only waitpid() on the pids it started, so it composes with
@@ -17,6 +23,8 @@
 
 #include "channel.h"
 #include "interrupt.h"
+#include "scheduler.h"
+#include "sysinfo.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,17 +37,33 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/* Between two samples of /proc: short enough to see an item grow before
+ * the next one starts beside it, long enough to cost nothing. */
+#define SAMPLE_S 0.15
+#define MIB 1048576.0
 
 typedef struct worker {
     pid_t pid;      /* 0: no process */
     int fd;         /* caller's end of the socket; -1: none */
     long item;      /* index being run, -1: idle */
-    double started; /* when the item was sent */
+    double started; /* when the item was sent (moved on by pauses) */
     char **temps;   /* temporary outputs the current item opened */
     size_t ntemps;
+    /* Memory of the current item, as the caller samples it. */
+    int64_t estimate;      /* sent with the item; -1 none */
+    int64_t base_rss;      /* the worker's resident bytes at the start */
+    int64_t base_vm;       /* and its address space */
+    int64_t rss;           /* last sample */
+    int64_t max_growth;    /* most resident bytes above base seen */
+    int64_t max_vm_growth; /* most address space above base seen */
+    int64_t oom_at_start;  /* the kernel's OOM kill count at the start */
+    int suspended;         /* stopped with SIGSTOP */
+    double stopped_at;
 } worker;
 
 typedef struct pool {
@@ -49,13 +73,20 @@ typedef struct pool {
     double timeout;   /* seconds per item; 0: none */
     long retries;     /* extra attempts for a failed item */
     int max_items;    /* items per worker before it is replaced; 0: none */
-    size_t *queue;    /* items still to start, FIFO */
-    size_t queue_head, queue_tail, queue_cap;
+    int enforce;      /* limit each item's address space to its estimate */
+    bmp__sched sched; /* the queue and the admission policy */
     size_t done;
     size_t failed;    /* finished as failed, crashed or timed out */
     size_t reported;  /* `done` at the last progress report */
     int *attempts;    /* per item */
     int *served;      /* per worker slot: items run by its process */
+    unsigned char *est_failed; /* per item: size_estimate failed */
+    int track;          /* measure each item's memory: it has a budget to
+                           keep, or enforce */
+    int64_t avail;      /* the system's available memory, last sample */
+    int64_t mem_in_use; /* resident bytes of busy workers, last sample */
+    int64_t oom_kills;  /* the kernel's OOM kill count, last sample */
+    double last_sample;
 } pool;
 
 /* ---- the worker side -------------------------------------------------- */
@@ -83,6 +114,30 @@ static void reset_peak_rss(int clear_fd)
     }
 }
 
+/* The enforce keyword: the item's address space may grow by its estimate
+ * (plus slack for the allocator's own headers and mappings) and no more,
+ * so that an item above its estimate fails its allocation (-ENOMEM)
+ * instead of pushing the machine into the OOM killer.  The soft limit is
+ * restored after the item; the hard limit is never touched.
+ * @return 1 when a limit was set (*saved holds the old one). */
+static int limit_memory(int64_t start_vm, int64_t estimate,
+                        struct rlimit *saved)
+{
+    if (start_vm < 0 || estimate < 0 || getrlimit(RLIMIT_AS, saved) != 0)
+        return 0;
+    double want = (double)start_vm + (double)estimate +
+                  (double)estimate / 16 + 16 * MIB;
+    if (want >= (double)RLIM_INFINITY / 2)
+        return 0;
+    rlim_t limit = (rlim_t)want;
+    if (saved->rlim_max != RLIM_INFINITY && limit > saved->rlim_max)
+        limit = saved->rlim_max;
+    if (saved->rlim_cur != RLIM_INFINITY && saved->rlim_cur <= limit)
+        return 0; /* a tighter limit is already in place */
+    struct rlimit now = {limit, saved->rlim_max};
+    return setrlimit(RLIMIT_AS, &now) == 0;
+}
+
 static void worker_main(bmp__run *run, int fd, pid_t parent)
 {
     /* If the caller dies (even by SIGKILL), its workers go too, rather
@@ -106,23 +161,36 @@ static void worker_main(bmp__run *run, int fd, pid_t parent)
         signal(fatal[i], SIG_DFL);
     int clear_fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
     int status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    int enforce = bmp_kw_bool(run->kw, "enforce", 0);
     for (;;) {
         uint64_t index;
-        int rc = bmp__channel_recv_index(fd, &index);
+        int64_t estimate;
+        int rc = bmp__channel_recv_task(fd, &index, &estimate);
         if (rc <= 0 || index >= run->count)
             break;
+        /* A nested pipeline in this item gets the item's share. */
+        bmp__channel_set_share(estimate);
         reset_peak_rss(clear_fd);
+        int64_t start_rss = -1, start_vm = -1;
+        bmp__proc_mem("", 0, &start_rss, &start_vm);
+        struct rlimit saved;
+        int limited = enforce && limit_memory(start_vm, estimate, &saved);
         bmp__result r;
         bmp__run_item(run, (size_t)index, &r);
+        if (limited)
+            setrlimit(RLIMIT_AS, &saved);
         r.stats.peak_rss = read_peak_rss(status_fd);
+        r.stats.start_rss = start_rss;
+        /* Give the item's memory back to the system before reporting: the
+         * caller may start another item on the strength of this one's
+         * end. */
+        malloc_trim(0);
         /* Steps may print; _exit() below would drop buffered output. */
         fflush(NULL);
         rc = bmp__channel_send_result(fd, &r);
         bmp__result_clear(&r);
         if (rc < 0)
             break;
-        /* Give the item's memory back to the system before the next. */
-        malloc_trim(0);
     }
     /* _exit: the caller's atexit handlers and stdio buffers belong to the
      * caller, not to this copy of it. */
@@ -154,6 +222,7 @@ static int spawn(pool *p, worker *w)
     w->pid = pid;
     w->fd = sv[0];
     w->item = -1;
+    w->suspended = 0;
     p->served[w - p->workers] = 0;
     return 0;
 }
@@ -195,6 +264,8 @@ static void reap(worker *w, int kill_first, int *status)
     if (w->pid > 0) {
         if (kill_first)
             kill(w->pid, SIGKILL);
+        else if (w->suspended)
+            kill(w->pid, SIGCONT); /* a stopped worker would never see EOF */
         int st = 0;
         while (waitpid(w->pid, &st, 0) < 0 && errno == EINTR) {
         }
@@ -204,6 +275,7 @@ static void reap(worker *w, int kill_first, int *status)
     forget_temps(w, 1);
     w->pid = 0;
     w->item = -1;
+    w->suspended = 0;
 }
 
 static void describe_death(bmp__result *r, int status)
@@ -227,35 +299,114 @@ static void describe_death(bmp__result *r, int status)
     }
 }
 
-static void queue_push(pool *p, size_t item)
+/* Did the worker die for memory?  The OOM killer's SIGKILL shows as a
+ * rise of the kernel's OOM kill count during the item (another process's
+ * OOM kill at the same moment would be taken for it: then the item is
+ * only retried once more, alone).  Under enforce, a crash once the item
+ * had nearly used up its address-space allowance is the allocation that
+ * failed, in code that did not check for it. */
+static int died_for_memory(const pool *p, const worker *w, int status)
 {
-    /* Capacity is count + retries room; see pool_init. */
-    p->queue[p->queue_tail++ % p->queue_cap] = item;
-}
-
-static int queue_pop(pool *p, size_t *item)
-{
-    if (p->queue_head == p->queue_tail)
+    if (!WIFSIGNALED(status))
         return 0;
-    *item = p->queue[p->queue_head++ % p->queue_cap];
-    return 1;
+    if (WTERMSIG(status) == SIGKILL && w->oom_at_start >= 0) {
+        int64_t now = bmp__oom_kills("");
+        if (now > w->oom_at_start)
+            return 1;
+    }
+    return p->enforce && w->estimate > 0 &&
+           w->max_vm_growth >= w->estimate / 10 * 9;
 }
 
-/* An item has a final or retryable result in run->results[item]. */
-static void finish(pool *p, size_t item)
+static void item_done(pool *p, size_t item, int failed)
+{
+    p->failed += failed != 0;
+    p->done++;
+    bmp__item_final(p->run, item);
+}
+
+static int is_failure(const bmp__result *r)
+{
+    return r->status == BMP_ITEM_FAILED || r->status == BMP_ITEM_CRASHED ||
+           r->status == BMP_ITEM_TIMED_OUT;
+}
+
+/* An item has a final or retryable result in run->results[item].
+ * `growth`: its peak above its worker's start, -1 unknown. */
+static void finish(pool *p, size_t item, int memory_failure, int64_t growth)
 {
     bmp__result *r = &p->run->results[item];
     r->stats.attempts = p->attempts[item];
-    int failed = r->status == BMP_ITEM_FAILED ||
-                 r->status == BMP_ITEM_CRASHED ||
-                 r->status == BMP_ITEM_TIMED_OUT;
-    if (failed && p->attempts[item] <= p->retries) {
-        queue_push(p, item);
+    int64_t est = p->sched.items[item].estimate;
+    r->stats.estimate = est;
+    r->stats.over_estimate = est >= 0 && growth >= 0 &&
+                             growth > est + BMP__OVER_SLACK(est);
+    bmp__sched_outcome o =
+        bmp__sched_finish(&p->sched, item, growth, memory_failure);
+    if (o == BMP__SCHED_RETRY_MEMORY)
+        return; /* queued again, to run alone with more */
+    if (o == BMP__SCHED_FINAL_MEMORY) {
+        char *was = r->error;
+        r->error = NULL;
+        if (asprintf(&r->error,
+                     "failed twice for memory: %s (the second time alone, "
+                     "with an estimate of %.1f MiB)",
+                     was ? was : bmp_strerror(r->code),
+                     (double)est / MIB) < 0)
+            r->error = NULL;
+        free(was);
+        item_done(p, item, 1);
         return;
     }
-    p->failed += failed;
-    p->done++;
-    bmp__item_final(p->run, item);
+    /* The memory retry is not one of the retries the keyword grants. */
+    int failed = is_failure(r);
+    int general = p->attempts[item] - (p->sched.items[item].mem_failures > 0);
+    if (failed && general <= p->retries) {
+        bmp__sched_requeue(&p->sched, item);
+        return;
+    }
+    item_done(p, item, failed);
+}
+
+/* An item the budget cannot hold (error_if_zero): it fails, alone. */
+static void too_large(pool *p, size_t item)
+{
+    bmp__result *r = &p->run->results[item];
+    int64_t e = bmp__sched_estimate(&p->sched, item);
+    double budget = (double)p->sched.cfg.budget / MIB;
+    int after_failure = p->sched.items[item].mem_failures > 0;
+    bmp__sched_drop(&p->sched, item);
+    if (after_failure) {
+        char *was = r->error ? strdup(r->error) : NULL;
+        bmp__result_fail(r, r->status, BMP_ENOMEM_BUDGET,
+                         "failed for memory (%s), and a retry with %.1f "
+                         "MiB exceeds the memory budget, %.1f MiB",
+                         was ? was : "out of memory", (double)e / MIB,
+                         budget);
+        free(was);
+    } else {
+        bmp__result_fail(r, BMP_ITEM_FAILED, BMP_ENOMEM_BUDGET,
+                         "estimated memory %.1f MiB exceeds the memory "
+                         "budget, %.1f MiB; with error_if_zero false it "
+                         "would run alone",
+                         (double)e / MIB, budget);
+    }
+    r->stats.estimate = e;
+    r->stats.attempts = p->attempts[item];
+    item_done(p, item, 1);
+}
+
+static int busy(const worker *w)
+{
+    return w->pid > 0 && w->item >= 0;
+}
+
+static worker *worker_of(pool *p, size_t item)
+{
+    for (int i = 0; i < p->nworkers; i++)
+        if (busy(&p->workers[i]) && (size_t)p->workers[i].item == item)
+            return &p->workers[i];
+    return NULL;
 }
 
 static void report(pool *p)
@@ -267,49 +418,145 @@ static void report(pool *p)
     int alive = 0;
     for (int i = 0; i < p->nworkers; i++) {
         alive += p->workers[i].pid > 0;
-        running += p->workers[i].pid > 0 && p->workers[i].item >= 0;
+        running += busy(&p->workers[i]);
     }
-    bmp__report_progress(p->run, p->done, p->failed, running, alive, -1);
+    bmp__report_progress(p->run, p->done, p->failed, running, alive,
+                         p->mem_in_use);
 }
 
-/* Gives `w` its next item, replacing its process when needed. */
-static int dispatch(pool *p, worker *w)
+/* Reads the available memory and every busy worker's resident memory;
+ * charges the scheduler with what items really hold; pauses or resumes
+ * one item when memory runs short or comes back. */
+static void sample(pool *p, double now)
 {
-    size_t item;
-    if (!queue_pop(p, &item)) {
-        reap(w, 0, NULL); /* nothing left: let it go */
-        return 0;
+    p->last_sample = now;
+    p->avail = bmp__sched_sample_avail();
+    p->oom_kills = bmp__oom_kills("");
+    int64_t sum = 0;
+    for (int i = 0; i < p->nworkers; i++) {
+        worker *w = &p->workers[i];
+        int64_t rss, vm;
+        if (!busy(w) || bmp__proc_mem("", w->pid, &rss, &vm) != 0)
+            continue;
+        w->rss = rss;
+        sum += rss;
+        if (w->base_rss >= 0) {
+            int64_t g = rss - w->base_rss;
+            if (g > w->max_growth)
+                w->max_growth = g;
+            bmp__sched_observe(&p->sched, (size_t)w->item, g);
+        }
+        if (w->base_vm >= 0 && vm - w->base_vm > w->max_vm_growth)
+            w->max_vm_growth = vm - w->base_vm;
     }
+    p->mem_in_use = sum;
+    size_t item;
+    bmp__sched_action a = bmp__sched_pressure(&p->sched, p->avail, &item);
+    worker *w = a != BMP__SCHED_NONE ? worker_of(p, item) : NULL;
+    if (!w)
+        return;
+    if (a == BMP__SCHED_SUSPEND && kill(w->pid, SIGSTOP) == 0) {
+        w->suspended = 1;
+        w->stopped_at = now;
+        bmp__sched_suspended(&p->sched, item);
+    } else if (a == BMP__SCHED_RESUME && kill(w->pid, SIGCONT) == 0) {
+        w->suspended = 0;
+        w->started += now - w->stopped_at; /* a pause is not run time */
+        bmp__sched_resumed(&p->sched, item);
+    }
+}
+
+/* Starts `item` on slot `w`, replacing its process when needed. */
+static void start_item(pool *p, worker *w, size_t item)
+{
+    int slot = (int)(w - p->workers);
+    bmp__result *r = &p->run->results[item];
     for (int tries = 0; tries < 2; tries++) {
-        int slot = (int)(w - p->workers);
         if (w->pid > 0 && p->max_items > 0 && p->served[slot] >= p->max_items)
             reap(w, 0, NULL);
         if (w->pid == 0) {
             int rc = spawn(p, w);
             if (rc < 0) {
-                bmp__result_fail(&p->run->results[item], BMP_ITEM_FAILED, rc,
+                bmp__sched_drop(&p->sched, item);
+                bmp__result_fail(r, BMP_ITEM_FAILED, rc,
                                  "cannot start a worker process: %s",
                                  bmp_strerror(rc));
-                p->attempts[item]++;
-                p->done++;
-                return rc;
+                r->stats.attempts = ++p->attempts[item];
+                item_done(p, item, 1);
+                return;
             }
         }
-        if (bmp__channel_send_index(w->fd, item) == 0) {
+        /* Two reads of /proc per item are the whole cost of tracking;
+         * a run without estimates (a million tiny items) skips it. */
+        w->base_rss = w->base_vm = -1;
+        if (p->track)
+            bmp__proc_mem("", w->pid, &w->base_rss, &w->base_vm);
+        int64_t estimate = bmp__sched_estimate(&p->sched, item);
+        if (bmp__channel_send_task(w->fd, item, estimate) == 0) {
+            bmp__sched_start(&p->sched, item);
             w->item = (long)item;
             w->started = bmp__now();
+            w->estimate = estimate;
+            w->rss = w->base_rss;
+            w->max_growth = w->max_vm_growth = p->track ? 0 : -1;
+            /* The count as last sampled: an OOM kill elsewhere in the
+             * last 150 ms could be taken for this item's, costing one
+             * retry, where a read per item would cost every item. */
+            w->oom_at_start = p->oom_kills;
             p->attempts[item]++;
             p->served[slot]++;
-            return 0;
+            return;
         }
         /* The idle worker died (a step's stray thread, say): replace it
          * without charging the item. */
         reap(w, 1, NULL);
     }
-    bmp__result_fail(&p->run->results[item], BMP_ITEM_FAILED, BMP_ECRASH,
+    bmp__sched_drop(&p->sched, item);
+    bmp__result_fail(r, BMP_ITEM_FAILED, BMP_ECRASH,
                      "workers die before taking an item");
-    p->done++;
-    return BMP_ECRASH;
+    item_done(p, item, 1);
+}
+
+/* A slot that can take an item: an idle worker first (no fork), else an
+ * empty slot; NULL when every slot is busy. */
+static worker *free_slot(pool *p)
+{
+    worker *empty = NULL;
+    for (int i = 0; i < p->nworkers; i++) {
+        worker *w = &p->workers[i];
+        if (w->pid > 0 && w->item < 0)
+            return w;
+        if (w->pid == 0 && !empty)
+            empty = w;
+    }
+    return empty;
+}
+
+/* Starts every item the scheduler allows now. */
+static void fill(pool *p)
+{
+    for (;;) {
+        worker *w = free_slot(p);
+        if (!w)
+            return;
+        size_t item;
+        switch (bmp__sched_next(&p->sched, p->avail, &item)) {
+        case BMP__SCHED_EMPTY:
+            /* Nothing left to start: let idle workers go. */
+            for (int i = 0; i < p->nworkers; i++)
+                if (p->workers[i].pid > 0 && p->workers[i].item < 0)
+                    reap(&p->workers[i], 0, NULL);
+            return;
+        case BMP__SCHED_WAIT:
+            return;
+        case BMP__SCHED_TOO_LARGE:
+            too_large(p, item);
+            break;
+        case BMP__SCHED_START:
+            start_item(p, w, item);
+            break;
+        }
+    }
 }
 
 static void on_readable(pool *p, worker *w)
@@ -324,35 +571,40 @@ static void on_readable(pool *p, worker *w)
     }
     if (rc == 1) {
         forget_temps(w, 0);
+        if (w->suspended) {
+            /* Paused just after it answered: it must take the next. */
+            kill(w->pid, SIGCONT);
+            w->suspended = 0;
+        }
         w->item = -1;
-        finish(p, item);
-        dispatch(p, w);
+        int64_t growth = r->stats.peak_rss >= 0 && r->stats.start_rss >= 0
+                             ? r->stats.peak_rss - r->stats.start_rss
+                             : w->max_growth;
+        finish(p, item, r->status == BMP_ITEM_FAILED && r->code == -ENOMEM,
+               growth);
         return;
     }
     int status = 0;
     reap(w, rc != -EPIPE, &status);
-    if (rc == -EPIPE)
+    int memory = 0;
+    if (rc == -EPIPE) {
         describe_death(r, status);
-    else
+        memory = died_for_memory(p, w, status);
+    } else {
         bmp__result_fail(r, BMP_ITEM_CRASHED, rc,
                          "bad message from the worker: %s", bmp_strerror(rc));
-    finish(p, item);
-    dispatch(p, w);
+    }
+    finish(p, item, memory, w->max_growth);
 }
 
 static void on_timeout(pool *p, worker *w)
 {
     size_t item = (size_t)w->item;
+    int64_t growth = w->max_growth;
     reap(w, 1, NULL);
     bmp__result_fail(&p->run->results[item], BMP_ITEM_TIMED_OUT,
                      BMP_ETIMEOUT, "timed out after %g s", p->timeout);
-    finish(p, item);
-    dispatch(p, w);
-}
-
-static int busy(const worker *w)
-{
-    return w->pid > 0 && w->item >= 0;
+    finish(p, item, 0, growth);
 }
 
 /* Interrupted: end every worker; their items were not run to the end. */
@@ -372,8 +624,6 @@ static void stop_all(pool *p)
     }
 }
 
-
-
 static int pool_loop(pool *p)
 {
     /* One slot per worker, plus the interrupt descriptor. */
@@ -384,6 +634,7 @@ static int pool_loop(pool *p)
         free(slot);
         return -ENOMEM;
     }
+    int idle_rounds = 0;
     while (p->done < p->run->count) {
         if (bmp__interrupted()) {
             stop_all(p);
@@ -391,18 +642,18 @@ static int pool_loop(pool *p)
             free(slot);
             return BMP_EINTERRUPTED;
         }
+        double now = bmp__now();
+        if (p->sched.running > 0 && now - p->last_sample >= SAMPLE_S)
+            sample(p, now);
+        fill(p);
         int n = 0;
-        double now = bmp__now(), wait_s = -1;
+        double wait_s = -1;
+        now = bmp__now();
         for (int i = 0; i < p->nworkers; i++) {
             worker *w = &p->workers[i];
-            if (!busy(w)) {
-                /* A retry may have been queued after this slot went idle. */
-                if (w->pid == 0 && p->queue_head != p->queue_tail)
-                    dispatch(p, w);
-                if (!busy(w))
-                    continue;
-            }
-            if (p->timeout > 0) {
+            if (!busy(w))
+                continue;
+            if (p->timeout > 0 && !w->suspended) {
                 double left = w->started + p->timeout - now;
                 if (left <= 0) {
                     on_timeout(p, w);
@@ -415,14 +666,23 @@ static int pool_loop(pool *p)
             slot[n++] = i;
         }
         if (n == 0) {
-            if (p->done < p->run->count && p->queue_head == p->queue_tail)
-                break; /* nothing running, nothing queued: cannot progress */
+            /* A time-out above may have queued a retry: fill() again.
+             * Nothing running twice in a row means nothing can start. */
+            if (p->sched.queued == 0 || ++idle_rounds > 1)
+                break;
             continue;
         }
+        idle_rounds = 0;
+        /* Sample while items run: the poll wakes up for it. */
+        double to_sample = p->last_sample + SAMPLE_S - now;
+        if (to_sample < 0.001)
+            to_sample = 0.001;
+        if (wait_s < 0 || to_sample < wait_s)
+            wait_s = to_sample;
         int wake = bmp__interrupt_fd();
         if (wake >= 0)
             fds[n] = (struct pollfd){.fd = wake, .events = POLLIN};
-        int ms = wait_s < 0 ? -1 : (int)ceil(wait_s * 1000);
+        int ms = (int)ceil(wait_s * 1000);
         int ready = poll(fds, (nfds_t)(n + (wake >= 0)), ms);
         if (ready < 0 && errno != EINTR) {
             int rc = -errno;
@@ -445,26 +705,31 @@ static int process_run(bmp__run *run, int workers, bmp_error *err)
 {
     if (run->count == 0)
         return 0;
-    pool p = {.run = run};
+    pool p = {.run = run, .mem_in_use = -1, .avail = -1};
     p.nworkers = workers < 1 ? 1 : workers;
     if ((size_t)p.nworkers > run->count)
         p.nworkers = (int)run->count;
     p.timeout = bmp_kw_real(run->kw, "timeout", 0);
     p.retries = bmp_kw_int(run->kw, "retries", 0);
     p.max_items = (int)bmp_kw_int(run->kw, "worker_max_items", 0);
+    p.enforce = bmp_kw_bool(run->kw, "enforce", 0);
     if (p.timeout < 0 || p.retries < 0 || p.max_items < 0)
         return bmp_error_set(err, BMP_EINVAL, "schedule", NULL,
                              "timeout, retries and worker_max_items must not "
                              "be negative");
-    /* Each item is queued once, plus once per retry at most, but never
-     * more than count items wait at a time. */
-    p.queue_cap = run->count + 1;
-    p.queue = calloc(p.queue_cap, sizeof *p.queue);
+    p.est_failed = calloc(run->count, 1);
+    if (!p.est_failed)
+        return bmp_error_set(err, -ENOMEM, "schedule", NULL,
+                             "out of memory for %zu items", run->count);
+    int rc = bmp__sched_setup(&p.sched, run, p.nworkers, p.est_failed, err);
+    if (rc < 0) {
+        free(p.est_failed);
+        return rc;
+    }
     p.attempts = calloc(run->count, sizeof *p.attempts);
     p.workers = calloc((size_t)p.nworkers, sizeof *p.workers);
     p.served = calloc((size_t)p.nworkers, sizeof *p.served);
-    int rc = 0;
-    if (!p.queue || !p.attempts || !p.workers || !p.served) {
+    if (!p.attempts || !p.workers || !p.served) {
         rc = bmp_error_set(err, -ENOMEM, "schedule", NULL,
                            "out of memory for %zu items", run->count);
         goto out;
@@ -472,16 +737,16 @@ static int process_run(bmp__run *run, int workers, bmp_error *err)
     for (size_t i = 0; i < run->count; i++) {
         if (run->skip && run->skip[i])
             p.done++; /* resumed from the journal */
-        else
-            queue_push(&p, i);
+        else if (p.est_failed[i])
+            item_done(&p, i, 1);
     }
     p.reported = p.done;
+    p.track = p.sched.cfg.budget >= 0 || p.enforce;
     for (int i = 0; i < p.nworkers; i++) {
         p.workers[i].fd = -1;
         p.workers[i].item = -1;
     }
-    for (int i = 0; i < p.nworkers; i++)
-        dispatch(&p, &p.workers[i]);
+    sample(&p, bmp__now());
     rc = pool_loop(&p);
     if (rc == BMP_EINTERRUPTED)
         bmp_error_set(err, rc, "schedule", NULL,
@@ -495,7 +760,8 @@ out:
         for (int i = 0; i < p.nworkers; i++)
             reap(&p.workers[i], rc < 0, NULL);
     }
-    free(p.queue);
+    bmp__sched_free(&p.sched);
+    free(p.est_failed);
     free(p.attempts);
     free(p.workers);
     free(p.served);

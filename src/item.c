@@ -96,7 +96,7 @@ void bmp__result_clear(bmp__result *r)
     free(r->error);
     json_decref(r->meta);
     memset(r, 0, sizeof *r);
-    r->stats.peak_rss = -1;
+    bmp__stats_init(&r->stats);
 }
 
 void bmp__result_fail(bmp__result *r, bmp_status status, int code,
@@ -120,7 +120,7 @@ void bmp__result_fail(bmp__result *r, bmp_status status, int code,
 void bmp__run_item(bmp__run *run, size_t index, bmp__result *out)
 {
     memset(out, 0, sizeof *out);
-    out->stats.peak_rss = -1;
+    bmp__stats_init(&out->stats);
     double wall0 = bmp__now(), cpu0 = cpu_seconds();
 
     bmp_item item = {.run = run, .index = index};

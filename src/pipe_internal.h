@@ -40,8 +40,19 @@ typedef struct bmp__stats {
     double cpu_s;      /* user + system CPU time of the item */
     int64_t peak_rss;  /* peak resident bytes of the worker during the
                           item; -1 when unknown */
+    int64_t start_rss; /* resident bytes of the worker when the item
+                          started; -1 when unknown */
+    int64_t estimate;  /* the scheduler's memory estimate for the item
+                          (what it adds to its worker); -1 none */
+    int over_estimate; /* 1: peak - start_rss passed the estimate */
     int attempts;      /* times the item was started */
 } bmp__stats;
+
+/* Every figure unknown. */
+static inline void bmp__stats_init(bmp__stats *s)
+{
+    *s = (bmp__stats){.peak_rss = -1, .start_rss = -1, .estimate = -1};
+}
 
 typedef struct bmp__result {
     bmp_status status;

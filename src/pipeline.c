@@ -232,7 +232,7 @@ int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
     }
     for (size_t i = 0; i < run.count; i++) {
         run.results[i].status = BMP_ITEM_NOT_RUN;
-        run.results[i].stats.peak_rss = -1;
+        bmp__stats_init(&run.results[i].stats);
     }
     /* A resumed run re-runs items whose outputs may exist from the run
      * that was cut short: those are its own, complete (written

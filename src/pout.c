@@ -5,6 +5,8 @@
 #include "pout_internal.h"
 
 #include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,7 +35,7 @@ bmp_pout *bmp__pout_new(size_t count)
     }
     pout->count = count;
     for (size_t i = 0; i < count; i++)
-        pout->entries[i].r.stats.peak_rss = -1;
+        bmp__stats_init(&pout->entries[i].r.stats);
     return pout;
 }
 
@@ -135,5 +137,75 @@ int bmp_prune_pout(const bmp_pout *pout, const json_t *in_names,
     *pruned = out;
     if (pruned_names)
         *pruned_names = names;
+    return 0;
+}
+
+int bmp_pout_stats(const bmp_pout *pout, size_t i, bmp_item_stats *out)
+{
+    if (!out || i >= bmp_pout_count(pout) ||
+        out->version > BMP_ITEM_STATS_VERSION)
+        return BMP_EINVAL;
+    /* Version 1 is every field below; a later version fills its own
+     * additions only when the caller's version asks for them. */
+    const bmp__stats *s = &pout->entries[i].r.stats;
+    out->attempts = s->attempts;
+    out->wall_s = s->wall_s;
+    out->cpu_s = s->cpu_s;
+    out->peak_rss = s->peak_rss;
+    out->start_rss = s->start_rss;
+    out->estimate = s->estimate;
+    out->over_estimate = s->over_estimate != 0;
+    return 0;
+}
+
+int bmp_pout_summary(const bmp_pout *pout, bmp_run_summary *out)
+{
+    if (!pout || !out || out->version > BMP_RUN_SUMMARY_VERSION)
+        return BMP_EINVAL;
+    unsigned version = out->version;
+    memset(out, 0, sizeof *out);
+    out->version = version;
+    out->count = pout->count;
+    out->peak_rss_max = -1;
+    size_t worst = SIZE_MAX;
+    double worst_ratio = 0;
+    for (size_t i = 0; i < pout->count; i++) {
+        const bmp__result *r = &pout->entries[i].r;
+        const bmp__stats *s = &r->stats;
+        size_t st = (size_t)r->status;
+        if (st < sizeof out->by_status / sizeof *out->by_status)
+            out->by_status[st]++;
+        out->failures += r->status == BMP_ITEM_FAILED ||
+                         r->status == BMP_ITEM_CRASHED ||
+                         r->status == BMP_ITEM_TIMED_OUT;
+        out->retried += s->attempts > 1;
+        out->estimated += s->estimate >= 0;
+        out->wall_s += s->wall_s;
+        out->cpu_s += s->cpu_s;
+        if (s->peak_rss > out->peak_rss_max) {
+            out->peak_rss_max = s->peak_rss;
+            out->peak_rss_index = i;
+        }
+        if (!s->over_estimate)
+            continue;
+        out->over_estimate++;
+        int64_t used = s->peak_rss - (s->start_rss > 0 ? s->start_rss : 0);
+        double ratio = (double)used / (double)(s->estimate > 0 ? s->estimate
+                                                               : 1);
+        if (worst == SIZE_MAX || ratio > worst_ratio) {
+            worst = i;
+            worst_ratio = ratio;
+        }
+    }
+    if (worst != SIZE_MAX) {
+        const bmp__stats *s = &pout->entries[worst].r.stats;
+        int64_t used = s->peak_rss - (s->start_rss > 0 ? s->start_rss : 0);
+        snprintf(out->warning, sizeof out->warning,
+                 "%zu of %zu items used more memory than estimated (the "
+                 "most: entry %zu, %.1f MiB against %.1f MiB); raise "
+                 "process_size or process_expand_factor, or set adaptive",
+                 out->over_estimate, out->count, worst, used / 1048576.0,
+                 (double)s->estimate / 1048576.0);
+    }
     return 0;
 }

@@ -138,9 +138,12 @@ static int name_tree_append(char **buf, size_t *len, size_t *cap,
 
 static json_t *stats_json(const bmp__stats *s)
 {
-    return json_pack("{s:f, s:f, s:I, s:i}", "wall_s", s->wall_s, "cpu_s",
-                     s->cpu_s, "peak_rss", (json_int_t)s->peak_rss,
-                     "attempts", s->attempts);
+    return json_pack("{s:f, s:f, s:I, s:i, s:I, s:I, s:b}", "wall_s",
+                     s->wall_s, "cpu_s", s->cpu_s, "peak_rss",
+                     (json_int_t)s->peak_rss, "attempts", s->attempts,
+                     "start_rss", (json_int_t)s->start_rss, "estimate",
+                     (json_int_t)s->estimate, "over_estimate",
+                     s->over_estimate != 0);
 }
 
 char *bmp__pout_entry_line(const bmp_pout *pout, size_t i)
@@ -330,7 +333,7 @@ int bmp__pout_entry_parse(const char *line, bmp__pout_entry *e,
                           const char **why)
 {
     memset(e, 0, sizeof *e);
-    e->r.stats.peak_rss = -1;
+    bmp__stats_init(&e->r.stats);
     char *text = strdup(line);
     if (!text) {
         *why = "out of memory";
@@ -368,6 +371,10 @@ int bmp__pout_entry_parse(const char *line, bmp__pout_entry *e,
         e->r.stats.cpu_s = bmp_kw_real(stats, "cpu_s", 0);
         e->r.stats.peak_rss = bmp_kw_int(stats, "peak_rss", -1);
         e->r.stats.attempts = (int)bmp_kw_int(stats, "attempts", 0);
+        /* Files from before the scheduler have no estimate: unknown. */
+        e->r.stats.start_rss = bmp_kw_int(stats, "start_rss", -1);
+        e->r.stats.estimate = bmp_kw_int(stats, "estimate", -1);
+        e->r.stats.over_estimate = bmp_kw_bool(stats, "over_estimate", 0);
     }
     int has_outname = json_is_string(outname);
     int has_error = json_is_string(error);

@@ -16,6 +16,7 @@
  *    uses it does not apply (mem_frac with mem_available given), so a
  *    mistake shows on the first run, not on the machine where it matters.
  */
+#include "channel.h"
 #include "sysinfo.h"
 
 #include <errno.h>
@@ -106,6 +107,13 @@ int bmp__num_can_process_with(size_t num_items, const json_t *kw, int cores,
         return rc;
     if ((has_mem = get_number(kw, "mem_available", &mem_given, err)) < 0)
         return has_mem;
+    /* In a worker, a nested pipeline's memory is its item's share of the
+     * parent's budget, not the whole machine's. */
+    int64_t share = has_mem ? -1 : bmp__worker_mem_share();
+    if (share >= 0) {
+        mem_given = (double)share;
+        has_mem = 1;
+    }
     if ((rc = get_number(kw, "mem_frac", &frac, err)) < 0)
         return rc;
     if ((has_psize = get_number(kw, "process_size", &psize, err)) < 0)
@@ -171,8 +179,11 @@ int bmp__num_can_process_with(size_t num_items, const json_t *kw, int cores,
                 return bmp_error_set(
                     err, BMP_ENOMEM_BUDGET, STAGE, NULL,
                     "process_size %.1f MiB exceeds the memory available "
-                    "for processes, %.1f MiB (keyword mem_available)",
-                    psize / MIB, memory / MIB);
+                    "for processes, %.1f MiB (%s)",
+                    psize / MIB, memory / MIB,
+                    share >= 0 ? "the share of the item running this "
+                                 "nested pipeline"
+                               : "keyword mem_available");
             return bmp_error_set(
                 err, BMP_ENOMEM_BUDGET, STAGE, NULL,
                 "process_size %.1f MiB exceeds the memory available for "

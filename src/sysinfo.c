@@ -774,3 +774,36 @@ int bmp__sysinfo_summary(const bmp__sysinfo *si, char *buf, size_t size)
     put(&t, "\n");
     return t.len > INT_MAX ? INT_MAX : (int)t.len;
 }
+
+/* ---- per-process figures, for the scheduler's sampling ---------------- */
+
+int bmp__proc_mem(const char *root, pid_t pid, int64_t *rss, int64_t *vm)
+{
+    char dir[64];
+    if (pid > 0)
+        snprintf(dir, sizeof dir, "/proc/%ld/", (long)pid);
+    else
+        snprintf(dir, sizeof dir, "/proc/self/");
+    char line[256];
+    int rc = read_first_line(root, dir, "statm", line, sizeof line);
+    if (rc)
+        return rc;
+    long long size = 0, resident = 0;
+    if (sscanf(line, "%lld %lld", &size, &resident) != 2)
+        return -EINVAL;
+    long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0)
+        page = 4096;
+    if (rss)
+        *rss = (int64_t)resident * page;
+    if (vm)
+        *vm = (int64_t)size * page;
+    return 0;
+}
+
+int64_t bmp__oom_kills(const char *root)
+{
+    int64_t n = -1;
+    int rc = read_keyed(root, "/proc/", "vmstat", "oom_kill", &n);
+    return rc ? rc : n;
+}

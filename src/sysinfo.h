@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Where the final core count came from: the tightest of the figures. */
 typedef enum bmp__cpu_source {
@@ -109,6 +110,18 @@ json_t *bmp__sysinfo_json(const bmp__sysinfo *si);
  *    cores: 2 (quota): 4 physical of 4, 8 logical CPUs allowed; ...
  *  @return as snprintf: the length the full text needs. */
 int bmp__sysinfo_summary(const bmp__sysinfo *si, char *buf, size_t size);
+
+/* ---- processes ------------------------------------------------------- */
+
+/*! bmp__proc_mem() : resident and virtual bytes of process `pid` (0: this
+ *  process) from root/proc/PID/statm; either pointer may be NULL.
+ *  @return 0 or -errno (-ENOENT once the process is gone). */
+int bmp__proc_mem(const char *root, pid_t pid, int64_t *rss, int64_t *vm);
+
+/*! bmp__oom_kills() : the kernel's count of processes killed for lack of
+ *  memory since boot (oom_kill in root/proc/vmstat; cgroup limits
+ *  included), or -errno on kernels without it (before 4.13). */
+int64_t bmp__oom_kills(const char *root);
 
 /* ---- resources.c ----------------------------------------------------- */
 

@@ -332,12 +332,16 @@ static void python_check(const char *dir, const bmp_pout *p, const char *path)
     for (size_t i = 0; i < bmp_pout_count(p); i++) {
         const bmp__pout_entry *e = &p->entries[i];
         json_t *exp = json_pack(
-            "{s:o, s:o, s:o, s:s, s:O, s:{s:f, s:f, s:I, s:i}}", "in_name",
-            hex_tree(e->in_name), "outname", hex_str(e->r.outname), "error",
-            hex_str(e->r.error), "status", bmp_status_name(e->r.status),
-            "meta", e->r.meta ? e->r.meta : json_object(), "stats", "wall_s",
+            "{s:o, s:o, s:o, s:s, s:O, s:{s:f, s:f, s:I, s:i, s:I, s:I, s:b}}",
+            "in_name", hex_tree(e->in_name), "outname", hex_str(e->r.outname),
+            "error", hex_str(e->r.error), "status",
+            bmp_status_name(e->r.status), "meta",
+            e->r.meta ? e->r.meta : json_object(), "stats", "wall_s",
             e->r.stats.wall_s, "cpu_s", e->r.stats.cpu_s, "peak_rss",
-            (json_int_t)e->r.stats.peak_rss, "attempts", e->r.stats.attempts);
+            (json_int_t)e->r.stats.peak_rss, "attempts", e->r.stats.attempts,
+            "start_rss", (json_int_t)e->r.stats.start_rss, "estimate",
+            (json_int_t)e->r.stats.estimate, "over_estimate",
+            e->r.stats.over_estimate != 0);
         assert_non_null(exp);
         char *text = json_dumps(exp, JSON_COMPACT | JSON_ENSURE_ASCII);
         assert_non_null(text);
