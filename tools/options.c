@@ -528,6 +528,11 @@ int tool_args_parse(int argc, char **argv, unsigned command, tool_args *a,
         fail(msg, msgsize, "%s", err.text);
         goto out;
     }
+    /* The command line's outdir defaults to ".", as the argparse mixin's
+     * does, so output names read "./name" like Python's. */
+    if (!bmp_kw_has(a->kw, "outdir") &&
+        bmp_kw_set_str(a->kw, "outdir", ".") < 0)
+        goto oom;
     if (bmp_kw_bool(a->kw, "resume", 0) && !bmp_kw_has(a->kw, "journal")) {
         fail(msg, msgsize, "--resume needs --journal FILE");
         goto out;
