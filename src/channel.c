@@ -222,7 +222,10 @@ int bmp__channel_recv(int fd, bmp__result *r, char **temp_path)
     r->stats.cpu_s = h.cpu_s;
     r->stats.peak_rss = h.peak_rss;
     r->stats.start_rss = h.start_rss;
-    r->meta = meta ? json_loads(meta, 0, NULL) : json_object();
+    /* JSON_ALLOW_NUL: jansson writes strings holding NUL ("\u0000") and
+     * must read them back, or such an item would look like a crash. */
+    r->meta = meta ? json_loadb(meta, (size_t)h.meta_len, JSON_ALLOW_NUL, NULL)
+                   : json_object();
     free(meta);
     if (!json_is_object(r->meta)) {
         bmp__result_clear(r);
@@ -237,21 +240,26 @@ static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static int *registry;
 static size_t registry_count, registry_cap;
 
-void bmp__fd_register(int fd)
+/* Appends to the registry; the caller holds the lock. */
+static void registry_add_locked(int fd)
 {
-    pthread_mutex_lock(&registry_lock);
     if (registry_count == registry_cap) {
         size_t cap = registry_cap ? registry_cap * 2 : 16;
         int *r = realloc(registry, cap * sizeof *r);
-        if (r) {
-            registry = r;
-            registry_cap = cap;
-        }
+        if (!r)
+            return; /* see bmp__fd_register */
+        registry = r;
+        registry_cap = cap;
     }
+    registry[registry_count++] = fd;
+}
+
+void bmp__fd_register(int fd)
+{
     /* On ENOMEM the fd goes unregistered: a child may then hold it, which
      * only delays crash detection of that worker until the child exits. */
-    if (registry_count < registry_cap)
-        registry[registry_count++] = fd;
+    pthread_mutex_lock(&registry_lock);
+    registry_add_locked(fd);
     pthread_mutex_unlock(&registry_lock);
 }
 
@@ -267,21 +275,41 @@ void bmp__fd_unregister(int fd)
     pthread_mutex_unlock(&registry_lock);
 }
 
-pid_t bmp__fork_worker(int keep_fd)
+pid_t bmp__fork_worker(int *caller_fd, int *worker_fd_out)
 {
+    /* The socket pair is made, the fork done and the caller's end
+     * registered all under the lock: a fork in another thread then never
+     * sees an unregistered socket of this worker, which it would keep
+     * open and so hide this worker's death from its caller. */
     pthread_mutex_lock(&registry_lock);
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+        int e = errno;
+        pthread_mutex_unlock(&registry_lock);
+        errno = e;
+        return -1;
+    }
     pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(sv[0]);
+        close(sv[1]);
+        pthread_mutex_unlock(&registry_lock);
+        errno = e;
+        return -1;
+    }
     if (pid == 0) {
         for (size_t i = 0; i < registry_count; i++)
             close(registry[i]);
+        close(sv[0]);
         registry_count = 0;
-        /* The child is single-threaded here; the lock is ours. */
-        if (registry_cap == 0) {
-            registry = malloc(16 * sizeof *registry);
-            registry_cap = registry ? 16 : 0;
-        }
-        if (registry_cap > 0)
-            registry[registry_count++] = keep_fd;
+        /* A nested pipeline's workers must not hold this worker's end. */
+        registry_add_locked(sv[1]);
+        *worker_fd_out = sv[1];
+    } else {
+        close(sv[1]);
+        registry_add_locked(sv[0]);
+        *caller_fd = sv[0];
     }
     pthread_mutex_unlock(&registry_lock);
     return pid;

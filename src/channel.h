@@ -51,12 +51,14 @@ int bmp__channel_send_result(int fd, const bmp__result *r);
  * BMP_EPROTO, or -errno. */
 int bmp__channel_recv(int fd, bmp__result *r, char **temp_path);
 
-/* The fork registry.  bmp__fork_worker() forks with the registry held
- * still; in the child every registered descriptor is closed and
- * `keep_fd` becomes the only registered one (a nested pipeline's workers
- * must not hold it either).  @return the pid as fork(). */
+/* The fork registry: the caller-side sockets of every worker of this
+ * process, which a new child must close.  bmp__fork_worker() makes a
+ * worker's socket pair and forks with the registry held still; it
+ * returns as fork(), with *caller_fd (in the caller, registered) or
+ * *worker_fd (in the worker, the only registered one, so that a nested
+ * pipeline's workers close it) set. */
 void bmp__fd_register(int fd);
 void bmp__fd_unregister(int fd);
-pid_t bmp__fork_worker(int keep_fd);
+pid_t bmp__fork_worker(int *caller_fd, int *worker_fd);
 
 #endif

@@ -201,26 +201,16 @@ static void worker_main(bmp__run *run, int fd, pid_t parent)
 
 static int spawn(pool *p, worker *w)
 {
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
-        return -errno;
     fflush(NULL); /* else the child would flush our buffers again */
     pid_t parent = getpid();
-    pid_t pid = bmp__fork_worker(sv[1]);
-    if (pid < 0) {
-        int rc = -errno;
-        close(sv[0]);
-        close(sv[1]);
-        return rc;
-    }
-    if (pid == 0) {
-        close(sv[0]);
-        worker_main(p->run, sv[1], parent);
-    }
-    close(sv[1]);
-    bmp__fd_register(sv[0]);
+    int caller_fd = -1, worker_fd = -1;
+    pid_t pid = bmp__fork_worker(&caller_fd, &worker_fd);
+    if (pid < 0)
+        return -errno;
+    if (pid == 0)
+        worker_main(p->run, worker_fd, parent);
     w->pid = pid;
-    w->fd = sv[0];
+    w->fd = caller_fd;
     w->item = -1;
     w->suspended = 0;
     p->served[w - p->workers] = 0;
@@ -266,8 +256,19 @@ static void reap(worker *w, int kill_first, int *status)
             kill(w->pid, SIGKILL);
         else if (w->suspended)
             kill(w->pid, SIGCONT); /* a stopped worker would never see EOF */
+        /* A worker whose socket closed normally exits at once; one that
+         * closed it and went on running (a step's doing) gets 2 s, then
+         * SIGKILL, so the run never hangs on it. */
         int st = 0;
-        while (waitpid(w->pid, &st, 0) < 0 && errno == EINTR) {
+        for (int waited_ms = 0;; waited_ms++) {
+            pid_t r = waitpid(w->pid, &st, kill_first ? 0 : WNOHANG);
+            if (r == w->pid || (r < 0 && errno != EINTR))
+                break;
+            if (r == 0) {
+                if (waited_ms == 2000)
+                    kill(w->pid, SIGKILL);
+                usleep(1000);
+            }
         }
         if (status)
             *status = st;

@@ -80,6 +80,53 @@ void bmp__item_final(bmp__run *run, size_t index)
     bmp__journal_record(run, index);
 }
 
+/* The library's own keywords and their types: checked before anything
+ * runs, so a mistyped setting ("timeout": "0.2") is an error rather than
+ * silently ignored. */
+typedef enum { KW_NUMBER, KW_BOOL, KW_STRING } kw_type;
+static const struct {
+    const char *key;
+    kw_type type;
+} library_keywords[] = {
+    {"num_processes", KW_NUMBER}, {"mem_available", KW_NUMBER},
+    {"mem_frac", KW_NUMBER},      {"process_size", KW_NUMBER},
+    {"process_expand_factor", KW_NUMBER},
+    {"timeout", KW_NUMBER},       {"retries", KW_NUMBER},
+    {"worker_max_items", KW_NUMBER}, {"mem_low", KW_NUMBER},
+    {"error_if_zero", KW_BOOL},   {"create_outdir", KW_BOOL},
+    {"no_bmp_cleanup", KW_BOOL},  {"overwrite", KW_BOOL},
+    {"fsync", KW_BOOL},           {"resume", KW_BOOL},
+    {"handle_signals", KW_BOOL},  {"check_outnames", KW_BOOL},
+    {"adaptive", KW_BOOL},        {"enforce", KW_BOOL},
+    {"suspend", KW_BOOL},
+    {"outdir", KW_STRING},        {"outname_append", KW_STRING},
+    {"outname", KW_STRING},       {"executor", KW_STRING},
+    {"journal", KW_STRING},       {"read_pout", KW_STRING},
+    {"write_pout", KW_STRING},    {"order", KW_STRING},
+};
+
+static int check_keyword_types(const json_t *kw, bmp_error *err)
+{
+    static const char *const names[] = {"a number", "true or false",
+                                        "a string"};
+    for (size_t i = 0; i < sizeof library_keywords / sizeof *library_keywords;
+         i++) {
+        json_t *v = json_object_get(kw, library_keywords[i].key);
+        if (!v || json_is_null(v))
+            continue;
+        int ok = library_keywords[i].type == KW_NUMBER   ? json_is_number(v)
+                 : library_keywords[i].type == KW_BOOL   ? json_is_boolean(v) ||
+                                                             json_is_integer(v)
+                                                         : json_is_string(v);
+        if (!ok)
+            return bmp_error_set(err, BMP_EKWTYPE, "keywords", NULL,
+                                 "keyword %s must be %s",
+                                 library_keywords[i].key,
+                                 names[library_keywords[i].type]);
+    }
+    return 0;
+}
+
 /* Strips "./" and doubled slashes, so that equal paths compare equal. */
 static void normalize_path(char *path)
 {
@@ -145,7 +192,9 @@ static int check_outnames(bmp__run *run, bmp_error *err)
                 rc = bmp_error_set(err, BMP_EINVAL, "outname", names[k],
                                    "items %s and %s would both write %s; "
                                    "give them distinct names (outdir, "
-                                   "outname_append, outname)",
+                                   "outname_append, outname), or set "
+                                   "check_outnames false when steps name "
+                                   "the outputs or write none",
                                    strtoul(a, NULL, 10) < strtoul(b, NULL, 10) ? a : b,
                                    strtoul(a, NULL, 10) < strtoul(b, NULL, 10) ? b : a,
                                    names[k]);
@@ -243,6 +292,9 @@ int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
         rc = bmp_error_set(err, -ENOMEM, "pipeline", NULL, "out of memory");
         goto out;
     }
+    rc = check_keyword_types(run.kw, err);
+    if (rc < 0)
+        goto out;
     rc = check_outnames(&run, err);
     if (rc < 0)
         goto out;

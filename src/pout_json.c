@@ -341,7 +341,7 @@ int bmp__pout_entry_parse(const char *line, bmp__pout_entry *e,
     }
     alias_surrogates(text);
     json_error_t jerr;
-    json_t *obj = json_loads(text, 0, &jerr);
+    json_t *obj = json_loads(text, JSON_ALLOW_NUL, &jerr);
     free(text);
     *why = "not a JSON object";
     if (!json_is_object(obj))

@@ -566,6 +566,56 @@ static void executor_unrun_items_marked(void **state)
     bmp_pipe_free(pipe);
 }
 
+/* Pipelines in several threads at once, each with its own worker pool:
+ * no worker may hold another pool's socket (or its caller would wait for
+ * it forever), and the interrupt handlers are shared safely. */
+typedef struct thread_job {
+    const fixture *f;
+    int runs_ok;
+} thread_job;
+
+static void *pipeline_thread(void *arg)
+{
+    thread_job *job = arg;
+    /* Its own JSON values: jansson's reference counts are not shared
+     * safely between threads. */
+    json_t *one = json_pack(
+        "[s]", json_string_value(json_array_get(job->f->names, 0)));
+    for (int k = 0; k < 5; k++) {
+        bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
+        bmp_pipe_add_post(pipe, value_to_meta, NULL, NULL);
+        bmp_pipe_add_post(pipe, bmp_no_outfile, NULL, NULL);
+        json_t *kw = json_pack("{s:i}", "num_processes", 1);
+        bmp_pout *pout = NULL;
+        if (bmp_pipeline(pipe, one, kw, NULL, NULL, &pout, NULL) == 0 &&
+            bmp_pout_status(pout, 0) == BMP_ITEM_NO_OUTPUT)
+            job->runs_ok++;
+        bmp_pout_free(pout);
+        json_decref(kw);
+        bmp_pipe_free(pipe);
+    }
+    json_decref(one);
+    return NULL;
+}
+
+static void executor_pipelines_in_threads(void **state)
+{
+    fixture *f = *state;
+    int fds_before = open_fds();
+    thread_job jobs[4];
+    pthread_t threads[4];
+    for (int t = 0; t < 4; t++) {
+        jobs[t] = (thread_job){f, 0};
+        pthread_create(&threads[t], NULL, pipeline_thread, &jobs[t]);
+    }
+    for (int t = 0; t < 4; t++) {
+        pthread_join(threads[t], NULL);
+        assert_int_equal(jobs[t].runs_ok, 5);
+    }
+    assert_no_children();
+    assert_int_equal(open_fds(), fds_before);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -581,6 +631,7 @@ int main(void)
         T(executor_user_executor_order),
         T(executor_thread_executor),
         T(executor_unrun_items_marked),
+        T(executor_pipelines_in_threads),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1401,6 +1401,66 @@ static void pipeline_multi_proc_on_replaced_data(void **state)
     json_decref(groups);
 }
 
+/* The library's keywords with the wrong type are refused before
+ * anything runs, rather than silently ignored. */
+static void pipeline_mistyped_keywords_refused(void **state)
+{
+    fixture *f = *state;
+    bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
+    const char *cases[][2] = {
+        {"{\"timeout\": \"0.2\"}", "keyword timeout must be a number"},
+        {"{\"retries\": \"3\"}", "keyword retries must be a number"},
+        {"{\"create_outdir\": \"true\"}",
+         "keyword create_outdir must be true or false"},
+        {"{\"outdir\": 7}", "keyword outdir must be a string"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        json_t *kw = json_loads(cases[k][0], 0, NULL);
+        bmp_pout *pout = NULL;
+        bmp_error err = {0};
+        assert_int_equal(bmp_pipeline(pipe, f->names, kw, NULL, NULL, &pout,
+                                      &err),
+                         BMP_EKWTYPE);
+        assert_null(pout);
+        assert_string_equal(err.text, cases[k][1]);
+        json_decref(kw);
+    }
+    bmp_pipe_free(pipe);
+}
+
+/* Meta strings holding NUL travel back from a worker like any other. */
+static int nul_meta(bmp_item *item, void **data, void *arg)
+{
+    (void)data;
+    (void)arg;
+    return json_object_set_new(bmp_item_meta(item), "bytes",
+                               json_stringn("a\0b", 3)) == 0
+               ? BMP_CONTINUE
+               : BMP_ESTEP;
+}
+
+static void pipeline_meta_with_nul(void **state)
+{
+    fixture *f = *state;
+    bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
+    bmp_pipe_add_post(pipe, nul_meta, NULL, NULL);
+    json_t *kw = kw_for(f, "process");
+    bmp_pout *pout = run_ok(pipe, f->names, kw, NULL, NULL);
+    assert_int_equal(bmp_pout_status(pout, 0), BMP_ITEM_OK);
+    json_t *v = json_object_get(bmp_pout_meta(pout, 0), "bytes");
+    assert_int_equal(json_string_length(v), 3);
+    char *path = tu_join(f->dir, "nul.jsonl");
+    assert_int_equal(bmp_pout_write(pout, path, NULL), 0);
+    bmp_pout *back = NULL;
+    assert_int_equal(bmp_pout_read(path, &back, NULL), 0);
+    assert_true(json_equal(bmp_pout_meta(back, 0), bmp_pout_meta(pout, 0)));
+    bmp_pout_free(back);
+    free(path);
+    bmp_pout_free(pout);
+    json_decref(kw);
+    bmp_pipe_free(pipe);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1440,6 +1500,8 @@ int main(void)
         T(pipeline_cached_pout_needs_create_outdir),
         T(pipeline_resource_settings_overridable),
         T(pipeline_multi_proc_on_replaced_data),
+        T(pipeline_mistyped_keywords_refused),
+        T(pipeline_meta_with_nul),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
