@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,7 @@
 
 /* The process umask, read without changing it: umask(2) can only be read
  * by setting it, which races with other threads creating files. */
-static mode_t current_umask(void)
+static mode_t read_umask(void)
 {
     FILE *status = fopen("/proc/self/status", "re");
     if (status) {
@@ -32,6 +33,23 @@ static mode_t current_umask(void)
         fclose(status);
     }
     return 022; /* the usual default, when /proc cannot say */
+}
+
+/* Read once per process: reading /proc costs as much as the rest of
+ * writing a small output.  A umask changed after the first output of the
+ * process is not seen. */
+static pthread_once_t umask_once = PTHREAD_ONCE_INIT;
+static mode_t umask_value;
+
+static void umask_init(void)
+{
+    umask_value = read_umask();
+}
+
+static mode_t current_umask(void)
+{
+    pthread_once(&umask_once, umask_init);
+    return umask_value;
 }
 
 int bmp__atomic_open(bmp__atomic_file *f, const char *path)

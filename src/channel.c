@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define RESULT_MAGIC 0x424d5052u /* "BMPR" */
@@ -45,6 +46,32 @@ int bmp__write_all(int fd, const void *buf, size_t n)
         }
         p += k;
         n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* Sends the buffers as one message: one system call and one wake-up of
+ * the reader for a whole frame, instead of one per field.  Goes on after
+ * a partial send. */
+static int send_all_iov(int fd, struct iovec *iov, int n)
+{
+    while (n > 0) {
+        struct msghdr m = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+        ssize_t k = sendmsg(fd, &m, MSG_NOSIGNAL);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        while (n > 0 && (size_t)k >= iov->iov_len) {
+            k -= (ssize_t)iov->iov_len;
+            iov++;
+            n--;
+        }
+        if (n > 0) {
+            iov->iov_base = (char *)iov->iov_base + k;
+            iov->iov_len -= (size_t)k;
+        }
     }
     return 0;
 }
@@ -122,13 +149,15 @@ int bmp__channel_send_result(int fd, const bmp__result *r)
         .meta_len = meta ? strlen(meta) : NO_STRING,
         .error_len = r->error ? strlen(r->error) : NO_STRING,
     };
-    int rc = bmp__write_all(fd, &h, sizeof h);
-    if (rc == 0 && r->outname)
-        rc = bmp__write_all(fd, r->outname, h.outname_len);
-    if (rc == 0 && meta)
-        rc = bmp__write_all(fd, meta, h.meta_len);
-    if (rc == 0 && r->error)
-        rc = bmp__write_all(fd, r->error, h.error_len);
+    struct iovec iov[4] = {{&h, sizeof h}};
+    int n = 1;
+    if (r->outname)
+        iov[n++] = (struct iovec){r->outname, (size_t)h.outname_len};
+    if (meta)
+        iov[n++] = (struct iovec){meta, (size_t)h.meta_len};
+    if (r->error)
+        iov[n++] = (struct iovec){r->error, (size_t)h.error_len};
+    int rc = send_all_iov(fd, iov, n);
     free(meta);
     return rc;
 }
@@ -186,8 +215,8 @@ void bmp__channel_notify_temp(const char *path)
     frame_header h = {.magic = TEMP_MAGIC, .outname_len = strlen(path),
                       .meta_len = NO_STRING, .error_len = NO_STRING};
     /* Best effort: if the caller is gone, nobody is left to clean up. */
-    if (bmp__write_all(worker_fd, &h, sizeof h) == 0)
-        bmp__write_all(worker_fd, path, h.outname_len);
+    struct iovec iov[2] = {{&h, sizeof h}, {(void *)path, (size_t)h.outname_len}};
+    send_all_iov(worker_fd, iov, 2);
 }
 
 int bmp__channel_recv(int fd, bmp__result *r, char **temp_path)
