@@ -5,7 +5,7 @@
  * JSON null means "not given", as Python's None, so that a run can unset
  * a construction keyword by passing null.
  */
-#include "bigmultipipe.h"
+#include "keywords_internal.h"
 
 #include <errno.h>
 #include <math.h>
@@ -23,9 +23,8 @@ int bmp_kw_has(const json_t *kw, const char *key)
     return given(kw, key) != NULL;
 }
 
-int bmp_kw_get_real(const json_t *kw, const char *key, double *out)
+int bmp__value_real(const json_t *v, double *out)
 {
-    json_t *v = given(kw, key);
     if (!v)
         return 0;
     if (!json_is_number(v))
@@ -34,9 +33,13 @@ int bmp_kw_get_real(const json_t *kw, const char *key, double *out)
     return 1;
 }
 
-int bmp_kw_get_int(const json_t *kw, const char *key, long long *out)
+int bmp_kw_get_real(const json_t *kw, const char *key, double *out)
 {
-    json_t *v = given(kw, key);
+    return bmp__value_real(given(kw, key), out);
+}
+
+int bmp__value_int(const json_t *v, long long *out)
+{
     if (!v)
         return 0;
     if (json_is_integer(v)) {
@@ -51,6 +54,11 @@ int bmp_kw_get_int(const json_t *kw, const char *key, long long *out)
         return 1;
     }
     return BMP_EKWTYPE;
+}
+
+int bmp_kw_get_int(const json_t *kw, const char *key, long long *out)
+{
+    return bmp__value_int(given(kw, key), out);
 }
 
 int bmp_kw_get_bool(const json_t *kw, const char *key, int *out)

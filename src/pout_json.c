@@ -15,6 +15,7 @@
 #include "pout_internal.h"
 
 #include "atomic_file.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -40,33 +41,6 @@ static int append(char **buf, size_t *len, size_t *cap, const char *s,
     return 0;
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0 if invalid. */
-static size_t utf8_len(const unsigned char *s)
-{
-    unsigned c = s[0];
-    size_t n;
-    unsigned min;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2, min = 0x80;
-    else if (c >= 0xe0 && c <= 0xef)
-        n = 3, min = 0x800;
-    else if (c >= 0xf0 && c <= 0xf4)
-        n = 4, min = 0x10000;
-    else
-        return 0;
-    unsigned cp = c & (0x3f >> (n - 1));
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return n;
-}
-
 int bmp__json_name_append(char **buf, size_t *len, size_t *cap,
                           const char *name)
 {
@@ -75,7 +49,7 @@ int bmp__json_name_append(char **buf, size_t *len, size_t *cap,
         return -ENOMEM;
     while (*s) {
         char esc[8];
-        size_t n = utf8_len(s);
+        size_t n = bmp__utf8_len(s);
         int rc;
         /* U+F780..U+F7FF stand for single bytes inside the reader (see
          * alias_surrogates): written as such, they would come back as

@@ -29,6 +29,7 @@
 #include "bigmultipipe.h"
 
 #include "atomic_file.h"
+#include "keywords_internal.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -383,33 +384,13 @@ static json_t *card_value(const json_t *cards, const char *key)
 
 int bmp_fits_card_get_real(const json_t *cards, const char *key, double *out)
 {
-    json_t *v = card_value(cards, key);
-    if (!v)
-        return 0;
-    if (!json_is_number(v))
-        return BMP_EKWTYPE;
-    *out = json_number_value(v);
-    return 1;
+    return bmp__value_real(card_value(cards, key), out);
 }
 
 int bmp_fits_card_get_int(const json_t *cards, const char *key,
                           long long *out)
 {
-    json_t *v = card_value(cards, key);
-    if (!v)
-        return 0;
-    if (json_is_integer(v)) {
-        *out = json_integer_value(v);
-        return 1;
-    }
-    if (json_is_real(v)) {
-        double d = json_real_value(v);
-        if (d != floor(d) || !(fabs(d) < 9.2e18))
-            return BMP_EKWTYPE;
-        *out = (long long)d;
-        return 1;
-    }
-    return BMP_EKWTYPE;
+    return bmp__value_int(card_value(cards, key), out);
 }
 
 int bmp_fits_card_get_bool(const json_t *cards, const char *key, int *out)
