@@ -206,3 +206,46 @@ void seed_print_pout(const bmp_pout *pout)
     free(outs);
     free(metas);
 }
+
+int seed_run(bmp_pipe *dmp)
+{
+    json_t *in_names;
+    char *dir = seed_make_inputs(&in_names);
+    /* boost_target at construction, the rest at run time: every step sees
+     * them merged. */
+    json_t *construction = json_pack("{s:i, s:s}", "boost_target", 3,
+                                     "outdir", dir);
+    bmp_pipe_kw_update(dmp, construction);
+    json_t *run = json_pack("{s:i, s:i}", "reject_value", 2,
+                            "boost_amount", 5);
+
+    bmp_pout *pout = NULL;
+    bmp_error err = {0};
+    int failures = 0;
+    if (bmp_pipeline(dmp, in_names, run, NULL, NULL, &pout, &err) < 0) {
+        fprintf(stderr, "pipeline failed: %s\n", err.text);
+        failures = 1;
+    } else {
+        /* Prune outname None (with empty meta) and the same in_names. */
+        bmp_pout *pruned;
+        json_t *pruned_names;
+        bmp_prune_pout(pout, in_names, &pruned, &pruned_names);
+        seed_print_pout(pruned);
+        for (size_t i = 0; i < bmp_pout_count(pout); i++) {
+            if (bmp_pout_error(pout, i)) {
+                fprintf(stderr, "item %zu: %s\n", i, bmp_pout_error(pout, i));
+                failures++;
+            }
+        }
+        bmp_pout_free(pruned);
+        json_decref(pruned_names);
+    }
+    bmp_pout_free(pout);
+    json_decref(run);
+    json_decref(construction);
+    bmp_pipe_free(dmp);
+    seed_remove_dir(dir);
+    free(dir);
+    json_decref(in_names);
+    return failures ? 1 : 0;
+}

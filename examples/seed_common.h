@@ -28,6 +28,13 @@ double seed_average(const bmp_array *a);
 /* The array's first element, data[0,0]. */
 double seed_first(const bmp_array *a);
 
+/* The seed's run of a pipeline: makes the inputs, sets boost_target 3
+ * and outdir at construction, runs `dmp` with reject_value 2 and
+ * boost_amount 5, prunes the pout, prints the listing, reports failed
+ * items on stderr and removes the files.  Takes ownership of `dmp`.
+ * @return the program's exit status. */
+int seed_run(bmp_pipe *dmp);
+
 /* Prints [('in', 'out', {'median': m, 'average': a}), ...] as Python's
  * print(list(zip(...))) does, with base names. */
 void seed_print_listing(size_t n, const char *const in_names[],

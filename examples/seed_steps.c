@@ -9,9 +9,6 @@
  */
 #include "seed_common.h"
 
-#include <stdio.h>
-#include <stdlib.h>
-
 /* Pre-process: reject the data whose first value is reject_value. */
 static int reject(bmp_item *item, void **data, void *arg)
 {
@@ -72,9 +69,6 @@ static int data_process(bmp_item *item, void **data)
 
 int main(void)
 {
-    json_t *in_names;
-    char *dir = seed_make_inputs(&in_names);
-
     const bmp_ops ops = {
         .version = BMP_OPS_VERSION,
         .file_read = bmp_npy_file_read,
@@ -87,38 +81,5 @@ int main(void)
     bmp_pipe_add_post(dmp, later_booster, NULL, "later_booster");
     bmp_pipe_add_post(dmp, median, NULL, "median");
     bmp_pipe_add_post(dmp, average, NULL, "average");
-    json_t *construction = json_pack("{s:i, s:s}", "boost_target", 3,
-                                     "outdir", dir);
-    bmp_pipe_kw_update(dmp, construction);
-    json_t *run = json_pack("{s:i, s:i}", "reject_value", 2,
-                            "boost_amount", 5);
-
-    bmp_pout *pout = NULL;
-    bmp_error err = {0};
-    if (bmp_pipeline(dmp, in_names, run, NULL, NULL, &pout, &err) < 0) {
-        fprintf(stderr, "pipeline failed: %s\n", err.text);
-        return 1;
-    }
-    bmp_pout *pruned;
-    json_t *pruned_names;
-    bmp_prune_pout(pout, in_names, &pruned, &pruned_names);
-    seed_print_pout(pruned);
-
-    int failures = 0;
-    for (size_t i = 0; i < bmp_pout_count(pout); i++) {
-        if (bmp_pout_error(pout, i)) {
-            fprintf(stderr, "item %zu: %s\n", i, bmp_pout_error(pout, i));
-            failures++;
-        }
-    }
-    bmp_pout_free(pruned);
-    json_decref(pruned_names);
-    bmp_pout_free(pout);
-    json_decref(run);
-    json_decref(construction);
-    bmp_pipe_free(dmp);
-    seed_remove_dir(dir);
-    free(dir);
-    json_decref(in_names);
-    return failures ? 1 : 0;
+    return seed_run(dmp);
 }

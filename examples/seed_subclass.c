@@ -9,9 +9,6 @@
  */
 #include "seed_common.h"
 
-#include <stdio.h>
-#include <stdlib.h>
-
 static int data_process_meta_create(bmp_item *item, void **data)
 {
     bmp_array *a = *data;
@@ -45,9 +42,6 @@ static int data_process_meta_create(bmp_item *item, void **data)
 
 int main(void)
 {
-    json_t *in_names;
-    char *dir = seed_make_inputs(&in_names);
-
     const bmp_ops ops = {
         .version = BMP_OPS_VERSION,
         .file_read = bmp_npy_file_read,
@@ -55,39 +49,5 @@ int main(void)
         .data_process_meta_create = data_process_meta_create,
     };
     bmp_pipe *dmp = bmp_pipe_new(&ops, NULL);
-    json_t *construction = json_pack("{s:i, s:s}", "boost_target", 3,
-                                     "outdir", dir);
-    bmp_pipe_kw_update(dmp, construction);
-    json_t *run = json_pack("{s:i, s:i}", "reject_value", 2,
-                            "boost_amount", 5);
-
-    bmp_pout *pout = NULL;
-    bmp_error err = {0};
-    if (bmp_pipeline(dmp, in_names, run, NULL, NULL, &pout, &err) < 0) {
-        fprintf(stderr, "pipeline failed: %s\n", err.text);
-        return 1;
-    }
-    /* Prune outname None (with empty meta) and the matching in_names. */
-    bmp_pout *pruned;
-    json_t *pruned_names;
-    bmp_prune_pout(pout, in_names, &pruned, &pruned_names);
-    seed_print_pout(pruned);
-
-    int failures = 0;
-    for (size_t i = 0; i < bmp_pout_count(pout); i++) {
-        if (bmp_pout_error(pout, i)) {
-            fprintf(stderr, "item %zu: %s\n", i, bmp_pout_error(pout, i));
-            failures++;
-        }
-    }
-    bmp_pout_free(pruned);
-    json_decref(pruned_names);
-    bmp_pout_free(pout);
-    json_decref(run);
-    json_decref(construction);
-    bmp_pipe_free(dmp);
-    seed_remove_dir(dir);
-    free(dir);
-    json_decref(in_names);
-    return failures ? 1 : 0;
+    return seed_run(dmp);
 }
