@@ -32,16 +32,7 @@ static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     f->dir = tu_mkdtemp();
-    f->names = json_array();
-    for (int i = 0; i < N_ITEMS; i++) {
-        char name[32], text[8];
-        snprintf(name, sizeof name, "item_%d.dat", i);
-        snprintf(text, sizeof text, "%d", i);
-        char *path = tu_join(f->dir, name);
-        tu_write_file(path, text, strlen(text));
-        json_array_append_new(f->names, json_string(path));
-        free(path);
-    }
+    f->names = tu_numbered_files(f->dir, "item_%d.dat", N_ITEMS);
     *state = f;
     return 0;
 }

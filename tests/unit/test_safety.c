@@ -43,16 +43,7 @@ static int setup(void **state)
     f->dir = tu_mkdtemp();
     f->out = tu_join(f->dir, "out");
     mkdir(f->out, 0777);
-    f->names = json_array();
-    for (int i = 0; i < N_ITEMS; i++) {
-        char name[32], text[16];
-        snprintf(name, sizeof name, "in_%02d.dat", i);
-        snprintf(text, sizeof text, "%d", i);
-        char *path = tu_join(f->dir, name);
-        tu_write_file(path, text, strlen(text));
-        json_array_append_new(f->names, json_string(path));
-        free(path);
-    }
+    f->names = tu_numbered_files(f->dir, "in_%02d.dat", N_ITEMS);
     *state = f;
     return 0;
 }

@@ -1,5 +1,7 @@
 #include "testutil.h"
 
+#include <jansson.h>
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -95,4 +97,19 @@ int tu_system(const char *fmt, ...)
     if (status == -1 || !WIFEXITED(status))
         return -1;
     return WEXITSTATUS(status);
+}
+
+json_t *tu_numbered_files(const char *dir, const char *pattern, int n)
+{
+    json_t *names = json_array();
+    for (int i = 0; i < n; i++) {
+        char name[64], text[16];
+        snprintf(name, sizeof name, pattern, i);
+        snprintf(text, sizeof text, "%d", i);
+        char *path = tu_join(dir, name);
+        tu_write_file(path, text, strlen(text));
+        json_array_append_new(names, json_string(path));
+        free(path);
+    }
+    return names;
 }

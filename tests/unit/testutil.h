@@ -19,6 +19,12 @@ void tu_write_file(const char *path, const void *bytes, size_t size);
 char *tu_read_file(const char *path, size_t *size);
 /* 1 when path exists. */
 int tu_exists(const char *path);
+/* Writes n files in dir named by the printf pattern (one %d) with their
+ * index as text ("0", "1", ...), and returns their paths as a JSON array
+ * (new reference). */
+struct json_t;
+struct json_t *tu_numbered_files(const char *dir, const char *pattern, int n);
+
 /* Runs a shell command; returns its exit status (-1 on failure). */
 int tu_system(const char *fmt, ...);
 
