@@ -786,14 +786,12 @@ static int read_image(fitsfile *f, const char *path, json_t *cards,
     return 0;
 }
 
-int bmp_fits_read(const char *path, const char *hdu, bmp_array **out,
-                  bmp_error *err)
+/* Opens `path`, selects the HDU and reads its cards, and its image when
+ * `array` is not NULL; what bmp_fits_read and bmp_fits_read_header share.
+ * On failure nothing is returned. */
+static int read_hdu(const char *path, const char *hdu, json_t **cards,
+                    bmp_array **array, bmp_error *err)
 {
-    if (out)
-        *out = NULL;
-    if (!path || !out)
-        return bmp_error_set(err, BMP_EINVAL, "read", path,
-                             "bmp_fits_read: path and out are required.");
     fitsfile *f;
     int rc = open_read(path, &f, "read", err);
     if (rc < 0)
@@ -804,26 +802,40 @@ int bmp_fits_read(const char *path, const char *hdu, bmp_array **out,
         fits_close_file(f, &st);
         return bmp_error_set(err, rc, "read", path, "Out of memory.");
     }
-    json_t *cards = NULL;
-    bmp_array *a = NULL;
-    rc = select_hdu(f, path, hdu, 1, "read", err);
+    rc = select_hdu(f, path, hdu, array != NULL, "read", err);
     if (rc == 0) {
-        int st = read_cards(f, &cards);
+        int st = read_cards(f, cards);
         if (st < 0)
             rc = bmp_error_set(err, st, "read", path, "Out of memory.");
         else if (st > 0)
             rc = fits_fail(err, BMP_EFORMAT, "read", path, st,
                            "Cannot read the header of %s", path);
     }
-    if (rc == 0)
-        rc = read_image(f, path, cards, &a, err);
+    if (rc == 0 && array)
+        rc = read_image(f, path, *cards, array, err);
     c_numeric_leave(&loc);
     int st = 0;
     fits_close_file(f, &st);
     if (rc < 0) {
-        json_decref(cards);
-        return rc;
+        json_decref(*cards);
+        *cards = NULL;
     }
+    return rc;
+}
+
+int bmp_fits_read(const char *path, const char *hdu, bmp_array **out,
+                  bmp_error *err)
+{
+    if (out)
+        *out = NULL;
+    if (!path || !out)
+        return bmp_error_set(err, BMP_EINVAL, "read", path,
+                             "bmp_fits_read: path and out are required.");
+    json_t *cards = NULL;
+    bmp_array *a = NULL;
+    int rc = read_hdu(path, hdu, &cards, &a, err);
+    if (rc < 0)
+        return rc;
     a->header = cards;
     *out = a;
     return 0;
@@ -838,29 +850,7 @@ int bmp_fits_read_header(const char *path, const char *hdu, json_t **cards,
         return bmp_error_set(err, BMP_EINVAL, "read", path,
                              "bmp_fits_read_header: path and cards are "
                              "required.");
-    fitsfile *f;
-    int rc = open_read(path, &f, "read", err);
-    if (rc < 0)
-        return rc;
-    c_numeric loc;
-    if ((rc = c_numeric_enter(&loc)) < 0) {
-        int st = 0;
-        fits_close_file(f, &st);
-        return bmp_error_set(err, rc, "read", path, "Out of memory.");
-    }
-    rc = select_hdu(f, path, hdu, 0, "read", err);
-    if (rc == 0) {
-        int st = read_cards(f, cards);
-        if (st < 0)
-            rc = bmp_error_set(err, st, "read", path, "Out of memory.");
-        else if (st > 0)
-            rc = fits_fail(err, BMP_EFORMAT, "read", path, st,
-                           "Cannot read the header of %s", path);
-    }
-    c_numeric_leave(&loc);
-    int st = 0;
-    fits_close_file(f, &st);
-    return rc;
+    return read_hdu(path, hdu, cards, NULL, err);
 }
 
 /* ====================================================================== */
