@@ -127,9 +127,10 @@ static int rename_noreplace(const char *from, const char *to)
     return 0;
 }
 
-int bmp__fsync_path(const char *path)
+/* Opens `path` with `flags` and fsyncs it.  @return 0 or -errno. */
+static int fsync_opened(const char *path, int flags)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, flags | O_CLOEXEC);
     if (fd < 0)
         return -errno;
     int rc = fsync(fd) == 0 ? 0 : -errno;
@@ -137,17 +138,18 @@ int bmp__fsync_path(const char *path)
     return rc;
 }
 
+int bmp__fsync_path(const char *path)
+{
+    return fsync_opened(path, O_RDONLY);
+}
+
 int bmp__fsync_parent(const char *path)
 {
     char *copy = strdup(path);
     if (!copy)
         return -ENOMEM;
-    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = fsync_opened(dirname(copy), O_RDONLY | O_DIRECTORY);
     free(copy);
-    if (fd < 0)
-        return -errno;
-    int rc = fsync(fd) == 0 ? 0 : -errno;
-    close(fd);
     return rc;
 }
 
