@@ -405,6 +405,10 @@ BMP_API int bmp_outname_create(const char *in_name, const json_t *kw,
 /*! bmp_mkdir_parents() : creates `dir` and its parents (mode 0777 &
  *  ~umask); an existing directory is success.  @return 0 or -errno. */
 BMP_API int bmp_mkdir_parents(const char *dir);
+/*! bmp_mkdir_parents_of() : creates the directory holding the file `path`
+ *  and its parents, as bmp_mkdir_parents(); nothing for a name without a
+ *  directory part.  @return 0, -errno, -ENOMEM.  Worker-safe. */
+BMP_API int bmp_mkdir_parents_of(const char *path);
 
 /* ====================================================================== */
 /*  The pipe                                                              */

@@ -123,17 +123,10 @@ int bmp__prepare_outdir(bmp_item *item, const char *outname)
 {
     int create = bmp_kw_bool(item->kw, "create_outdir", 0);
     create = bmp_kw_bool(item->meta, "create_outdir", create);
-    const char *slash = strrchr(outname, '/');
-    if (!create || !slash || slash == outname)
-        return 0;
-    char *dir = strndup(outname, (size_t)(slash - outname));
-    if (!dir)
-        return -ENOMEM;
-    int rc = bmp_mkdir_parents(dir);
+    int rc = create ? bmp_mkdir_parents_of(outname) : 0;
     if (rc < 0)
-        bmp_item_fail(item, rc, "cannot create directory %s: %s", dir,
-                      bmp_strerror(rc));
-    free(dir);
+        bmp_item_fail(item, rc, "cannot create the directory of %s: %s",
+                      outname, bmp_strerror(rc));
     return rc;
 }
 

@@ -116,3 +116,16 @@ int bmp_mkdir_parents(const char *dir)
     free(path);
     return rc;
 }
+
+int bmp_mkdir_parents_of(const char *path)
+{
+    const char *slash = path ? strrchr(path, '/') : NULL;
+    if (!slash || slash == path)
+        return path ? 0 : BMP_EINVAL;
+    char *dir = strndup(path, (size_t)(slash - path));
+    if (!dir)
+        return -ENOMEM;
+    int rc = bmp_mkdir_parents(dir);
+    free(dir);
+    return rc;
+}

@@ -388,17 +388,11 @@ int bmp_pipeline_cached(bmp_pipe *pipe, const json_t *in_names,
     const char *write_path = bmp_kw_str(merged, "write_pout", NULL);
     if (rc == 0 && write_path && *write_path) {
         if (bmp_kw_bool(merged, "create_outdir", 0)) {
-            char *dir = strdup(write_path);
-            char *slash = dir ? strrchr(dir, '/') : NULL;
-            if (slash && slash != dir) {
-                *slash = '\0';
-                rc = bmp_mkdir_parents(dir);
-                if (rc < 0)
-                    bmp_error_set(err, rc, "write_pout", write_path,
-                                  "cannot create directory %s: %s", dir,
-                                  bmp_strerror(rc));
-            }
-            free(dir);
+            rc = bmp_mkdir_parents_of(write_path);
+            if (rc < 0)
+                bmp_error_set(err, rc, "write_pout", write_path,
+                              "cannot create the directory of %s: %s",
+                              write_path, bmp_strerror(rc));
         }
         if (rc == 0)
             rc = bmp_pout_write(*pout, write_path, err);

@@ -338,18 +338,12 @@ int command_file_process(bmp_item *item, char **outname)
         goto done;
     }
     if (bmp_kw_bool(kw, "create_outdir", 0)) {
-        char *dir = strdup(out);
-        char *slash = dir ? strrchr(dir, '/') : NULL;
-        if (slash && slash != dir) {
-            *slash = '\0';
-            rc = bmp_mkdir_parents(dir);
-        }
-        if (rc < 0)
-            bmp_item_fail(item, rc, "cannot create directory %s: %s", dir,
-                          bmp_strerror(rc));
-        free(dir);
-        if (rc < 0)
+        rc = bmp_mkdir_parents_of(out);
+        if (rc < 0) {
+            bmp_item_fail(item, rc, "cannot create the directory of %s: %s",
+                          out, bmp_strerror(rc));
             goto done;
+        }
     }
     if (name_stem_ext(in, &stem, &ext) < 0 ||
         asprintf(&meta_file, "%s/meta-%zu", spec->meta_dir,

@@ -390,6 +390,25 @@ static void outname_mkdir_parents_empty(void **state)
 
 #define DIR_TEST(t) cmocka_unit_test_setup_teardown(t, setup_dir, teardown_dir)
 
+/* bmp_mkdir_parents_of: the directory holding a file, parents included. */
+static void outname_mkdir_parents_of_file(void **state)
+{
+    (void)state;
+    char *base = tu_mkdtemp();
+    char *file = tu_join(base, "a/b/out.dat");
+    char *dir = tu_join(base, "a/b");
+    assert_int_equal(bmp_mkdir_parents_of(file), 0);
+    assert_true(tu_exists(dir));
+    assert_false(tu_exists(file));
+    assert_int_equal(bmp_mkdir_parents_of("bare_name.dat"), 0);
+    assert_int_equal(bmp_mkdir_parents_of("/top.dat"), 0);
+    assert_int_equal(bmp_mkdir_parents_of(NULL), BMP_EINVAL);
+    tu_rmtree(base);
+    free(dir);
+    free(file);
+    free(base);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -417,6 +436,7 @@ int main(void)
         DIR_TEST(outname_mkdir_parents_relative),
         DIR_TEST(outname_mkdir_parents_file_in_the_way),
         DIR_TEST(outname_mkdir_parents_not_permitted),
+        cmocka_unit_test(outname_mkdir_parents_of_file),
         cmocka_unit_test(outname_mkdir_parents_empty),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
