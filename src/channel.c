@@ -14,8 +14,7 @@
 #define RESULT_MAGIC 0x424d5052u /* "BMPR" */
 #define TEMP_MAGIC 0x424d5054u   /* "BMPT": a temporary file notice */
 #define NO_STRING UINT64_MAX
-/* A meta bigger than this is a bug in the user's code or a hostile
- * worker; refusing it keeps a bad length from becoming a huge malloc. */
+/* The largest string field a frame may carry. */
 #define MAX_FIELD ((uint64_t)1 << 32)
 
 typedef struct frame_header {
@@ -76,51 +75,40 @@ static int send_all_iov(int fd, struct iovec *iov, int n)
     return 0;
 }
 
-int bmp__read_all(int fd, void *buf, size_t n)
+int bmp__channel_send_tasks(int fd, const bmp__task *tasks, size_t n)
 {
-    char *p = buf;
-    while (n > 0) {
-        ssize_t k = read(fd, p, n);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (k == 0)
-            return -EPIPE;
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
+    return bmp__write_all(fd, tasks, n * sizeof *tasks);
 }
 
-typedef struct task_frame {
-    uint64_t index;
-    int64_t estimate;
-} task_frame;
-
-int bmp__channel_send_task(int fd, uint64_t index, int64_t estimate)
-{
-    task_frame t = {index, estimate};
-    return bmp__write_all(fd, &t, sizeof t);
-}
+/* Worker side: tasks read ahead of use.  The caller sends several at once
+ * when items are short; one read takes all that have arrived. */
+static struct {
+    unsigned char bytes[BMP__TASKS_MAX * sizeof(bmp__task)];
+    size_t start, end; /* unread bytes */
+} inbox;
 
 int bmp__channel_recv_task(int fd, uint64_t *index, int64_t *estimate)
 {
-    task_frame t;
-    char *p = (char *)&t;
-    size_t got = 0;
-    while (got < sizeof t) {
-        ssize_t k = read(fd, p + got, sizeof t - got);
+    while (inbox.end - inbox.start < sizeof(bmp__task)) {
+        /* A frame split by the stream: keep its first bytes. */
+        memmove(inbox.bytes, inbox.bytes + inbox.start,
+                inbox.end - inbox.start);
+        inbox.end -= inbox.start;
+        inbox.start = 0;
+        ssize_t k = read(fd, inbox.bytes + inbox.end,
+                         sizeof inbox.bytes - inbox.end);
         if (k < 0) {
             if (errno == EINTR)
                 continue;
             return -errno;
         }
         if (k == 0)
-            return got == 0 ? 0 : -EPIPE;
-        got += (size_t)k;
+            return inbox.end == 0 ? 0 : -EPIPE;
+        inbox.end += (size_t)k;
     }
+    bmp__task t;
+    memcpy(&t, inbox.bytes + inbox.start, sizeof t);
+    inbox.start += sizeof t;
     *index = t.index;
     *estimate = t.estimate;
     return 1;
@@ -162,32 +150,18 @@ int bmp__channel_send_result(int fd, const bmp__result *r)
     return rc;
 }
 
-/* Reads a string field of `len` bytes; NO_STRING gives NULL. */
-static int recv_string(int fd, uint64_t len, char **out)
-{
-    *out = NULL;
-    if (len == NO_STRING)
-        return 0;
-    if (len >= MAX_FIELD)
-        return BMP_EPROTO;
-    char *s = malloc((size_t)len + 1);
-    if (!s)
-        return -ENOMEM;
-    int rc = bmp__read_all(fd, s, (size_t)len);
-    if (rc < 0) {
-        free(s);
-        return rc;
-    }
-    s[len] = '\0';
-    *out = s;
-    return 0;
-}
-
+/* The running item's estimate: what a nested pipeline may use. */
+static int64_t worker_share = -1;
 static int worker_fd = -1;
+static bmp__temp_log *worker_temps;
 
-void bmp__channel_set_worker_fd(int fd)
+void bmp__channel_set_worker(int fd, bmp__temp_log *temps)
 {
     worker_fd = fd;
+    worker_temps = temps;
+    /* A nested pipeline's worker is forked in the middle of an item: the
+     * tasks its parent had read ahead are not its own. */
+    inbox.start = inbox.end = 0;
 }
 
 int bmp__in_worker(void)
@@ -195,12 +169,10 @@ int bmp__in_worker(void)
     return worker_fd >= 0;
 }
 
-/* The running item's estimate: what a nested pipeline may use. */
-static int64_t worker_share = -1;
-
-void bmp__channel_set_share(int64_t bytes)
+void bmp__channel_item_starts(int64_t share)
 {
-    worker_share = bytes;
+    worker_share = share;
+    bmp__temp_log_clear(worker_temps);
 }
 
 int64_t bmp__worker_mem_share(void)
@@ -212,6 +184,9 @@ void bmp__channel_notify_temp(const char *path)
 {
     if (worker_fd < 0 || !path)
         return;
+    if (worker_temps && bmp__temp_log_add(worker_temps, path) == 0)
+        return;
+    /* The shared log is full: tell the caller on the socket. */
     frame_header h = {.magic = TEMP_MAGIC, .outname_len = strlen(path),
                       .meta_len = NO_STRING, .error_len = NO_STRING};
     /* Best effort: if the caller is gone, nobody is left to clean up. */
@@ -219,28 +194,116 @@ void bmp__channel_notify_temp(const char *path)
     send_all_iov(worker_fd, iov, 2);
 }
 
-int bmp__channel_recv(int fd, bmp__result *r, char **temp_path)
+/* ---- the caller's reader ---------------------------------------------- */
+
+/* Room asked of each read: many result frames of short items at once. */
+#define READ_CHUNK (64 * 1024)
+
+void bmp__reader_free(bmp__reader *rd)
+{
+    free(rd->buf);
+    memset(rd, 0, sizeof *rd);
+}
+
+int bmp__reader_fill(bmp__reader *rd, int fd)
+{
+    if (rd->start == rd->end)
+        rd->start = rd->end = 0;
+    if (rd->cap - rd->end < READ_CHUNK && rd->start > 0) {
+        memmove(rd->buf, rd->buf + rd->start, rd->end - rd->start);
+        rd->end -= rd->start;
+        rd->start = 0;
+    }
+    /* Room for the frame being read, if it is larger than a chunk. */
+    size_t want = rd->start + (rd->need > READ_CHUNK ? rd->need : READ_CHUNK);
+    if (want < rd->end + READ_CHUNK / 4)
+        want = rd->end + READ_CHUNK / 4;
+    if (rd->cap < want) {
+        char *b = realloc(rd->buf, want);
+        if (!b)
+            return -ENOMEM;
+        rd->buf = b;
+        rd->cap = want;
+    }
+    for (;;) {
+        ssize_t k = recv(fd, rd->buf + rd->end, rd->cap - rd->end,
+                         MSG_DONTWAIT);
+        if (k < 0 && errno == EINTR)
+            continue;
+        /* A worker that dies with tasks it never read resets the
+         * connection instead of closing it: for the caller, both are its
+         * end, once the bytes it did send have been read. */
+        if (k < 0 && errno == ECONNRESET)
+            return 0;
+        if (k < 0)
+            return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+        rd->end += (size_t)k;
+        return k > 0 ? 1 : 0;
+    }
+}
+
+/* A string field of `len` bytes at *at; NO_STRING gives NULL. */
+static int take_string(const char **at, uint64_t len, char **out)
+{
+    *out = NULL;
+    if (len == NO_STRING)
+        return 0;
+    char *s = malloc((size_t)len + 1);
+    if (!s)
+        return -ENOMEM;
+    memcpy(s, *at, (size_t)len);
+    s[len] = '\0';
+    *at += len;
+    *out = s;
+    return 0;
+}
+
+static uint64_t field_bytes(uint64_t len)
+{
+    return len == NO_STRING ? 0 : len;
+}
+
+int bmp__reader_next(bmp__reader *rd, bmp__result *r, char **temp_path)
 {
     *temp_path = NULL;
     frame_header h;
-    int rc = bmp__read_all(fd, &h, sizeof h);
-    if (rc < 0)
-        return rc;
+    size_t have = rd->end - rd->start;
+    rd->need = sizeof h;
+    if (have < sizeof h)
+        return -EAGAIN;
+    memcpy(&h, rd->buf + rd->start, sizeof h);
+    /* A length this large is a bug in the user's code or a hostile
+     * worker; refusing it keeps it from becoming a huge allocation. */
+    if ((h.magic != RESULT_MAGIC && h.magic != TEMP_MAGIC) ||
+        (h.outname_len != NO_STRING && h.outname_len >= MAX_FIELD) ||
+        (h.meta_len != NO_STRING && h.meta_len >= MAX_FIELD) ||
+        (h.error_len != NO_STRING && h.error_len >= MAX_FIELD))
+        return BMP_EPROTO;
+    uint64_t total = sizeof h + field_bytes(h.outname_len) +
+                     field_bytes(h.meta_len) + field_bytes(h.error_len);
+    if (total > SIZE_MAX / 2)
+        return BMP_EPROTO;
+    rd->need = (size_t)total;
+    if (have < total)
+        return -EAGAIN;
+    const char *at = rd->buf + rd->start + sizeof h;
+    rd->start += (size_t)total;
+    rd->need = 0;
     if (h.magic == TEMP_MAGIC) {
-        rc = recv_string(fd, h.outname_len, temp_path);
-        return rc < 0 ? rc : (*temp_path ? 0 : BMP_EPROTO);
+        if (h.outname_len == NO_STRING)
+            return BMP_EPROTO;
+        int rc = take_string(&at, h.outname_len, temp_path);
+        return rc < 0 ? rc : 0;
     }
     bmp__result_clear(r);
-    if (h.magic != RESULT_MAGIC || h.status > BMP_ITEM_NOT_RUN)
+    if (h.status > BMP_ITEM_NOT_RUN)
         return BMP_EPROTO;
-    char *meta = NULL;
-    rc = recv_string(fd, h.outname_len, &r->outname);
+    int rc = take_string(&at, h.outname_len, &r->outname);
+    const char *meta = h.meta_len == NO_STRING ? NULL : at;
+    at += field_bytes(h.meta_len);
     if (rc == 0)
-        rc = recv_string(fd, h.meta_len, &meta);
-    if (rc == 0)
-        rc = recv_string(fd, h.error_len, &r->error);
+        rc = take_string(&at, h.error_len, &r->error);
     if (rc < 0) {
-        free(meta);
         bmp__result_clear(r);
         return rc;
     }
@@ -255,7 +318,6 @@ int bmp__channel_recv(int fd, bmp__result *r, char **temp_path)
      * must read them back, or such an item would look like a crash. */
     r->meta = meta ? json_loadb(meta, (size_t)h.meta_len, JSON_ALLOW_NUL, NULL)
                    : json_object();
-    free(meta);
     if (!json_is_object(r->meta)) {
         bmp__result_clear(r);
         return BMP_EPROTO;

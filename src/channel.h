@@ -1,8 +1,9 @@
 /*
  * channel.h -- the messages between the caller and a worker process, over
- * one Unix stream socket per worker.  The caller sends an item index; the
- * worker answers with the item's result: status, outname, meta (JSON
- * text), error message and measurements.  Names travel as raw bytes, so
+ * one Unix stream socket per worker.  The caller sends item indices (one,
+ * or several queued when items are short); the worker answers each, in
+ * order, with the item's result: status, outname, meta (JSON text), error
+ * message and measurements.  Names travel as raw bytes, so
  * file names that are not UTF-8 arrive exactly.
  *
  * Also the registry of descriptors a forked child must close, so that a
@@ -13,43 +14,67 @@
 #define BMP_CHANNEL_H
 
 #include "pipe_internal.h"
+#include "temp_log.h"
 
 #include <stdint.h>
 
-/* Writes/reads exactly n bytes; EINTR retried.  @return 0, -errno, or
- * -EPIPE on end of file before n bytes. */
+/* Writes exactly n bytes; EINTR retried.  @return 0, -errno. */
 int bmp__write_all(int fd, const void *buf, size_t n);
-int bmp__read_all(int fd, void *buf, size_t n);
 
-/* Sends one item to run: its index and its memory estimate in bytes (-1
- * none), which becomes the item's limit with the enforce keyword and the
- * memory of a nested pipeline.  @return 0 or -errno. */
-int bmp__channel_send_task(int fd, uint64_t index, int64_t estimate);
-/* Receives one item.  @return 1, 0 at end of file, or -errno. */
+/* One item to run: its index and its memory estimate in bytes (-1 none),
+ * which becomes the item's limit with the enforce keyword and the memory
+ * of a nested pipeline. */
+typedef struct bmp__task {
+    uint64_t index;
+    int64_t estimate;
+} bmp__task;
+/* The most tasks a caller may have sent to a worker and not had answered:
+ * the worker reads that many ahead at most. */
+#define BMP__TASKS_MAX 64
+
+/* Sends n tasks in one write.  @return 0 or -errno. */
+int bmp__channel_send_tasks(int fd, const bmp__task *tasks, size_t n);
+/* Worker side: the next task, from the tasks read ahead or from the
+ * socket.  @return 1, 0 at end of file, or -errno. */
 int bmp__channel_recv_task(int fd, uint64_t *index, int64_t *estimate);
 
-/* Worker side: the socket to the caller, set once in a new worker; -1
- * in the caller.  bmp__channel_notify_temp() tells the caller about a
- * temporary output file, so that it can remove the file when the worker
- * dies before renaming or removing it; a no-op outside a worker. */
-void bmp__channel_set_worker_fd(int fd);
+/* Worker side: the socket to the caller and the slot's temporary-file
+ * log (may be NULL), set once in a new worker; in the caller the socket
+ * is -1.  bmp__channel_item_starts() is called before each item with the
+ * item's memory share (its estimate, -1 none): it empties the log.
+ * bmp__channel_notify_temp() records a temporary output file, so that
+ * the caller can remove it when the worker dies before renaming or
+ * removing it: in the log, or on the socket when the log is full; a
+ * no-op outside a worker. */
+void bmp__channel_set_worker(int fd, bmp__temp_log *temps);
+void bmp__channel_item_starts(int64_t share);
 void bmp__channel_notify_temp(const char *path);
 /* 1 in a worker process of a pipeline. */
 int bmp__in_worker(void);
-/* Worker side: the memory share of the item about to run (its estimate,
- * -1 none), set before each item.  bmp__worker_mem_share() gives it in a
- * worker and -1 elsewhere: a nested pipeline's budget when its keywords
- * give no mem_available. */
-void bmp__channel_set_share(int64_t bytes);
+/* The memory share of the running item in a worker, -1 elsewhere: a
+ * nested pipeline's budget when its keywords give no mem_available. */
 int64_t bmp__worker_mem_share(void);
 
 /* Sends a result.  @return 0 or -errno. */
 int bmp__channel_send_result(int fd, const bmp__result *r);
-/* Receives one message.  A result fills *r (cleared first) and gives 1; a
- * temporary-file notice sets *temp_path (malloc'd) and gives 0.
- * @return 1, 0, -EPIPE when the worker closed the socket (it died),
- * BMP_EPROTO, or -errno. */
-int bmp__channel_recv(int fd, bmp__result *r, char **temp_path);
+
+/* Caller side: the bytes a worker has sent and the caller not yet parsed.
+ * Zero-initialise; bmp__reader_free() releases and resets. */
+typedef struct bmp__reader {
+    char *buf;
+    size_t start, end, cap;
+    size_t need; /* bytes of the frame being waited for */
+} bmp__reader;
+void bmp__reader_free(bmp__reader *rd);
+/* One non-blocking read of what the socket holds.  @return 1 bytes came,
+ * 0 end of file (the worker closed or reset its socket: it died), -EAGAIN nothing
+ * yet, -ENOMEM or -errno. */
+int bmp__reader_fill(bmp__reader *rd, int fd);
+/* The next whole frame buffered: a result fills *r (cleared first) and
+ * gives 1; a temporary-file notice sets *temp_path (malloc'd) and gives
+ * 0.  @return 1, 0, -EAGAIN when no whole frame is buffered, BMP_EPROTO,
+ * or -ENOMEM. */
+int bmp__reader_next(bmp__reader *rd, bmp__result *r, char **temp_path);
 
 /* The fork registry: the caller-side sockets of every worker of this
  * process, which a new child must close.  bmp__fork_worker() makes a

@@ -48,13 +48,21 @@
 #define MIB 1048576.0
 
 typedef struct worker {
-    pid_t pid;      /* 0: no process */
-    int fd;         /* caller's end of the socket; -1: none */
-    long item;      /* index being run, -1: idle */
-    double started; /* when the item was sent (moved on by pauses) */
-    char **temps;   /* temporary outputs the current item opened */
+    pid_t pid; /* 0: no process */
+    int fd;    /* caller's end of the socket; -1: none */
+    /* Items sent and not yet answered, oldest first: the first is
+     * running, the others wait in the worker (pipelining, below). */
+    size_t queue[BMP__TASKS_MAX];
+    int qhead, qlen;
+    bmp__task pending[BMP__TASKS_MAX]; /* queued, not yet sent */
+    int npending;
+    double started;         /* when the running item started (moved on
+                               by pauses) */
+    bmp__reader rd;         /* what the worker sent, not yet parsed */
+    bmp__temp_log *log;     /* the slot's temporary outputs, shared */
+    char **temps;           /* and those sent on the socket */
     size_t ntemps;
-    /* Memory of the current item, as the caller samples it. */
+    /* Memory of the running item, as the caller samples it. */
     int64_t estimate;      /* sent with the item; -1 none */
     int64_t base_rss;      /* the worker's resident bytes at the start */
     int64_t base_vm;       /* and its address space */
@@ -87,6 +95,11 @@ typedef struct pool {
     int64_t mem_in_use; /* resident bytes of busy workers, last sample */
     int64_t oom_kills;  /* the kernel's OOM kill count, last sample */
     double last_sample;
+    /* Pipelining: several items queued in each worker when items are
+     * short, so that a worker never waits for the caller between two
+     * items and the caller wakes up once for many results. */
+    int pipelined;   /* allowed: no memory tracking or pausing */
+    double item_s;   /* running mean of an item's wall time; 0: none yet */
 } pool;
 
 /* ---- the worker side -------------------------------------------------- */
@@ -105,6 +118,23 @@ static int64_t read_peak_rss(int status_fd)
     buf[n] = '\0';
     const char *p = strstr(buf, "VmHWM:");
     return p ? (int64_t)strtoll(p + 6, NULL, 10) * 1024 : -1;
+}
+
+/* getrusage()'s peak, which the item's CPU time measurement reads anyway,
+ * is the same figure as VmHWM without the kernel formatting all of
+ * /proc/self/status, and the reset below resets it too, except for the
+ * peak of a thread that has ended, which the kernel keeps apart.  Just
+ * after a reset that peak must be the resident memory of the moment;
+ * more means an ended thread's peak is mixed in, and only VmHWM tells the
+ * item's own.  @return the item's peak in bytes, -1 unknown. */
+static int64_t item_peak_rss(const struct rusage usage[2], int64_t start_rss,
+                             int status_fd)
+{
+    int64_t at_start = (int64_t)usage[0].ru_maxrss * 1024;
+    if (usage[0].ru_maxrss >= 0 && start_rss >= 0 &&
+        at_start <= start_rss + 65536)
+        return (int64_t)usage[1].ru_maxrss * 1024;
+    return read_peak_rss(status_fd);
 }
 
 static void reset_peak_rss(int clear_fd)
@@ -138,14 +168,15 @@ static int limit_memory(int64_t start_vm, int64_t estimate,
     return setrlimit(RLIMIT_AS, &now) == 0;
 }
 
-static void worker_main(bmp__run *run, int fd, pid_t parent)
+static void worker_main(bmp__run *run, int fd, bmp__temp_log *log,
+                        pid_t parent)
 {
     /* If the caller dies (even by SIGKILL), its workers go too, rather
      * than finishing items nobody will collect. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
         _exit(0);
-    bmp__channel_set_worker_fd(fd);
+    bmp__channel_set_worker(fd, log);
     /* Past a file-size limit, write() then fails with EFBIG and the item
      * fails cleanly, instead of the worker dying of SIGXFSZ. */
     signal(SIGXFSZ, SIG_IGN);
@@ -161,6 +192,7 @@ static void worker_main(bmp__run *run, int fd, pid_t parent)
         signal(fatal[i], SIG_DFL);
     int clear_fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
     int status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    int statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
     int enforce = bmp_kw_bool(run->kw, "enforce", 0);
     /* Without a memory budget nobody counts what a worker holds between
      * items, so it keeps up to 128 MiB of freed heap for the next item:
@@ -181,18 +213,21 @@ static void worker_main(bmp__run *run, int fd, pid_t parent)
         int rc = bmp__channel_recv_task(fd, &index, &estimate);
         if (rc <= 0 || index >= run->count)
             break;
-        /* A nested pipeline in this item gets the item's share. */
-        bmp__channel_set_share(estimate);
+        /* A nested pipeline in this item gets the item's share; the
+         * temporary-file log starts empty. */
+        bmp__channel_item_starts(estimate);
         reset_peak_rss(clear_fd);
         int64_t start_rss = -1, start_vm = -1;
-        bmp__proc_mem("", 0, &start_rss, &start_vm);
+        if (statm_fd >= 0)
+            bmp__statm_read(statm_fd, &start_rss, &start_vm);
         struct rlimit saved;
         int limited = enforce && limit_memory(start_vm, estimate, &saved);
         bmp__result r;
-        bmp__run_item(run, (size_t)index, &r);
+        struct rusage usage[2];
+        bmp__run_item(run, (size_t)index, &r, usage);
         if (limited)
             setrlimit(RLIMIT_AS, &saved);
-        r.stats.peak_rss = read_peak_rss(status_fd);
+        r.stats.peak_rss = item_peak_rss(usage, start_rss, status_fd);
         r.stats.start_rss = start_rss;
         /* Give the item's memory back to the system before reporting: the
          * caller may start another item on the strength of this one's
@@ -222,10 +257,10 @@ static int spawn(pool *p, worker *w)
     if (pid < 0)
         return -errno;
     if (pid == 0)
-        worker_main(p->run, worker_fd, parent);
+        worker_main(p->run, worker_fd, w->log, parent);
     w->pid = pid;
     w->fd = caller_fd;
-    w->item = -1;
+    w->qhead = w->qlen = 0;
     w->suspended = 0;
     p->served[w - p->workers] = 0;
     return 0;
@@ -257,7 +292,8 @@ static void remember_temp(worker *w, char *path)
 }
 
 /* Closes the socket and waits for the process; *status as waitpid's.
- * Temporary outputs of an unfinished item are removed. */
+ * Temporary outputs of an unfinished item are removed.  The queue is
+ * emptied: the caller takes what it needs from it first. */
 static void reap(worker *w, int kill_first, int *status)
 {
     if (w->fd >= 0) {
@@ -286,10 +322,13 @@ static void reap(worker *w, int kill_first, int *status)
         }
         if (status)
             *status = st;
+        /* Nothing writes the log any more. */
+        bmp__temp_log_remove_all(w->log);
     }
     forget_temps(w, 1);
+    w->rd.start = w->rd.end = w->rd.need = 0;
     w->pid = 0;
-    w->item = -1;
+    w->qhead = w->qlen = 0;
     w->suspended = 0;
 }
 
@@ -383,6 +422,15 @@ static void finish(pool *p, size_t item, int memory_failure, int64_t growth)
     item_done(p, item, failed);
 }
 
+/* An item sent to a worker that never began it (the worker died or the
+ * run stopped first) goes back to the queue, with no attempt counted. */
+static void give_back(pool *p, size_t item)
+{
+    p->attempts[item]--;
+    bmp__sched_finish(&p->sched, item, -1, 0);
+    bmp__sched_requeue(&p->sched, item);
+}
+
 /* An item the budget cannot hold (error_if_zero): it fails, alone. */
 static void too_large(pool *p, size_t item)
 {
@@ -413,13 +461,25 @@ static void too_large(pool *p, size_t item)
 
 static int busy(const worker *w)
 {
-    return w->pid > 0 && w->item >= 0;
+    return w->pid > 0 && w->qlen > 0;
+}
+
+/* The item a worker is running: the oldest it was sent. */
+static size_t running_item(const worker *w)
+{
+    return w->queue[w->qhead];
+}
+
+/* The k-th item of a worker's queue, 0 the running one. */
+static size_t queued_item(const worker *w, int k)
+{
+    return w->queue[(w->qhead + k) % BMP__TASKS_MAX];
 }
 
 static worker *worker_of(pool *p, size_t item)
 {
     for (int i = 0; i < p->nworkers; i++)
-        if (busy(&p->workers[i]) && (size_t)p->workers[i].item == item)
+        if (busy(&p->workers[i]) && running_item(&p->workers[i]) == item)
             return &p->workers[i];
     return NULL;
 }
@@ -459,7 +519,7 @@ static void sample(pool *p, double now)
             int64_t g = rss - w->base_rss;
             if (g > w->max_growth)
                 w->max_growth = g;
-            bmp__sched_observe(&p->sched, (size_t)w->item, g);
+            bmp__sched_observe(&p->sched, running_item(w), g);
         }
         if (w->base_vm >= 0 && vm - w->base_vm > w->max_vm_growth)
             w->max_vm_growth = vm - w->base_vm;
@@ -481,148 +541,256 @@ static void sample(pool *p, double now)
     }
 }
 
-/* Starts `item` on slot `w`, replacing its process when needed. */
-static void start_item(pool *p, worker *w, size_t item)
+/* The item at the front of w's queue starts running now (as far as the
+ * caller can tell: when it was sent to an idle worker, or when the
+ * worker answered the one before). */
+static void head_starts(pool *p, worker *w, double now)
+{
+    size_t item = running_item(w);
+    w->started = now;
+    w->estimate = p->sched.items[item].estimate;
+    /* Two reads of /proc per item are the whole cost of tracking;
+     * a run without estimates (a million tiny items) skips it.  Tracking
+     * runs one item per worker, so the item was just sent. */
+    w->base_rss = w->base_vm = -1;
+    if (p->track)
+        bmp__proc_mem("", w->pid, &w->base_rss, &w->base_vm);
+    w->rss = w->base_rss;
+    w->max_growth = w->max_vm_growth = p->track ? 0 : -1;
+    /* The count as last sampled: an OOM kill elsewhere in the last
+     * 150 ms could be taken for this item's, costing one retry, where a
+     * read per item would cost every item. */
+    w->oom_at_start = p->oom_kills;
+}
+
+/* How many items each worker should hold.  One while anything needs the
+ * caller's per-item view (memory tracking, pauses) or before an item's
+ * length is known; else enough for about QUEUE_S of work, so that the
+ * worker goes on while the caller sleeps, and no more than a fair share
+ * of what is left, so that workers end together. */
+#define QUEUE_S 0.002
+static int queue_depth(const pool *p)
+{
+    if (!p->pipelined || p->item_s <= 0)
+        return 1;
+    double d = ceil(QUEUE_S / p->item_s);
+    int depth = d >= BMP__TASKS_MAX ? BMP__TASKS_MAX : d < 1 ? 1 : (int)d;
+    size_t left = p->sched.queued + (size_t)p->sched.running;
+    size_t fair = (left + (size_t)p->nworkers - 1) / (size_t)p->nworkers;
+    if (fair < (size_t)depth)
+        depth = fair > 0 ? (int)fair : 1;
+    return depth;
+}
+
+/* Queues one more item in w, starting its process first when needed; the
+ * task waits in w->pending for flush().
+ * @return the scheduler's verdict: START when an item was queued or may
+ *         be, EMPTY or WAIT when nothing more may start now. */
+static bmp__sched_verdict take_one(pool *p, worker *w)
 {
     int slot = (int)(w - p->workers);
-    bmp__result *r = &p->run->results[item];
-    for (int tries = 0; tries < 2; tries++) {
-        if (w->pid > 0 && p->max_items > 0 && p->served[slot] >= p->max_items)
-            reap(w, 0, NULL);
+    /* A worker that has served its worker_max_items is replaced once its
+     * queue is empty; until then it gets no more. */
+    if (w->pid > 0 && p->max_items > 0 &&
+        p->served[slot] + w->npending >= p->max_items) {
+        if (w->qlen > 0)
+            return BMP__SCHED_START;
+        reap(w, 0, NULL);
+    }
+    for (;;) {
+        size_t item;
+        bmp__sched_verdict v = bmp__sched_next(&p->sched, p->avail, &item);
+        if (v == BMP__SCHED_EMPTY || v == BMP__SCHED_WAIT)
+            return v;
+        if (v == BMP__SCHED_TOO_LARGE) {
+            too_large(p, item);
+            continue;
+        }
         if (w->pid == 0) {
             int rc = spawn(p, w);
             if (rc < 0) {
+                bmp__result *r = &p->run->results[item];
                 bmp__sched_drop(&p->sched, item);
                 bmp__result_fail(r, BMP_ITEM_FAILED, rc,
                                  "cannot start a worker process: %s",
                                  bmp_strerror(rc));
                 r->stats.attempts = ++p->attempts[item];
                 item_done(p, item, 1);
-                return;
+                return BMP__SCHED_START;
             }
         }
-        /* Two reads of /proc per item are the whole cost of tracking;
-         * a run without estimates (a million tiny items) skips it. */
-        w->base_rss = w->base_vm = -1;
-        if (p->track)
-            bmp__proc_mem("", w->pid, &w->base_rss, &w->base_vm);
-        int64_t estimate = bmp__sched_estimate(&p->sched, item);
-        if (bmp__channel_send_task(w->fd, item, estimate) == 0) {
-            bmp__sched_start(&p->sched, item);
-            w->item = (long)item;
-            w->started = bmp__now();
-            w->estimate = estimate;
-            w->rss = w->base_rss;
-            w->max_growth = w->max_vm_growth = p->track ? 0 : -1;
-            /* The count as last sampled: an OOM kill elsewhere in the
-             * last 150 ms could be taken for this item's, costing one
-             * retry, where a read per item would cost every item. */
-            w->oom_at_start = p->oom_kills;
-            p->attempts[item]++;
-            p->served[slot]++;
+        int64_t estimate = bmp__sched_start(&p->sched, item);
+        p->attempts[item]++;
+        w->pending[w->npending++] = (bmp__task){item, estimate};
+        w->queue[(w->qhead + w->qlen) % BMP__TASKS_MAX] = item;
+        if (w->qlen++ == 0)
+            head_starts(p, w, bmp__now());
+        return BMP__SCHED_START;
+    }
+}
+
+/* Sends w's pending tasks in one write. */
+static void flush(pool *p, worker *w)
+{
+    int n = w->npending;
+    if (n == 0)
+        return;
+    w->npending = 0;
+    int slot = (int)(w - p->workers);
+    int had = w->qlen - n; /* items sent before */
+    for (int tries = 0;; tries++) {
+        if (bmp__channel_send_tasks(w->fd, w->pending, (size_t)n) == 0) {
+            p->served[slot] += n;
             return;
         }
-        /* The idle worker died (a step's stray thread, say): replace it
-         * without charging the item. */
+        if (had > 0)
+            return; /* it died with items in hand: on_readable sees it */
+        /* The idle worker died (a step's stray thread, say): the items
+         * are not charged; a new worker gets them, once. */
         reap(w, 1, NULL);
+        int rc = tries == 0 ? spawn(p, w) : -ECHILD;
+        if (rc == 0) {
+            for (int k = 0; k < n; k++)
+                w->queue[k] = (size_t)w->pending[k].index;
+            w->qlen = n;
+            head_starts(p, w, bmp__now());
+            continue;
+        }
+        size_t first = (size_t)w->pending[0].index;
+        for (int k = 1; k < n; k++)
+            give_back(p, (size_t)w->pending[k].index);
+        bmp__sched_finish(&p->sched, first, -1, 0);
+        bmp__result_fail(&p->run->results[first], BMP_ITEM_FAILED,
+                         BMP_ECRASH, "workers die before taking an item");
+        p->run->results[first].stats.attempts = p->attempts[first];
+        item_done(p, first, 1);
+        return;
     }
-    bmp__sched_drop(&p->sched, item);
-    bmp__result_fail(r, BMP_ITEM_FAILED, BMP_ECRASH,
-                     "workers die before taking an item");
-    item_done(p, item, 1);
 }
 
-/* A slot that can take an item: an idle worker first (no fork), else an
- * empty slot; NULL when every slot is busy. */
-static worker *free_slot(pool *p)
-{
-    worker *empty = NULL;
-    for (int i = 0; i < p->nworkers; i++) {
-        worker *w = &p->workers[i];
-        if (w->pid > 0 && w->item < 0)
-            return w;
-        if (w->pid == 0 && !empty)
-            empty = w;
-    }
-    return empty;
-}
-
-/* Starts every item the scheduler allows now. */
+/* Starts every item the scheduler allows now: idle workers first, one
+ * item each, then deeper queues, so that the first items of a run spread
+ * over every worker; then one write per worker. */
 static void fill(pool *p)
 {
-    for (;;) {
-        worker *w = free_slot(p);
-        if (!w)
-            return;
-        size_t item;
-        switch (bmp__sched_next(&p->sched, p->avail, &item)) {
-        case BMP__SCHED_EMPTY:
-            /* Nothing left to start: let idle workers go. */
-            for (int i = 0; i < p->nworkers; i++)
-                if (p->workers[i].pid > 0 && p->workers[i].item < 0)
-                    reap(&p->workers[i], 0, NULL);
-            return;
-        case BMP__SCHED_WAIT:
-            return;
-        case BMP__SCHED_TOO_LARGE:
-            too_large(p, item);
-            break;
-        case BMP__SCHED_START:
-            start_item(p, w, item);
-            break;
+    int depth = queue_depth(p);
+    bmp__sched_verdict v = BMP__SCHED_START;
+    for (int level = 1; level <= depth && v == BMP__SCHED_START; level++) {
+        for (int i = 0; i < p->nworkers && v == BMP__SCHED_START; i++) {
+            if (p->workers[i].qlen < level)
+                v = take_one(p, &p->workers[i]);
         }
+    }
+    for (int i = 0; i < p->nworkers; i++)
+        flush(p, &p->workers[i]);
+    if (v == BMP__SCHED_EMPTY) {
+        /* Nothing left to start: let idle workers go. */
+        for (int i = 0; i < p->nworkers; i++)
+            if (p->workers[i].pid > 0 && p->workers[i].qlen == 0)
+                reap(&p->workers[i], 0, NULL);
     }
 }
 
-static void on_readable(pool *p, worker *w)
+/* The worker ended (`why`: -EPIPE its socket closed; else a bad message
+ * or a read error, and it is killed): the running item gets the death,
+ * the items waiting behind it go back to the queue. */
+static void worker_lost(pool *p, worker *w, int why)
 {
-    size_t item = (size_t)w->item;
-    bmp__result *r = &p->run->results[item];
-    char *temp = NULL;
-    int rc = bmp__channel_recv(w->fd, r, &temp);
-    if (rc == 0) {
-        remember_temp(w, temp);
-        return;
-    }
-    if (rc == 1) {
-        forget_temps(w, 0);
-        if (w->suspended) {
-            /* Paused just after it answered: it must take the next. */
-            kill(w->pid, SIGCONT);
-            w->suspended = 0;
-        }
-        w->item = -1;
-        int64_t growth = r->stats.peak_rss >= 0 && r->stats.start_rss >= 0
-                             ? r->stats.peak_rss - r->stats.start_rss
-                             : w->max_growth;
-        finish(p, item, r->status == BMP_ITEM_FAILED && r->code == -ENOMEM,
-               growth);
-        return;
-    }
+    int queued = w->qlen;
+    size_t items[BMP__TASKS_MAX];
+    for (int k = 0; k < queued; k++)
+        items[k] = queued_item(w, k);
     int status = 0;
-    reap(w, rc != -EPIPE, &status);
+    reap(w, why != -EPIPE, &status);
+    if (queued == 0)
+        return; /* it ended between items: nobody's loss */
+    for (int k = 1; k < queued; k++)
+        give_back(p, items[k]);
+    bmp__result *r = &p->run->results[items[0]];
     int memory = 0;
-    if (rc == -EPIPE) {
+    if (why == -EPIPE) {
         describe_death(r, status);
         memory = died_for_memory(p, w, status);
     } else {
-        bmp__result_fail(r, BMP_ITEM_CRASHED, rc,
-                         "bad message from the worker: %s", bmp_strerror(rc));
+        bmp__result_fail(r, BMP_ITEM_CRASHED, why,
+                         "bad message from the worker: %s", bmp_strerror(why));
     }
-    finish(p, item, memory, w->max_growth);
+    finish(p, items[0], memory, w->max_growth);
+}
+
+/* The running item of w was answered (its result is in run->results). */
+static void answered(pool *p, worker *w)
+{
+    size_t item = running_item(w);
+    bmp__result *r = &p->run->results[item];
+    w->qhead = (w->qhead + 1) % BMP__TASKS_MAX;
+    w->qlen--;
+    forget_temps(w, 0);
+    if (w->suspended) {
+        /* Paused just after it answered: it must take the next. */
+        kill(w->pid, SIGCONT);
+        w->suspended = 0;
+    }
+    int64_t growth = r->stats.peak_rss >= 0 && r->stats.start_rss >= 0
+                         ? r->stats.peak_rss - r->stats.start_rss
+                         : w->max_growth;
+    if (r->stats.wall_s >= 0)
+        p->item_s = p->item_s > 0 ? p->item_s + (r->stats.wall_s - p->item_s) / 8
+                                  : r->stats.wall_s + 1e-6;
+    if (w->qlen > 0)
+        head_starts(p, w, bmp__now());
+    finish(p, item, r->status == BMP_ITEM_FAILED && r->code == -ENOMEM,
+           growth);
+}
+
+/* Reads what w sent and handles every whole frame in it. */
+static void on_readable(pool *p, worker *w)
+{
+    int rc = bmp__reader_fill(&w->rd, w->fd);
+    for (;;) {
+        if (w->qlen == 0) {
+            if (w->rd.end > w->rd.start)
+                rc = BMP_EPROTO; /* an answer to nothing */
+            break;
+        }
+        char *temp = NULL;
+        int k = bmp__reader_next(&w->rd, &p->run->results[running_item(w)],
+                                 &temp);
+        if (k == -EAGAIN)
+            break;
+        if (k == 0)
+            remember_temp(w, temp);
+        else if (k == 1)
+            answered(p, w);
+        else {
+            rc = k;
+            break;
+        }
+    }
+    if (rc == 0)
+        worker_lost(p, w, -EPIPE);
+    else if (rc < 0 && rc != -EAGAIN)
+        worker_lost(p, w, rc);
 }
 
 static void on_timeout(pool *p, worker *w)
 {
-    size_t item = (size_t)w->item;
+    size_t item = running_item(w);
     int64_t growth = w->max_growth;
+    int queued = w->qlen;
+    size_t items[BMP__TASKS_MAX];
+    for (int k = 0; k < queued; k++)
+        items[k] = queued_item(w, k);
     reap(w, 1, NULL);
+    for (int k = 1; k < queued; k++)
+        give_back(p, items[k]);
     bmp__result_fail(&p->run->results[item], BMP_ITEM_TIMED_OUT,
                      BMP_ETIMEOUT, "timed out after %g s", p->timeout);
     finish(p, item, 0, growth);
 }
 
-/* Interrupted: end every worker; their items were not run to the end. */
+/* Interrupted: end every worker; their items were not run to the end,
+ * and those queued behind them not at all. */
 static void stop_all(pool *p)
 {
     for (int i = 0; i < p->nworkers; i++) {
@@ -631,12 +799,53 @@ static void stop_all(pool *p)
             reap(w, 1, NULL);
             continue;
         }
-        size_t item = (size_t)w->item;
+        size_t item = running_item(w);
+        int queued = w->qlen;
+        size_t items[BMP__TASKS_MAX];
+        for (int k = 0; k < queued; k++)
+            items[k] = queued_item(w, k);
         reap(w, 1, NULL);
+        for (int k = 1; k < queued; k++)
+            give_back(p, items[k]);
         bmp__result_fail(&p->run->results[item], BMP_ITEM_NOT_RUN,
                          BMP_EINTERRUPTED, "interrupted by SIG%s",
                          sigabbrev_np(bmp__interrupted()));
     }
+}
+
+/* With items queued in every busy worker, the caller may sleep before it
+ * reads their results: the workers go on, and one wake-up then collects
+ * many answers instead of one each.  The nap is half the work the
+ * shortest queue holds behind its running item, so no worker runs dry;
+ * 0 when a worker has nothing queued. */
+#define NAP_MAX_S 0.002
+#define NAP_MIN_S 0.0001
+static double nap_s(const pool *p)
+{
+    if (!p->pipelined || p->item_s <= 0)
+        return 0;
+    double least = -1;
+    for (int i = 0; i < p->nworkers; i++) {
+        const worker *w = &p->workers[i];
+        if (!busy(w))
+            continue;
+        double ahead = (w->qlen - 1) * p->item_s;
+        if (least < 0 || ahead < least)
+            least = ahead;
+    }
+    double nap = least / 2;
+    if (nap < NAP_MIN_S)
+        return 0;
+    return nap > NAP_MAX_S ? NAP_MAX_S : nap;
+}
+
+/* Sleeps `s` seconds, or less when the run is interrupted. */
+static void nap(double s)
+{
+    struct timespec ts = {(time_t)s, (long)((s - floor(s)) * 1e9)};
+    int wake = bmp__interrupt_fd();
+    struct pollfd fd = {.fd = wake, .events = POLLIN};
+    ppoll(&fd, wake >= 0, &ts, NULL);
 }
 
 static int pool_loop(pool *p)
@@ -694,6 +903,11 @@ static int pool_loop(pool *p)
             to_sample = 0.001;
         if (wait_s < 0 || to_sample < wait_s)
             wait_s = to_sample;
+        double rest = nap_s(p);
+        if (rest > 0 && rest < wait_s) {
+            nap(rest);
+            wait_s -= rest;
+        }
         int wake = bmp__interrupt_fd();
         if (wake >= 0)
             fds[n] = (struct pollfd){.fd = wake, .events = POLLIN};
@@ -757,9 +971,15 @@ static int process_run(bmp__run *run, int workers, bmp_error *err)
     }
     p.reported = p.done;
     p.track = p.sched.cfg.budget >= 0 || p.enforce;
+    /* Pipelining needs nothing per item from the caller between items:
+     * no memory to measure, no item to pause, no factor to learn. */
+    p.pipelined = !p.track && !p.sched.cfg.suspend && !p.sched.cfg.adaptive;
+    if (p.pipelined)
+        p.sched.cfg.max_running = p.nworkers * BMP__TASKS_MAX;
     for (int i = 0; i < p.nworkers; i++) {
         p.workers[i].fd = -1;
-        p.workers[i].item = -1;
+        /* Without a shared log, temporaries are announced on the socket. */
+        p.workers[i].log = bmp__temp_log_new();
     }
     sample(&p, bmp__now());
     rc = pool_loop(&p);
@@ -772,8 +992,11 @@ static int process_run(bmp__run *run, int workers, bmp_error *err)
                       bmp_strerror(rc));
 out:
     if (p.workers) {
-        for (int i = 0; i < p.nworkers; i++)
+        for (int i = 0; i < p.nworkers; i++) {
             reap(&p.workers[i], rc < 0, NULL);
+            bmp__reader_free(&p.workers[i].rd);
+            bmp__temp_log_free(p.workers[i].log);
+        }
     }
     bmp__sched_free(&p.sched);
     free(p.est_failed);

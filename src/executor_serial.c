@@ -23,7 +23,7 @@ static int serial_run(bmp__run *run, int workers, bmp_error *err)
                                  "finished",
                                  sigabbrev_np(bmp__interrupted()), i,
                                  run->count);
-        bmp__run_item(run, i, &run->results[i]);
+        bmp__run_item(run, i, &run->results[i], NULL);
         bmp__item_final(run, i);
         failed += run->results[i].status != BMP_ITEM_OK &&
                   run->results[i].status != BMP_ITEM_NO_OUTPUT;

@@ -81,13 +81,16 @@ double bmp__now(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static double cpu_seconds(void)
+/* This process's CPU seconds, with the whole getrusage() in *ru. */
+static double cpu_seconds(struct rusage *ru)
 {
-    struct rusage ru;
-    if (getrusage(RUSAGE_SELF, &ru) != 0)
+    if (getrusage(RUSAGE_SELF, ru) != 0) {
+        memset(ru, 0, sizeof *ru);
+        ru->ru_maxrss = -1;
         return 0;
-    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-           (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+    }
+    return (double)(ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) +
+           (ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) * 1e-6;
 }
 
 void bmp__result_clear(bmp__result *r)
@@ -117,11 +120,15 @@ void bmp__result_fail(bmp__result *r, bmp_status status, int code,
         r->meta = json_object();
 }
 
-void bmp__run_item(bmp__run *run, size_t index, bmp__result *out)
+void bmp__run_item(bmp__run *run, size_t index, bmp__result *out,
+                   struct rusage *usage)
 {
+    struct rusage own[2];
+    if (!usage)
+        usage = own;
     memset(out, 0, sizeof *out);
     bmp__stats_init(&out->stats);
-    double wall0 = bmp__now(), cpu0 = cpu_seconds();
+    double wall0 = bmp__now(), cpu0 = cpu_seconds(&usage[0]);
 
     bmp_item item = {.run = run, .index = index};
     item.in_name = json_array_get(run->items, index);
@@ -153,7 +160,7 @@ void bmp__run_item(bmp__run *run, size_t index, bmp__result *out)
     json_decref(item.kw);
     json_decref(item.meta);
     out->stats.wall_s = bmp__now() - wall0;
-    out->stats.cpu_s = cpu_seconds() - cpu0;
+    out->stats.cpu_s = cpu_seconds(&usage[1]) - cpu0;
     out->stats.attempts = 1;
 }
 
@@ -167,6 +174,6 @@ void bmp_run_item(bmp_run *run, size_t index)
     if (!run || index >= run->count || (run->skip && run->skip[index]))
         return;
     bmp__result_clear(&run->results[index]);
-    bmp__run_item(run, index, &run->results[index]);
+    bmp__run_item(run, index, &run->results[index], NULL);
     bmp__item_final(run, index);
 }

@@ -15,6 +15,7 @@
 #include "bigmultipipe.h"
 
 #include <stdint.h>
+#include <sys/resource.h>
 
 typedef struct bmp__step_list {
     bmp_step *steps;
@@ -96,8 +97,12 @@ int bmp__step_list_append(bmp__step_list *list, bmp_step_fn fn, void *arg,
 void bmp__step_list_clear(bmp__step_list *list);
 
 /* Runs item `index` of `run` in this process and fills `out` (item.c).
- * Never fails: every failure is described in `out`. */
-void bmp__run_item(bmp__run *run, size_t index, bmp__result *out);
+ * Never fails: every failure is described in `out`.  `usage`, when not
+ * NULL, receives this process's getrusage() just before and just after
+ * the item: the measurements of the CPU time, which a worker reuses for
+ * the memory peak instead of asking the kernel twice more. */
+void bmp__run_item(bmp__run *run, size_t index, bmp__result *out,
+                   struct rusage *usage);
 
 void bmp__result_clear(bmp__result *r);
 /* Sets a failed result with a formatted message. */

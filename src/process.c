@@ -5,7 +5,10 @@
  * Each stage is called through the pipe's operations table, so that an
  * override of any one of them changes just that stage.
  */
+#include "atomic_file.h"
 #include "pipe_internal.h"
+
+#include <errno.h>
 
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -24,6 +27,21 @@ static int names_an_input(const json_t *member, const struct stat *out)
     return json_is_string(member) &&
            stat(json_string_value(member), &in) == 0 &&
            in.st_dev == out->st_dev && in.st_ino == out->st_ino;
+}
+
+/* 1 when the file `proposed` exists and is one of the item's inputs. */
+static int output_is_input(const bmp_item *item, const char *proposed)
+{
+    struct stat out;
+    return stat(proposed, &out) == 0 && names_an_input(item->in_name, &out);
+}
+
+static int own_input_error(bmp_item *item, const char *proposed)
+{
+    return bmp_item_fail(item, BMP_EINVAL,
+                         "output name %s is the item's own input; "
+                         "choose another outdir or outname_append",
+                         proposed);
 }
 
 int bmp_default_data_process(bmp_item *item, void **data)
@@ -84,19 +102,28 @@ int bmp_default_file_process(bmp_item *item, char **outname)
         bmp_item_data_free(item, data);
         return rc;
     }
-    struct stat out;
-    if (stat(proposed, &out) == 0 && names_an_input(item->in_name, &out)) {
+    /* Never write over the item's own input.  The default writer without
+     * overwrite refuses every existing output when it renames
+     * (RENAME_NOREPLACE), the input among them, so the check, a path
+     * lookup that contends with the other workers' creates in the same
+     * directory, is made only when that refusal happens.  Any other
+     * writer, or overwrite, is checked before it writes. */
+    int refused_at_rename = ops->file_write == bmp_default_file_write &&
+                            (bmp__atomic_flags_for(item) & BMP__ATOMIC_NOREPLACE);
+    if (!refused_at_rename && output_is_input(item, proposed)) {
         bmp_item_data_free(item, data);
-        rc = bmp_item_fail(item, BMP_EINVAL,
-                           "output name %s is the item's own input; "
-                           "choose another outdir or outname_append",
-                           proposed);
+        rc = own_input_error(item, proposed);
         free(proposed);
         return rc;
     }
     char *written = NULL;
     rc = ops->file_write(item, data, proposed, &written);
     bmp_item_data_free(item, data);
+    if (rc == -EEXIST && refused_at_rename && output_is_input(item, proposed)) {
+        free(item->error); /* "exists" is true, but this says more */
+        item->error = NULL;
+        rc = own_input_error(item, proposed);
+    }
     if (rc < 0) {
         free(proposed);
         free(written);

@@ -777,17 +777,9 @@ int bmp__sysinfo_summary(const bmp__sysinfo *si, char *buf, size_t size)
 
 /* ---- per-process figures, for the scheduler's sampling ---------------- */
 
-int bmp__proc_mem(const char *root, pid_t pid, int64_t *rss, int64_t *vm)
+/* "size resident ..." in pages, as statm gives them. */
+static int parse_statm(const char *line, int64_t *rss, int64_t *vm)
 {
-    char dir[64];
-    if (pid > 0)
-        snprintf(dir, sizeof dir, "/proc/%ld/", (long)pid);
-    else
-        snprintf(dir, sizeof dir, "/proc/self/");
-    char line[256];
-    int rc = read_first_line(root, dir, "statm", line, sizeof line);
-    if (rc)
-        return rc;
     long long size = 0, resident = 0;
     if (sscanf(line, "%lld %lld", &size, &resident) != 2)
         return -EINVAL;
@@ -799,6 +791,28 @@ int bmp__proc_mem(const char *root, pid_t pid, int64_t *rss, int64_t *vm)
     if (vm)
         *vm = (int64_t)size * page;
     return 0;
+}
+
+int bmp__proc_mem(const char *root, pid_t pid, int64_t *rss, int64_t *vm)
+{
+    char dir[64];
+    if (pid > 0)
+        snprintf(dir, sizeof dir, "/proc/%ld/", (long)pid);
+    else
+        snprintf(dir, sizeof dir, "/proc/self/");
+    char line[256];
+    int rc = read_first_line(root, dir, "statm", line, sizeof line);
+    return rc ? rc : parse_statm(line, rss, vm);
+}
+
+int bmp__statm_read(int fd, int64_t *rss, int64_t *vm)
+{
+    char line[256];
+    ssize_t n = pread(fd, line, sizeof line - 1, 0);
+    if (n <= 0)
+        return n < 0 ? -errno : -EINVAL;
+    line[n] = '\0';
+    return parse_statm(line, rss, vm);
 }
 
 int64_t bmp__oom_kills(const char *root)

@@ -117,6 +117,10 @@ int bmp__sysinfo_summary(const bmp__sysinfo *si, char *buf, size_t size);
  *  process) from root/proc/PID/statm; either pointer may be NULL.
  *  @return 0 or -errno (-ENOENT once the process is gone). */
 int bmp__proc_mem(const char *root, pid_t pid, int64_t *rss, int64_t *vm);
+/*! bmp__statm_read() : the same from an open statm file, read from its
+ *  start: one system call, for a worker that measures every item.
+ *  @return 0 or -errno. */
+int bmp__statm_read(int fd, int64_t *rss, int64_t *vm);
 
 /*! bmp__oom_kills() : the kernel's count of processes killed for lack of
  *  memory since boot (oom_kill in root/proc/vmstat; cgroup limits

@@ -1,0 +1,41 @@
+/*
+ * temp_log.h -- the temporary output files of the item a worker is
+ * running, in memory the worker shares with its caller.
+ *
+ * Why: a worker that dies between creating a temporary output and
+ * renaming it leaves a partial file, which the caller must remove.  The
+ * caller must therefore know every temporary's name before the worker
+ * can die.  A message on the socket per temporary cost the caller a
+ * wake-up per item; a write into a shared page costs a memcpy, and the
+ * caller reads the page only when a worker dies.
+ *
+ * One log per worker slot, mapped shared before the slot's workers are
+ * forked.  The worker empties it at the start of each item and appends
+ * each temporary it creates; the caller reads it after reaping a dead
+ * worker, when nothing writes it any more.  A name that does not fit
+ * (the log is full) is not lost: bmp__temp_log_add() says so, and the
+ * worker sends it on the socket instead.
+ */
+#ifndef BMP_TEMP_LOG_H
+#define BMP_TEMP_LOG_H
+
+#include <stddef.h>
+
+typedef struct bmp__temp_log bmp__temp_log;
+
+/* A new, empty log in shared anonymous memory; NULL with errno set. */
+bmp__temp_log *bmp__temp_log_new(void);
+void bmp__temp_log_free(bmp__temp_log *log);
+
+/* Worker side: forgets every name (a new item starts). */
+void bmp__temp_log_clear(bmp__temp_log *log);
+/* Worker side: appends `path`.  @return 0, or -ENOSPC when it does not
+ * fit. */
+int bmp__temp_log_add(bmp__temp_log *log, const char *path);
+
+/* Caller side, once the worker is reaped: unlinks every logged name (one
+ * already renamed to its final name is gone, and unlink fails
+ * harmlessly) and empties the log.  @return how many were removed. */
+size_t bmp__temp_log_remove_all(bmp__temp_log *log);
+
+#endif
