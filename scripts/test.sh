@@ -4,7 +4,8 @@
 #   2. the same suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   3. the pipeline and executor tests under ThreadSanitizer
 #   4. valgrind memcheck on the seed's examples (no leaks, no errors)
-#   5. the .npy header fuzzer for a bounded time (BMP_FUZZ_SECONDS, 60)
+#   5. each fuzzer (the .npy header, the workers' result frames) for a
+#      bounded time (BMP_FUZZ_SECONDS each, 30)
 # Each stage builds in its own directory under build-ci/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,8 +55,8 @@ for ex in seed_loop seed_subclass seed_steps; do
 done
 
 if [[ -x fuzz/run.sh ]]; then
-  stage "fuzzing the .npy header parser"
-  if bash fuzz/run.sh "${BMP_FUZZ_SECONDS:-60}" >build-ci/fuzz.log 2>&1; then
+  stage "fuzzing the parsers (.npy header, result frames)"
+  if bash fuzz/run.sh "${BMP_FUZZ_SECONDS:-30}" >build-ci/fuzz.log 2>&1; then
     grep -E '^Done [0-9]+ runs' build-ci/fuzz.log || true
     echo "fuzzing: no finding"
   else

@@ -87,6 +87,11 @@ static struct {
     size_t start, end; /* unread bytes */
 } inbox;
 
+size_t bmp__channel_tasks_ahead(void)
+{
+    return (inbox.end - inbox.start) / sizeof(bmp__task);
+}
+
 int bmp__channel_recv_task(int fd, uint64_t *index, int64_t *estimate)
 {
     while (inbox.end - inbox.start < sizeof(bmp__task)) {

@@ -38,6 +38,10 @@ int bmp__channel_send_tasks(int fd, const bmp__task *tasks, size_t n);
  * socket.  @return 1, 0 at end of file, or -errno. */
 int bmp__channel_recv_task(int fd, uint64_t *index, int64_t *estimate);
 
+/* Worker side: how many tasks were read ahead and wait behind the
+ * running item (for tests: it shows that queueing happened). */
+size_t bmp__channel_tasks_ahead(void);
+
 /* Worker side: the socket to the caller and the slot's temporary-file
  * log (may be NULL), set once in a new worker; in the caller the socket
  * is -1.  bmp__channel_item_starts() is called before each item with the
@@ -72,8 +76,9 @@ void bmp__reader_free(bmp__reader *rd);
 int bmp__reader_fill(bmp__reader *rd, int fd);
 /* The next whole frame buffered: a result fills *r (cleared first) and
  * gives 1; a temporary-file notice sets *temp_path (malloc'd) and gives
- * 0.  @return 1, 0, -EAGAIN when no whole frame is buffered, BMP_EPROTO,
- * or -ENOMEM. */
+ * 0.  @return 1, 0, -EAGAIN when no whole frame is buffered (nothing is
+ * consumed), BMP_EPROTO or -ENOMEM (the stream cannot be trusted any
+ * more: the caller ends the worker). */
 int bmp__reader_next(bmp__reader *rd, bmp__result *r, char **temp_path);
 
 /* The fork registry: the caller-side sockets of every worker of this

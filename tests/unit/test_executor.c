@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "bigmultipipe.h"
+#include "channel.h"
 #include "testutil.h"
 
 #include <dirent.h>
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -204,6 +206,87 @@ static void executor_fault_matrix(void **state)
             assert_int_equal(open_fds(), fds_before);
         }
     }
+}
+
+/* ---- short items, queued several to a worker --------------------------- */
+
+#define N_SHORT 300
+#define SHORT_VICTIM 200
+
+static int crash_short_victim(bmp_item *item, void **data, void *arg)
+{
+    (void)item;
+    if (value_of(*data) != SHORT_VICTIM)
+        return BMP_CONTINUE;
+    if (strcmp(arg, "segfault") == 0)
+        raise(SIGSEGV);
+    pause(); /* "hang" */
+    return BMP_CONTINUE;
+}
+
+/* How many items waited behind this one in its worker. */
+static int record_ahead(bmp_item *item, void **data, void *arg)
+{
+    (void)data;
+    (void)arg;
+    return bmp_kw_set_int(bmp_item_meta(item), "ahead",
+                          (long long)bmp__channel_tasks_ahead());
+}
+
+/* Items shorter than a round trip are queued in the workers; a crash or
+ * a time-out still costs exactly its own item, and the items queued
+ * behind it run once, uncharged, in a new worker. */
+static void executor_queued_items_survive_faults(void **state)
+{
+    fixture *f = *state;
+    char *dir = tu_join(f->dir, "short");
+    assert_int_equal(mkdir(dir, 0777), 0);
+    json_t *names = tu_numbered_files(dir, "s_%d.dat", N_SHORT);
+    int fds_before = open_fds();
+    const char *faults_here[] = {"segfault", "hang"};
+    for (size_t k = 0; k < 2; k++) {
+        bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
+        bmp_pipe_add_pre(pipe, crash_short_victim, (void *)faults_here[k],
+                         NULL);
+        bmp_pipe_add_post(pipe, record_ahead, NULL, NULL);
+        json_t *kw = json_pack("{s:s, s:i, s:f, s:b}", "outdir", dir,
+                               "num_processes", 2, "timeout", 1.0,
+                               "overwrite", 1);
+        bmp_pout *pout = run(pipe, names, kw);
+        long long most_ahead = 0;
+        for (size_t i = 0; i < N_SHORT; i++) {
+            json_t *e = bmp_pout_entry_json(pout, i);
+            long long attempts =
+                bmp_kw_int(json_object_get(e, "stats"), "attempts", -1);
+            json_decref(e);
+            assert_int_equal(attempts, 1);
+            if (i == SHORT_VICTIM) {
+                assert_int_equal(bmp_pout_status(pout, i),
+                                 k == 0 ? BMP_ITEM_CRASHED
+                                        : BMP_ITEM_TIMED_OUT);
+                assert_non_null(strstr(bmp_pout_error(pout, i),
+                                       k == 0 ? "SIGSEGV" : "timed out"));
+                continue;
+            }
+            assert_int_equal(bmp_pout_status(pout, i), BMP_ITEM_OK);
+            long long ahead = bmp_kw_int(bmp_pout_meta(pout, i), "ahead", -1);
+            assert_true(ahead >= 0);
+            if (ahead > most_ahead)
+                most_ahead = ahead;
+            char *text = tu_read_file(bmp_pout_outname(pout, i), NULL);
+            assert_int_equal(atoi(text), (int)i);
+            free(text);
+        }
+        /* The queueing this test is about did happen. */
+        assert_true(most_ahead >= 1);
+        bmp_pout_free(pout);
+        json_decref(kw);
+        bmp_pipe_free(pipe);
+        assert_no_children();
+        assert_int_equal(open_fds(), fds_before);
+    }
+    json_decref(names);
+    free(dir);
 }
 
 /* A crash kills the item, not the caller, even with one worker. */
@@ -613,6 +696,7 @@ int main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
         T(executor_fault_matrix),
         T(executor_one_worker_still_isolated),
+        T(executor_queued_items_survive_faults),
         T(executor_retries_recover),
         T(executor_retries_exhausted),
         T(executor_worker_max_items),
