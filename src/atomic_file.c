@@ -7,49 +7,78 @@
 #include "channel.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
-/* The process umask, read without changing it: umask(2) can only be read
- * by setting it, which races with other threads creating files. */
-static mode_t read_umask(void)
+/* ---- unique temporary names ------------------------------------------
+ * mkostemp() creates the file 0600, and outputs want 0666 & ~umask: a
+ * fchmod() per output, and reading the umask, which can only be read from
+ * /proc without a race.  Opening with mode 0666 lets the kernel apply the
+ * umask.  The six random characters come from a generator per thread,
+ * seeded anew in every process, so that workers forked from one caller
+ * do not draw the same names. */
+static unsigned fork_generation;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void after_fork_in_child(void)
 {
-    FILE *status = fopen("/proc/self/status", "re");
-    if (status) {
-        char line[256];
-        while (fgets(line, sizeof line, status)) {
-            unsigned mask;
-            if (sscanf(line, "Umask: %o", &mask) == 1) {
-                fclose(status);
-                return (mode_t)mask;
-            }
+    fork_generation++;
+}
+
+static void register_atfork(void)
+{
+    pthread_atfork(NULL, NULL, after_fork_in_child);
+}
+
+static uint64_t next_random(void)
+{
+    static _Thread_local uint64_t state;
+    static _Thread_local unsigned seeded_in; /* fork_generation + 1 */
+    pthread_once(&atfork_once, register_atfork);
+    if (seeded_in != fork_generation + 1) {
+        uint64_t seed = 0;
+        if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != sizeof seed) {
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            seed = (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32) ^
+                   (uint64_t)(uintptr_t)&state;
         }
-        fclose(status);
+        state = seed | 1;
+        seeded_in = fork_generation + 1;
     }
-    return 022; /* the usual default, when /proc cannot say */
+    /* xorshift64*: plenty for names that O_EXCL checks anyway. */
+    state ^= state >> 12;
+    state ^= state << 25;
+    state ^= state >> 27;
+    return state * 0x2545F4914F6CDD1DULL;
 }
 
-/* Read once per process: reading /proc costs as much as the rest of
- * writing a small output.  A umask changed after the first output of the
- * process is not seen. */
-static pthread_once_t umask_once = PTHREAD_ONCE_INIT;
-static mode_t umask_value;
-
-static void umask_init(void)
+/* Replaces the last six characters of `path` (XXXXXX) with random ones
+ * and creates the file, exclusively, mode 0666 & ~umask.
+ * @return the descriptor, or -errno. */
+static int create_unique(char *path)
 {
-    umask_value = read_umask();
-}
-
-static mode_t current_umask(void)
-{
-    pthread_once(&umask_once, umask_init);
-    return umask_value;
+    static const char chars[] =
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    char *x = path + strlen(path) - 6;
+    for (int tries = 0; tries < 1000; tries++) {
+        uint64_t r = next_random();
+        for (int i = 0; i < 6; i++, r /= 62)
+            x[i] = chars[r % 62];
+        int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0 || errno != EEXIST)
+            return fd >= 0 ? fd : -errno;
+    }
+    return -EEXIST;
 }
 
 int bmp__atomic_open(bmp__atomic_file *f, const char *path)
@@ -75,17 +104,15 @@ int bmp__atomic_open(bmp__atomic_file *f, const char *path)
         f->temp_path = NULL;
         return -ENOMEM;
     }
-    f->fd = mkostemp(f->temp_path, O_CLOEXEC);
+    f->fd = create_unique(f->temp_path);
     if (f->fd < 0) {
-        int rc = -errno;
+        int rc = f->fd;
         free(f->final_path);
         free(f->temp_path);
         f->final_path = f->temp_path = NULL;
         return rc;
     }
     bmp__channel_notify_temp(f->temp_path);
-    /* mkstemp makes 0600; outputs get the usual 0666 & ~umask. */
-    fchmod(f->fd, 0666 & ~current_umask());
     return 0;
 }
 

@@ -18,6 +18,7 @@
 #include "utf8.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,6 +111,7 @@ static int name_tree_append(char **buf, size_t *len, size_t *cap,
     return append(buf, len, cap, "]", 1);
 }
 
+/* The stats object as a JSON value, for bmp_pout_entry_json(). */
 static json_t *stats_json(const bmp__stats *s)
 {
     return json_pack("{s:f, s:f, s:I, s:i, s:I, s:I, s:b}", "wall_s",
@@ -118,6 +120,34 @@ static json_t *stats_json(const bmp__stats *s)
                      "start_rss", (json_int_t)s->start_rss, "estimate",
                      (json_int_t)s->estimate, "over_estimate",
                      s->over_estimate != 0);
+}
+
+/* A JSON real that reads back as the same double, and as a float in
+ * Python: "%.17g" with ".0" added when it would look like an integer. */
+static int real_text(char *buf, size_t size, double v)
+{
+    if (!isfinite(v))
+        v = 0; /* JSON has no inf or nan; a time is never either */
+    int n = snprintf(buf, size, "%.17g", v);
+    if (n > 0 && (size_t)n + 2 < size && !strpbrk(buf, ".e"))
+        n += snprintf(buf + n, size - (size_t)n, ".0");
+    return n;
+}
+
+/* The same as text for a pout line, written directly: one snprintf
+ * instead of building and dumping a JSON object per entry. */
+static int stats_text(char *buf, size_t size, const bmp__stats *s)
+{
+    char wall[40], cpu[40];
+    real_text(wall, sizeof wall, s->wall_s);
+    real_text(cpu, sizeof cpu, s->cpu_s);
+    return snprintf(buf, size,
+                    "{\"wall_s\": %s, \"cpu_s\": %s, \"peak_rss\": %lld, "
+                    "\"attempts\": %d, \"start_rss\": %lld, "
+                    "\"estimate\": %lld, \"over_estimate\": %s}",
+                    wall, cpu, (long long)s->peak_rss, s->attempts,
+                    (long long)s->start_rss, (long long)s->estimate,
+                    s->over_estimate ? "true" : "false");
 }
 
 char *bmp__pout_entry_line(const bmp_pout *pout, size_t i)
@@ -131,12 +161,11 @@ char *bmp__entry_line(const json_t *in_name, const bmp__result *r,
 {
     char *buf = NULL;
     size_t len = 0, cap = 0;
-    json_t *stats = stats_json(&r->stats);
+    char stats[256];
+    int stats_len = stats_text(stats, sizeof stats, &r->stats);
     char *meta = r->meta ? json_dumps(r->meta, JSON_COMPACT)
                            : strdup("{}");
-    char *stats_text = stats ? json_dumps(stats, JSON_COMPACT) : NULL;
-    json_decref(stats);
-    int rc = !meta || !stats_text;
+    int rc = !meta || stats_len < 0 || (size_t)stats_len >= sizeof stats;
     if (index >= 0) {
         char prefix[48];
         int n = snprintf(prefix, sizeof prefix, "{\"index\": %ld, ", index);
@@ -162,10 +191,9 @@ char *bmp__entry_line(const json_t *in_name, const bmp__result *r,
     else
         rc = rc || append(&buf, &len, &cap, "null", 4);
     rc = rc || append(&buf, &len, &cap, ", \"stats\": ", 11);
-    rc = rc || append(&buf, &len, &cap, stats_text, strlen(stats_text));
+    rc = rc || append(&buf, &len, &cap, stats, (size_t)stats_len);
     rc = rc || append(&buf, &len, &cap, "}", 1);
     free(meta);
-    free(stats_text);
     if (rc) {
         free(buf);
         return NULL;
