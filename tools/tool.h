@@ -93,7 +93,7 @@ int name_stem_ext(const char *path, char **stem, char **ext);
  * `max` (tail); `total` counts all that arrived. */
 typedef struct capture {
     char *buf;
-    size_t len, max, total;
+    size_t len, cap, max, total; /* cap: the buffer's room, grown as needed */
     int keep_tail;
 } capture;
 
@@ -104,7 +104,7 @@ typedef struct spawn_result {
 } spawn_result;
 
 typedef struct spawn_options {
-    char *const *argv;       /* argv[0] is looked up in PATH */
+    char *const *argv;       /* argv[0] is looked up in PATH, as execvp */
     char *const *envp;       /* the environment for the program */
     int restore_sigint;      /* reset SIGINT to its default action */
 } spawn_options;

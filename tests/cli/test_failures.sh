@@ -42,6 +42,23 @@ check_eq "a command that cannot start: exit 1" 1 $?
 check_eq "... and says why" "cannot run ./no-such-program: No such file or directory" \
     "$(pout p.jsonl 'rows[0]["error"]')"
 
+"$BMP" run -q -- no-such-program-in-path {in} {out} ::: x.FAIL.txt > p.jsonl
+check_eq "a program looked up in PATH and not found" \
+    "cannot run no-such-program-in-path: No such file or directory" \
+    "$(pout p.jsonl 'rows[0]["error"]')"
+printf '#!/bin/sh\nexit 0\n' > not-executable.sh
+chmod 644 not-executable.sh
+"$BMP" run -q -- ./not-executable.sh {in} {out} ::: x.FAIL.txt > p.jsonl
+check_eq "a program that may not be executed" \
+    "cannot run ./not-executable.sh: Permission denied" \
+    "$(pout p.jsonl 'rows[0]["error"]')"
+# A script without "#!" runs under /bin/sh, as execvp and the shell do.
+printf 'printf "%%s" "{\\"words\\": $#}"; cp "$1" "$2"\n' > no-shebang.sh
+chmod 755 no-shebang.sh
+"$BMP" run -q --overwrite -- ./no-shebang.sh {in} {out} ::: ok.txt > p.jsonl
+check_eq "a script without #! runs under sh, with its arguments" \
+    "['ok', {'words': 2}]" "$(pout p.jsonl '[rows[0]["status"], rows[0]["meta"]]')"
+
 printf 'h\n' > x.HANG.txt
 start=$(date +%s)
 "$BMP" run -q --overwrite --timeout 0.5 -- "$FAKE" {in} {out} ::: x.HANG.txt ok.txt > p.jsonl
