@@ -23,6 +23,7 @@
 
 #include "channel.h"
 #include "interrupt.h"
+#include "meter.h"
 #include "scheduler.h"
 #include "sysinfo.h"
 
@@ -104,46 +105,6 @@ typedef struct pool {
 
 /* ---- the worker side -------------------------------------------------- */
 
-/* Peak resident memory of this process since the last reset, in bytes;
- * -1 when /proc does not tell.  Resetting (clear_refs "5") makes the peak
- * per item although the worker lives on. */
-static int64_t read_peak_rss(int status_fd)
-{
-    char buf[4096];
-    if (status_fd < 0)
-        return -1;
-    ssize_t n = pread(status_fd, buf, sizeof buf - 1, 0);
-    if (n <= 0)
-        return -1;
-    buf[n] = '\0';
-    const char *p = strstr(buf, "VmHWM:");
-    return p ? (int64_t)strtoll(p + 6, NULL, 10) * 1024 : -1;
-}
-
-/* getrusage()'s peak, which the item's CPU time measurement reads anyway,
- * is the same figure as VmHWM without the kernel formatting all of
- * /proc/self/status, and the reset below resets it too, except for the
- * peak of a thread that has ended, which the kernel keeps apart.  Just
- * after a reset that peak must be the resident memory of the moment;
- * more means an ended thread's peak is mixed in, and only VmHWM tells the
- * item's own.  @return the item's peak in bytes, -1 unknown. */
-static int64_t item_peak_rss(const struct rusage usage[2], int64_t start_rss,
-                             int status_fd)
-{
-    int64_t at_start = (int64_t)usage[0].ru_maxrss * 1024;
-    if (usage[0].ru_maxrss >= 0 && start_rss >= 0 &&
-        at_start <= start_rss + 65536)
-        return (int64_t)usage[1].ru_maxrss * 1024;
-    return read_peak_rss(status_fd);
-}
-
-static void reset_peak_rss(int clear_fd)
-{
-    if (clear_fd >= 0 && pwrite(clear_fd, "5", 1, 0) < 0) {
-        /* Older kernels refuse "5"; the peak is then since the start. */
-    }
-}
-
 /* The enforce keyword: the item's address space may grow by its estimate
  * (plus slack for the allocator's own headers and mappings) and no more,
  * so that an item above its estimate fails its allocation (-ENOMEM)
@@ -190,9 +151,6 @@ static void worker_main(bmp__run *run, int fd, bmp__temp_log *log,
     static const int fatal[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
     for (size_t i = 0; i < sizeof fatal / sizeof *fatal; i++)
         signal(fatal[i], SIG_DFL);
-    int clear_fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
-    int status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-    int statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
     int enforce = bmp_kw_bool(run->kw, "enforce", 0);
     /* Without a memory budget nobody counts what a worker holds between
      * items, so it keeps up to 128 MiB of freed heap for the next item:
@@ -207,6 +165,8 @@ static void worker_main(bmp__run *run, int fd, bmp__temp_log *log,
         mallopt(M_MMAP_THRESHOLD, 64 << 20);
         mallopt(M_TRIM_THRESHOLD, 128 << 20);
     }
+    bmp__meter meter;
+    bmp__meter_open(&meter, budgeted);
     for (;;) {
         uint64_t index;
         int64_t estimate;
@@ -216,19 +176,17 @@ static void worker_main(bmp__run *run, int fd, bmp__temp_log *log,
         /* A nested pipeline in this item gets the item's share; the
          * temporary-file log starts empty. */
         bmp__channel_item_starts(estimate);
-        reset_peak_rss(clear_fd);
-        int64_t start_rss = -1, start_vm = -1;
-        if (statm_fd >= 0)
-            bmp__statm_read(statm_fd, &start_rss, &start_vm);
+        bmp__meter_start(&meter, enforce);
         struct rlimit saved;
-        int limited = enforce && limit_memory(start_vm, estimate, &saved);
+        int limited =
+            enforce && limit_memory(meter.start_vm, estimate, &saved);
         bmp__result r;
         struct rusage usage[2];
         bmp__run_item(run, (size_t)index, &r, usage);
         if (limited)
             setrlimit(RLIMIT_AS, &saved);
-        r.stats.peak_rss = item_peak_rss(usage, start_rss, status_fd);
-        r.stats.start_rss = start_rss;
+        bmp__meter_finish(&meter, usage, &r.stats.peak_rss,
+                          &r.stats.start_rss);
         /* Give the item's memory back to the system before reporting: the
          * caller may start another item on the strength of this one's
          * end. */

@@ -401,6 +401,11 @@ int bmp_pout_write(const bmp_pout *pout, const char *path, bmp_error *err)
     if (rc < 0)
         return bmp_error_set(err, rc, "write_pout", path,
                              "cannot create %s: %s", path, bmp_strerror(rc));
+    /* Lines are gathered and written a chunk at a time: one write()
+     * per line cost more than making the line. */
+    enum { CHUNK = 256 * 1024 };
+    char *chunk = NULL;
+    size_t used = 0, cap = 0;
     for (size_t i = 0; i < pout->count && rc == 0; i++) {
         char *line = bmp__pout_entry_line(pout, i);
         if (!line) {
@@ -408,10 +413,16 @@ int bmp_pout_write(const bmp_pout *pout, const char *path, bmp_error *err)
             break;
         }
         size_t n = strlen(line);
-        line[n] = '\n'; /* the terminator becomes the line's newline */
-        rc = bmp__atomic_write(&f, line, n + 1);
+        if (append(&chunk, &used, &cap, line, n) ||
+            append(&chunk, &used, &cap, "\n", 1))
+            rc = -ENOMEM;
         free(line);
+        if (rc == 0 && (used >= CHUNK || i + 1 == pout->count)) {
+            rc = bmp__atomic_write(&f, chunk, used);
+            used = 0;
+        }
     }
+    free(chunk);
     if (rc == 0)
         rc = bmp__atomic_commit(&f, 0); /* a cache: replacing it is the point */
     else

@@ -1,0 +1,43 @@
+/*
+ * meter.h -- a worker's measurement of each item's memory: the resident
+ * memory at the item's start and the item's own peak.
+ *
+ * The peak is the kernel's high-water mark of resident memory, reset
+ * before each item through /proc/self/clear_refs, so that it is the
+ * item's and not the worker's since it started.  It is read from the
+ * getrusage() that measures the item's CPU time anyway -- reading VmHWM
+ * from /proc/self/status costs the kernel formatting the whole file,
+ * several microseconds per item.  Some kernels keep the peak of a thread
+ * that has ended apart, where the reset does not reach it, and
+ * getrusage() mixes it in; the meter checks for that against statm (every item in a run with a memory
+ * budget, every 64th otherwise) and from then on reads VmHWM.
+ */
+#ifndef BMP_METER_H
+#define BMP_METER_H
+
+#include <stdint.h>
+#include <sys/resource.h>
+
+typedef struct bmp__meter {
+    int clear_fd, status_fd, statm_fd; /* -1: not available */
+    int every_item;   /* read statm before every item */
+    int use_status;   /* an ended thread's peak is in getrusage's */
+    unsigned long items;
+    int64_t start_rss, start_vm; /* of the current item; -1 unknown */
+    int checked;      /* statm was read for the current item */
+} bmp__meter;
+
+/* Opens the files (a worker keeps them until it exits); `every_item` for
+ * runs whose memory is budgeted. */
+void bmp__meter_open(bmp__meter *m, int every_item);
+
+/* Before an item: resets the peak; m->start_vm is known (not -1) when
+ * statm was read, which `need_vm` forces (the enforce keyword). */
+void bmp__meter_start(bmp__meter *m, int need_vm);
+
+/* After the item, with the getrusage() before and after it: its peak and
+ * its start, in bytes (-1 unknown). */
+void bmp__meter_finish(bmp__meter *m, const struct rusage usage[2],
+                       int64_t *peak_rss, int64_t *start_rss);
+
+#endif
