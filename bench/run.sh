@@ -14,7 +14,7 @@
 #                       /dev/shm is used if it is a tmpfs with room, else
 #                       /tmp: the suite measures the framework, and a disk's
 #                       journal and discards would only add noise.
-#   BMP_BENCH_REPS      repetitions of every measurement (default 3, at
+#   BMP_BENCH_REPS      repetitions of every measurement (default 5, at
 #                       least 3 for the report; the median is reported)
 #   BMP_BENCH_JOBS      parallel jobs for every method (default: nproc)
 #   BMP_BENCH_NO_DOC=1  print the report only
@@ -36,7 +36,7 @@ fi
 
 JOBS=${BMP_BENCH_JOBS:-$(nproc)}
 PATIENCE=${BMP_BENCH_PATIENCE:-5} WAITED=0
-REPS=${BMP_BENCH_REPS:-3}
+REPS=${BMP_BENCH_REPS:-5}
 # Workload sizes (issue 7).
 SEED_FILES=64 SEED_ROWS=1000 SEED_COLS=2000
 TINY_FILES=20000 TINY_SIZE=4096

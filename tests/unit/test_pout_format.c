@@ -82,7 +82,8 @@ static void set_entry(bmp_pout *p, size_t i, json_t *in_name,
     e->r.error = dupe(error);
     e->r.meta = meta;
     e->r.stats.wall_s = 0.125 * (double)(i + 1);
-    e->r.stats.cpu_s = 1.0 / 3.0 + (double)i;
+    /* Times are written to the nanosecond, what the clocks measure. */
+    e->r.stats.cpu_s = ((double)i * 1e9 + 333333333.0) / 1e9;
     e->r.stats.peak_rss = i % 2 ? -1 : (int64_t)(i + 1) * 1048576 + 7;
     e->r.stats.attempts = (int)(i % 3) + 1;
 }
@@ -1028,7 +1029,7 @@ static void pout_format_entry_json(void **state)
     assert_true(json_is_null(json_object_get(e, "error")));
     json_t *st = json_object_get(e, "stats");
     assert_true(json_real_value(json_object_get(st, "wall_s")) == 0.125);
-    assert_true(json_real_value(json_object_get(st, "cpu_s")) == 1.0 / 3.0);
+    assert_true(json_real_value(json_object_get(st, "cpu_s")) == 333333333.0 / 1e9);
     assert_true(json_integer_value(json_object_get(st, "peak_rss")) ==
                 1048576 + 7);
     assert_true(json_integer_value(json_object_get(st, "attempts")) == 1);
