@@ -216,24 +216,36 @@ static int is_failure(bmp_status s)
            s == BMP_ITEM_TIMED_OUT;
 }
 
-/* Moves the results into a new pout.  NULL on ENOMEM. */
+/* The results array is allocated with room for as many pout entries
+ * (RESULT_ROOM), so that collect() can turn it into the pout's entries in
+ * place: a run of a million items then never holds both arrays at once
+ * (80 bytes an item at the peak). */
+#define RESULT_ROOM sizeof(bmp__pout_entry)
+_Static_assert(sizeof(bmp__pout_entry) >= sizeof(bmp__result),
+               "entries must be at least as large as results");
+
+/* Moves the results into a new pout, which takes over their array.
+ * NULL on ENOMEM, with the results untouched. */
 static bmp_pout *collect(bmp__run *run)
 {
-    bmp_pout *pout = bmp__pout_new(run->count);
+    /* Everything that can fail comes first. */
+    for (size_t i = 0; i < run->count; i++) {
+        if (!run->results[i].meta && !(run->results[i].meta = json_object()))
+            return NULL;
+    }
+    bmp__pout_entry *entries = (bmp__pout_entry *)(void *)run->results;
+    bmp_pout *pout = bmp__pout_adopt(entries, run->count);
     if (!pout)
         return NULL;
-    for (size_t i = 0; i < run->count; i++) {
-        bmp__pout_entry *e = &pout->entries[i];
-        e->in_name = json_incref(json_array_get(run->items, i));
-        e->r = run->results[i];
-        memset(&run->results[i], 0, sizeof run->results[i]);
-        if (!e->r.meta)
-            e->r.meta = json_object();
-        if (!e->r.meta) {
-            bmp_pout_free(pout);
-            return NULL;
-        }
+    /* Entry i starts at or after result i and ends before result i + 2
+     * would: from the last item down, each entry overwrites only its own
+     * result (copied out first) and results already moved. */
+    for (size_t i = run->count; i-- > 0;) {
+        bmp__result r = run->results[i];
+        entries[i].in_name = json_incref(json_array_get(run->items, i));
+        entries[i].r = r;
     }
+    run->results = NULL; /* the pout's now */
     return pout;
 }
 
@@ -273,7 +285,7 @@ int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
         rc = bmp_error_set(err, -ENOMEM, "pipeline", NULL, "out of memory");
         goto out;
     }
-    run.results = calloc(run.count ? run.count : 1, sizeof *run.results);
+    run.results = calloc(run.count ? run.count : 1, RESULT_ROOM);
     if (!run.results) {
         rc = bmp_error_set(err, -ENOMEM, "pipeline", NULL,
                            "out of memory for %zu results", run.count);

@@ -39,6 +39,16 @@ bmp_pout *bmp__pout_new(size_t count)
     return pout;
 }
 
+bmp_pout *bmp__pout_adopt(bmp__pout_entry *entries, size_t count)
+{
+    bmp_pout *pout = calloc(1, sizeof *pout);
+    if (!pout)
+        return NULL;
+    pout->entries = entries;
+    pout->count = count;
+    return pout;
+}
+
 void bmp_pout_free(bmp_pout *pout)
 {
     if (!pout)

@@ -16,6 +16,9 @@ struct bmp_pout {
 
 /* A pout of `count` empty entries.  NULL on ENOMEM. */
 bmp_pout *bmp__pout_new(size_t count);
+/* A pout that takes over `entries` (malloc'd, `count` filled entries).
+ * NULL on ENOMEM, and then `entries` is still the caller's. */
+bmp_pout *bmp__pout_adopt(bmp__pout_entry *entries, size_t count);
 
 /* JSON text of a name that may not be UTF-8: bytes that are not valid
  * UTF-8 become "\udcXX" escapes (Python's surrogateescape), which
