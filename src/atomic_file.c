@@ -62,10 +62,7 @@ static uint64_t next_random(void)
     return state * 0x2545F4914F6CDD1DULL;
 }
 
-/* Replaces the last six characters of `path` (XXXXXX) with random ones
- * and creates the file, exclusively, mode 0666 & ~umask.
- * @return the descriptor, or -errno. */
-static int create_unique(char *path)
+int bmp__atomic_create_unique(char *path)
 {
     static const char chars[] =
         "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -74,9 +71,16 @@ static int create_unique(char *path)
         uint64_t r = next_random();
         for (int i = 0; i < 6; i++, r /= 62)
             x[i] = chars[r % 62];
+        /* Announced before it exists: a worker killed inside open()
+         * leaves no file its caller does not know of. */
+        bmp__channel_notify_temp(path);
         int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0 || errno != EEXIST)
-            return fd >= 0 ? fd : -errno;
+        if (fd >= 0)
+            return fd;
+        int e = errno;
+        bmp__channel_forget_temp(path);
+        if (e != EEXIST)
+            return -e;
     }
     return -EEXIST;
 }
@@ -104,7 +108,7 @@ int bmp__atomic_open(bmp__atomic_file *f, const char *path)
         f->temp_path = NULL;
         return -ENOMEM;
     }
-    f->fd = create_unique(f->temp_path);
+    f->fd = bmp__atomic_create_unique(f->temp_path);
     if (f->fd < 0) {
         int rc = f->fd;
         free(f->final_path);
@@ -112,7 +116,6 @@ int bmp__atomic_open(bmp__atomic_file *f, const char *path)
         f->final_path = f->temp_path = NULL;
         return rc;
     }
-    bmp__channel_notify_temp(f->temp_path);
     return 0;
 }
 
@@ -180,9 +183,9 @@ int bmp__fsync_parent(const char *path)
     return rc;
 }
 
-void bmp__atomic_register_temp(const char *temp_path)
+void bmp__atomic_forget_temp(const char *temp_path)
 {
-    bmp__channel_notify_temp(temp_path);
+    bmp__channel_forget_temp(temp_path);
 }
 
 int bmp__atomic_rename(const char *from, const char *to, unsigned flags)

@@ -27,10 +27,17 @@ int bmp__atomic_write(bmp__atomic_file *f, const void *bytes, size_t size);
  * is removed.  @return 0 or -errno. */
 int bmp__atomic_commit(bmp__atomic_file *f, unsigned flags);
 
-/* For writers whose library creates the file by name (cfitsio): tells the
- * caller's executor about the temporary (see channel.h), and renames it
+/* Replaces the last six characters of `path` (XXXXXX) with random ones
+ * and creates the file, exclusively, mode 0666 & ~umask, announced to
+ * the caller's executor as a temporary before it exists (see channel.h).
+ * @return the descriptor (close-on-exec), or -errno. */
+int bmp__atomic_create_unique(char *path);
+
+/* For writers whose library creates the file by name (cfitsio): a name
+ * from bmp__atomic_create_unique() whose file could not be made after
+ * all is taken back from the caller's list; the finished file is renamed
  * to `to` with the commit flags.  @return 0 or -errno. */
-void bmp__atomic_register_temp(const char *temp_path);
+void bmp__atomic_forget_temp(const char *temp_path);
 int bmp__atomic_rename(const char *from, const char *to, unsigned flags);
 
 /* fsync of a file by name, and of the directory holding `path` (to make

@@ -185,18 +185,46 @@ int64_t bmp__worker_mem_share(void)
     return worker_fd >= 0 ? worker_share : -1;
 }
 
+/* Notices on the socket come from any thread of the item; one at a time,
+ * so that two frames never interleave.  A child forked while another
+ * thread held the lock gets it unlocked. */
+static pthread_mutex_t notice_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t notice_once = PTHREAD_ONCE_INIT;
+
+static void notice_lock_reset(void)
+{
+    pthread_mutex_init(&notice_lock, NULL);
+}
+
+static void notice_lock_setup(void)
+{
+    pthread_atfork(NULL, NULL, notice_lock_reset);
+}
+
 void bmp__channel_notify_temp(const char *path)
 {
     if (worker_fd < 0 || !path)
         return;
     if (worker_temps && bmp__temp_log_add(worker_temps, path) == 0)
         return;
-    /* The shared log is full: tell the caller on the socket. */
+    /* The shared log is full: tell the caller on the socket.  (Such a
+     * name is not forgotten when its creation fails: the caller's unlink
+     * then finds nothing, but for a name another process took at the
+     * same moment, which random names make all but impossible.) */
     frame_header h = {.magic = TEMP_MAGIC, .outname_len = strlen(path),
                       .meta_len = NO_STRING, .error_len = NO_STRING};
-    /* Best effort: if the caller is gone, nobody is left to clean up. */
     struct iovec iov[2] = {{&h, sizeof h}, {(void *)path, (size_t)h.outname_len}};
+    pthread_once(&notice_once, notice_lock_setup);
+    pthread_mutex_lock(&notice_lock);
+    /* Best effort: if the caller is gone, nobody is left to clean up. */
     send_all_iov(worker_fd, iov, 2);
+    pthread_mutex_unlock(&notice_lock);
+}
+
+void bmp__channel_forget_temp(const char *path)
+{
+    if (worker_fd >= 0 && path)
+        bmp__temp_log_forget(worker_temps, path);
 }
 
 /* ---- the caller's reader ---------------------------------------------- */

@@ -46,13 +46,15 @@ size_t bmp__channel_tasks_ahead(void);
  * log (may be NULL), set once in a new worker; in the caller the socket
  * is -1.  bmp__channel_item_starts() is called before each item with the
  * item's memory share (its estimate, -1 none): it empties the log.
- * bmp__channel_notify_temp() records a temporary output file, so that
- * the caller can remove it when the worker dies before renaming or
- * removing it: in the log, or on the socket when the log is full; a
- * no-op outside a worker. */
+ * bmp__channel_notify_temp() records a temporary output file, before it
+ * is created, so that the caller can remove it when the worker dies
+ * before renaming or removing it: in the log, or on the socket when the
+ * log is full; a no-op outside a worker.  Thread-safe. */
 void bmp__channel_set_worker(int fd, bmp__temp_log *temps);
 void bmp__channel_item_starts(int64_t share);
 void bmp__channel_notify_temp(const char *path);
+/* Worker side: the file `path`, announced, was not created after all. */
+void bmp__channel_forget_temp(const char *path);
 /* 1 in a worker process of a pipeline. */
 int bmp__in_worker(void);
 /* The memory share of the running item in a worker, -1 elsewhere: a

@@ -11,7 +11,8 @@
  *
  * One log per worker slot, mapped shared before the slot's workers are
  * forked.  The worker empties it at the start of each item and appends
- * each temporary it creates; the caller reads it after reaping a dead
+ * the name of each temporary before it creates it (and forgets the name
+ * when the creation fails); the caller reads it after reaping a dead
  * worker, when nothing writes it any more.  A name that does not fit
  * (the log is full) is not lost: bmp__temp_log_add() says so, and the
  * worker sends it on the socket instead.
@@ -29,9 +30,14 @@ void bmp__temp_log_free(bmp__temp_log *log);
 
 /* Worker side: forgets every name (a new item starts). */
 void bmp__temp_log_clear(bmp__temp_log *log);
-/* Worker side: appends `path`.  @return 0, or -ENOSPC when it does not
+/* Worker side: appends `path`, before the file is created (a worker
+ * killed inside open() must not leave a file nobody knows of).
+ * Thread-safe within the worker.  @return 0, or -ENOSPC when it does not
  * fit. */
 int bmp__temp_log_add(bmp__temp_log *log, const char *path);
+/* Worker side: `path` was not created after all (the name was taken, or
+ * open() failed): the caller must not remove it.  Thread-safe. */
+void bmp__temp_log_forget(bmp__temp_log *log, const char *path);
 
 /* Caller side, once the worker is reaped: unlinks every logged name (one
  * already renamed to its final name is gone, and unlink fails

@@ -1257,23 +1257,24 @@ static int create_temp(const char *path, char **tmp_out, fitsfile **f,
     for (int attempt = 0; attempt < 8; attempt++) {
         snprintf(tmp, size, "%.*s.%.*s.bmp-XXXXXX", (int)dirlen, path,
                  (int)baselen, base);
-        int fd = mkostemp(tmp, O_CLOEXEC);
+        /* A placeholder reserves a fresh name, announced to the caller
+         * before it exists, so that a killed worker's file is removed. */
+        int fd = bmp__atomic_create_unique(tmp);
         if (fd < 0) {
-            int e = errno;
             free(tmp);
-            return bmp_error_set(err, -e, "write", path,
+            return bmp_error_set(err, fd, "write", path,
                                  "Cannot create a temporary file beside %s: "
                                  "%s.",
-                                 path, bmp_strerror(-e));
+                                 path, bmp_strerror(fd));
         }
         close(fd);
         unlink(tmp);
         status = 0;
         if (fits_create_diskfile(f, tmp, &status) == 0) {
-            bmp__atomic_register_temp(tmp);
             *tmp_out = tmp;
             return 0;
         }
+        bmp__atomic_forget_temp(tmp);
         if (status != FILE_NOT_CREATED)
             break;
     }
