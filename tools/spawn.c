@@ -14,9 +14,9 @@
  *
  * The child runs on a stack of its own and touches nothing of the
  * parent's but what the parent prepared for it: the program's path is
- * looked up in PATH beforehand, the signal handlers to reset are listed
- * beforehand, and all signals stay blocked until the child has reset
- * them, so that no handler of the worker ever runs in the child.
+ * looked up in PATH beforehand, and all signals stay blocked until the
+ * child has reset every handler to its default, so that no handler of
+ * the worker ever runs in the child.
  *
  * Both output pipes are read in one poll() loop: reading one to its end
  * first would deadlock with a program that fills the other pipe.
@@ -167,7 +167,6 @@ typedef struct child_args {
                              "#!", as execvp runs it */
     pid_t parent;
     int out_fd, err_fd, report_fd;
-    sigset_t caught;      /* signals with a handler, to reset */
 } child_args;
 
 /* Runs in the child on its own stack, sharing the parent's memory until
@@ -183,17 +182,22 @@ static int child_main(void *arg)
         dup2(a->out_fd, STDOUT_FILENO) < 0 ||
         dup2(a->err_fd, STDERR_FILENO) < 0)
         goto failed;
-    /* A handler of the worker's means nothing in the program: default.
-     * The library's workers ignore SIGINT so that the tool decides what a
-     * Ctrl-C does; an ignored signal stays ignored across exec, and the
-     * program must see Ctrl-C as it would without us. */
+    /* A handler of the worker's means nothing in the program: default,
+     * asked of the kernel here, so that a handler set at any time is
+     * seen.  The library's workers ignore SIGINT so that the tool decides
+     * what a Ctrl-C does; an ignored signal stays ignored across exec, and
+     * the program must see Ctrl-C as it would without us. */
     struct sigaction dfl;
     memset(&dfl, 0, sizeof dfl);
     dfl.sa_handler = SIG_DFL;
-    for (int sig = 1; sig < NSIG; sig++)
-        if (sigismember(&a->caught, sig) == 1 ||
+    for (int sig = 1; sig < NSIG; sig++) {
+        struct sigaction now;
+        if (sigaction(sig, NULL, &now) != 0)
+            continue;
+        if ((now.sa_handler != SIG_DFL && now.sa_handler != SIG_IGN) ||
             (sig == SIGINT && a->o->restore_sigint))
             sigaction(sig, &dfl, NULL);
+    }
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
@@ -208,32 +212,12 @@ failed:;
     _exit(127);
 }
 
-/* The signals this process has handlers for, looked up once per process
- * (NSIG queries): a worker's handlers are set when it starts and do not
- * change while it runs items. */
-static const sigset_t *caught_signals(void)
-{
-    static sigset_t caught;
-    static pid_t looked_up_in;
-    pid_t me = getpid();
-    if (looked_up_in != me) {
-        sigemptyset(&caught);
-        for (int sig = 1; sig < NSIG; sig++) {
-            struct sigaction sa;
-            if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL &&
-                sa.sa_handler != SIG_IGN)
-                sigaddset(&caught, sig);
-        }
-        looked_up_in = me;
-    }
-    return &caught;
-}
-
-/* The child's stack, one per process: CLONE_VFORK returns only once the
- * child has called exec or exited, so spawns never share it. */
+/* The child's stack, one per thread (kept for the thread's next spawn):
+ * CLONE_VFORK returns only once the child has called exec or exited, so
+ * one thread's spawns never share it. */
 #define CHILD_STACK (256 * 1024)
-static void *stack_base;
-static pid_t stack_pid;
+static _Thread_local void *stack_base;
+static _Thread_local pid_t stack_pid;
 
 static void *child_stack_top(void)
 {
@@ -247,6 +231,31 @@ static void *child_stack_top(void)
         stack_pid = me;
     }
     return (char *)stack_base + CHILD_STACK;
+}
+
+/* Under ThreadSanitizer the child is a fork(): its interceptor of
+ * clone() runs its own bookkeeping in the child, which with CLONE_VM is
+ * the parent's memory, and aborts.  The child's code is the same. */
+#if defined(__SANITIZE_THREAD__)
+#define SPAWN_WITH_FORK 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SPAWN_WITH_FORK 1
+#endif
+#endif
+#ifndef SPAWN_WITH_FORK
+#define SPAWN_WITH_FORK 0
+#endif
+
+static pid_t start_child(child_args *a, void *stack)
+{
+    if (SPAWN_WITH_FORK) {
+        pid_t pid = fork();
+        if (pid == 0)
+            child_main(a);
+        return pid;
+    }
+    return clone(child_main, stack, CLONE_VM | CLONE_VFORK | SIGCHLD, a);
 }
 
 int spawn_run(const spawn_options *o, spawn_result *r)
@@ -286,13 +295,13 @@ int spawn_run(const spawn_options *o, spawn_result *r)
     }
     child_args a = {.o = o, .path = path, .sh_argv = sh_argv,
                     .parent = getpid(), .out_fd = out[1], .err_fd = err[1],
-                    .report_fd = report[1], .caught = *caught_signals()};
+                    .report_fd = report[1]};
     /* Blocked until the child has reset the handlers: a signal in
      * between must not run a worker's handler on the child's stack. */
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    pid_t pid = clone(child_main, stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
+    pid_t pid = start_child(&a, stack);
     int clone_errno = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (pid < 0) {
