@@ -27,6 +27,12 @@ bmp_pout *bmp__pout_adopt(bmp__pout_entry *entries, size_t count);
 int bmp__json_name_append(char **buf, size_t *len, size_t *cap,
                           const char *name);
 
+/* A result as a pout line (no newline), appended to *buf (malloc'd,
+ * grown); with index >= 0 the object starts with "index" (the journal's
+ * lines).  @return 0 or -ENOMEM. */
+int bmp__entry_append(char **buf, size_t *len, size_t *cap,
+                      const json_t *in_name, const bmp__result *r, long index);
+
 /* One pout entry as a line of JSON (no newline); malloc'd, NULL on
  * ENOMEM. */
 char *bmp__pout_entry_line(const bmp_pout *pout, size_t i);

@@ -42,6 +42,10 @@ static int append(char **buf, size_t *len, size_t *cap, const char *s,
     return 0;
 }
 
+/* Appends a string literal; used where `buf`, `len` and `cap` are the
+ * line being built. */
+#define LIT(text) append(buf, len, cap, text, sizeof text - 1)
+
 int bmp__json_name_append(char **buf, size_t *len, size_t *cap,
                           const char *name)
 {
@@ -49,6 +53,15 @@ int bmp__json_name_append(char **buf, size_t *len, size_t *cap,
     if (append(buf, len, cap, "\"", 1))
         return -ENOMEM;
     while (*s) {
+        /* Printable ASCII needs no escape: copied a run at a time. */
+        const unsigned char *plain = s;
+        while (*s >= 0x20 && *s < 0x80 && *s != '"' && *s != '\\')
+            s++;
+        if (s > plain &&
+            append(buf, len, cap, (const char *)plain, (size_t)(s - plain)))
+            return -ENOMEM;
+        if (!*s)
+            break;
         char esc[8];
         size_t n = bmp__utf8_len(s);
         int rc;
@@ -122,46 +135,111 @@ static json_t *stats_json(const bmp__stats *s)
                      s->over_estimate != 0);
 }
 
+/* A decimal integer, written without printf: a pout line has five. */
+static int append_int(char **buf, size_t *len, size_t *cap, long long v)
+{
+    char digits[24];
+    char *at = digits + sizeof digits;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v
+                                 : (unsigned long long)v;
+    do {
+        *--at = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--at = '-';
+    return append(buf, len, cap, at, (size_t)(digits + sizeof digits - at));
+}
+
 /* Seconds as a JSON real to the nanosecond, which is what the clocks
  * give: "0.000123456", "12.5", "3.0".  Integer arithmetic, because glibc's
  * "%.17g" takes a multi-precision path that cost more than the rest of
  * the line.  A float in Python, as the ".0" keeps it. */
-static int seconds_text(char *buf, size_t size, double v)
+static int append_seconds(char **buf, size_t *len, size_t *cap, double v)
 {
-    if (!isfinite(v) || v < 0 || v >= 9e9)
-        return snprintf(buf, size, "%.17g", isfinite(v) ? v : 0.0);
+    if (!isfinite(v) || v < 0 || v >= 9e9) {
+        char text[40];
+        int n = snprintf(text, sizeof text, "%.17g", isfinite(v) ? v : 0.0);
+        return append(buf, len, cap, text, (size_t)n);
+    }
     long long ns = llround(v * 1e9);
     long long whole = ns / 1000000000, frac = ns % 1000000000;
     if (frac == 0)
-        return snprintf(buf, size, "%lld.0", whole);
+        return append_int(buf, len, cap, whole) || append(buf, len, cap, ".0", 2);
     int digits = 9;
     while (frac % 10 == 0) {
         frac /= 10;
         digits--;
     }
-    return snprintf(buf, size, "%lld.%0*lld", whole, digits, frac);
+    char text[9];
+    for (int i = digits - 1; i >= 0; i--, frac /= 10)
+        text[i] = (char)('0' + frac % 10);
+    return append_int(buf, len, cap, whole) || append(buf, len, cap, ".", 1) ||
+           append(buf, len, cap, text, (size_t)digits);
 }
 
-/* The same as text for a pout line, written directly: one snprintf
- * instead of building and dumping a JSON object per entry. */
-static int stats_text(char *buf, size_t size, const bmp__stats *s)
+/* The stats object as text for a pout line, written directly instead of
+ * building and dumping a JSON object per entry. */
+static int append_stats(char **buf, size_t *len, size_t *cap,
+                        const bmp__stats *s)
 {
-    char wall[40], cpu[40];
-    seconds_text(wall, sizeof wall, s->wall_s);
-    seconds_text(cpu, sizeof cpu, s->cpu_s);
-    return snprintf(buf, size,
-                    "{\"wall_s\":%s,\"cpu_s\":%s,\"peak_rss\":%lld,"
-                    "\"attempts\":%d,\"start_rss\":%lld,"
-                    "\"estimate\":%lld,\"over_estimate\":%s}",
-                    wall, cpu, (long long)s->peak_rss, s->attempts,
-                    (long long)s->start_rss, (long long)s->estimate,
-                    s->over_estimate ? "true" : "false");
+    return LIT("{\"wall_s\":") || append_seconds(buf, len, cap, s->wall_s) ||
+           LIT(",\"cpu_s\":") || append_seconds(buf, len, cap, s->cpu_s) ||
+           LIT(",\"peak_rss\":") || append_int(buf, len, cap, s->peak_rss) ||
+           LIT(",\"attempts\":") || append_int(buf, len, cap, s->attempts) ||
+           LIT(",\"start_rss\":") ||
+           append_int(buf, len, cap, s->start_rss) ||
+           LIT(",\"estimate\":") || append_int(buf, len, cap, s->estimate) ||
+           LIT(",\"over_estimate\":") ||
+           (s->over_estimate ? LIT("true}") : LIT("false}"));
 }
 
-char *bmp__pout_entry_line(const bmp_pout *pout, size_t i)
+/* jansson's dump, straight into the line. */
+typedef struct dump_target {
+    char **buf;
+    size_t *len, *cap;
+} dump_target;
+
+static int dump_into(const char *text, size_t size, void *data)
 {
-    const bmp__pout_entry *e = &pout->entries[i];
-    return bmp__entry_line(e->in_name, &e->r, -1);
+    dump_target *t = data;
+    return append(t->buf, t->len, t->cap, text, size) ? -1 : 0;
+}
+
+int bmp__entry_append(char **buf, size_t *len, size_t *cap,
+                      const json_t *in_name, const bmp__result *r, long index)
+{
+    int rc = 0;
+    if (index >= 0) {
+        rc = LIT("{\"index\": ") || append_int(buf, len, cap, index) ||
+             LIT(", \"in_name\": ");
+    } else {
+        rc = LIT("{\"in_name\": ");
+    }
+    rc = rc || name_tree_append(buf, len, cap, in_name);
+    rc = rc || LIT(", \"outname\": ");
+    if (r->outname)
+        rc = rc || bmp__json_name_append(buf, len, cap, r->outname);
+    else
+        rc = rc || LIT("null");
+    rc = rc || LIT(", \"meta\": ");
+    if (r->meta) {
+        dump_target t = {buf, len, cap};
+        rc = rc || json_dump_callback(r->meta, dump_into, &t, JSON_COMPACT);
+    } else {
+        rc = rc || LIT("{}");
+    }
+    rc = rc || LIT(", \"status\": \"");
+    const char *status = bmp_status_name(r->status);
+    rc = rc || append(buf, len, cap, status, strlen(status));
+    rc = rc || LIT("\", \"error\": ");
+    if (r->error)
+        rc = rc || bmp__json_name_append(buf, len, cap, r->error);
+    else
+        rc = rc || LIT("null");
+    rc = rc || LIT(", \"stats\": ") || append_stats(buf, len, cap, &r->stats);
+    rc = rc || LIT("}");
+    return rc ? -ENOMEM : 0;
 }
 
 char *bmp__entry_line(const json_t *in_name, const bmp__result *r,
@@ -169,44 +247,17 @@ char *bmp__entry_line(const json_t *in_name, const bmp__result *r,
 {
     char *buf = NULL;
     size_t len = 0, cap = 0;
-    char stats[256];
-    int stats_len = stats_text(stats, sizeof stats, &r->stats);
-    char *meta = r->meta ? json_dumps(r->meta, JSON_COMPACT)
-                           : strdup("{}");
-    int rc = !meta || stats_len < 0 || (size_t)stats_len >= sizeof stats;
-    if (index >= 0) {
-        char prefix[48];
-        int n = snprintf(prefix, sizeof prefix, "{\"index\": %ld, ", index);
-        rc = rc || append(&buf, &len, &cap, prefix, (size_t)n);
-        rc = rc || append(&buf, &len, &cap, "\"in_name\": ", 11);
-    } else {
-        rc = rc || append(&buf, &len, &cap, "{\"in_name\": ", 12);
-    }
-    rc = rc || name_tree_append(&buf, &len, &cap, in_name);
-    rc = rc || append(&buf, &len, &cap, ", \"outname\": ", 13);
-    if (r->outname)
-        rc = rc || bmp__json_name_append(&buf, &len, &cap, r->outname);
-    else
-        rc = rc || append(&buf, &len, &cap, "null", 4);
-    rc = rc || append(&buf, &len, &cap, ", \"meta\": ", 10);
-    rc = rc || append(&buf, &len, &cap, meta, strlen(meta));
-    rc = rc || append(&buf, &len, &cap, ", \"status\": \"", 13);
-    const char *status = bmp_status_name(r->status);
-    rc = rc || append(&buf, &len, &cap, status, strlen(status));
-    rc = rc || append(&buf, &len, &cap, "\", \"error\": ", 12);
-    if (r->error)
-        rc = rc || bmp__json_name_append(&buf, &len, &cap, r->error);
-    else
-        rc = rc || append(&buf, &len, &cap, "null", 4);
-    rc = rc || append(&buf, &len, &cap, ", \"stats\": ", 11);
-    rc = rc || append(&buf, &len, &cap, stats, (size_t)stats_len);
-    rc = rc || append(&buf, &len, &cap, "}", 1);
-    free(meta);
-    if (rc) {
+    if (bmp__entry_append(&buf, &len, &cap, in_name, r, index) < 0) {
         free(buf);
         return NULL;
     }
     return buf;
+}
+
+char *bmp__pout_entry_line(const bmp_pout *pout, size_t i)
+{
+    const bmp__pout_entry *e = &pout->entries[i];
+    return bmp__entry_line(e->in_name, &e->r, -1);
 }
 
 json_t *bmp_pout_entry_json(const bmp_pout *pout, size_t i)
@@ -415,16 +466,10 @@ int bmp_pout_write(const bmp_pout *pout, const char *path, bmp_error *err)
     char *chunk = NULL;
     size_t used = 0, cap = 0;
     for (size_t i = 0; i < pout->count && rc == 0; i++) {
-        char *line = bmp__pout_entry_line(pout, i);
-        if (!line) {
-            rc = -ENOMEM;
-            break;
-        }
-        size_t n = strlen(line);
-        if (append(&chunk, &used, &cap, line, n) ||
+        const bmp__pout_entry *e = &pout->entries[i];
+        if (bmp__entry_append(&chunk, &used, &cap, e->in_name, &e->r, -1) ||
             append(&chunk, &used, &cap, "\n", 1))
             rc = -ENOMEM;
-        free(line);
         if (rc == 0 && (used >= CHUNK || i + 1 == pout->count)) {
             rc = bmp__atomic_write(&f, chunk, used);
             used = 0;
