@@ -238,7 +238,9 @@ BMP_API const char *bmp_item_name(const bmp_item *item);
 BMP_API size_t bmp_item_index(const bmp_item *item);
 /*! bmp_item_kw() : this item's keywords (construction < run < what the
  *  pre-process steps set).  Borrowed; steps may change it, and changes
- *  hold for the rest of this item only. */
+ *  hold for the rest of this item only.  The item's own copy is made at
+ *  the first call (items whose steps never ask cost no copy); NULL only
+ *  when memory for it runs out. */
 BMP_API json_t *bmp_item_kw(bmp_item *item);
 /*! bmp_item_meta() : this item's metadata object, returned in the pout.
  *  Borrowed; steps may change it. */

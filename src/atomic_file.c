@@ -5,6 +5,7 @@
 
 #include "bigmultipipe.h"
 #include "channel.h"
+#include "pipe_internal.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -226,7 +227,8 @@ void bmp__atomic_abort(bmp__atomic_file *f)
 
 unsigned bmp__atomic_flags_for(struct bmp_item *item)
 {
-    json_t *kw = bmp_item_kw(item), *meta = bmp_item_meta(item);
+    const json_t *kw = bmp__item_kw_view(item);
+    const json_t *meta = bmp_item_meta(item);
     unsigned flags = 0;
     if (bmp_kw_bool(meta, "fsync", bmp_kw_bool(kw, "fsync", 0)))
         flags |= BMP__ATOMIC_FSYNC;

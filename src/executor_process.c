@@ -176,12 +176,12 @@ static void worker_main(bmp__run *run, int fd, bmp__temp_log *log,
         /* A nested pipeline in this item gets the item's share; the
          * temporary-file log starts empty. */
         bmp__channel_item_starts(estimate);
-        bmp__meter_start(&meter, enforce);
+        struct rusage usage[2];
+        bmp__meter_start(&meter, enforce, &usage[0]);
         struct rlimit saved;
         int limited =
             enforce && limit_memory(meter.start_vm, estimate, &saved);
         bmp__result r;
-        struct rusage usage[2];
         bmp__run_item(run, (size_t)index, &r, usage);
         if (limited)
             setrlimit(RLIMIT_AS, &saved);

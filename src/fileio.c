@@ -121,7 +121,7 @@ static int write_data(bmp_item *item, bmp__atomic_file *f, void *data)
 
 int bmp__prepare_outdir(bmp_item *item, const char *outname)
 {
-    int create = bmp_kw_bool(item->kw, "create_outdir", 0);
+    int create = bmp_kw_bool(bmp__item_kw_view(item), "create_outdir", 0);
     create = bmp_kw_bool(item->meta, "create_outdir", create);
     int rc = create ? bmp_mkdir_parents_of(outname) : 0;
     if (rc < 0)

@@ -33,7 +33,14 @@ size_t bmp_item_index(const bmp_item *item)
 
 json_t *bmp_item_kw(bmp_item *item)
 {
+    if (!item->kw)
+        item->kw = json_deep_copy(item->run->kw);
     return item->kw;
+}
+
+const json_t *bmp__item_kw_view(const bmp_item *item)
+{
+    return item->kw ? item->kw : item->run->kw;
 }
 
 json_t *bmp_item_meta(bmp_item *item)
@@ -81,16 +88,21 @@ double bmp__now(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* This process's CPU seconds, with the whole getrusage() in *ru. */
-static double cpu_seconds(struct rusage *ru)
+/* The CPU seconds a getrusage() reports. */
+static double cpu_seconds(const struct rusage *ru)
+{
+    return (double)(ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) +
+           (ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) * 1e-6;
+}
+
+/* getrusage(RUSAGE_SELF) into *ru; on failure zero CPU time and a peak of
+ * -1 (unknown). */
+static void usage_now(struct rusage *ru)
 {
     if (getrusage(RUSAGE_SELF, ru) != 0) {
         memset(ru, 0, sizeof *ru);
         ru->ru_maxrss = -1;
-        return 0;
     }
-    return (double)(ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) +
-           (ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) * 1e-6;
 }
 
 void bmp__result_clear(bmp__result *r)
@@ -124,19 +136,18 @@ void bmp__run_item(bmp__run *run, size_t index, bmp__result *out,
                    struct rusage *usage)
 {
     struct rusage own[2];
-    if (!usage)
+    if (!usage) {
         usage = own;
+        usage_now(&usage[0]);
+    }
     memset(out, 0, sizeof *out);
     bmp__stats_init(&out->stats);
-    double wall0 = bmp__now(), cpu0 = cpu_seconds(&usage[0]);
+    double wall0 = bmp__now();
 
     bmp_item item = {.run = run, .index = index};
     item.in_name = json_array_get(run->items, index);
-    item.kw = json_deep_copy(run->kw);
     item.meta = json_object();
-    if (!item.kw || !item.meta) {
-        json_decref(item.kw);
-        json_decref(item.meta);
+    if (!item.meta) {
         bmp__result_fail(out, BMP_ITEM_FAILED, -ENOMEM,
                          "out of memory starting the item");
         return;
@@ -160,7 +171,8 @@ void bmp__run_item(bmp__run *run, size_t index, bmp__result *out,
     json_decref(item.kw);
     json_decref(item.meta);
     out->stats.wall_s = bmp__now() - wall0;
-    out->stats.cpu_s = cpu_seconds(&usage[1]) - cpu0;
+    usage_now(&usage[1]);
+    out->stats.cpu_s = cpu_seconds(&usage[1]) - cpu_seconds(&usage[0]);
     out->stats.attempts = 1;
 }
 

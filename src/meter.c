@@ -22,6 +22,19 @@
  * 2 CPUs).  An ended thread's peak that matters is far larger. */
 #define RESET_SLACK (2 * 1024 * 1024)
 
+/* An item whose peak stays within this of its start leaves the mark
+ * where it was (meter.h): the next one need not reset it. */
+#define MOVE_SLACK (256 * 1024)
+
+/* getrusage(RUSAGE_SELF); on failure a peak of -1 (unknown). */
+static void usage_now(struct rusage *ru)
+{
+    if (getrusage(RUSAGE_SELF, ru) != 0) {
+        memset(ru, 0, sizeof *ru);
+        ru->ru_maxrss = -1;
+    }
+}
+
 void bmp__meter_open(bmp__meter *m, int every_item)
 {
     memset(m, 0, sizeof *m);
@@ -45,20 +58,25 @@ static int64_t status_peak(int status_fd)
     return p ? (int64_t)strtoll(p + 6, NULL, 10) * 1024 : -1;
 }
 
-void bmp__meter_start(bmp__meter *m, int need_vm)
+void bmp__meter_start(bmp__meter *m, int need_vm, struct rusage *start)
 {
+    int full = m->every_item || need_vm || m->use_status ||
+               m->items % CHECK_EVERY == 0;
+    m->items++;
+    m->checked = 0;
+    m->start_rss = m->start_vm = -1;
+    if (m->carry && !full) {
+        *start = m->last_end;
+        return;
+    }
     /* Older kernels refuse "5": the peak is then the worker's since it
      * started, which is still an upper bound. */
     if (m->clear_fd >= 0 && pwrite(m->clear_fd, "5", 1, 0) < 0) {
     }
-    m->start_rss = m->start_vm = -1;
-    m->checked = 0;
-    if (m->statm_fd >= 0 && (m->every_item || need_vm || m->use_status ||
-                             m->items % CHECK_EVERY == 0)) {
+    if (m->statm_fd >= 0 && full)
         m->checked =
             bmp__statm_read(m->statm_fd, &m->start_rss, &m->start_vm) == 0;
-    }
-    m->items++;
+    usage_now(start);
 }
 
 void bmp__meter_finish(bmp__meter *m, const struct rusage usage[2],
@@ -69,13 +87,23 @@ void bmp__meter_finish(bmp__meter *m, const struct rusage usage[2],
                            : -1;
     if (m->checked && !m->use_status && at_start > m->start_rss + RESET_SLACK)
         m->use_status = 1; /* an ended thread's peak is in the way */
-    /* Unread, the start is the peak just after the reset: the resident
-     * memory of that moment. */
-    *start_rss = m->checked ? m->start_rss : at_start;
+    /* The start is the peak just after the reset (the resident memory of
+     * that moment), read from the same counter as the item's peak: statm
+     * sums the kernel's per-CPU counts at another moment and may say a
+     * few pages more than the peak that follows.  statm's figure only
+     * when getrusage's holds an ended thread's peak. */
+    if (at_start < 0 || (m->use_status && m->checked))
+        *start_rss = m->checked ? m->start_rss : -1;
+    else
+        *start_rss = at_start;
     if (m->use_status)
         *peak_rss = status_peak(m->status_fd);
     else
         *peak_rss = usage[1].ru_maxrss >= 0
                         ? (int64_t)usage[1].ru_maxrss * 1024
                         : -1;
+    /* The next item may keep the mark when this one did not raise it. */
+    m->last_end = usage[1];
+    m->carry = !m->every_item && !m->use_status && at_start >= 0 &&
+               *peak_rss >= 0 && *peak_rss <= at_start + MOVE_SLACK;
 }

@@ -85,11 +85,18 @@ struct bmp_item {
     bmp__run *run;
     size_t index;
     const json_t *in_name;
-    json_t *kw;
+    json_t *kw; /* the item's own copy of run->kw, made when a step asks
+                   for it (bmp_item_kw); NULL until then */
     json_t *meta;
     int code;
     char *error;
 };
+
+/* The item's keywords, to read: its own copy when a step made one, else
+ * the run's (item.c).  Reading them must not make the copy: most items
+ * never change their keywords, and copying them for each item was a
+ * measurable part of a short item's cost. */
+const json_t *bmp__item_kw_view(const bmp_item *item);
 
 /* step lists (pipe.c) */
 int bmp__step_list_append(bmp__step_list *list, bmp_step_fn fn, void *arg,
@@ -97,10 +104,12 @@ int bmp__step_list_append(bmp__step_list *list, bmp_step_fn fn, void *arg,
 void bmp__step_list_clear(bmp__step_list *list);
 
 /* Runs item `index` of `run` in this process and fills `out` (item.c).
- * Never fails: every failure is described in `out`.  `usage`, when not
- * NULL, receives this process's getrusage() just before and just after
- * the item: the measurements of the CPU time, which a worker reuses for
- * the memory peak instead of asking the kernel twice more. */
+ * Never fails: every failure is described in `out`.  The item's CPU time
+ * is measured from this process's getrusage() at its start and its end.
+ * `usage`, when not NULL, brings the start in usage[0] (a worker's meter
+ * takes it, or reuses the last item's end) and receives the end in
+ * usage[1], which the meter reuses for the memory peak instead of asking
+ * the kernel again; with NULL both are taken here. */
 void bmp__run_item(bmp__run *run, size_t index, bmp__result *out,
                    struct rusage *usage);
 

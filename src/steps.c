@@ -56,7 +56,7 @@ int bmp_default_post_process(bmp_item *item, void **data)
     }
     /* Cleanup also after a stop or an error: the large intermediate
      * values must never travel back to the caller. */
-    if (!bmp_kw_bool(item->kw, "no_bmp_cleanup", 0))
+    if (!bmp_kw_bool(bmp__item_kw_view(item), "no_bmp_cleanup", 0))
         bmp__meta_apply_cleanup(item->meta);
     return verdict;
 }

@@ -18,7 +18,7 @@
 
 int bmp_fits_file_read(bmp_item *item, const char *in_name, void **data)
 {
-    json_t *kw = bmp_item_kw(item);
+    const json_t *kw = bmp__item_kw_view(item);
     json_t *sel = json_object_get(kw, "fits_hdu");
     const char *hdu = NULL;
     char index[32];
@@ -53,7 +53,7 @@ int bmp_fits_file_write(bmp_item *item, void *data, const char *outname,
     int rc = bmp__prepare_outdir(item, outname);
     if (rc < 0)
         return rc;
-    unsigned flags = bmp_kw_bool(bmp_item_kw(item), "fits_checksum", 0)
+    unsigned flags = bmp_kw_bool(bmp__item_kw_view(item), "fits_checksum", 0)
                          ? BMP_FITS_CHECKSUM
                          : 0u;
     unsigned atomic = bmp__atomic_flags_for(item);

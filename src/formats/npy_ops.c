@@ -29,7 +29,7 @@ static int kw_flag(bmp_item *item, const json_t *obj, const char *key,
 int bmp_npy_file_read(bmp_item *item, const char *in_name, void **data)
 {
     *data = NULL;
-    json_t *kw = bmp_item_kw(item);
+    const json_t *kw = bmp__item_kw_view(item);
     int use_mmap = 0, native = 1;
     if (kw_flag(item, kw, "npy_mmap", &use_mmap) < 0 ||
         kw_flag(item, kw, "npy_native", &native) < 0)

@@ -443,6 +443,63 @@ static void executor_measures_peak_memory(void **state)
     bmp_pipe_free(pipe);
 }
 
+/* Without a budget, a worker keeps the peak's mark between items that do
+ * not raise it (meter.h): an item that does, long after the last reset,
+ * still reports its own peak, and the items after it theirs. */
+static int touch_on_item_100(bmp_item *item, void **data, void *arg)
+{
+    (void)data;
+    (void)arg;
+    if (bmp_item_index(item) != 100)
+        return BMP_CONTINUE;
+    size_t bytes = (size_t)96 << 20;
+    volatile char *block = malloc(bytes);
+    if (!block)
+        return BMP_ESTEP;
+    for (size_t k = 0; k < bytes; k += 4096)
+        block[k] = 1;
+    free((void *)block);
+    return BMP_CONTINUE;
+}
+
+static void executor_peak_when_the_mark_is_kept(void **state)
+{
+    fixture *f = *state;
+    char *dir = tu_join(f->dir, "kept");
+    assert_int_equal(mkdir(dir, 0777), 0);
+    const int n = 140;
+    json_t *names = tu_numbered_files(dir, "k_%d.dat", n);
+    bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
+    bmp_pipe_add_pre(pipe, touch_on_item_100, NULL, NULL);
+    json_t *kw = json_pack("{s:s, s:i}", "outdir", dir, "num_processes", 1);
+    bmp_pout *pout = run(pipe, names, kw);
+    for (int i = 0; i < n; i++) {
+        bmp_item_stats s = {.version = BMP_ITEM_STATS_VERSION};
+        assert_int_equal(bmp_pout_stats(pout, (size_t)i, &s), 0);
+        /* Start and peak come from the same counter: never inverted. */
+        if (!(s.start_rss > 0 && s.peak_rss >= s.start_rss))
+            fail_msg("item %d: start %lld, peak %lld", i,
+                     (long long)s.start_rss, (long long)s.peak_rss);
+        if (i == 100) {
+            assert_true(s.peak_rss - s.start_rss > (int64_t)90 << 20);
+        } else if (s.peak_rss - s.start_rss > (int64_t)16 << 20) {
+            fail_msg("item %d: peak %lld above a start of %lld", i,
+                     (long long)s.peak_rss, (long long)s.start_rss);
+        }
+#if !BMP_HAS_SANITIZER
+        /* The large item's memory is given back or reused: the items
+         * after it are not charged with its peak. */
+        if (i > 100)
+            assert_true(s.peak_rss < (int64_t)64 << 20);
+#endif
+    }
+    bmp_pout_free(pout);
+    json_decref(kw);
+    bmp_pipe_free(pipe);
+    json_decref(names);
+    free(dir);
+}
+
 /* Output written by a step in a worker is neither lost nor repeated. */
 static int print_step(bmp_item *item, void **data, void *arg)
 {
@@ -765,6 +822,7 @@ int main(void)
         T(executor_retries_exhausted),
         T(executor_worker_max_items),
         T(executor_measures_peak_memory),
+        T(executor_peak_when_the_mark_is_kept),
         T(executor_peak_after_thread_exit),
         T(executor_worker_stdout_flushed_once),
         T(executor_bad_settings),

@@ -297,6 +297,40 @@ static void pipeline_pre_keywords_stay_in_their_item(void **state)
     }
 }
 
+/* The library's own stages read the item's keywords without copying
+ * them; once a step has changed them, they read the step's values, for
+ * that item only. */
+static int append_on_item_two(bmp_item *item, void **data, void *arg)
+{
+    (void)arg;
+    if (value_of(*data) == 2)
+        return bmp_kw_set_str(bmp_item_kw(item), "outname_append", "_two");
+    return BMP_CONTINUE;
+}
+
+static void pipeline_pre_keywords_reach_library_stages(void **state)
+{
+    fixture *f = *state;
+    for (size_t e = 0; e < 2; e++) {
+        bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
+        bmp_pipe_add_pre(pipe, append_on_item_two, NULL, "append");
+        json_t *kw = kw_for(f, executors[e]);
+        bmp_pout *pout = run_ok(pipe, f->names, kw, NULL, NULL);
+        for (size_t i = 0; i < N_ITEMS; i++) {
+            char name[32];
+            snprintf(name, sizeof name, "item_%zu%s.dat", i,
+                     i == 2 ? "_two" : "_bmp");
+            char *expect = tu_join(f->dir, name);
+            assert_string_equal(bmp_pout_outname(pout, i), expect);
+            assert_true(tu_exists(expect));
+            free(expect);
+        }
+        bmp_pout_free(pout);
+        json_decref(kw);
+        bmp_pipe_free(pipe);
+    }
+}
+
 /* A pre-process step may override a run keyword for its item. */
 static int override_b(bmp_item *item, void **data, void *arg)
 {
@@ -1459,6 +1493,7 @@ int main(void)
         T(pipeline_pout_in_input_order),
         T(pipeline_every_step_sees_merged_keywords),
         T(pipeline_pre_keywords_stay_in_their_item),
+        T(pipeline_pre_keywords_reach_library_stages),
         T(pipeline_pre_step_overrides_keyword),
         T(pipeline_settings_overridable_per_run),
         T(pipeline_run_lists_appended),
