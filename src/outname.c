@@ -24,16 +24,30 @@ static const char *setting(const json_t *kw, const json_t *meta,
     return v ? v : dflt;
 }
 
-static char *join(const char *dir, const char *name)
+/* outdir "/" stem append ext in one allocation (an absolute `stem`
+ * ignores outdir).  Names are made for every item, once in the caller's
+ * check for collisions and once in the worker, and printf's parsing of a
+ * format cost more than the copying. */
+static char *join(const char *dir, const char *stem, size_t stem_len,
+                  const char *append, const char *ext)
 {
-    if (!dir || !*dir || name[0] == '/')
-        return strdup(name);
-    size_t dl = strlen(dir);
-    char *path = NULL;
-    if (asprintf(&path, "%s%s%s", dir, dir[dl - 1] == '/' ? "" : "/",
-                 name) < 0)
+    size_t dl = dir && stem[0] != '/' ? strlen(dir) : 0;
+    size_t slash = dl > 0 && dir[dl - 1] != '/';
+    size_t al = strlen(append), el = strlen(ext);
+    char *out = malloc(dl + slash + stem_len + al + el + 1);
+    if (!out)
         return NULL;
-    return path;
+    char *at = out;
+    memcpy(at, dir, dl);
+    at += dl;
+    if (slash)
+        *at++ = '/';
+    memcpy(at, stem, stem_len);
+    at += stem_len;
+    memcpy(at, append, al);
+    at += al;
+    memcpy(at, ext, el + 1);
+    return out;
 }
 
 int bmp_outname_create(const char *in_name, const json_t *kw,
@@ -43,7 +57,7 @@ int bmp_outname_create(const char *in_name, const json_t *kw,
     const char *outdir = setting(kw, meta, "outdir", NULL);
     const char *given = setting(kw, meta, "outname", NULL);
     if (given && *given) {
-        *outname = join(outdir, given);
+        *outname = join(outdir, given, strlen(given), "", "");
         return *outname ? 0 : -ENOMEM;
     }
     if (!in_name)
@@ -60,12 +74,7 @@ int bmp_outname_create(const char *in_name, const json_t *kw,
     if (dot && dot < first)
         dot = NULL;
     size_t stem = dot ? (size_t)(dot - base) : strlen(base);
-    char *name = NULL;
-    if (asprintf(&name, "%.*s%s%s", (int)stem, base, append,
-                 dot ? dot : "") < 0)
-        return -ENOMEM;
-    *outname = join(outdir, name);
-    free(name);
+    *outname = join(outdir, base, stem, append, dot ? dot : "");
     return *outname ? 0 : -ENOMEM;
 }
 

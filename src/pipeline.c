@@ -145,10 +145,17 @@ static void normalize_path(char *path)
     *out = '\0';
 }
 
+/* An output name and the item that would write it. */
+typedef struct named_item {
+    char *name;
+    size_t index;
+} named_item;
+
 static int compare_names(const void *a, const void *b)
 {
-    const char *const *x = a, *const *y = b;
-    return strcmp(x[0], y[0]);
+    const named_item *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->index > y->index) - (x->index < y->index);
 }
 
 /* Two items that would write the same output, found before anything
@@ -161,43 +168,34 @@ static int check_outnames(bmp__run *run, bmp_error *err)
         pipe->ops.file_process != bmp_default_file_process ||
         !bmp_kw_bool(run->kw, "check_outnames", 1) || run->count < 2)
         return 0;
-    /* Each entry: name, then the item index as text after its NUL. */
-    char **names = calloc(run->count, sizeof *names);
+    named_item *names = calloc(run->count, sizeof *names);
     size_t n = 0;
     int rc = names ? 0 : -ENOMEM;
     for (size_t i = 0; rc == 0 && i < run->count; i++) {
         const json_t *item = json_array_get(run->items, i);
         char *out = NULL;
-        if (bmp_outname_create(json_is_string(item) ? json_string_value(item)
-                                                   : NULL,
-                               run->kw, NULL, &out) != 0)
+        int made = bmp_outname_create(
+            json_is_string(item) ? json_string_value(item) : NULL, run->kw,
+            NULL, &out);
+        if (made == -ENOMEM)
+            rc = -ENOMEM;
+        if (made != 0)
             continue; /* a group without outname fails on its own */
         normalize_path(out);
-        size_t len = strlen(out);
-        char *entry = realloc(out, len + 32);
-        if (!entry) {
-            free(out);
-            rc = -ENOMEM;
-            break;
-        }
-        snprintf(entry + len + 1, 31, "%zu", i);
-        names[n++] = entry;
+        names[n++] = (named_item){out, i};
     }
     if (rc == 0) {
         qsort(names, n, sizeof *names, compare_names);
         for (size_t k = 1; k < n; k++) {
-            if (strcmp(names[k - 1], names[k]) == 0) {
-                const char *a = names[k - 1] + strlen(names[k - 1]) + 1;
-                const char *b = names[k] + strlen(names[k]) + 1;
-                rc = bmp_error_set(err, BMP_EINVAL, "outname", names[k],
-                                   "items %s and %s would both write %s; "
+            if (strcmp(names[k - 1].name, names[k].name) == 0) {
+                rc = bmp_error_set(err, BMP_EINVAL, "outname", names[k].name,
+                                   "items %zu and %zu would both write %s; "
                                    "give them distinct names (outdir, "
                                    "outname_append, outname), or set "
                                    "check_outnames false when steps name "
                                    "the outputs or write none",
-                                   strtoul(a, NULL, 10) < strtoul(b, NULL, 10) ? a : b,
-                                   strtoul(a, NULL, 10) < strtoul(b, NULL, 10) ? b : a,
-                                   names[k]);
+                                   names[k - 1].index, names[k].index,
+                                   names[k].name);
                 break;
             }
         }
@@ -205,7 +203,7 @@ static int check_outnames(bmp__run *run, bmp_error *err)
         bmp_error_set(err, rc, "outname", NULL, "out of memory");
     }
     for (size_t k = 0; k < n; k++)
-        free(names[k]);
+        free(names[k].name);
     free(names);
     return rc;
 }
