@@ -38,8 +38,10 @@ static char *join(const char *dir, const char *stem, size_t stem_len,
     if (!out)
         return NULL;
     char *at = out;
-    memcpy(at, dir, dl);
-    at += dl;
+    if (dl > 0) { /* dir may be NULL */
+        memcpy(at, dir, dl);
+        at += dl;
+    }
     if (slash)
         *at++ = '/';
     memcpy(at, stem, stem_len);
