@@ -111,5 +111,8 @@ size_t bmp__temp_log_remove_all(bmp__temp_log *log)
         at += 1 + len + 1;
     }
     atomic_store_explicit(&log->used, 0, memory_order_release);
+    /* The dead worker may have held the lock (killed inside an append):
+     * the slot's next worker must find it free. */
+    pthread_mutex_init(&log->lock, NULL);
     return removed;
 }
