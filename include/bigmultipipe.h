@@ -239,8 +239,10 @@ BMP_API size_t bmp_item_index(const bmp_item *item);
 /*! bmp_item_kw() : this item's keywords (construction < run < what the
  *  pre-process steps set).  Borrowed; steps may change it, and changes
  *  hold for the rest of this item only.  The item's own copy is made at
- *  the first call (items whose steps never ask cost no copy); NULL only
- *  when memory for it runs out. */
+ *  the first call (items whose steps never ask cost no copy); threads of
+ *  one item may call it at once and get the same object.  NULL only when
+ *  memory for the copy runs out, and then the item fails with -ENOMEM
+ *  whatever its steps return. */
 BMP_API json_t *bmp_item_kw(bmp_item *item);
 /*! bmp_item_meta() : this item's metadata object, returned in the pout.
  *  Borrowed; steps may change it. */

@@ -7,6 +7,8 @@
  */
 #include "pipe_internal.h"
 
+#include "meter.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,14 +35,27 @@ size_t bmp_item_index(const bmp_item *item)
 
 json_t *bmp_item_kw(bmp_item *item)
 {
-    if (!item->kw)
-        item->kw = json_deep_copy(item->run->kw);
-    return item->kw;
+    json_t *kw = atomic_load(&item->kw);
+    if (kw)
+        return kw;
+    json_t *copy = json_deep_copy(item->run->kw);
+    if (!copy) {
+        /* No keywords would be wrong ones: the item fails. */
+        item->kw_failed = 1;
+        bmp_item_fail(item, -ENOMEM, "out of memory copying the item's "
+                                     "keywords");
+        return NULL;
+    }
+    if (atomic_compare_exchange_strong(&item->kw, &kw, copy))
+        return copy;
+    json_decref(copy); /* another thread of the item installed one */
+    return kw;
 }
 
 const json_t *bmp__item_kw_view(const bmp_item *item)
 {
-    return item->kw ? item->kw : item->run->kw;
+    json_t *kw = atomic_load(&item->kw);
+    return kw ? kw : item->run->kw;
 }
 
 json_t *bmp_item_meta(bmp_item *item)
@@ -95,15 +110,6 @@ static double cpu_seconds(const struct rusage *ru)
            (ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) * 1e-6;
 }
 
-/* getrusage(RUSAGE_SELF) into *ru; on failure zero CPU time and a peak of
- * -1 (unknown). */
-static void usage_now(struct rusage *ru)
-{
-    if (getrusage(RUSAGE_SELF, ru) != 0) {
-        memset(ru, 0, sizeof *ru);
-        ru->ru_maxrss = -1;
-    }
-}
 
 void bmp__result_clear(bmp__result *r)
 {
@@ -138,7 +144,7 @@ void bmp__run_item(bmp__run *run, size_t index, bmp__result *out,
     struct rusage own[2];
     if (!usage) {
         usage = own;
-        usage_now(&usage[0]);
+        bmp__usage_now(&usage[0]);
     }
     memset(out, 0, sizeof *out);
     bmp__stats_init(&out->stats);
@@ -150,11 +156,14 @@ void bmp__run_item(bmp__run *run, size_t index, bmp__result *out,
     if (!item.meta) {
         bmp__result_fail(out, BMP_ITEM_FAILED, -ENOMEM,
                          "out of memory starting the item");
+        bmp__usage_now(&usage[1]);
         return;
     }
 
     char *outname = NULL;
     int rc = run->pipe->ops.file_process(&item, &outname);
+    if (rc >= 0 && item.kw_failed)
+        rc = -ENOMEM; /* a step went on without its keywords */
     if (rc < 0) {
         free(outname);
         out->meta = item.meta;
@@ -171,7 +180,7 @@ void bmp__run_item(bmp__run *run, size_t index, bmp__result *out,
     json_decref(item.kw);
     json_decref(item.meta);
     out->stats.wall_s = bmp__now() - wall0;
-    usage_now(&usage[1]);
+    bmp__usage_now(&usage[1]);
     out->stats.cpu_s = cpu_seconds(&usage[1]) - cpu_seconds(&usage[0]);
     out->stats.attempts = 1;
 }

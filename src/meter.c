@@ -26,8 +26,7 @@
  * where it was (meter.h): the next one need not reset it. */
 #define MOVE_SLACK (256 * 1024)
 
-/* getrusage(RUSAGE_SELF); on failure a peak of -1 (unknown). */
-static void usage_now(struct rusage *ru)
+void bmp__usage_now(struct rusage *ru)
 {
     if (getrusage(RUSAGE_SELF, ru) != 0) {
         memset(ru, 0, sizeof *ru);
@@ -42,6 +41,16 @@ void bmp__meter_open(bmp__meter *m, int every_item)
     m->status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
     m->statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
     m->every_item = every_item;
+}
+
+void bmp__meter_close(bmp__meter *m)
+{
+    int *fds[] = {&m->clear_fd, &m->status_fd, &m->statm_fd};
+    for (size_t i = 0; i < sizeof fds / sizeof *fds; i++) {
+        if (*fds[i] >= 0)
+            close(*fds[i]);
+        *fds[i] = -1;
+    }
 }
 
 /* VmHWM from /proc/self/status, in bytes; -1 when it does not tell. */
@@ -76,7 +85,7 @@ void bmp__meter_start(bmp__meter *m, int need_vm, struct rusage *start)
     if (m->statm_fd >= 0 && full)
         m->checked =
             bmp__statm_read(m->statm_fd, &m->start_rss, &m->start_vm) == 0;
-    usage_now(start);
+    bmp__usage_now(start);
 }
 
 void bmp__meter_finish(bmp__meter *m, const struct rusage usage[2],

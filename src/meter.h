@@ -16,11 +16,13 @@
  * measurements between items: when an item left the peak where it found
  * it, the next one starts from the same mark without a reset, and its
  * start (CPU time, resident memory) is the last item's end.  That saves
- * two system calls of three per short item.  Its peak is then the larger
- * of the mark and its own, which overstates it by no more than what the
- * last item freed plus MOVE_SLACK; the start is read afresh after an item
- * that raised the peak, and every CHECK_EVERY items.  An item's CPU time
- * then includes the worker's few microseconds between items.
+ * two system calls of three per short item.  Its start is then the mark
+ * (the highest resident memory since the last reset) and its peak the
+ * larger of the mark and its own: both overstate the item's by what the
+ * items since the reset gave back, and its growth (peak - start) is the
+ * part of it above the mark.  The mark is reset after an item that raised
+ * it by more than MOVE_SLACK, and every CHECK_EVERY items.  An item's CPU
+ * time then includes the worker's few microseconds between items.
  */
 #ifndef BMP_METER_H
 #define BMP_METER_H
@@ -39,9 +41,17 @@ typedef struct bmp__meter {
     struct rusage last_end; /* getrusage() at the last item's end */
 } bmp__meter;
 
+/* getrusage(RUSAGE_SELF) into *ru; on failure zero CPU time and a peak
+ * of -1 (unknown).  The one measurement of an item's CPU time, in every
+ * executor. */
+void bmp__usage_now(struct rusage *ru);
+
 /* Opens the files (a worker keeps them until it exits); `every_item` for
  * runs whose memory is budgeted. */
 void bmp__meter_open(bmp__meter *m, int every_item);
+
+/* Closes the files (a worker never needs to: they close as it exits). */
+void bmp__meter_close(bmp__meter *m);
 
 /* Before an item: resets the peak and fills *start with getrusage(), or
  * gives the last item's end when the mark may be kept (above); the item

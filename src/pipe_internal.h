@@ -4,9 +4,10 @@
  *
  * A bmp_pipe holds what was given at construction.  Each bmp_pipeline()
  * call makes a bmp__run: the merged keywords and the concatenated step
- * lists, fixed for the whole run.  Each item gets a bmp_item with its own
- * copy of the keywords (pre-process steps may change them for that item
- * only) and its own meta object.  The item's outcome is a bmp__result,
+ * lists, fixed for the whole run.  Each item gets a bmp_item that reads
+ * the run's keywords until a step asks for them, and then its own copy
+ * (pre-process steps may change them for that item only), and its own
+ * meta object.  The item's outcome is a bmp__result,
  * the only thing that crosses from a worker back to the caller.
  */
 #ifndef BMP_PIPE_INTERNAL_H
@@ -14,6 +15,7 @@
 
 #include "bigmultipipe.h"
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/resource.h>
 
@@ -85,8 +87,11 @@ struct bmp_item {
     bmp__run *run;
     size_t index;
     const json_t *in_name;
-    json_t *kw; /* the item's own copy of run->kw, made when a step asks
-                   for it (bmp_item_kw); NULL until then */
+    /* The item's own copy of run->kw, made when a step first asks for it
+     * (bmp_item_kw), installed atomically: two threads of one item may
+     * ask at once.  NULL until then. */
+    json_t *_Atomic kw;
+    int kw_failed; /* the copy could not be made: the item fails */
     json_t *meta;
     int code;
     char *error;

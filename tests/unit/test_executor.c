@@ -400,6 +400,21 @@ static void executor_worker_max_items(void **state)
     bmp_pipe_free(pipe);
 }
 
+/* Allocates `mib` MiB, touches every page and frees them: a peak of that
+ * size.  @return 0, or -1 when the allocation fails. */
+static int touch_mib(size_t mib)
+{
+    size_t bytes = mib << 20;
+    /* volatile: an optimiser may otherwise drop the whole allocation. */
+    volatile char *block = malloc(bytes);
+    if (!block)
+        return -1;
+    for (size_t k = 0; k < bytes; k += 4096)
+        block[k] = 1;
+    free((void *)block);
+    return 0;
+}
+
 static int touch_memory(bmp_item *item, void **data, void *arg)
 {
     (void)arg;
@@ -450,15 +465,8 @@ static int touch_on_item_100(bmp_item *item, void **data, void *arg)
 {
     (void)data;
     (void)arg;
-    if (bmp_item_index(item) != 100)
-        return BMP_CONTINUE;
-    size_t bytes = (size_t)96 << 20;
-    volatile char *block = malloc(bytes);
-    if (!block)
+    if (bmp_item_index(item) == 100 && touch_mib(96) < 0)
         return BMP_ESTEP;
-    for (size_t k = 0; k < bytes; k += 4096)
-        block[k] = 1;
-    free((void *)block);
     return BMP_CONTINUE;
 }
 
@@ -516,11 +524,7 @@ static int print_step(bmp_item *item, void **data, void *arg)
 static void *touch_64_mib(void *arg)
 {
     (void)arg;
-    size_t bytes = (size_t)64 << 20;
-    volatile char *block = malloc(bytes);
-    for (size_t k = 0; block && k < bytes; k += 4096)
-        block[k] = 1;
-    free((void *)block);
+    touch_mib(64);
     return NULL;
 }
 
