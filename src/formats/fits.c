@@ -1233,9 +1233,10 @@ static int write_data(fitsfile *f, const bmp_array *a, const layout *l,
 }
 
 /* Reserves a fresh temporary name beside `path` and creates the FITS file
- * there.  mkstemp picks the name; the file it makes is removed again
- * because cfitsio only creates files that do not exist, which also makes
- * a collision with another writer fail rather than clobber. */
+ * there.  bmp__atomic_create_unique() picks the name and announces it to
+ * the caller before the file exists; the placeholder it makes is removed
+ * again because cfitsio only creates files that do not exist, which also
+ * makes a collision with another writer fail rather than clobber. */
 static int create_temp(const char *path, char **tmp_out, fitsfile **f,
                        bmp_error *err)
 {
