@@ -86,32 +86,49 @@ int bmp__atomic_create_unique(char *path)
     return -EEXIST;
 }
 
+int bmp__atomic_temp_pattern(const char *path, char **pattern)
+{
+    *pattern = NULL;
+    const char *slash = strrchr(path, '/');
+    size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
+    const char *base = path + dirlen;
+    if (!*base)
+        return -EISDIR;
+    /* The temporary adds 13 bytes to the name; a base name near NAME_MAX
+     * is shortened in the temporary only.  Built by copying: one per
+     * output, and printf's parsing of a format cost more. */
+    static const char suffix[] = ".bmp-XXXXXX";
+    size_t baselen = strlen(base);
+    if (baselen > 200)
+        baselen = 200;
+    char *p = malloc(dirlen + 1 + baselen + sizeof suffix);
+    if (!p)
+        return -ENOMEM;
+    memcpy(p, path, dirlen);
+    p[dirlen] = '.';
+    memcpy(p + dirlen + 1, base, baselen);
+    memcpy(p + dirlen + 1 + baselen, suffix, sizeof suffix);
+    *pattern = p;
+    return 0;
+}
+
 int bmp__atomic_open(bmp__atomic_file *f, const char *path)
 {
     memset(f, 0, sizeof *f);
     f->fd = -1;
-    const char *slash = strrchr(path, '/');
-    int dirlen = slash ? (int)(slash - path + 1) : 0;
-    const char *base = slash ? slash + 1 : path;
-    if (!*base)
-        return -EISDIR;
-    /* The temporary adds 12 bytes to the name; a base name near NAME_MAX
-     * is shortened in the temporary only. */
-    int baselen = (int)strlen(base);
-    if (baselen > 200)
-        baselen = 200;
+    int rc = bmp__atomic_temp_pattern(path, &f->temp_path);
+    if (rc < 0)
+        return rc;
     f->final_path = strdup(path);
-    if (!f->final_path ||
-        asprintf(&f->temp_path, "%.*s.%.*s.bmp-XXXXXX", dirlen, path, baselen,
-                 base) < 0) {
-        free(f->final_path);
+    if (!f->final_path) {
+        free(f->temp_path);
         f->final_path = NULL;
         f->temp_path = NULL;
         return -ENOMEM;
     }
     f->fd = bmp__atomic_create_unique(f->temp_path);
     if (f->fd < 0) {
-        int rc = f->fd;
+        rc = f->fd;
         free(f->final_path);
         free(f->temp_path);
         f->final_path = f->temp_path = NULL;

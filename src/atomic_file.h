@@ -27,6 +27,12 @@ int bmp__atomic_write(bmp__atomic_file *f, const void *bytes, size_t size);
  * is removed.  @return 0 or -errno. */
 int bmp__atomic_commit(bmp__atomic_file *f, unsigned flags);
 
+/* The temporary's name for `path`: ".BASE.bmp-XXXXXX" in the same
+ * directory (BASE cut to 200 bytes), malloc'd into *pattern for
+ * bmp__atomic_create_unique().  @return 0, -EISDIR for a name ending in
+ * "/", or -ENOMEM. */
+int bmp__atomic_temp_pattern(const char *path, char **pattern);
+
 /* Replaces the last six characters of `path` (XXXXXX) with random ones
  * and creates the file, exclusively, mode 0666 & ~umask, announced to
  * the caller's executor as a temporary before it exists (see channel.h).

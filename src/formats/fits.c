@@ -1240,24 +1240,19 @@ static int write_data(fitsfile *f, const bmp_array *a, const layout *l,
 static int create_temp(const char *path, char **tmp_out, fitsfile **f,
                        bmp_error *err)
 {
-    const char *slash = strrchr(path, '/');
-    const char *base = slash ? slash + 1 : path;
-    size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
-    if (!*base)
+    char *tmp = NULL;
+    int rc = bmp__atomic_temp_pattern(path, &tmp);
+    if (rc == -EISDIR)
         return bmp_error_set(err, BMP_EINVAL, "write", path,
                              "Cannot write FITS to %s: the name is a "
                              "directory.",
                              path);
-    /* Room for NAME_MAX: the base is cut so that the name stays legal. */
-    size_t baselen = strlen(base) > 200 ? 200 : strlen(base);
-    size_t size = dirlen + baselen + 16;
-    char *tmp = malloc(size);
-    if (!tmp)
-        return bmp_error_set(err, -ENOMEM, "write", path, "Out of memory.");
+    if (rc < 0)
+        return bmp_error_set(err, rc, "write", path, "Out of memory.");
+    size_t len = strlen(tmp);
     int status = 0;
     for (int attempt = 0; attempt < 8; attempt++) {
-        snprintf(tmp, size, "%.*s.%.*s.bmp-XXXXXX", (int)dirlen, path,
-                 (int)baselen, base);
+        memcpy(tmp + len - 6, "XXXXXX", 6); /* a fresh name each time */
         /* A placeholder reserves a fresh name, announced to the caller
          * before it exists, so that a killed worker's file is removed. */
         int fd = bmp__atomic_create_unique(tmp);
