@@ -13,6 +13,7 @@
 
 #include "meter.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define KIB 1024
@@ -21,128 +22,124 @@
  * that carries it came from the last item's end, not from the kernel. */
 #define MARK_SECONDS 1000000
 
+/* What one item reported. */
+typedef struct reading {
+    int carried; /* its start was the last item's end */
+    int64_t start_rss, peak_rss;
+} reading;
+
 /* Runs one item through the meter; its end reports a peak `grown_kib`
- * above its start (UNKNOWN: no peak).  *carried tells whether its start
- * was the last item's end; *start_rss and *peak_rss what it reports. */
+ * above its start (UNKNOWN: no peak). */
 #define UNKNOWN (-1000000)
-static void one_item(bmp__meter *m, long grown_kib, int *carried,
-                     int64_t *start_rss, int64_t *peak_rss)
+static reading one_item(bmp__meter *m, long grown_kib)
 {
+    reading r;
     struct rusage usage[2];
     bmp__meter_start(m, 0, &usage[0]);
-    *carried = usage[0].ru_utime.tv_sec == MARK_SECONDS;
+    r.carried = usage[0].ru_utime.tv_sec == MARK_SECONDS;
     usage[1] = usage[0];
     usage[1].ru_utime.tv_sec = MARK_SECONDS;
     usage[1].ru_maxrss =
         grown_kib == UNKNOWN ? -1 : usage[0].ru_maxrss + grown_kib;
-    bmp__meter_finish(m, usage, peak_rss, start_rss);
+    bmp__meter_finish(m, usage, &r.peak_rss, &r.start_rss);
+    return r;
 }
 
-/* A fresh item (the first, or after a reset) that stays at its start:
- * @return that start, in KiB. */
-static long fresh_start_kib(bmp__meter *m)
+/* Each test gets a meter that has run one fresh item (the first always
+ * is) which stayed at its start. */
+static int open_meter(void **state, int budgeted)
 {
-    int carried;
-    int64_t start, peak;
-    one_item(m, 0, &carried, &start, &peak);
-    assert_false(carried);
-    assert_int_equal(peak, start);
-    return (long)(start / KIB);
+    bmp__meter *m = malloc(sizeof *m);
+    if (!m)
+        return -1;
+    bmp__meter_open(m, budgeted);
+    reading r = one_item(m, 0);
+    if (r.carried || r.peak_rss != r.start_rss) {
+        free(m);
+        return -1;
+    }
+    *state = m;
+    return 0;
+}
+
+static int unbudgeted(void **state)
+{
+    return open_meter(state, 0);
+}
+
+static int budgeted(void **state)
+{
+    return open_meter(state, 1);
+}
+
+static int close_meter(void **state)
+{
+    bmp__meter_close(*state);
+    free(*state);
+    return 0;
 }
 
 static void meter_keeps_the_mark_after_a_quiet_item(void **state)
 {
-    (void)state;
-    bmp__meter m;
-    bmp__meter_open(&m, 0);
-    long base = fresh_start_kib(&m);
-    int carried;
-    int64_t start, peak;
+    bmp__meter *m = *state;
     /* The last item stayed at its start: the next starts from its end,
      * and its start is the mark. */
-    one_item(&m, 100, &carried, &start, &peak);
-    assert_true(carried);
-    assert_int_equal(start, (int64_t)base * KIB);
-    assert_int_equal(peak, (int64_t)(base + 100) * KIB);
-    /* Within the slack (256 KiB) the mark is kept again. */
-    one_item(&m, 100, &carried, &start, &peak);
-    assert_true(carried);
-    assert_int_equal(start, (int64_t)(base + 100) * KIB);
-    bmp__meter_close(&m);
+    reading first = one_item(m, 100);
+    assert_true(first.carried);
+    assert_int_equal(first.peak_rss - first.start_rss, 100 * KIB);
+    /* Within the slack (256 KiB) the mark is kept again: the start is the
+     * last peak. */
+    reading second = one_item(m, 100);
+    assert_true(second.carried);
+    assert_int_equal(second.start_rss, first.peak_rss);
 }
 
 static void meter_resets_after_an_item_that_raised_the_peak(void **state)
 {
-    (void)state;
-    bmp__meter m;
-    bmp__meter_open(&m, 0);
-    fresh_start_kib(&m);
-    int carried;
-    int64_t start, peak;
-    one_item(&m, 4096, &carried, &start, &peak); /* +4 MiB */
-    assert_true(carried);
-    assert_int_equal(peak - start, (int64_t)4096 * KIB);
+    bmp__meter *m = *state;
+    reading raised = one_item(m, 4096); /* +4 MiB */
+    assert_true(raised.carried);
+    assert_int_equal(raised.peak_rss - raised.start_rss, 4096 * KIB);
     /* The next item starts from a reset: its own start, not the mark. */
-    one_item(&m, 0, &carried, &start, &peak);
-    assert_false(carried);
-    bmp__meter_close(&m);
+    assert_false(one_item(m, 0).carried);
 }
 
 static void meter_resets_every_64_items(void **state)
 {
-    (void)state;
-    bmp__meter m;
-    bmp__meter_open(&m, 0);
-    fresh_start_kib(&m); /* item 0 */
-    int carried;
-    int64_t start, peak;
-    for (int i = 1; i < 64; i++) {
-        one_item(&m, 0, &carried, &start, &peak);
-        assert_true(carried);
-    }
-    one_item(&m, 0, &carried, &start, &peak); /* item 64 */
-    assert_false(carried);
-    bmp__meter_close(&m);
+    bmp__meter *m = *state; /* item 0 has run */
+    for (int i = 1; i < 64; i++)
+        assert_true(one_item(m, 0).carried);
+    assert_false(one_item(m, 0).carried); /* item 64 */
 }
 
 static void meter_with_a_budget_resets_every_item(void **state)
 {
-    (void)state;
-    bmp__meter m;
-    bmp__meter_open(&m, 1);
-    fresh_start_kib(&m);
-    int carried;
-    int64_t start, peak;
-    for (int i = 0; i < 3; i++) {
-        one_item(&m, 0, &carried, &start, &peak);
-        assert_false(carried);
-    }
-    bmp__meter_close(&m);
+    bmp__meter *m = *state;
+    for (int i = 0; i < 3; i++)
+        assert_false(one_item(m, 0).carried);
 }
 
 static void meter_unknown_peak_is_never_kept(void **state)
 {
-    (void)state;
-    bmp__meter m;
-    bmp__meter_open(&m, 0);
-    fresh_start_kib(&m);
-    int carried;
-    int64_t start, peak;
-    one_item(&m, UNKNOWN, &carried, &start, &peak);
-    assert_int_equal(peak, -1);
-    one_item(&m, 0, &carried, &start, &peak);
-    assert_false(carried);
-    bmp__meter_close(&m);
+    bmp__meter *m = *state;
+    assert_int_equal(one_item(m, UNKNOWN).peak_rss, -1);
+    assert_false(one_item(m, 0).carried);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(meter_keeps_the_mark_after_a_quiet_item),
-        cmocka_unit_test(meter_resets_after_an_item_that_raised_the_peak),
-        cmocka_unit_test(meter_resets_every_64_items),
-        cmocka_unit_test(meter_with_a_budget_resets_every_item),
-        cmocka_unit_test(meter_unknown_peak_is_never_kept),
+        cmocka_unit_test_setup_teardown(
+            meter_keeps_the_mark_after_a_quiet_item, unbudgeted, close_meter),
+        cmocka_unit_test_setup_teardown(
+            meter_resets_after_an_item_that_raised_the_peak, unbudgeted,
+            close_meter),
+        cmocka_unit_test_setup_teardown(meter_resets_every_64_items,
+                                        unbudgeted, close_meter),
+        cmocka_unit_test_setup_teardown(meter_with_a_budget_resets_every_item,
+                                        budgeted, close_meter),
+        cmocka_unit_test_setup_teardown(meter_unknown_peak_is_never_kept,
+                                        unbudgeted, close_meter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
