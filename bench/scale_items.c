@@ -14,9 +14,11 @@
  *                        call, the names already built
  *   peak_kib             the caller's peak resident memory from then
  *                        until after the call, the pout still held
- *   meta_kib             what N such meta objects cost on their own,
- *                        measured in a child process that builds them as
- *                        the caller receives them (parsed from JSON text)
+ *   meta_kib             what N such metas cost on their own, measured
+ *                        in a child process that builds them as the
+ *                        caller holds them: the workers' JSON text (the
+ *                        process executor; parsed only when asked for),
+ *                        or jansson objects (the serial executor)
  * so that (peak - rss_before - meta) / N is the framework's memory per
  * item.
  */
@@ -48,9 +50,9 @@ static void reset_peak(void)
     close(fd);
 }
 
-/* KiB that `count` metas cost, built in a child as the caller builds
- * them from a worker's message. */
-static long meta_cost_kib(size_t count)
+/* KiB that `count` metas cost, built in a child as the caller holds
+ * them: as text (a worker's message) or as objects. */
+static long meta_cost_kib(size_t count, int as_text)
 {
     int p[2];
     if (pipe(p) != 0)
@@ -61,12 +63,13 @@ static long meta_cost_kib(size_t count)
         bu_die("fork failed");
     if (pid == 0) {
         close(p[0]);
-        json_t **metas = malloc(count * sizeof *metas);
+        void **metas = malloc(count * sizeof *metas);
         long before = bu_status_kib("VmRSS");
         for (size_t i = 0; i < count; i++) {
             char text[64];
             snprintf(text, sizeof text, "{\"n\":%zu}", i);
-            metas[i] = json_loads(text, 0, NULL);
+            metas[i] = as_text ? (void *)strdup(text)
+                               : (void *)json_loads(text, 0, NULL);
             if (!metas[i])
                 _exit(1);
         }
@@ -121,7 +124,7 @@ int main(int argc, char **argv)
         bu_die("out of memory");
     int workers = bmp_num_can_process(count, kw, NULL);
 
-    long meta_kib = meta_cost_kib(count);
+    long meta_kib = meta_cost_kib(count, strcmp(executor, "serial") != 0);
     long rss_before = bu_status_kib("VmRSS");
     reset_peak();
     double cpu0 = bu_cpu_self() + bu_cpu_children(), t0 = bu_now();

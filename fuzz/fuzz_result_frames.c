@@ -40,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(rd.start <= rd.end);
         if (k == 1) {
             CHECK(rd.start > before);
-            CHECK(json_is_object(r.meta));
+            CHECK(json_is_object(bmp__result_meta(&r)));
             CHECK(r.status <= BMP_ITEM_NOT_RUN);
         } else if (k == 0) {
             CHECK(rd.start > before);

@@ -611,7 +611,12 @@ BMP_API const char *bmp_status_name(bmp_status status);
 /*! bmp_pout_count() : number of entries (= items). */
 BMP_API size_t bmp_pout_count(const bmp_pout *pout);
 /*! Accessors for entry `i` (< count).  Strings and JSON are borrowed:
- *  valid until the pout is freed.  outname and error may be NULL. */
+ *  valid until the pout is freed.  outname and error may be NULL.  A
+ *  worker's meta is held as its JSON text and parsed at the first
+ *  bmp_pout_meta() of the entry (threads may ask at once and get the same
+ *  object); what the caller changes in that object is what the pout file
+ *  says.  bmp_pout_meta() gives NULL only when memory for the object
+ *  runs out. */
 BMP_API const char *bmp_pout_outname(const bmp_pout *pout, size_t i);
 BMP_API json_t *bmp_pout_meta(const bmp_pout *pout, size_t i);
 BMP_API const json_t *bmp_pout_in_name(const bmp_pout *pout, size_t i);

@@ -332,8 +332,8 @@ int bmp__reader_next(bmp__reader *rd, bmp__result *r, char **temp_path)
     if (h.status > BMP_ITEM_NOT_RUN)
         return BMP_EPROTO;
     int rc = take_string(&at, h.outname_len, &r->outname);
-    const char *meta = h.meta_len == NO_STRING ? NULL : at;
-    at += field_bytes(h.meta_len);
+    if (rc == 0)
+        rc = take_string(&at, h.meta_len, &r->meta_text);
     if (rc == 0)
         rc = take_string(&at, h.error_len, &r->error);
     if (rc < 0) {
@@ -347,13 +347,18 @@ int bmp__reader_next(bmp__reader *rd, bmp__result *r, char **temp_path)
     r->stats.cpu_s = h.cpu_s;
     r->stats.peak_rss = h.peak_rss;
     r->stats.start_rss = h.start_rss;
-    /* JSON_ALLOW_NUL: jansson writes strings holding NUL ("\u0000") and
-     * must read them back, or such an item would look like a crash. */
-    r->meta = meta ? json_loadb(meta, (size_t)h.meta_len, JSON_ALLOW_NUL, NULL)
-                   : json_object();
-    if (!json_is_object(r->meta)) {
+    /* The meta stays the worker's text until someone asks for it
+     * (bmp__result_meta); a text that cannot be an object's is refused
+     * here, as a frame from a worker gone wrong. */
+    size_t mlen = r->meta_text ? strlen(r->meta_text) : 0;
+    if (r->meta_text && (mlen != h.meta_len || mlen < 2 ||
+                         r->meta_text[0] != '{' || r->meta_text[mlen - 1] != '}')) {
         bmp__result_clear(r);
         return BMP_EPROTO;
+    }
+    if (!r->meta_text && !(r->meta = json_object())) {
+        bmp__result_clear(r);
+        return -ENOMEM;
     }
     return 1;
 }

@@ -116,6 +116,7 @@ void bmp__result_clear(bmp__result *r)
     free(r->outname);
     free(r->error);
     json_decref(r->meta);
+    free(r->meta_text);
     memset(r, 0, sizeof *r);
     bmp__stats_init(&r->stats);
 }
@@ -134,8 +135,31 @@ void bmp__result_fail(bmp__result *r, bmp_status status, int code,
     if (vasprintf(&r->error, fmt, ap) < 0)
         r->error = NULL;
     va_end(ap);
-    if (!r->meta)
+    if (!r->meta && !r->meta_text)
         r->meta = json_object();
+}
+
+json_t *bmp__result_meta(bmp__result *r)
+{
+    json_t *meta = bmp__result_meta_made(r);
+    if (meta || !r->meta_text)
+        return meta;
+    json_t *parsed = json_loads(r->meta_text, JSON_ALLOW_NUL, NULL);
+    if (!json_is_object(parsed)) {
+        json_decref(parsed);
+        parsed = json_pack("{s:s}", "bmp_error",
+                           "the meta the worker sent is not a JSON object");
+        if (!parsed)
+            return NULL;
+    }
+    /* Another thread may have parsed it at the same moment: the first
+     * object installed is everyone's. */
+    json_t *expected = NULL;
+    if (__atomic_compare_exchange_n(&r->meta, &expected, parsed, 0,
+                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        return parsed;
+    json_decref(parsed);
+    return expected;
 }
 
 void bmp__run_item(bmp__run *run, size_t index, bmp__result *out,

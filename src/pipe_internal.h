@@ -61,7 +61,15 @@ typedef struct bmp__result {
     bmp_status status;
     int code;      /* 0, or the negative error of a failure */
     char *outname; /* malloc'd, or NULL */
-    json_t *meta;  /* owned; always an object once filled */
+    /* The meta: an object (owned), or, as a worker sent it, its compact
+     * JSON text (malloc'd), parsed only when someone asks for the object
+     * (bmp__result_meta): the caller then neither parses nor prints it
+     * again for the pout, and holds the text's bytes instead of jansson's
+     * objects.  Both NULL: not filled yet.  Once filled, the object is
+     * installed atomically, so that readers of a pout in several threads
+     * may ask at once; the text stays until the result is cleared. */
+    json_t *meta;
+    char *meta_text;
     char *error;   /* malloc'd message, or NULL */
     bmp__stats stats;
 } bmp__result;
@@ -119,6 +127,17 @@ void bmp__run_item(bmp__run *run, size_t index, bmp__result *out,
                    struct rusage *usage);
 
 void bmp__result_clear(bmp__result *r);
+/* The meta object of `r`, parsed from its text at the first call; a text
+ * that is not a JSON object (a worker's memory gone wrong) gives
+ * {"bmp_error": ...}.  Borrowed, until `r` is cleared; NULL only when
+ * memory runs out, or when `r` has no meta at all. */
+json_t *bmp__result_meta(bmp__result *r);
+/* The meta object when it has been made, else NULL (the text may hold
+ * it): for readers that can use either form. */
+static inline json_t *bmp__result_meta_made(const bmp__result *r)
+{
+    return __atomic_load_n(&r->meta, __ATOMIC_ACQUIRE);
+}
 /* Sets a failed result with a formatted message. */
 void bmp__result_fail(bmp__result *r, bmp_status status, int code,
                       const char *fmt, ...) BMP_PRINTF(4, 5);

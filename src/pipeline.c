@@ -228,7 +228,8 @@ static bmp_pout *collect(bmp__run *run)
 {
     /* Everything that can fail comes first. */
     for (size_t i = 0; i < run->count; i++) {
-        if (!run->results[i].meta && !(run->results[i].meta = json_object()))
+        bmp__result *r = &run->results[i];
+        if (!r->meta && !r->meta_text && !(r->meta = json_object()))
             return NULL;
     }
     bmp__pout_entry *entries = (bmp__pout_entry *)(void *)run->results;

@@ -73,7 +73,12 @@ const char *bmp_pout_outname(const bmp_pout *pout, size_t i)
 
 json_t *bmp_pout_meta(const bmp_pout *pout, size_t i)
 {
-    return i < bmp_pout_count(pout) ? pout->entries[i].r.meta : NULL;
+    /* Parsed at the first call (pipe_internal.h): the pout is the
+     * caller's to read, and the object, once made, is the same for every
+     * call. */
+    return i < bmp_pout_count(pout)
+               ? bmp__result_meta((bmp__result *)&pout->entries[i].r)
+               : NULL;
 }
 
 const json_t *bmp_pout_in_name(const bmp_pout *pout, size_t i)
@@ -96,8 +101,10 @@ const char *bmp_pout_error(const bmp_pout *pout, size_t i)
  * empty: pruning it would hide the failure. */
 static int prunable(const bmp__pout_entry *e)
 {
-    return e->r.status == BMP_ITEM_NO_OUTPUT && !e->r.outname &&
-           (!e->r.meta || json_object_size(e->r.meta) == 0);
+    const json_t *meta = bmp__result_meta_made(&e->r);
+    int empty = meta ? json_object_size(meta) == 0
+                     : !e->r.meta_text || strcmp(e->r.meta_text, "{}") == 0;
+    return e->r.status == BMP_ITEM_NO_OUTPUT && !e->r.outname && empty;
 }
 
 static int copy_entry(bmp__pout_entry *dst, const bmp__pout_entry *src)
@@ -106,9 +113,17 @@ static int copy_entry(bmp__pout_entry *dst, const bmp__pout_entry *src)
     dst->r = src->r;
     dst->r.outname = src->r.outname ? strdup(src->r.outname) : NULL;
     dst->r.error = src->r.error ? strdup(src->r.error) : NULL;
-    dst->r.meta = src->r.meta ? json_deep_copy(src->r.meta) : json_object();
+    const json_t *meta = bmp__result_meta_made(&src->r);
+    dst->r.meta = NULL;
+    dst->r.meta_text = NULL;
+    if (meta)
+        dst->r.meta = json_deep_copy(meta);
+    else if (src->r.meta_text)
+        dst->r.meta_text = strdup(src->r.meta_text);
+    else
+        dst->r.meta = json_object();
     if ((src->r.outname && !dst->r.outname) ||
-        (src->r.error && !dst->r.error) || !dst->r.meta)
+        (src->r.error && !dst->r.error) || (!dst->r.meta && !dst->r.meta_text))
         return -ENOMEM;
     return 0;
 }

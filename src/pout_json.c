@@ -223,9 +223,14 @@ int bmp__entry_append(char **buf, size_t *len, size_t *cap,
     else
         rc = rc || LIT("null");
     rc = rc || LIT(", \"meta\": ");
-    if (r->meta) {
+    /* The object when someone made it (and may have changed it), else
+     * the worker's text as it came. */
+    const json_t *meta = bmp__result_meta_made(r);
+    if (meta) {
         dump_target t = {buf, len, cap};
-        rc = rc || json_dump_callback(r->meta, dump_into, &t, JSON_COMPACT);
+        rc = rc || json_dump_callback(meta, dump_into, &t, JSON_COMPACT);
+    } else if (r->meta_text) {
+        rc = rc || append(buf, len, cap, r->meta_text, strlen(r->meta_text));
     } else {
         rc = rc || LIT("{}");
     }
@@ -266,12 +271,15 @@ json_t *bmp_pout_entry_json(const bmp_pout *pout, size_t i)
         return NULL;
     const bmp__pout_entry *e = &pout->entries[i];
     /* meta as in the file: {} for an entry never filled. */
+    json_t *meta = bmp__result_meta((bmp__result *)&e->r);
+    if (!meta && e->r.meta_text)
+        return NULL; /* out of memory parsing it */
     return json_pack("{s:O, s:o, s:o, s:s, s:o, s:o}", "in_name",
                      e->in_name ? e->in_name : json_null(), "outname",
                      e->r.outname ? json_string_nocheck(e->r.outname)
                                   : json_null(),
                      "meta",
-                     e->r.meta ? json_incref(e->r.meta) : json_object(),
+                     meta ? json_incref(meta) : json_object(),
                      "status",
                      bmp_status_name(e->r.status), "error",
                      e->r.error ? json_string_nocheck(e->r.error)

@@ -165,7 +165,7 @@ static void channel_frames_parsed_from_any_pieces(void **state)
     assert_int_equal(results, 1);
     assert_int_equal(got.status, BMP_ITEM_OK);
     assert_string_equal(got.outname, sent.outname);
-    assert_true(json_equal(got.meta, sent.meta));
+    assert_true(json_equal(bmp__result_meta(&got), sent.meta));
     assert_null(got.error);
     assert_true(got.stats.wall_s == 0.25);
     assert_int_equal(got.stats.peak_rss, 1 << 24);
@@ -201,7 +201,7 @@ static void channel_many_frames_one_read(void **state)
         assert_true(f == 1 || f == -EAGAIN);
         char *temp;
         while (bmp__reader_next(&rd, &got, &temp) == 1) {
-            assert_int_equal(bmp_kw_int(got.meta, "i", -1), seen);
+            assert_int_equal(bmp_kw_int(bmp__result_meta(&got), "i", -1), seen);
             seen++;
         }
     }
@@ -241,7 +241,7 @@ static void channel_large_meta(void **state)
         k = bmp__reader_next(&rd, &got, &temp);
     }
     assert_int_equal(k, 1);
-    assert_string_equal(json_string_value(json_object_get(got.meta, "big")),
+    assert_string_equal(json_string_value(json_object_get(bmp__result_meta(&got), "big")),
                         text);
     close(sv[0]);
     close(sv[1]);
@@ -382,6 +382,51 @@ static void channel_temp_log(void **state)
     free(dir);
 }
 
+/* The caller keeps the meta as the worker's text until it is asked for:
+ * then parsed once, the same object every time; a text that is not an
+ * object's, in a frame that is otherwise whole, gives an error object
+ * instead of a crash. */
+static void channel_meta_kept_as_text(void **state)
+{
+    (void)state;
+    bmp__result r = {0};
+    bmp__stats_init(&r.stats);
+    r.status = BMP_ITEM_OK;
+    r.meta = json_pack("{s:i}", "a", 1);
+    size_t size;
+    char *bytes = frame_bytes(&r, NULL, &size);
+    for (int broken = 0; broken <= 1; broken++) {
+        if (broken) {
+            char *at = memmem(bytes, size, "{\"a\":1}", 7);
+            assert_non_null(at);
+            memcpy(at, "{xxxxx}", 7);
+        }
+        int sv[2];
+        pair(sv);
+        assert_int_equal(bmp__write_all(sv[1], bytes, size), 0);
+        bmp__reader rd = {0};
+        bmp__result got = {0};
+        char *temp;
+        assert_int_equal(bmp__reader_fill(&rd, sv[0]), 1);
+        assert_int_equal(bmp__reader_next(&rd, &got, &temp), 1);
+        assert_null(bmp__result_meta_made(&got));
+        assert_string_equal(got.meta_text, broken ? "{xxxxx}" : "{\"a\":1}");
+        json_t *meta = bmp__result_meta(&got);
+        assert_true(json_is_object(meta));
+        assert_ptr_equal(bmp__result_meta(&got), meta);
+        if (broken)
+            assert_non_null(json_object_get(meta, "bmp_error"));
+        else
+            assert_true(json_equal(meta, r.meta));
+        close(sv[0]);
+        close(sv[1]);
+        bmp__reader_free(&rd);
+        bmp__result_clear(&got);
+    }
+    free(bytes);
+    bmp__result_clear(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -389,6 +434,7 @@ int main(void)
         cmocka_unit_test(channel_frames_parsed_from_any_pieces),
         cmocka_unit_test(channel_many_frames_one_read),
         cmocka_unit_test(channel_large_meta),
+        cmocka_unit_test(channel_meta_kept_as_text),
         cmocka_unit_test(channel_malformed_frames_refused),
         cmocka_unit_test(channel_reset_reads_as_end),
         cmocka_unit_test(channel_temp_log),

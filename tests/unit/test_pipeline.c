@@ -1486,11 +1486,42 @@ static void pipeline_meta_with_nul(void **state)
     bmp_pipe_free(pipe);
 }
 
+/* The caller holds a worker's meta as text until it is asked for; what a
+ * program changes in the object it got is what the pout file says, and
+ * entries never asked for are written as they came. */
+static void pipeline_meta_changed_after_the_run_is_written(void **state)
+{
+    fixture *f = *state;
+    bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
+    bmp_pipe_add_post(pipe, record_value, NULL, NULL);
+    json_t *kw = kw_for(f, "process");
+    bmp_pout *pout = run_ok(pipe, f->names, kw, NULL, NULL);
+    assert_int_equal(bmp_kw_set_str(bmp_pout_meta(pout, 1), "note", "seen"),
+                     0);
+    char *path = tu_join(f->dir, "changed.jsonl");
+    assert_int_equal(bmp_pout_write(pout, path, NULL), 0);
+    bmp_pout *back = NULL;
+    assert_int_equal(bmp_pout_read(path, &back, NULL), 0);
+    for (size_t i = 0; i < N_ITEMS; i++) {
+        const json_t *meta = bmp_pout_meta(back, i);
+        assert_int_equal(bmp_kw_int(meta, "value", -1),
+                         bmp_kw_int(bmp_pout_meta(pout, i), "value", -2));
+        assert_string_equal(bmp_kw_str(meta, "note", "none"),
+                            i == 1 ? "seen" : "none");
+    }
+    bmp_pout_free(back);
+    free(path);
+    bmp_pout_free(pout);
+    json_decref(kw);
+    bmp_pipe_free(pipe);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
         T(pipeline_pout_in_input_order),
+        T(pipeline_meta_changed_after_the_run_is_written),
         T(pipeline_every_step_sees_merged_keywords),
         T(pipeline_pre_keywords_stay_in_their_item),
         T(pipeline_pre_keywords_reach_library_stages),
