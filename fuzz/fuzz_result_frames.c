@@ -6,12 +6,15 @@
  * caller must survive any bytes on the socket: the input is the stream.
  * Besides crashes and sanitizer findings, it checks what the parser
  * promises: every frame it hands out lies within the input, a result's
- * meta is a JSON object and its status a known one, and -EAGAIN (a frame
- * not yet whole) consumes nothing.
+ * meta is a JSON object and its status a known one, the pout line made
+ * of a result reads back with the same output name and meta (the meta
+ * goes into it as the worker's text), and -EAGAIN (a frame not yet
+ * whole) consumes nothing.
  */
 #include "bigmultipipe.h"
 
 #include "channel.h"
+#include "pout_internal.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -23,6 +26,27 @@
         if (!(cond))               \
             __builtin_trap();      \
     } while (0)
+
+/* The result as a pout line, read back: nothing in the worker's bytes may
+ * break the line or change its other fields. */
+static void check_pout_line(const bmp__result *r)
+{
+    json_t *name = json_string("in");
+    char *line = name ? bmp__entry_line(name, r, -1) : NULL;
+    if (line) {
+        bmp__pout_entry e = {0};
+        const char *why = NULL;
+        CHECK(bmp__pout_entry_parse(line, &e, &why) == 0);
+        CHECK(json_equal(e.in_name, name));
+        CHECK((e.r.outname == NULL) == (r->outname == NULL));
+        CHECK(!r->outname || strcmp(e.r.outname, r->outname) == 0);
+        CHECK(e.r.status == r->status);
+        json_decref(e.in_name);
+        bmp__result_clear(&e.r);
+    }
+    free(line);
+    json_decref(name);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -40,8 +64,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(rd.start <= rd.end);
         if (k == 1) {
             CHECK(rd.start > before);
-            CHECK(json_is_object(bmp__result_meta(&r)));
             CHECK(r.status <= BMP_ITEM_NOT_RUN);
+            check_pout_line(&r);
+            json_t *meta = bmp__result_meta(&r); /* NULL: out of memory */
+            CHECK(meta == NULL || json_is_object(meta));
         } else if (k == 0) {
             CHECK(rd.start > before);
             CHECK(temp != NULL);

@@ -3,6 +3,8 @@
  */
 #include "channel.h"
 
+#include "json_syntax.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -348,11 +350,11 @@ int bmp__reader_next(bmp__reader *rd, bmp__result *r, char **temp_path)
     r->stats.peak_rss = h.peak_rss;
     r->stats.start_rss = h.start_rss;
     /* The meta stays the worker's text until someone asks for it
-     * (bmp__result_meta); a text that cannot be an object's is refused
-     * here, as a frame from a worker gone wrong. */
-    size_t mlen = r->meta_text ? strlen(r->meta_text) : 0;
-    if (r->meta_text && (mlen != h.meta_len || mlen < 2 ||
-                         r->meta_text[0] != '{' || r->meta_text[mlen - 1] != '}')) {
+     * (bmp__result_meta), and goes into the pout file as it is: a text
+     * that is not one JSON object (a NUL in it, a cut, bytes after the
+     * object) is refused here, as a frame from a worker gone wrong. */
+    if (r->meta_text && !bmp__json_is_object_text(r->meta_text,
+                                                  (size_t)h.meta_len)) {
         bmp__result_clear(r);
         return BMP_EPROTO;
     }

@@ -144,11 +144,17 @@ json_t *bmp__result_meta(bmp__result *r)
     json_t *meta = bmp__result_meta_made(r);
     if (meta || !r->meta_text)
         return meta;
-    json_t *parsed = json_loads(r->meta_text, JSON_ALLOW_NUL, NULL);
+    json_error_t why;
+    json_t *parsed = json_loads(r->meta_text, JSON_ALLOW_NUL, &why);
+    if (!parsed && json_error_code(&why) == json_error_out_of_memory)
+        return NULL; /* nothing installed: a later call may succeed */
     if (!json_is_object(parsed)) {
+        /* The text passed the syntax check on arrival (json_syntax.h),
+         * so this is not expected: an error object, not a crash. */
         json_decref(parsed);
-        parsed = json_pack("{s:s}", "bmp_error",
-                           "the meta the worker sent is not a JSON object");
+        parsed = json_pack("{s:s, s:s}", "bmp_error",
+                           "the meta the worker sent cannot be read",
+                           "reason", why.text);
         if (!parsed)
             return NULL;
     }

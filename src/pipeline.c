@@ -217,7 +217,7 @@ static int is_failure(bmp_status s)
 /* The results array is allocated with room for as many pout entries
  * (RESULT_ROOM), so that collect() can turn it into the pout's entries in
  * place: a run of a million items then never holds both arrays at once
- * (80 bytes an item at the peak). */
+ * (96 bytes an item at the peak). */
 #define RESULT_ROOM sizeof(bmp__pout_entry)
 _Static_assert(sizeof(bmp__pout_entry) >= sizeof(bmp__result),
                "entries must be at least as large as results");
@@ -236,9 +236,10 @@ static bmp_pout *collect(bmp__run *run)
     bmp_pout *pout = bmp__pout_adopt(entries, run->count);
     if (!pout)
         return NULL;
-    /* Entry i starts at or after result i and ends before result i + 2
-     * would: from the last item down, each entry overwrites only its own
-     * result (copied out first) and results already moved. */
+    /* Entry i starts at or after result i (entries are at least as
+     * large) and so after every result before it: from the last item
+     * down, each entry overwrites only its own result (copied out first)
+     * and results already moved. */
     for (size_t i = run->count; i-- > 0;) {
         bmp__result r = run->results[i];
         entries[i].in_name = json_incref(json_array_get(run->items, i));

@@ -110,7 +110,11 @@ static int prunable(const bmp__pout_entry *e)
 static int copy_entry(bmp__pout_entry *dst, const bmp__pout_entry *src)
 {
     dst->in_name = json_incref((json_t *)src->in_name);
-    dst->r = src->r;
+    /* Field by field: src's meta may be installed by another thread's
+     * bmp_pout_meta() at this moment, and is read only atomically. */
+    dst->r.status = src->r.status;
+    dst->r.code = src->r.code;
+    dst->r.stats = src->r.stats;
     dst->r.outname = src->r.outname ? strdup(src->r.outname) : NULL;
     dst->r.error = src->r.error ? strdup(src->r.error) : NULL;
     const json_t *meta = bmp__result_meta_made(&src->r);
