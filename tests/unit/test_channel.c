@@ -117,6 +117,25 @@ static char *frame_bytes(const bmp__result *r, const char *temp, size_t *size)
     return bytes;
 }
 
+/* The bytes of one frame through a socket into a reader: what
+ * bmp__reader_next() makes of them, with the result in *got (cleared by
+ * the caller). */
+static int read_one(const char *bytes, size_t size, bmp__result *got)
+{
+    int sv[2];
+    pair(sv);
+    assert_int_equal(bmp__write_all(sv[1], bytes, size), 0);
+    bmp__reader rd = {0};
+    char *temp = NULL;
+    assert_int_equal(bmp__reader_fill(&rd, sv[0]), 1);
+    int k = bmp__reader_next(&rd, got, &temp);
+    free(temp);
+    close(sv[0]);
+    close(sv[1]);
+    bmp__reader_free(&rd);
+    return k;
+}
+
 static bmp__result sample_result(void)
 {
     bmp__result r = {0};
@@ -275,17 +294,8 @@ static void channel_malformed_frames_refused(void **state)
         char *bad = malloc(size);
         memcpy(bad, good, size);
         bad[cases[c].at] = (char)cases[c].byte;
-        int sv[2];
-        pair(sv);
-        assert_int_equal(bmp__write_all(sv[1], bad, size), 0);
-        bmp__reader rd = {0};
         bmp__result got = {0};
-        char *temp;
-        assert_int_equal(bmp__reader_fill(&rd, sv[0]), 1);
-        assert_int_equal(bmp__reader_next(&rd, &got, &temp), BMP_EPROTO);
-        close(sv[0]);
-        close(sv[1]);
-        bmp__reader_free(&rd);
+        assert_int_equal(read_one(bad, size, &got), BMP_EPROTO);
         bmp__result_clear(&got);
         free(bad);
     }
@@ -294,17 +304,8 @@ static void channel_malformed_frames_refused(void **state)
     r.meta = json_array();
     free(good);
     good = frame_bytes(&r, NULL, &size);
-    int sv[2];
-    pair(sv);
-    assert_int_equal(bmp__write_all(sv[1], good, size), 0);
-    bmp__reader rd = {0};
     bmp__result got = {0};
-    char *temp;
-    assert_int_equal(bmp__reader_fill(&rd, sv[0]), 1);
-    assert_int_equal(bmp__reader_next(&rd, &got, &temp), BMP_EPROTO);
-    close(sv[0]);
-    close(sv[1]);
-    bmp__reader_free(&rd);
+    assert_int_equal(read_one(good, size, &got), BMP_EPROTO);
     bmp__result_clear(&got);
     bmp__result_clear(&r);
     free(good);
@@ -401,26 +402,17 @@ static void channel_meta_kept_as_text(void **state)
             assert_non_null(at);
             memcpy(at, "{xxxxx}", 7);
         }
-        int sv[2];
-        pair(sv);
-        assert_int_equal(bmp__write_all(sv[1], bytes, size), 0);
-        bmp__reader rd = {0};
         bmp__result got = {0};
-        char *temp;
-        assert_int_equal(bmp__reader_fill(&rd, sv[0]), 1);
         if (broken) {
-            assert_int_equal(bmp__reader_next(&rd, &got, &temp), BMP_EPROTO);
+            assert_int_equal(read_one(bytes, size, &got), BMP_EPROTO);
         } else {
-            assert_int_equal(bmp__reader_next(&rd, &got, &temp), 1);
+            assert_int_equal(read_one(bytes, size, &got), 1);
             assert_null(bmp__result_meta_made(&got));
             assert_string_equal(got.meta_text, "{\"a\":1}");
             json_t *meta = bmp__result_meta(&got);
             assert_true(json_equal(meta, r.meta));
             assert_ptr_equal(bmp__result_meta(&got), meta);
         }
-        close(sv[0]);
-        close(sv[1]);
-        bmp__reader_free(&rd);
         bmp__result_clear(&got);
     }
     free(bytes);
