@@ -34,6 +34,7 @@ static void check_pout_line(const bmp__result *r)
     json_t *name = json_string("in");
     char *line = name ? bmp__entry_line(name, r, -1) : NULL;
     if (line) {
+        CHECK(strchr(line, '\n') == NULL && strchr(line, '\r') == NULL);
         bmp__pout_entry e = {0};
         const char *why = NULL;
         CHECK(bmp__pout_entry_parse(line, &e, &why) == 0);

@@ -6,14 +6,17 @@
 
 #include "utf8.h"
 
+#include <jansson.h>
+
 #include <errno.h>
 #include <locale.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 
-/* jansson's JSON_PARSER_MAX_DEPTH: deeper text would not parse later. */
-#define MAX_DEPTH 2048
+/* jansson counts every value, scalars too, against JSON_PARSER_MAX_DEPTH,
+ * and the meta is read inside the pout line's object, one level down. */
+#define MAX_DEPTH (JSON_PARSER_MAX_DEPTH - 1)
 
 typedef struct cursor {
     const unsigned char *at, *end;
@@ -21,10 +24,13 @@ typedef struct cursor {
 
 static int value(cursor *c, int depth);
 
+/* Spaces and tabs only: jansson would take line breaks too, but the text
+ * goes into a file of one entry a line, where a line break inside the
+ * meta would split the entry, or start a forged one.  A worker's compact
+ * dump has no white space at all. */
 static void skip_space(cursor *c)
 {
-    while (c->at < c->end && (*c->at == ' ' || *c->at == '\t' ||
-                              *c->at == '\n' || *c->at == '\r'))
+    while (c->at < c->end && (*c->at == ' ' || *c->at == '\t'))
         c->at++;
 }
 
@@ -48,11 +54,13 @@ static int hex4(cursor *c, unsigned *out)
     return 1;
 }
 
-/* After a backslash and 'u': one code point, or a surrogate pair. */
-static int unicode_escape(cursor *c)
+/* After a backslash and 'u': one code point, or a surrogate pair; U+0000
+ * only where `nul_ok` (jansson refuses it in a key, JSON_ALLOW_NUL or
+ * not). */
+static int unicode_escape(cursor *c, int nul_ok)
 {
     unsigned u;
-    if (!hex4(c, &u))
+    if (!hex4(c, &u) || (u == 0 && !nul_ok))
         return 0;
     if (u >= 0xdc00 && u <= 0xdfff)
         return 0; /* a low surrogate alone */
@@ -65,7 +73,7 @@ static int unicode_escape(cursor *c)
     return hex4(c, &low) && low >= 0xdc00 && low <= 0xdfff;
 }
 
-static int string(cursor *c)
+static int string(cursor *c, int is_key)
 {
     c->at++; /* the opening quote */
     while (c->at < c->end) {
@@ -82,7 +90,7 @@ static int string(cursor *c)
             unsigned char e = c->at[1];
             c->at += 2;
             if (e == 'u') {
-                if (!unicode_escape(c))
+                if (!unicode_escape(c, !is_key))
                     return 0;
             } else if (e != '"' && e != '\\' && e != '/' && e != 'b' &&
                        e != 'f' && e != 'n' && e != 'r' && e != 't') {
@@ -120,19 +128,22 @@ static void c_locale_make(void)
 
 /* jansson refuses an integer beyond long long and a real beyond double's
  * range ("too big integer", "real number overflow"): so does the check,
- * so that what it lets through reads back. */
+ * so that what it lets through reads back.  errno is the caller's. */
 static int number_fits(const unsigned char *start, int is_integer)
 {
+    int saved = errno, fits;
     errno = 0;
     if (is_integer) {
         (void)strtoll((const char *)start, NULL, 10);
-        return errno != ERANGE;
+        fits = errno != ERANGE;
+    } else {
+        pthread_once(&c_locale_once, c_locale_make);
+        double v = c_locale ? strtod_l((const char *)start, NULL, c_locale)
+                            : 0;
+        fits = c_locale && !(errno == ERANGE && isinf(v));
     }
-    pthread_once(&c_locale_once, c_locale_make);
-    if (!c_locale)
-        return 1; /* cannot tell: the later parse says */
-    double v = strtod_l((const char *)start, NULL, c_locale);
-    return !(errno == ERANGE && isinf(v));
+    errno = saved;
+    return fits;
 }
 
 static int number(cursor *c)
@@ -188,7 +199,7 @@ static int container(cursor *c, int depth, int is_object)
     }
     for (;;) {
         if (is_object) {
-            if (c->at >= c->end || *c->at != '"' || !string(c))
+            if (c->at >= c->end || *c->at != '"' || !string(c, 1))
                 return 0;
             skip_space(c);
             if (c->at >= c->end || *c->at != ':')
@@ -214,7 +225,7 @@ static int container(cursor *c, int depth, int is_object)
 
 static int value(cursor *c, int depth)
 {
-    if (c->at >= c->end)
+    if (c->at >= c->end || depth > MAX_DEPTH)
         return 0;
     switch (*c->at) {
     case '{':
@@ -222,7 +233,7 @@ static int value(cursor *c, int depth)
     case '[':
         return container(c, depth, 0);
     case '"':
-        return string(c);
+        return string(c, 0);
     case 't':
         return literal(c, "true", 4);
     case 'f':

@@ -12,8 +12,12 @@
  * The grammar is RFC 8259's, as jansson reads it with JSON_ALLOW_NUL:
  * strings hold valid UTF-8 and no raw control characters, escapes are
  * the standard ones, a \u escape of a surrogate comes in a high-low
- * pair, numbers fit jansson's (long long, and double without
- * overflow), and nesting stops at jansson's depth limit.  Duplicate keys
+ * pair, U+0000 appears in values but not in keys, numbers fit jansson's
+ * (long long, and double without overflow), and nesting stays one level
+ * under jansson's depth limit, counting scalars as jansson does, since
+ * the meta is read inside the pout line's object.  Two things are
+ * narrower than JSON, for the line-per-entry files the text goes into:
+ * no white space but spaces and tabs, so no line break.  Duplicate keys
  * pass, as jansson reads them (the last one wins).
  */
 #ifndef BMP_JSON_SYNTAX_H
