@@ -27,16 +27,7 @@
 
 #define N_ITEMS 8
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define BMP_HAS_SANITIZER 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define BMP_HAS_SANITIZER 1
-#endif
-#endif
-#ifndef BMP_HAS_SANITIZER
-#define BMP_HAS_SANITIZER 0
-#endif
+#define BMP_HAS_SANITIZER (TU_UNDER_ASAN || TU_UNDER_TSAN)
 
 typedef struct fixture {
     char *dir;
@@ -799,6 +790,12 @@ static void *pipeline_thread(void *arg)
 
 static void executor_pipelines_in_threads(void **state)
 {
+    /* AddressSanitizer's allocator (clang 14's) takes no locks around
+     * fork(): a worker forked while another thread held one of them
+     * blocks on it for ever.  glibc's allocator does; this test runs in
+     * the plain build and under ThreadSanitizer. */
+    if (TU_UNDER_ASAN)
+        skip();
     fixture *f = *state;
     int fds_before = open_fds();
     thread_job jobs[4];

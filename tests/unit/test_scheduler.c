@@ -25,7 +25,7 @@
 #include "scheduler.h"
 #include "testutil.h"
 
-#include <dirent.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -34,25 +34,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define BMP_HAS_ASAN 1
-#endif
-#endif
-#ifndef BMP_HAS_ASAN
-#define BMP_HAS_ASAN 0
-#endif
-#if defined(__SANITIZE_ADDRESS__) || BMP_HAS_ASAN
 /* AddressSanitizer's shadow memory and quarantine make resident memory
  * say nothing about the items, and its reserved address space defeats
  * RLIMIT_AS: those assertions are skipped. */
-#define UNDER_ASAN 1
-#else
-#define UNDER_ASAN 0
-#endif
+#define UNDER_ASAN TU_UNDER_ASAN
 
 #define MiB ((int64_t)1 << 20)
 /* What the workers may hold above the budget: per worker a few MiB of
@@ -535,49 +524,73 @@ typedef struct sampler {
     long samples;
 } sampler;
 
+/* The whole of a small /proc file into buf (NUL-terminated); 0 or -1. */
+static int read_small(const char *path, char *buf, size_t size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, size - 1);
+    close(fd);
+    if (n < 0)
+        return -1;
+    buf[n] = '\0';
+    return 0;
+}
+
+/* The sampler runs beside bmp_pipeline(), which forks its workers from
+ * the test's main thread: it allocates nothing (no opendir, no stdio),
+ * because a fork while this thread held an allocator's lock would leave
+ * the worker blocked on it for ever -- AddressSanitizer's allocator, unlike
+ * glibc's, does not take its locks around fork(). */
 static void *sampler_main(void *arg)
 {
     sampler *s = arg;
     pid_t self = getpid();
     long page = sysconf(_SC_PAGESIZE);
     while (!atomic_load(&s->stop)) {
-        DIR *d = opendir("/proc");
-        if (!d)
+        int dir = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dir < 0)
             break;
         int64_t sum = 0;
-        struct dirent *e;
-        while ((e = readdir(d))) {
-            if (e->d_name[0] < '0' || e->d_name[0] > '9')
-                continue;
-            char path[300], buf[1024];
-            snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-            FILE *f = fopen(path, "re");
-            if (!f)
-                continue;
-            size_t n = fread(buf, 1, sizeof buf - 1, f);
-            fclose(f);
-            buf[n] = '\0';
-            /* "pid (comm) S ppid ...": comm may hold anything, so parse
-             * after its last parenthesis. */
-            char *close = strrchr(buf, ')');
-            char st;
-            long ppid;
-            if (!close || sscanf(close + 1, " %c %ld", &st, &ppid) != 2 ||
-                ppid != self)
-                continue;
-            snprintf(path, sizeof path, "/proc/%s/statm", e->d_name);
-            f = fopen(path, "re");
-            long long size = 0, rss = 0;
-            if (f) {
-                if (fscanf(f, "%lld %lld", &size, &rss) != 2)
+        char entries[16384];
+        long got;
+        while ((got = syscall(SYS_getdents64, dir, entries, sizeof entries)) > 0) {
+            for (long at = 0; at < got;) {
+                struct linux_dirent64 {
+                    uint64_t ino;
+                    int64_t off;
+                    unsigned short reclen;
+                    unsigned char type;
+                    char name[];
+                } *e = (struct linux_dirent64 *)(entries + at);
+                at += e->reclen;
+                if (e->name[0] < '0' || e->name[0] > '9')
+                    continue;
+                char path[300], buf[1024];
+                snprintf(path, sizeof path, "/proc/%s/stat", e->name);
+                if (read_small(path, buf, sizeof buf) != 0)
+                    continue;
+                /* "pid (comm) S ppid ...": comm may hold anything, so
+                 * parse after its last parenthesis. */
+                char *close_paren = strrchr(buf, ')');
+                char st;
+                long ppid;
+                if (!close_paren ||
+                    sscanf(close_paren + 1, " %c %ld", &st, &ppid) != 2 ||
+                    ppid != self)
+                    continue;
+                snprintf(path, sizeof path, "/proc/%s/statm", e->name);
+                long long size = 0, rss = 0;
+                if (read_small(path, buf, sizeof buf) != 0 ||
+                    sscanf(buf, "%lld %lld", &size, &rss) != 2)
                     rss = 0;
-                fclose(f);
+                sum += (int64_t)rss * page;
+                if (st == 'T')
+                    s->saw_stopped = 1;
             }
-            sum += (int64_t)rss * page;
-            if (st == 'T')
-                s->saw_stopped = 1;
         }
-        closedir(d);
+        close(dir);
         if (sum > s->max_sum)
             s->max_sum = sum;
         s->samples++;

@@ -5,6 +5,29 @@
 #ifndef BMP_TESTUTIL_H
 #define BMP_TESTUTIL_H
 
+/* TU_UNDER_ASAN, TU_UNDER_TSAN: 1 in a build with that sanitizer (gcc
+ * says so with __SANITIZE_*__, clang with __has_feature). */
+#if defined(__SANITIZE_ADDRESS__)
+#define TU_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TU_UNDER_ASAN 1
+#endif
+#endif
+#ifndef TU_UNDER_ASAN
+#define TU_UNDER_ASAN 0
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define TU_UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TU_UNDER_TSAN 1
+#endif
+#endif
+#ifndef TU_UNDER_TSAN
+#define TU_UNDER_TSAN 0
+#endif
+
 #include <stddef.h>
 
 /* A fresh directory under $TMPDIR (or /tmp); malloc'd path. */
