@@ -110,7 +110,6 @@ static double cpu_seconds(const struct rusage *ru)
            (ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) * 1e-6;
 }
 
-
 void bmp__result_clear(bmp__result *r)
 {
     free(r->outname);
