@@ -33,9 +33,22 @@ size_t bmp_item_index(const bmp_item *item)
     return item->index;
 }
 
+/* Installs `made` in *slot unless another thread got there first, and
+ * returns the object that is there: an object made lazily is then the
+ * same for every thread that asks (the loser's copy is dropped). */
+static json_t *install_once(json_t **slot, json_t *made)
+{
+    json_t *there = NULL;
+    if (__atomic_compare_exchange_n(slot, &there, made, 0, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE))
+        return made;
+    json_decref(made);
+    return there;
+}
+
 json_t *bmp_item_kw(bmp_item *item)
 {
-    json_t *kw = atomic_load(&item->kw);
+    json_t *kw = __atomic_load_n(&item->kw, __ATOMIC_ACQUIRE);
     if (kw)
         return kw;
     json_t *copy = json_deep_copy(item->run->kw);
@@ -46,15 +59,12 @@ json_t *bmp_item_kw(bmp_item *item)
                                      "keywords");
         return NULL;
     }
-    if (atomic_compare_exchange_strong(&item->kw, &kw, copy))
-        return copy;
-    json_decref(copy); /* another thread of the item installed one */
-    return kw;
+    return install_once(&item->kw, copy);
 }
 
 const json_t *bmp__item_kw_view(const bmp_item *item)
 {
-    json_t *kw = atomic_load(&item->kw);
+    json_t *kw = __atomic_load_n(&item->kw, __ATOMIC_ACQUIRE);
     return kw ? kw : item->run->kw;
 }
 
@@ -157,14 +167,7 @@ json_t *bmp__result_meta(bmp__result *r)
         if (!parsed)
             return NULL;
     }
-    /* Another thread may have parsed it at the same moment: the first
-     * object installed is everyone's. */
-    json_t *expected = NULL;
-    if (__atomic_compare_exchange_n(&r->meta, &expected, parsed, 0,
-                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-        return parsed;
-    json_decref(parsed);
-    return expected;
+    return install_once(&r->meta, parsed);
 }
 
 void bmp__run_item(bmp__run *run, size_t index, bmp__result *out,

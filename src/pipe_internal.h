@@ -15,7 +15,6 @@
 
 #include "bigmultipipe.h"
 
-#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/resource.h>
 
@@ -98,7 +97,7 @@ struct bmp_item {
     /* The item's own copy of run->kw, made when a step first asks for it
      * (bmp_item_kw), installed atomically: two threads of one item may
      * ask at once.  NULL until then. */
-    json_t *_Atomic kw;
+    json_t *kw;
     int kw_failed; /* the copy could not be made: the item fails */
     json_t *meta;
     int code;
