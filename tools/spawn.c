@@ -20,6 +20,14 @@
  *
  * Both output pipes are read in one poll() loop: reading one to its end
  * first would deadlock with a program that fills the other pipe.
+ *
+ * The program leads a process group of its own, so that whatever it
+ * starts can be ended with it, and so that a `kill 0` in it reaches its
+ * own group, not the run.  The item ends when the program ends: a
+ * background child that still holds the output pipes is killed with the
+ * group, rather than waited for.  The program's exit is seen through a
+ * pidfd in the same poll() set, without reaping it, so that its group ID
+ * cannot be reused before the group is killed.
  */
 #include "tool.h"
 
@@ -35,8 +43,22 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+
+/* Seconds the pipes are read after the program has exited and its group
+ * has been killed: EOF comes at once unless a process that left the group
+ * holds them. */
+#define DRAIN_S 1.0
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
 
 /* Capture buffers start this small and double up to their maximum: most
  * programs print little, and a buffer of the maximum per item would cost
@@ -177,6 +199,9 @@ static int child_main(void *arg)
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != a->parent) /* the parent died before prctl */
         _exit(127);
+    /* Its own group; the parent sets it too, for the fork() build, in
+     * which the parent may run first. */
+    setpgid(0, 0);
     int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (null_fd < 0 || dup2(null_fd, STDIN_FILENO) < 0 ||
         dup2(a->out_fd, STDOUT_FILENO) < 0 ||
@@ -308,6 +333,7 @@ int spawn_run(const spawn_options *o, spawn_result *r)
         rc = -clone_errno;
         goto out;
     }
+    setpgid(pid, pid); /* EACCES once it has called exec: already done */
     close(out[1]);
     close(err[1]);
     close(report[1]);
@@ -321,17 +347,53 @@ int spawn_run(const spawn_options *o, spawn_result *r)
     if (n == (ssize_t)sizeof e)
         r->exec_errno = e ? e : ENOEXEC;
 
-    struct pollfd fds[2] = {{.fd = out[0], .events = POLLIN},
-                            {.fd = err[0], .events = POLLIN}};
+    /* Where pidfd_open() is missing (before Linux 5.3), the exit is
+     * looked for between polls of a few milliseconds. */
+    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    struct pollfd fds[3] = {{.fd = out[0], .events = POLLIN},
+                            {.fd = err[0], .events = POLLIN},
+                            {.fd = pidfd, .events = POLLIN}};
     capture *caps[2] = {&r->out, &r->err};
-    int open_fds = 2;
+    int open_fds = 2, exited = 0;
+    double drain_until = 0;
     char buf[65536];
-    while (open_fds > 0) {
-        if (poll(fds, 2, -1) < 0) {
+    while (open_fds > 0 || !exited) {
+        int timeout = -1;
+        if (exited) {
+            /* Killed members close the pipes at once; a process that left
+             * the group (setsid) may hold them for ever: what it writes
+             * after this much is not waited for. */
+            double left = drain_until - now_s();
+            if (left <= 0)
+                break;
+            timeout = (int)(left * 1000) + 1;
+        } else if (pidfd < 0) {
+            timeout = 10;
+        }
+        int ready = poll(fds, 3, timeout);
+        if (ready < 0) {
             if (errno == EINTR)
                 continue;
             rc = -errno;
             break;
+        }
+        if (!exited && (fds[2].revents || pidfd < 0)) {
+            siginfo_t si;
+            si.si_pid = 0;
+            if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) ==
+                    0 &&
+                si.si_pid == pid) {
+                /* The leader is gone but not reaped: its group ID is
+                 * still its own, so this reaches only what it left. */
+                kill(-pid, SIGKILL);
+                exited = 1;
+                fds[2].fd = -1;
+                drain_until = now_s() + DRAIN_S;
+            } else if (pidfd >= 0 && fds[2].revents & (POLLERR | POLLNVAL)) {
+                fds[2].fd = -1;
+                exited = 1; /* cannot watch it: wait for it below */
+                drain_until = now_s() + 1e9;
+            }
         }
         for (int k = 0; k < 2; k++) {
             if (fds[k].fd < 0 || !fds[k].revents)
@@ -352,6 +414,10 @@ int spawn_run(const spawn_options *o, spawn_result *r)
             capture_add(caps[k], buf, (size_t)n);
         }
     }
+    if (pidfd >= 0)
+        close(pidfd);
+    if (!exited) /* poll() failed: nothing of the program outlives it */
+        kill(-pid, SIGKILL);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0) {
         if (errno != EINTR) {
