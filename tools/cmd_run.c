@@ -5,7 +5,6 @@
  */
 #include "tool.h"
 
-#include <dirent.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,44 +23,6 @@ static int usage(const char *msg)
     fprintf(stderr, "bigmultipipe run: %s\n(see bigmultipipe run --help)\n",
             msg);
     return EXIT_USAGE;
-}
-
-/* A private directory for the items' BMP_META_FILEs.  NULL on failure. */
-static char *make_meta_dir(void)
-{
-    const char *tmp = getenv("TMPDIR");
-    char *dir = NULL;
-    if (asprintf(&dir, "%s/bmp-run-XXXXXX", tmp && *tmp ? tmp : "/tmp") < 0)
-        return NULL;
-    if (!mkdtemp(dir)) {
-        free(dir);
-        return NULL;
-    }
-    return dir;
-}
-
-/* Removes the directory and what killed items left in it: meta files,
- * and claims, whose outputs are parts written by commands that died with
- * their worker (command_step.c). */
-static void remove_meta_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-                continue;
-            if (strncmp(e->d_name, "claim-", 6) == 0) {
-                char *path = NULL;
-                if (asprintf(&path, "%s/%s", dir, e->d_name) >= 0)
-                    claim_release_output(path);
-                free(path);
-            }
-            unlinkat(dirfd(d), e->d_name, 0);
-        }
-        closedir(d);
-    }
-    rmdir(dir);
 }
 
 /* "./a//b/./c" -> "a/b/c": enough to see two spellings of one name. */
@@ -171,9 +132,19 @@ int cmd_run(int argc, char **argv)
     }
 
     status = EXIT_SOME_FAILED;
-    char *meta_dir = make_meta_dir();
-    if (!meta_dir) {
-        perror("bigmultipipe run: cannot make a temporary directory");
+    int uses_out = placeholder_used(a.command, a.ncommand, "{out}");
+    /* What runs killed before this one left: their folders in TMPDIR,
+     * with the temporaries their claims name, and any temporary beside
+     * this run's outputs that no live process holds. */
+    run_dirs_sweep();
+    if (uses_out)
+        temp_out_sweep(names, a.kw);
+    char *meta_dir = NULL;
+    int lock_fd = -1;
+    int mrc = run_dir_make(&meta_dir, &lock_fd);
+    if (mrc < 0) {
+        fprintf(stderr, "bigmultipipe run: cannot make a temporary "
+                        "directory: %s\n", strerror(-mrc));
         goto out;
     }
     struct sigaction old;
@@ -185,13 +156,17 @@ int cmd_run(int argc, char **argv)
         .reject_code = a.reject_code,
         .meta_dir = meta_dir,
         .restore_sigint = old.sa_handler != SIG_IGN,
+        .uses_out = uses_out,
+        .run_lock_fd = lock_fd,
+        .caller = getpid(),
     };
     const bmp_ops ops = {.version = BMP_OPS_VERSION,
                          .file_process = command_file_process};
     bmp_pipe *pipe = bmp_pipe_new(&ops, &spec);
     if (!pipe) {
         fprintf(stderr, "bigmultipipe run: out of memory\n");
-        remove_meta_dir(meta_dir);
+        run_dir_remove(meta_dir);
+        close(lock_fd);
         free(meta_dir);
         goto out;
     }
@@ -204,8 +179,14 @@ int cmd_run(int argc, char **argv)
     int rc = bmp_pipeline_cached(pipe, names, a.kw, NULL, NULL, &pout, &err);
     double elapsed = now_s() - t0;
     progress_finish(&progress);
-    remove_meta_dir(meta_dir);
+    /* Every worker is gone: what their claims name is garbage, and so
+     * is any temporary left beside the outputs by a worker killed late
+     * in a run before this one. */
+    run_dir_remove(meta_dir);
+    close(lock_fd);
     free(meta_dir);
+    if (uses_out)
+        temp_out_sweep(names, a.kw);
     bmp_pipe_free(pipe);
     if (rc < 0 && !pout) {
         fprintf(stderr, "bigmultipipe run: %s\n", err.text);

@@ -12,9 +12,11 @@
 #include "tool.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -85,14 +87,6 @@ static json_t *json_object_text(const char *s, size_t n, json_error_t *jerr)
     return v;
 }
 
-static int only_space(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!strchr(" \t\r\n", s[i]))
-            return 0;
-    return 1;
-}
-
 /* The last non-empty line of the captured standard error, for the item's
  * error message: it usually says why. */
 static void last_line(const capture *c, char *out, size_t size)
@@ -144,46 +138,102 @@ static void free_env(char **env)
     free(env);
 }
 
-/* Reads a small file whole; *len its size.  NULL when absent or empty. */
-static char *read_small_file(const char *path, size_t *len)
+/* Reads BMP_META_FILE, bounded as standard output is: *text is NULL
+ * when the file is absent or empty.  The program may have put anything
+ * there, so only a regular file is read, never through a symbolic link,
+ * and never one that would block.  @return 0, or -1 with the reason in
+ * why. */
+static int read_meta_file(const char *path, char **text, size_t *len,
+                          char *why, size_t whysize)
 {
-    FILE *f = fopen(path, "re");
+    *text = NULL;
     *len = 0;
-    if (!f)
-        return NULL;
-    char *buf = NULL;
-    size_t cap = 0;
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        char *b = realloc(buf, cap + n + 1);
-        if (!b)
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return 0;
+        snprintf(why, whysize, "cannot open it: %s", strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(why, whysize, "it is not a regular file");
+        close(fd);
+        return -1;
+    }
+    /* One byte more than the limit tells a file at the limit from a
+     * longer one, whatever its size said when it was looked at. */
+    size_t cap = (size_t)st.st_size < STDOUT_READ ? (size_t)st.st_size + 1
+                                                  : STDOUT_READ + 1;
+    char *buf = malloc(cap + 1);
+    if (!buf) {
+        close(fd);
+        snprintf(why, whysize, "out of memory");
+        return -1;
+    }
+    size_t n = 0;
+    for (;;) {
+        if (n == cap) {
+            if (cap > STDOUT_READ)
+                break;
+            size_t more = cap * 2 > STDOUT_READ + 1 ? STDOUT_READ + 1
+                                                    : cap * 2;
+            char *b = realloc(buf, more + 1);
+            if (!b)
+                break;
+            buf = b;
+            cap = more;
+        }
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
             break;
-        buf = b;
-        memcpy(buf + cap, chunk, n);
-        cap += n;
-        buf[cap] = '\0';
+        n += (size_t)r;
     }
-    fclose(f);
-    *len = cap;
-    if (cap == 0) {
+    close(fd);
+    if (n > STDOUT_READ) {
         free(buf);
-        return NULL;
+        snprintf(why, whysize, "it holds more than %d MiB, the limit",
+                 STDOUT_READ >> 20);
+        return -1;
     }
-    return buf;
+    const char *nul = memchr(buf, '\0', n);
+    if (nul) {
+        snprintf(why, whysize, "it holds a NUL byte (at byte %zu)",
+                 (size_t)(nul - buf));
+        free(buf);
+        return -1;
+    }
+    buf[n] = '\0';
+    *text = buf;
+    *len = n;
+    return 0;
 }
 
-/* What the command printed and wrote, into the item's meta.  A meta file
- * that is not a JSON object fails the item: that channel is explicit, so
- * garbage in it is a bug to show, not text to keep. */
+static int only_space(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+            return 0;
+    return 1;
+}
+
+/* What the command printed and wrote, into the item's meta.  Standard
+ * output is a JSON object to merge, or else text to keep, whatever it
+ * holds (white space and NUL bytes included): only a program that
+ * printed nothing adds nothing.  A meta file that is not a JSON object
+ * fails the item: that channel is explicit, so garbage in it is a bug to
+ * show, not text to keep.  An empty one (or only white space) says
+ * nothing. */
 static int gather_meta(bmp_item *item, const spawn_result *r,
                        const char *meta_file)
 {
     json_t *meta = bmp_item_meta(item);
     const capture *out = &r->out;
-    if (out->total > 0 && !only_space(out->buf ? out->buf : "", out->len)) {
+    if (out->total > 0) {
         json_error_t jerr;
-        json_t *obj = out->total == out->len
+        json_t *obj = out->total == out->len && out->buf
                           ? json_object_text(out->buf, out->len, &jerr)
                           : NULL;
         if (obj) {
@@ -191,7 +241,8 @@ static int gather_meta(bmp_item *item, const spawn_result *r,
             json_decref(obj);
         } else {
             size_t n = out->len < STDOUT_KEEP ? out->len : STDOUT_KEEP;
-            json_object_set_new(meta, "stdout", text_json(out->buf, n));
+            json_object_set_new(meta, "stdout",
+                                text_json(out->buf ? out->buf : "", n));
             if (out->total > n)
                 json_object_set_new(meta, "stdout_truncated",
                                     json_integer((json_int_t)(out->total -
@@ -207,7 +258,10 @@ static int gather_meta(bmp_item *item, const spawn_result *r,
                                                           err->len)));
     }
     size_t len;
-    char *text = read_small_file(meta_file, &len);
+    char *text = NULL;
+    char why[128];
+    if (read_meta_file(meta_file, &text, &len, why, sizeof why) < 0)
+        return bmp_item_fail(item, BMP_ESTEP, "BMP_META_FILE: %s", why);
     if (text && !only_space(text, len)) {
         json_error_t jerr;
         json_t *obj = json_object_text(text, len, &jerr);
@@ -223,48 +277,6 @@ static int gather_meta(bmp_item *item, const spawn_result *r,
     }
     free(text);
     return 0;
-}
-
-/* Claims.  A command writes {out} under its final name, so a command
- * killed with its worker (a timeout, a crash) can leave part of a file
- * there, which a retry would take for an existing output.  Before running
- * a command that creates {out}, the step leaves a claim in the run's
- * private directory, holding the name; it is removed once the item ends
- * in this step.  A claim still there means an attempt died: the next
- * attempt removes that output first, and the end of the run removes the
- * outputs of claims left by items that never succeeded. */
-char *claim_path(const char *dir, size_t index)
-{
-    char *path = NULL;
-    if (asprintf(&path, "%s/claim-%zu", dir, index) < 0)
-        return NULL;
-    return path;
-}
-
-static int claim(const char *path, const char *out)
-{
-    FILE *f = fopen(path, "we");
-    if (!f)
-        return -errno;
-    int ok = fputs(out, f) >= 0;
-    if (fclose(f) != 0 || !ok)
-        return -EIO;
-    return 0;
-}
-
-/* Removes the output that the claim at `path` names, and the claim. */
-void claim_release_output(const char *path)
-{
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return;
-    char *out = NULL;
-    size_t cap = 0;
-    if (getdelim(&out, &cap, '\0', f) > 0)
-        unlink(out);
-    free(out);
-    fclose(f);
-    unlink(path);
 }
 
 /* Builds the program's argv for this item (sh -c with --shell). */
@@ -286,34 +298,49 @@ static char **command_argv(const command_spec *spec,
     return argv;
 }
 
-/* What identifies a file's version: a file the command did not touch
- * keeps all of these. */
-typedef struct file_mark {
-    int exists;
-    struct stat st;
-} file_mark;
-
-static file_mark mark(const char *path)
+/* A relative name that starts with '-' reaches the program as a file,
+ * never as an option: "./-name".  malloc'd. */
+static char *as_file_arg(const char *name)
 {
-    file_mark m = {0};
-    m.exists = stat(path, &m.st) == 0;
-    return m;
+    char *s = NULL;
+    if (name[0] == '-') {
+        if (asprintf(&s, "./%s", name) < 0)
+            return NULL;
+        return s;
+    }
+    return strdup(name);
 }
 
-static int written_since(const file_mark *before, const char *path)
+/* What a special file is, for the message that refuses it. */
+static const char *special_kind(mode_t mode)
 {
-    file_mark after = mark(path);
-    if (!after.exists)
+    if (S_ISFIFO(mode))
+        return "a FIFO";
+    if (S_ISSOCK(mode))
+        return "a socket";
+    if (S_ISCHR(mode))
+        return "a character device";
+    if (S_ISBLK(mode))
+        return "a block device";
+    return NULL;
+}
+
+/* Puts the temporary in place of the final output: without overwrite,
+ * never over a file that appeared meanwhile (renameat2's NOREPLACE, or
+ * link + unlink where the file system lacks it, as the library does).
+ * @return 0 or -errno (-EEXIST: the final name exists). */
+static int commit_output(const char *temp, const char *final, int replace)
+{
+    if (replace)
+        return rename(temp, final) == 0 ? 0 : -errno;
+    if (renameat2(AT_FDCWD, temp, AT_FDCWD, final, RENAME_NOREPLACE) == 0)
         return 0;
-    if (!before->exists)
-        return 1;
-    const struct stat *a = &before->st, *b = &after.st;
-    return a->st_ino != b->st_ino || a->st_dev != b->st_dev ||
-           a->st_size != b->st_size ||
-           a->st_mtim.tv_sec != b->st_mtim.tv_sec ||
-           a->st_mtim.tv_nsec != b->st_mtim.tv_nsec ||
-           a->st_ctim.tv_sec != b->st_ctim.tv_sec ||
-           a->st_ctim.tv_nsec != b->st_ctim.tv_nsec;
+    if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
+        return -errno;
+    if (link(temp, final) != 0)
+        return -errno;
+    unlink(temp);
+    return 0;
 }
 
 int command_file_process(bmp_item *item, char **outname)
@@ -325,19 +352,31 @@ int command_file_process(bmp_item *item, char **outname)
     if (!in)
         return bmp_item_fail(item, BMP_EINVAL,
                              "the command runs on single files, not groups");
+    /* The worker holds a copy of the caller's lock on the run's folder
+     * from the fork; only the caller's life should hold it. */
+    static pid_t lock_closed_in;
+    if (spec->run_lock_fd >= 0 && getpid() != spec->caller &&
+        lock_closed_in != getpid()) {
+        close(spec->run_lock_fd);
+        lock_closed_in = getpid();
+    }
 
     char *out = NULL, *stem = NULL, *ext = NULL, *meta_file = NULL;
-    char *claim_file = NULL;
+    char *claim_file = NULL, *temp = NULL;
+    char *in_arg = NULL, *out_arg = NULL, *outdir_arg = NULL;
     char **argv = NULL, **env = NULL;
+    int temp_fd = -1;
     spawn_result r = {.out = {.max = STDOUT_READ},
                       .err = {.max = STDERR_KEEP, .keep_tail = 1}};
     int rc = bmp_outname_create(in, kw, bmp_item_meta(item), &out);
-    if (rc < 0) {
+    if (rc < 0 && spec->uses_out) {
         rc = bmp_item_fail(item, rc, "no output name for %s: %s", in,
                            bmp_strerror(rc));
         goto done;
     }
-    if (bmp_kw_bool(kw, "create_outdir", 0)) {
+    if (rc < 0)
+        out = NULL;
+    if (out && bmp_kw_bool(kw, "create_outdir", 0)) {
         rc = bmp_mkdir_parents_of(out);
         if (rc < 0) {
             bmp_item_fail(item, rc, "cannot create the directory of %s: %s",
@@ -345,53 +384,82 @@ int command_file_process(bmp_item *item, char **outname)
             goto done;
         }
     }
+    /* A special file would block the program or never end (a FIFO, a
+     * device): refused before it starts, from stat() alone, which does
+     * not open it.  A directory is allowed: some programs take one. */
+    struct stat in_st;
+    const char *kind = stat(in, &in_st) == 0 ? special_kind(in_st.st_mode)
+                                             : NULL;
+    if (kind) {
+        rc = bmp_item_fail(item, BMP_EINVAL, "%s is %s, not a regular file",
+                           in, kind);
+        goto done;
+    }
     if (name_stem_ext(in, &stem, &ext) < 0 ||
         asprintf(&meta_file, "%s/meta-%zu", spec->meta_dir,
-                 bmp_item_index(item)) < 0) {
+                 bmp_item_index(item)) < 0 ||
+        !(claim_file = claim_path(spec->meta_dir, bmp_item_index(item)))) {
         meta_file = NULL;
         rc = bmp_item_fail(item, -ENOMEM, "out of memory");
         goto done;
     }
-    placeholder_values v = {in, out, bmp_kw_str(kw, "outdir", "."), stem,
-                            ext};
+    /* A retried item must not see its last attempt's meta, nor keep the
+     * temporary that its last attempt, killed, left. */
+    unlink(meta_file);
+    claim_release(claim_file);
+
+    if (spec->uses_out) {
+        /* The library's rules for outputs: never the input itself, and
+         * an existing file only with overwrite (the meta key wins).
+         * Checked now to spare the run; the rename checks again. */
+        struct stat out_st;
+        int exists = stat(out, &out_st) == 0;
+        if (exists && stat(in, &in_st) == 0 &&
+            out_st.st_dev == in_st.st_dev && out_st.st_ino == in_st.st_ino) {
+            rc = bmp_item_fail(item, BMP_EINVAL,
+                               "output name %s is the item's own input; "
+                               "choose another --outdir or "
+                               "--outname_append",
+                               out);
+            goto done;
+        }
+        if (exists && !bmp_kw_bool(bmp_item_meta(item), "overwrite",
+                                   bmp_kw_bool(kw, "overwrite", 0))) {
+            rc = bmp_item_fail(item, -EEXIST,
+                               "output %s exists; --overwrite replaces it",
+                               out);
+            goto done;
+        }
+        size_t xoff;
+        temp = temp_out_template(out, &xoff);
+        if (!temp) {
+            rc = bmp_item_fail(item, -errno, "no temporary name for %s: %s",
+                               out, strerror(errno));
+            goto done;
+        }
+        temp_fd = temp_out_create(temp, xoff, claim_file, out);
+        if (temp_fd < 0) {
+            rc = bmp_item_fail(item, temp_fd,
+                               "cannot create %s, the temporary for %s: %s",
+                               temp, out, bmp_strerror(temp_fd));
+            free(temp);
+            temp = NULL; /* not ours: nothing to remove */
+            goto done;
+        }
+    }
+    const char *outdir = bmp_kw_str(kw, "outdir", ".");
+    in_arg = as_file_arg(in);
+    out_arg = temp ? as_file_arg(temp) : strdup(out ? out : "");
+    outdir_arg = as_file_arg(outdir);
+    if (!in_arg || !out_arg || !outdir_arg) {
+        rc = bmp_item_fail(item, -ENOMEM, "out of memory");
+        goto done;
+    }
+    placeholder_values v = {in_arg, out_arg, outdir_arg, stem, ext};
     argv = command_argv(spec, &v);
     env = command_env(meta_file);
     if (!argv || !env) {
         rc = bmp_item_fail(item, -ENOMEM, "out of memory");
-        goto done;
-    }
-    /* A retried item must not see its last attempt's meta, nor the part
-     * of {out} that its last attempt left. */
-    unlink(meta_file);
-    claim_file = claim_path(spec->meta_dir, bmp_item_index(item));
-    if (!claim_file) {
-        rc = bmp_item_fail(item, -ENOMEM, "out of memory");
-        goto done;
-    }
-    claim_release_output(claim_file);
-
-    /* The library's rules for outputs: never the input itself, and an
-     * existing file only with overwrite (the meta key wins). */
-    file_mark before = mark(out), input = mark(in);
-    if (before.exists && input.exists &&
-        before.st.st_dev == input.st.st_dev &&
-        before.st.st_ino == input.st.st_ino) {
-        rc = bmp_item_fail(item, BMP_EINVAL,
-                           "output name %s is the item's own input; "
-                           "choose another --outdir or --outname_append",
-                           out);
-        goto done;
-    }
-    json_t *meta = bmp_item_meta(item);
-    if (before.exists &&
-        !bmp_kw_bool(meta, "overwrite", bmp_kw_bool(kw, "overwrite", 0))) {
-        rc = bmp_item_fail(item, -EEXIST,
-                           "output %s exists; --overwrite replaces it", out);
-        goto done;
-    }
-    if (!before.exists && (rc = claim(claim_file, out)) < 0) {
-        rc = bmp_item_fail(item, rc, "cannot write %s: %s", claim_file,
-                           bmp_strerror(rc));
         goto done;
     }
     spawn_options so = {argv, env, spec->restore_sigint};
@@ -408,20 +476,14 @@ int command_file_process(bmp_item *item, char **outname)
     }
     if (WIFEXITED(r.status) && spec->reject_code > 0 &&
         WEXITSTATUS(r.status) == spec->reject_code) {
-        /* Rejected: (none, {}), as a pre-process step's reject; nothing
-         * written stays. */
+        /* Rejected: (none, {}), as a pre-process step's reject; what it
+         * wrote goes with the temporary. */
         json_object_clear(bmp_item_meta(item));
-        if (!before.exists)
-            unlink(out);
         rc = 0;
         goto done;
     }
     int meta_rc = gather_meta(item, &r, meta_file);
     if (!WIFEXITED(r.status) || WEXITSTATUS(r.status) != 0) {
-        /* A failed command's output is suspect: a half-written {out}
-         * that it created must not pass for a result later. */
-        if (!before.exists)
-            unlink(out);
         char why[256];
         last_line(&r.err, why, sizeof why);
         if (WIFSIGNALED(r.status)) {
@@ -440,21 +502,54 @@ int command_file_process(bmp_item *item, char **outname)
         goto done;
     }
     if (meta_rc < 0) {
-        if (!before.exists) /* a failed item leaves no output */
-            unlink(out);
         rc = meta_rc;
         goto done;
     }
-    /* The command writes {out}; an item that did not write it (or left
-     * an older file as it was) returns metadata only. */
-    if (written_since(&before, out)) {
-        *outname = out;
-        out = NULL;
+    /* The output is what the command wrote under the temporary name: a
+     * non-empty regular file (the one made here, or one the command put
+     * there by a rename of its own).  An empty one means nothing was
+     * written, and the earlier output, if any, stays. */
+    struct stat st;
+    if (temp && lstat(temp, &st) == 0) {
+        if (!S_ISREG(st.st_mode)) {
+            rc = bmp_item_fail(item, BMP_ESTEP,
+                               "the command left something other than a "
+                               "regular file at {out} (%s)",
+                               temp);
+            if (S_ISDIR(st.st_mode))
+                rmdir(temp);
+            goto done;
+        }
+        if (st.st_size > 0) {
+            int replace = bmp_kw_bool(bmp_item_meta(item), "overwrite",
+                                      bmp_kw_bool(kw, "overwrite", 0));
+            rc = commit_output(temp, out, replace);
+            if (rc == -EEXIST) {
+                rc = bmp_item_fail(item, rc,
+                                   "output %s exists; --overwrite "
+                                   "replaces it",
+                                   out);
+                goto done;
+            }
+            if (rc < 0) {
+                rc = bmp_item_fail(item, rc, "cannot rename %s to %s: %s",
+                                   temp, out, bmp_strerror(rc));
+                goto done;
+            }
+            free(temp);
+            temp = NULL;
+            *outname = out;
+            out = NULL;
+        }
     }
     rc = 0;
 done:
-    /* The item ends here, whatever the outcome: its output, if any, is
-     * either a result or already removed. */
+    /* The item ends here, whatever the outcome: a temporary not renamed
+     * is not a result.  Removed while still locked, then let go. */
+    if (temp)
+        unlink(temp);
+    if (temp_fd >= 0)
+        close(temp_fd);
     if (claim_file)
         unlink(claim_file);
     free(claim_file);
@@ -464,6 +559,10 @@ done:
     placeholders_argv_free(argv);
     free_env(env);
     free(meta_file);
+    free(temp);
+    free(in_arg);
+    free(out_arg);
+    free(outdir_arg);
     free(stem);
     free(ext);
     free(out);

@@ -129,6 +129,9 @@ typedef struct command_spec {
     int reject_code;      /* exit code meaning "reject", or -1 */
     const char *meta_dir; /* where each item's BMP_META_FILE lives */
     int restore_sigint;   /* the tool started with SIGINT not ignored */
+    int uses_out;         /* some word holds {out}: the item has an output */
+    int run_lock_fd;      /* the caller's lock on meta_dir, or -1 */
+    pid_t caller;         /* the process that holds it */
 } command_spec;
 
 /* Bytes of an item's standard error kept in its meta (the last ones). */
@@ -138,12 +141,45 @@ typedef struct command_spec {
 #define STDOUT_READ (4 * 1024 * 1024)
 #define STDOUT_KEEP (64 * 1024)
 
-/*! claim_path() : where item `index` claims its {out} (see
- *  command_step.c); malloc'd, NULL on ENOMEM. */
+/* ---- temp_out.c: temporaries for {out}, claims, the run's folder ---- */
+
+/*! temp_out_template() : the temporary for the final output `final`,
+ *  ".<basename>.bmp-XXXXXX<ext>" in the same directory, with the offset
+ *  of the six X in *xoff; malloc'd, NULL with errno on failure. */
+char *temp_out_template(const char *final, size_t *xoff);
+/*! temp_out_create() : fills the X of `temp`, claims it in `claim` (with
+ *  `final`), creates it (O_EXCL, 0666 & ~umask) and locks it (flock).
+ *  @return the locked descriptor (close-on-exec), or -errno. */
+int temp_out_create(char *temp, size_t xoff, const char *claim,
+                    const char *final);
+/*! temp_out_matches() : 1 when `temp` is exactly a temporary name of
+ *  `final` (same directory, the pattern above). */
+int temp_out_matches(const char *final, const char *temp);
+/*! temp_out_remove_if_dead() : removes the regular file `path` when its
+ *  lock can be taken (its creator is gone).  @return 1 when removed. */
+int temp_out_remove_if_dead(const char *path);
+/*! temp_out_sweep() : removes the unheld temporaries beside the final
+ *  outputs of `names` (one directory read per output directory).
+ *  @return how many were removed. */
+size_t temp_out_sweep(const json_t *names, const json_t *kw);
+
+/*! claim_path() : where item `index` claims its temporary; malloc'd,
+ *  NULL on ENOMEM. */
 char *claim_path(const char *dir, size_t index);
-/*! claim_release_output() : removes the output a claim names, and the
- *  claim; nothing when there is no claim. */
-void claim_release_output(const char *path);
+/*! claim_release() : removes the temporary a whole claim names when no
+ *  one holds it, then the claim; nothing when there is no claim. */
+void claim_release(const char *claim);
+
+/*! run_dir_make() : the run's private folder, TMPDIR/bmp-run-XXXXXX,
+ *  locked through *lock_fd (close-on-exec) for the life of the run.
+ *  @return 0 or -errno. */
+int run_dir_make(char **dir, int *lock_fd);
+/*! run_dir_remove() : releases the folder's claims, then removes it. */
+void run_dir_remove(const char *dir);
+/*! run_dirs_sweep() : removes the folders in TMPDIR of runs that are
+ *  gone (their lock can be taken), with the temporaries their claims
+ *  name.  @return how many folders were removed. */
+size_t run_dirs_sweep(void);
 
 /*! command_file_process() : a bmp_ops.file_process that runs the
  *  command of the pipe's user pointer (a command_spec) for one item. */

@@ -11,7 +11,8 @@
  *   SLOW      sleep 0.4 s first (FAKE_SLOW_S overrides), then as usual
  *   HANG      sleep 30 s (for --timeout)
  *   PARTHANG  write part of OUT, then sleep 30 s
- *   FLAKY     fail (exit 4) the first time, when OUT.flaky does not exist
+ *   FLAKY     fail (exit 4) the first time, when IN.flaky does not exist
+ *             (OUT is a new temporary name at each attempt)
  *   METAFILE  write the meta to $BMP_META_FILE instead of standard output
  *   BADMETA   write text that is not JSON to $BMP_META_FILE
  *   TEXT      print plain text on standard output instead of JSON
@@ -95,7 +96,7 @@ int main(int argc, char **argv)
     }
     if (strstr(in, "FLAKY")) {
         char marker[4096];
-        snprintf(marker, sizeof marker, "%s.flaky", out);
+        snprintf(marker, sizeof marker, "%s.flaky", in);
         if (access(marker, F_OK) != 0) {
             FILE *m = fopen(marker, "w");
             if (m)

@@ -68,6 +68,18 @@ print(eval(sys.argv[2]))
 PYEOF
 }
 
+# journal FILE EXPR: as pout, over the item lines of a journal (its
+# header line, which describes the run, left out).
+journal() {
+    "$PY" - "$1" "$2" <<'PYEOF'
+import json, os, sys
+with open(sys.argv[1], encoding="utf-8") as f:
+    rows = [json.loads(line) for line in f if line.endswith("\n")]
+rows = [r for r in rows if "in_name" in r]
+print(eval(sys.argv[2]))
+PYEOF
+}
+
 finish() {
     echo "$passed passed, $failed failed"
     if [ "$failed" -eq 0 ]; then exit 0; else exit 1; fi

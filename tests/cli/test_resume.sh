@@ -37,10 +37,10 @@ for _ in 1 2 3 4 5 6 7 8 9 10; do
     sleep 0.1
 done
 check "no worker or command outlives the killed tool" test -z "$(pgrep -f "$FAKE in[0-9][0-9]\\.")"
-journaled=$(wc -l < journal.jsonl)
+journaled=$(journal journal.jsonl 'len(rows)')
 check "the journal holds some but not all items ($journaled)" test "$journaled" -gt 0 -a "$journaled" -lt 13
 check_eq "the killed run wrote no pout" "" "$(cat pout_killed.jsonl)"
-finished=$(pout journal.jsonl '" ".join(sorted(r["in_name"] for r in rows if r["status"] in ("ok", "no_output")))')
+finished=$(journal journal.jsonl '" ".join(sorted(r["in_name"] for r in rows if r["status"] in ("ok", "no_output")))')
 
 FAKE_LOG=$WORK/cut/log2.txt "$BMP" run -q -j 2 --reject-code 3 --outdir out --create_outdir \
     --journal journal.jsonl --resume -a names.txt -- "$FAKE" {in} {out} > pout.jsonl
@@ -57,7 +57,7 @@ check "the resumed run ran none of the journal's finished items" \
     "$ran_again" "$finished"
 check_eq "between them, the two runs finished every item" \
     "$(names | sort | tr '\n' ' ')" \
-    "$(pout cut/journal.jsonl '" ".join(sorted(set(r["in_name"] for r in rows))) + " "')"
+    "$(journal cut/journal.jsonl '" ".join(sorted(set(r["in_name"] for r in rows))) + " "')"
 
 # SIGINT: the run stops, says so, and lists what did not run; --resume
 # finishes it.

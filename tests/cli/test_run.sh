@@ -29,12 +29,18 @@ check_eq "error is null and stats are there" "[None, 1]" \
 # command and the placeholders are its arguments).
 mkdir -p d
 printf 'x' > d/arch.tar.gz
-"$BMP" run -q --outdir od --outname_append _new -- sh -c \
+# {out} is the temporary that is renamed to the output name: hidden,
+# beside it, still ending with its extension.
+"$BMP" run -q --outdir od --create_outdir --outname_append _new -- sh -c \
     'printf "{\"args\": [\"%s\", \"%s\", \"%s\", \"%s\", \"%s\"]}" "$@"' sh \
     {in} {out} {outdir} {stem} {ext} ::: d/arch.tar.gz > p.jsonl
-check_eq "placeholders {in} {out} {outdir} {stem} {ext}" \
-    "['d/arch.tar.gz', 'od/arch.tar_new.gz', 'od', 'arch.tar', '.gz']" \
-    "$(pout p.jsonl 'rows[0]["meta"]["args"]')"
+check_eq "placeholders {in} {outdir} {stem} {ext}" \
+    "['d/arch.tar.gz', 'od', 'arch.tar', '.gz']" \
+    "$(pout p.jsonl '[a for i, a in enumerate(rows[0]["meta"]["args"]) if i != 1]')"
+check_eq "{out}: the output's temporary, .NAME.bmp-XXXXXX.EXT beside it" "True" \
+    "$(pout p.jsonl '__import__("re").fullmatch(r"od/\.arch\.tar_new\.gz\.bmp-[A-Za-z0-9]{6}\.gz", rows[0]["meta"]["args"][1]) is not None')"
+check_eq "... which the command did not write: no output, nothing left" "[None, 'no_output', '']" \
+    "$(pout p.jsonl '[rows[0]["outname"], rows[0]["status"], " ".join(os.listdir("od"))]')"
 "$BMP" run -q -- echo '{"k": "{in}-{nothing}"}' ::: .hidden > p.jsonl
 check_eq "other braces are left alone; a hidden file has no extension" \
     "{'k': '.hidden-{nothing}'}" "$(pout p.jsonl 'rows[0]["meta"]')"

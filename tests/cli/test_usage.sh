@@ -61,8 +61,8 @@ usage_error "demo takes no inputs" "demo takes no command" demo ::: x
 
 # Both spellings of long options, and --opt=value.
 "$BMP" run -q --num-processes=1 --outname-append=_x --input_list=/dev/null \
-    -- sh -c 'echo "{\"out\": \"$1\"}"' sh {out} ::: a > p.jsonl
+    -- sh -c 'echo x > "$1"' sh {out} ::: a > p.jsonl
 check_eq "- and _ are the same in long option names" "./a_x" \
-    "$(pout p.jsonl 'rows[0]["meta"]["out"]')"
+    "$(pout p.jsonl 'rows[0]["outname"]')"
 
 finish
