@@ -414,6 +414,40 @@ BMP_API int bmp_mkdir_parents(const char *dir);
  *  directory part.  @return 0, -errno, -ENOMEM.  Worker-safe. */
 BMP_API int bmp_mkdir_parents_of(const char *path);
 
+/*! A file a run writes besides its outputs (a journal, a pout file),
+ *  named in messages by `what` ("journal", "pout file"). */
+typedef struct bmp_own_file {
+    const char *what;
+    const char *path; /* NULL or "": none */
+} bmp_own_file;
+
+/* bmp_check_paths() flag: the run's outputs follow bmp_outname_create()
+ * with its keywords, so they are known before it runs. */
+#define BMP_CHECK_OUTPUTS 1u
+
+/*! bmp_check_paths() : refuses, before anything is opened for writing, a
+ *  run that would destroy its own data:
+ *  - with BMP_CHECK_OUTPUTS: two items that would write one output, and
+ *    an item whose output is another item's input, whatever `overwrite`
+ *    says (an output that is the item's own input is left to that item,
+ *    which fails alone);
+ *  - a file of the run's own -- the `journal` and `write_pout` keywords
+ *    of `kw`, and the `nown` entries of `own` -- that is an input, an
+ *    output, or another of the run's own files.
+ *  Paths are compared as the files they name: device and inode where the
+ *  file exists, else its directory's device and inode and its base name,
+ *  so "a", "./a", a symbolic link (to the file or to its directory) and
+ *  a hard link are all the same file.  Costs a stat() per input and per
+ *  output.  bmp_pipeline() calls it itself (with BMP_CHECK_OUTPUTS when
+ *  the default naming and file_process are in use and check_outnames is
+ *  not false); a program that writes outputs its own way (a command per
+ *  file) calls it with what it knows.
+ *  @return 0; BMP_EINVAL with `err` naming both items (or the file and
+ *          the item); -ENOMEM.  Thread-safe; reads `in_names` and `kw`. */
+BMP_API int bmp_check_paths(const json_t *in_names, const json_t *kw,
+                            unsigned flags, const bmp_own_file *own,
+                            size_t nown, bmp_error *err);
+
 /* ====================================================================== */
 /*  The pipe                                                              */
 /* ====================================================================== */

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -76,9 +77,16 @@ int bmp__atomic_create_unique(char *path)
          * leaves no file its caller does not know of. */
         bmp__channel_notify_temp(path);
         int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0)
+        /* The lock says "a live writer holds this temporary": a run that
+         * starts after a kill removes only temporaries it can lock
+         * (run_paths.c).  Such a run may have locked this one in the
+         * instant since open(), to remove it: then it is not ours to
+         * use, and another name is drawn. */
+        if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
             return fd;
-        int e = errno;
+        int e = fd >= 0 ? EEXIST : errno;
+        if (fd >= 0)
+            close(fd);
         bmp__channel_forget_temp(path);
         if (e != EEXIST)
             return -e;

@@ -35,8 +35,10 @@ int bmp__atomic_temp_pattern(const char *path, char **pattern);
 
 /* Replaces the last six characters of `path` (XXXXXX) with random ones
  * and creates the file, exclusively, mode 0666 & ~umask, announced to
- * the caller's executor as a temporary before it exists (see channel.h).
- * @return the descriptor (close-on-exec), or -errno. */
+ * the caller's executor as a temporary before it exists (see channel.h),
+ * and locked (flock, exclusive) for as long as the descriptor is open:
+ * a later run removes only the temporaries nobody holds locked
+ * (run_paths.h).  @return the descriptor (close-on-exec), or -errno. */
 int bmp__atomic_create_unique(char *path);
 
 /* For writers whose library creates the file by name (cfitsio): a name

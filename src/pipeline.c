@@ -9,6 +9,7 @@
 #include "interrupt.h"
 #include "journal.h"
 #include "pout_internal.h"
+#include "run_paths.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -98,7 +99,8 @@ static const struct {
     {"fsync", KW_BOOL},           {"resume", KW_BOOL},
     {"handle_signals", KW_BOOL},  {"check_outnames", KW_BOOL},
     {"adaptive", KW_BOOL},        {"enforce", KW_BOOL},
-    {"suspend", KW_BOOL},
+    {"suspend", KW_BOOL},         {"force_resume", KW_BOOL},
+    {"pipeline_id", KW_STRING},
     {"outdir", KW_STRING},        {"outname_append", KW_STRING},
     {"outname", KW_STRING},       {"executor", KW_STRING},
     {"journal", KW_STRING},       {"read_pout", KW_STRING},
@@ -127,84 +129,24 @@ static int check_keyword_types(const json_t *kw, bmp_error *err)
     return 0;
 }
 
-/* Strips "./" and doubled slashes, so that equal paths compare equal. */
-static void normalize_path(char *path)
-{
-    char *out = path;
-    for (const char *in = path; *in;) {
-        if (in[0] == '.' && in[1] == '/' && (in == path || in[-1] == '/')) {
-            in += 2;
-            continue;
-        }
-        if (in[0] == '/' && out > path && out[-1] == '/') {
-            in++;
-            continue;
-        }
-        *out++ = *in++;
-    }
-    *out = '\0';
-}
-
-/* An output name and the item that would write it. */
-typedef struct named_item {
-    char *name;
-    size_t index;
-} named_item;
-
-static int compare_names(const void *a, const void *b)
-{
-    const named_item *x = a, *y = b;
-    int c = strcmp(x->name, y->name);
-    return c ? c : (x->index > y->index) - (x->index < y->index);
-}
-
-/* Two items that would write the same output, found before anything
- * runs: with the default naming, the keywords decide the names (meta can
- * only refine them per item, and check_outnames false skips this). */
-static int check_outnames(bmp__run *run, bmp_error *err)
+/* The run's paths, before anything is opened for writing: outputs
+ * (known before the run with the default naming, unless check_outnames
+ * is false) against each other and against every input, and the
+ * journal and write_pout against all of them (run_paths.h).  Then the
+ * temporaries that killed runs left beside these outputs are removed. */
+static int check_paths(bmp__run *run, bmp_error *err)
 {
     bmp_pipe *pipe = run->pipe;
-    if (pipe->ops.outname_create != bmp_default_outname_create ||
-        pipe->ops.file_process != bmp_default_file_process ||
-        !bmp_kw_bool(run->kw, "check_outnames", 1) || run->count < 2)
-        return 0;
-    named_item *names = calloc(run->count, sizeof *names);
-    size_t n = 0;
-    int rc = names ? 0 : -ENOMEM;
-    for (size_t i = 0; rc == 0 && i < run->count; i++) {
-        const json_t *item = json_array_get(run->items, i);
-        char *out = NULL;
-        int made = bmp_outname_create(
-            json_is_string(item) ? json_string_value(item) : NULL, run->kw,
-            NULL, &out);
-        if (made == -ENOMEM)
-            rc = -ENOMEM;
-        if (made != 0)
-            continue; /* a group without outname fails on its own */
-        normalize_path(out);
-        names[n++] = (named_item){out, i};
-    }
-    if (rc == 0) {
-        qsort(names, n, sizeof *names, compare_names);
-        for (size_t k = 1; k < n; k++) {
-            if (strcmp(names[k - 1].name, names[k].name) == 0) {
-                rc = bmp_error_set(err, BMP_EINVAL, "outname", names[k].name,
-                                   "items %zu and %zu would both write %s; "
-                                   "give them distinct names (outdir, "
-                                   "outname_append, outname), or set "
-                                   "check_outnames false when steps name "
-                                   "the outputs or write none",
-                                   names[k - 1].index, names[k].index,
-                                   names[k].name);
-                break;
-            }
-        }
-    } else {
-        bmp_error_set(err, rc, "outname", NULL, "out of memory");
-    }
-    for (size_t k = 0; k < n; k++)
-        free(names[k].name);
-    free(names);
+    int known = pipe->ops.outname_create == bmp_default_outname_create &&
+                pipe->ops.file_process == bmp_default_file_process &&
+                bmp_kw_bool(run->kw, "check_outnames", 1);
+    char **outs = NULL;
+    if (known && bmp__run_outputs(run->items, run->kw, &outs) < 0)
+        return bmp_error_set(err, -ENOMEM, "outname", NULL, "out of memory");
+    int rc = bmp__check_run_paths(run->items, outs, run->kw, NULL, 0, err);
+    if (rc == 0 && outs)
+        bmp__remove_dead_temps(outs, run->count);
+    bmp__run_outputs_free(outs, run->count);
     return rc;
 }
 
@@ -307,7 +249,7 @@ int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
     rc = check_keyword_types(run.kw, err);
     if (rc < 0)
         goto out;
-    rc = check_outnames(&run, err);
+    rc = check_paths(&run, err);
     if (rc < 0)
         goto out;
     rc = bmp__journal_open(&run, err);

@@ -1,0 +1,456 @@
+/*
+ * run_paths.c -- see run_paths.h.
+ *
+ * Every path the run reads or writes becomes a key: the file's device
+ * and inode when it exists, else its directory's device and inode and
+ * its base name (else, when even the directory is missing, the spelled
+ * path with "./" and doubled slashes taken out).  Keys are sorted, and
+ * equal neighbours of different roles are the conflicts.  Sorting keeps
+ * the check at n log n for a million items; a stat() per path is the
+ * real cost, and consecutive names in one directory share the
+ * directory's stat().
+ */
+#include "run_paths.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef enum { ROLE_INPUT, ROLE_OUTPUT, ROLE_OWN } role;
+
+typedef struct path_key {
+    dev_t dev;
+    ino_t ino;
+    char *base;       /* NULL: dev and ino are the file's own */
+    role role;
+    size_t item;      /* item index, or the own file's index */
+    const char *path; /* as given; borrowed */
+} path_key;
+
+typedef struct key_list {
+    path_key *keys;
+    size_t count, cap;
+    /* The last directory looked up, and what it was. */
+    char *dir;
+    int dir_found;
+    struct stat dir_st;
+} key_list;
+
+/* "./a//b/./c" -> "a/b/c": two spellings of one name compare equal. */
+static void normalize(char *path)
+{
+    char *out = path;
+    for (const char *in = path; *in;) {
+        if (in[0] == '.' && in[1] == '/' && (in == path || in[-1] == '/')) {
+            in += 2;
+            continue;
+        }
+        if (in[0] == '/' && out > path && out[-1] == '/') {
+            in++;
+            continue;
+        }
+        *out++ = *in++;
+    }
+    *out = '\0';
+}
+
+/* The directory part of `path` ("." for none) looked up, reusing the last
+ * lookup when the directory is the same. */
+static int lookup_dir(key_list *l, const char *path, size_t dirlen)
+{
+    if (l->dir && strlen(l->dir) == dirlen &&
+        memcmp(l->dir, path, dirlen) == 0)
+        return 0;
+    char *dir = dirlen ? strndup(path, dirlen) : strdup(".");
+    if (!dir)
+        return -ENOMEM;
+    free(l->dir);
+    l->dir = dir;
+    /* "." stands for the empty directory part only when there was none;
+     * keep the cache key as spelled. */
+    if (!dirlen)
+        dir[0] = '\0';
+    l->dir_found = stat(dirlen ? dir : ".", &l->dir_st) == 0;
+    return 0;
+}
+
+static int add_key(key_list *l, const char *path, role r, size_t item)
+{
+    if (!path || !*path)
+        return 0;
+    if (l->count == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        path_key *k = realloc(l->keys, cap * sizeof *k);
+        if (!k)
+            return -ENOMEM;
+        l->keys = k;
+        l->cap = cap;
+    }
+    path_key *k = &l->keys[l->count];
+    *k = (path_key){.role = r, .item = item, .path = path};
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        k->dev = st.st_dev;
+        k->ino = st.st_ino;
+        l->count++;
+        return 0;
+    }
+    const char *slash = strrchr(path, '/');
+    size_t dirlen = slash ? (size_t)(slash - path) : 0;
+    if (slash && dirlen == 0)
+        dirlen = 1; /* "/name": the root directory */
+    int rc = lookup_dir(l, path, dirlen);
+    if (rc < 0)
+        return rc;
+    if (l->dir_found && (slash ? slash[1] != '\0' : 1)) {
+        k->dev = l->dir_st.st_dev;
+        k->ino = l->dir_st.st_ino;
+        k->base = strdup(slash ? slash + 1 : path);
+    } else {
+        k->base = strdup(path);
+        if (k->base)
+            normalize(k->base);
+    }
+    if (!k->base)
+        return -ENOMEM;
+    l->count++;
+    return 0;
+}
+
+/* Every file name of an item (a group's names, nested). */
+static int add_inputs(key_list *l, const json_t *item, size_t index)
+{
+    if (json_is_string(item))
+        return add_key(l, json_string_value(item), ROLE_INPUT, index);
+    for (size_t i = 0; i < json_array_size(item); i++) {
+        int rc = add_inputs(l, json_array_get(item, i), index);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int compare_keys(const void *a, const void *b)
+{
+    const path_key *x = a, *y = b;
+    if (x->dev != y->dev)
+        return x->dev < y->dev ? -1 : 1;
+    if (x->ino != y->ino)
+        return x->ino < y->ino ? -1 : 1;
+    if (!x->base || !y->base) {
+        if (x->base != y->base)
+            return x->base ? 1 : -1;
+    } else {
+        int c = strcmp(x->base, y->base);
+        if (c)
+            return c;
+    }
+    /* Outputs first within one file, then own files, then inputs, each
+     * in item order: the messages then name the lowest items. */
+    static const int rank[] = {[ROLE_OUTPUT] = 0, [ROLE_OWN] = 1,
+                               [ROLE_INPUT] = 2};
+    if (x->role != y->role)
+        return rank[x->role] - rank[y->role];
+    return (x->item > y->item) - (x->item < y->item);
+}
+
+static int same_file(const path_key *a, const path_key *b)
+{
+    if (a->dev != b->dev || a->ino != b->ino)
+        return 0;
+    if (!a->base || !b->base)
+        return a->base == b->base;
+    return strcmp(a->base, b->base) == 0;
+}
+
+/* The refusal for two keys of one file, or 0 when they may share it. */
+static int conflict(const path_key *a, const path_key *b,
+                    const bmp_own_file *own, bmp_error *err)
+{
+    if (a->role == ROLE_INPUT && b->role == ROLE_INPUT)
+        return 0; /* a file read twice hurts nothing */
+    if (a->role == ROLE_OUTPUT && b->role == ROLE_OUTPUT)
+        return bmp_error_set(err, BMP_EINVAL, "outname", b->path,
+                             "items %zu and %zu would both write %s; give "
+                             "them distinct names (outdir, outname_append, "
+                             "outname), or set check_outnames false when "
+                             "steps name the outputs or write none",
+                             a->item, b->item, b->path);
+    if (a->role == ROLE_OUTPUT && b->role == ROLE_INPUT) {
+        if (a->item == b->item)
+            return 0; /* the item fails alone ("its own input") */
+        return bmp_error_set(err, BMP_EINVAL, "outname", a->path,
+                             "item %zu's output %s is item %zu's input %s: "
+                             "no item may write another's input, whatever "
+                             "overwrite says; choose another outdir or "
+                             "outname_append",
+                             a->item, a->path, b->item, b->path);
+    }
+    /* One of them is a file of the run's own. */
+    const path_key *mine = a->role == ROLE_OWN ? a : b;
+    const path_key *other = mine == a ? b : a;
+    const char *what = own[mine->item].what;
+    if (other->role == ROLE_OWN)
+        return bmp_error_set(err, BMP_EINVAL, "paths", mine->path,
+                             "the %s %s and the %s %s are the same file",
+                             what, mine->path, own[other->item].what,
+                             other->path);
+    return bmp_error_set(err, BMP_EINVAL, "paths", mine->path,
+                         "the %s %s is item %zu's %s %s; it would be "
+                         "overwritten: name another file",
+                         what, mine->path, other->item,
+                         other->role == ROLE_INPUT ? "input" : "output",
+                         other->path);
+}
+
+int bmp__check_run_paths(const json_t *items, char *const *outs,
+                         const json_t *kw, const bmp_own_file *extra,
+                         size_t nextra, bmp_error *err)
+{
+    size_t count = json_array_size(items);
+    /* The run's own files: its keywords' first, then the caller's. */
+    bmp_own_file *own = calloc(nextra + 2, sizeof *own);
+    if (!own)
+        return bmp_error_set(err, -ENOMEM, "paths", NULL, "out of memory");
+    size_t nown = 0;
+    own[nown++] = (bmp_own_file){"journal", bmp_kw_str(kw, "journal", NULL)};
+    own[nown++] =
+        (bmp_own_file){"write_pout", bmp_kw_str(kw, "write_pout", NULL)};
+    for (size_t i = 0; i < nextra; i++)
+        own[nown++] = extra[i];
+    int any_own = 0;
+    for (size_t i = 0; i < nown; i++)
+        any_own |= own[i].path && *own[i].path;
+    int rc = 0;
+    key_list l = {0};
+    if (!outs && !any_own)
+        goto out; /* nothing is written that the run knows of */
+    for (size_t i = 0; rc == 0 && i < count; i++)
+        rc = add_inputs(&l, json_array_get(items, i), i);
+    for (size_t i = 0; rc == 0 && outs && i < count; i++)
+        rc = add_key(&l, outs[i], ROLE_OUTPUT, i);
+    for (size_t i = 0; rc == 0 && i < nown; i++)
+        rc = add_key(&l, own[i].path, ROLE_OWN, i);
+    if (rc < 0) {
+        bmp_error_set(err, rc, "paths", NULL, "out of memory");
+        goto out;
+    }
+    qsort(l.keys, l.count, sizeof *l.keys, compare_keys);
+    /* Within a run of keys of one file, the first of each role against
+     * every later key is enough: roles are sorted outputs, own, inputs. */
+    for (size_t k = 0; rc == 0 && k < l.count;) {
+        size_t end = k + 1;
+        while (end < l.count && same_file(&l.keys[k], &l.keys[end]))
+            end++;
+        for (size_t a = k; rc == 0 && a < end; a++)
+            for (size_t b = a + 1; rc == 0 && b < end; b++) {
+                rc = conflict(&l.keys[a], &l.keys[b], own, err);
+                /* Many readers of one file: one pass over them is
+                 * enough once an input is reached. */
+                if (l.keys[a].role == ROLE_INPUT)
+                    break;
+            }
+        k = end;
+    }
+out:
+    for (size_t k = 0; k < l.count; k++)
+        free(l.keys[k].base);
+    free(l.keys);
+    free(l.dir);
+    free(own);
+    return rc;
+}
+
+int bmp__run_outputs(const json_t *items, const json_t *kw, char ***outs)
+{
+    size_t count = json_array_size(items);
+    char **o = calloc(count ? count : 1, sizeof *o);
+    *outs = o;
+    if (!o)
+        return -ENOMEM;
+    for (size_t i = 0; i < count; i++) {
+        const json_t *item = json_array_get(items, i);
+        int rc = bmp_outname_create(
+            json_is_string(item) ? json_string_value(item) : NULL, kw, NULL,
+            &o[i]);
+        if (rc == -ENOMEM) {
+            bmp__run_outputs_free(o, i);
+            *outs = NULL;
+            return rc;
+        }
+        if (rc != 0)
+            o[i] = NULL; /* that item fails on its own */
+    }
+    return 0;
+}
+
+void bmp__run_outputs_free(char **outs, size_t count)
+{
+    if (!outs)
+        return;
+    for (size_t i = 0; i < count; i++)
+        free(outs[i]);
+    free(outs);
+}
+
+int bmp_check_paths(const json_t *in_names, const json_t *kw, unsigned flags,
+                    const bmp_own_file *own, size_t nown, bmp_error *err)
+{
+    if (!json_is_array(in_names) || (kw && !json_is_object(kw)) ||
+        (nown && !own))
+        return bmp_error_set(err, BMP_EINVAL, "paths", NULL,
+                             "bmp_check_paths needs an array of items, "
+                             "keywords as an object or NULL, and own files "
+                             "when nown is not 0");
+    char **outs = NULL;
+    size_t count = json_array_size(in_names);
+    if ((flags & BMP_CHECK_OUTPUTS) &&
+        bmp__run_outputs(in_names, kw, &outs) < 0)
+        return bmp_error_set(err, -ENOMEM, "paths", NULL, "out of memory");
+    int rc = bmp__check_run_paths(in_names, outs, kw, own, nown, err);
+    bmp__run_outputs_free(outs, count);
+    return rc;
+}
+
+/* ---- temporaries of killed runs -------------------------------------- */
+
+/* One directory's outputs, as the temporaries' prefixes ".BASE.bmp-"
+ * (BASE cut as atomic_file.c cuts it), sorted for bsearch. */
+typedef struct dir_outputs {
+    char *dir;       /* "" for the current directory */
+    char **prefixes;
+    size_t count, cap;
+} dir_outputs;
+
+static int compare_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The six characters a temporary's name ends with. */
+static int random_tail(const char *s)
+{
+    for (int i = 0; i < 6; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9')))
+            return 0;
+    }
+    return s[6] == '\0';
+}
+
+/* Removes `name` in `dirfd` when it is a regular file that nobody holds
+ * locked: its writer is dead.  The lock is taken before the unlink, so a
+ * writer cannot lock it in between. */
+static int remove_if_dead(int dirfd, const char *name)
+{
+    int fd = openat(dirfd, name,
+                    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return 0;
+    struct stat st;
+    int removed = 0;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+        flock(fd, LOCK_EX | LOCK_NB) == 0)
+        removed = unlinkat(dirfd, name, 0) == 0;
+    close(fd);
+    return removed;
+}
+
+static size_t sweep_dir(dir_outputs *d)
+{
+    qsort(d->prefixes, d->count, sizeof *d->prefixes, compare_str);
+    DIR *dir = opendir(*d->dir ? d->dir : ".");
+    if (!dir)
+        return 0;
+    size_t removed = 0;
+    static const char tag[] = ".bmp-";
+    struct dirent *e;
+    while ((e = readdir(dir)) != NULL) {
+        const char *name = e->d_name;
+        size_t len = strlen(name);
+        if (name[0] != '.' || len < 1 + sizeof tag - 1 + 6 + 1 ||
+            !random_tail(name + len - 6) ||
+            memcmp(name + len - 6 - (sizeof tag - 1), tag, sizeof tag - 1))
+            continue;
+        char *prefix = strndup(name, len - 6);
+        if (!prefix)
+            break;
+        const char *key = prefix;
+        if (bsearch(&key, d->prefixes, d->count, sizeof *d->prefixes,
+                    compare_str))
+            removed += remove_if_dead(dirfd(dir), name);
+        free(prefix);
+    }
+    closedir(dir);
+    return removed;
+}
+
+size_t bmp__remove_dead_temps(char *const *outs, size_t count)
+{
+    /* Outputs grouped by directory: most runs write one or a few. */
+    dir_outputs *dirs = NULL;
+    size_t ndirs = 0, removed = 0;
+    for (size_t i = 0; i < count; i++) {
+        const char *out = outs[i];
+        if (!out)
+            continue;
+        const char *slash = strrchr(out, '/');
+        size_t dirlen = slash ? (size_t)(slash - out) + 1 : 0;
+        const char *base = out + dirlen;
+        if (!*base)
+            continue;
+        dir_outputs *d = NULL;
+        for (size_t k = ndirs; k-- > 0;) {
+            if (strlen(dirs[k].dir) == dirlen &&
+                memcmp(dirs[k].dir, out, dirlen) == 0) {
+                d = &dirs[k];
+                break;
+            }
+        }
+        if (!d) {
+            dir_outputs *more = realloc(dirs, (ndirs + 1) * sizeof *more);
+            if (!more)
+                break;
+            dirs = more;
+            d = &dirs[ndirs];
+            *d = (dir_outputs){.dir = strndup(out, dirlen)};
+            if (!d->dir)
+                break;
+            ndirs++;
+        }
+        if (d->count == d->cap) {
+            size_t cap = d->cap ? d->cap * 2 : 16;
+            char **p = realloc(d->prefixes, cap * sizeof *p);
+            if (!p)
+                break;
+            d->prefixes = p;
+            d->cap = cap;
+        }
+        /* As bmp__atomic_temp_pattern() makes them, without the XXXXXX. */
+        size_t baselen = strlen(base);
+        if (baselen > 200)
+            baselen = 200;
+        char *prefix = malloc(1 + baselen + sizeof ".bmp-");
+        if (!prefix)
+            break;
+        prefix[0] = '.';
+        memcpy(prefix + 1, base, baselen);
+        memcpy(prefix + 1 + baselen, ".bmp-", sizeof ".bmp-");
+        d->prefixes[d->count++] = prefix;
+    }
+    for (size_t k = 0; k < ndirs; k++) {
+        removed += sweep_dir(&dirs[k]);
+        for (size_t i = 0; i < dirs[k].count; i++)
+            free(dirs[k].prefixes[i]);
+        free(dirs[k].prefixes);
+        free(dirs[k].dir);
+    }
+    free(dirs);
+    return removed;
+}

@@ -1,0 +1,38 @@
+/*
+ * run_paths.h -- the files a run will write, checked against the files it
+ * reads before anything is opened for writing, and the temporaries that
+ * killed runs left beside those outputs.
+ *
+ * Why before the run: a run that overwrites one of its own inputs, or
+ * truncates one as its journal, destroys data that may not exist
+ * anywhere else; by the time an item could notice, the damage is done.
+ * Paths are compared as the files they name (device and inode where the
+ * file exists, else the directory's and the base name), so "./a", "a",
+ * a symbolic link and a hard link to one file are the same file.
+ */
+#ifndef BMP_RUN_PATHS_H
+#define BMP_RUN_PATHS_H
+
+#include "bigmultipipe.h"
+
+/* Every item's output name by the library's rule (bmp_outname_create
+ * with the run's keywords), malloc'd, in *outs (count entries; NULL for
+ * an item that has none, such as a group without outname).
+ * @return 0 or -ENOMEM. */
+int bmp__run_outputs(const json_t *items, const json_t *kw, char ***outs);
+void bmp__run_outputs_free(char **outs, size_t count);
+
+/* The checks of bmp_check_paths() with the outputs given (NULL: not
+ * known, only the run's own files are checked against the inputs).
+ * @return 0 or BMP_EINVAL / -ENOMEM with err filled. */
+int bmp__check_run_paths(const json_t *items, char *const *outs,
+                         const json_t *kw, const bmp_own_file *own,
+                         size_t nown, bmp_error *err);
+
+/* Removes the temporaries ".NAME.bmp-XXXXXX" beside each output NAME of
+ * `outs` that no live writer holds (writers keep an exclusive flock on a
+ * temporary while they write it; a killed writer's lock is gone).
+ * @return how many were removed. */
+size_t bmp__remove_dead_temps(char *const *outs, size_t count);
+
+#endif
