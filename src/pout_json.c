@@ -543,6 +543,10 @@ int bmp_pout_read(const char *path, bmp_pout **pout, bmp_error *err)
         lineno++;
         if (n == 0 || line[0] == '\n')
             continue;
+        /* A journal reads as the pout of what it recorded: its first
+         * line, the run record (journal.c), is no entry. */
+        if (lineno == 1 && strncmp(line, "{\"bmp_journal\":", 15) == 0)
+            continue;
         if (out->count == cap) {
             size_t c = cap ? cap * 2 : 64;
             bmp__pout_entry *e = realloc(out->entries, c * sizeof *e);
