@@ -43,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1238,8 +1239,9 @@ static int write_data(fitsfile *f, const bmp_array *a, const layout *l,
  * again because cfitsio only creates files that do not exist, which also
  * makes a collision with another writer fail rather than clobber. */
 static int create_temp(const char *path, char **tmp_out, fitsfile **f,
-                       bmp_error *err)
+                       int *lock_fd, bmp_error *err)
 {
+    *lock_fd = -1;
     char *tmp = NULL;
     int rc = bmp__atomic_temp_pattern(path, &tmp);
     if (rc == -EISDIR)
@@ -1267,6 +1269,14 @@ static int create_temp(const char *path, char **tmp_out, fitsfile **f,
         unlink(tmp);
         status = 0;
         if (fits_create_diskfile(f, tmp, &status) == 0) {
+            /* The writers' lock on a live temporary (atomic_file.h),
+             * taken on cfitsio's file through a descriptor of our own
+             * and held until the file is renamed. */
+            *lock_fd = open(tmp, O_RDONLY | O_CLOEXEC);
+            if (*lock_fd >= 0 && flock(*lock_fd, LOCK_EX | LOCK_NB) != 0) {
+                close(*lock_fd);
+                *lock_fd = -1;
+            }
             *tmp_out = tmp;
             return 0;
         }
@@ -1313,7 +1323,8 @@ static int write_file(const char *path, const bmp_array *a,
 
     char *tmp = NULL;
     fitsfile *f = NULL;
-    int rc = create_temp(path, &tmp, &f, err);
+    int lock_fd;
+    int rc = create_temp(path, &tmp, &f, &lock_fd, err);
     if (rc < 0)
         return rc;
     c_numeric loc;
@@ -1321,6 +1332,8 @@ static int write_file(const char *path, const bmp_array *a,
         int st = 0;
         fits_close_file(f, &st);
         unlink(tmp);
+        if (lock_fd >= 0)
+            close(lock_fd);
         free(tmp);
         return bmp_error_set(err, rc, "write", path, "Out of memory.");
     }
@@ -1397,6 +1410,8 @@ out:
     }
     if (rc < 0)
         unlink(tmp);
+    if (lock_fd >= 0)
+        close(lock_fd);
     free(tmp);
     return rc;
 }
