@@ -40,6 +40,7 @@
 #include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include <jansson.h>
 
 #ifdef __cplusplus
@@ -95,7 +96,8 @@ BMP_API const char *bmp_version_string(void);
     XX(EINTERRUPTED, -30011, "run interrupted")                              \
     XX(ENOITEMS, -30012, "no items to process")                              \
     XX(EPOUT, -30013, "malformed pout file")                                 \
-    XX(EFITS, -30014, "FITS library error")
+    XX(EFITS, -30014, "FITS library error")                                  \
+    XX(ENOWORKER, -30015, "no worker process could be started")
 
 typedef enum bmp_errcode {
 #define BMP__ERR_ENUM(name, value, text) BMP_##name = (value),
@@ -259,6 +261,42 @@ BMP_API void bmp_item_data_free(bmp_item *item, void *data);
  *  with `return bmp_item_fail(item, 0, "bad header in %s", name);`. */
 BMP_API int bmp_item_fail(bmp_item *item, int code, const char *fmt, ...)
     BMP_PRINTF(3, 4);
+
+/*! bmp_item_track_group() : the process group `pgid` belongs to this item:
+ *  should the item's worker die before the item ends (a crash, a
+ *  time-out, an interrupt, a kill from outside), the caller kills that
+ *  group too (SIGKILL to -pgid), so that nothing the item started
+ *  outlives it.  For a step that starts processes in a group of their own
+ *  (setpgid(0, 0) in the child, and setpgid(pid, pid) in the step, which
+ *  closes the race), e.g. to run a program that may signal its own group
+ *  (`kill 0`) without hitting the worker.  Processes a step starts
+ *  without a group of their own are in the worker's group, which the
+ *  caller kills whenever its worker ends, without this call.
+ *
+ *  The group is recorded in a page the worker shares with its caller,
+ *  forgotten when the item ends (whether or not it was untracked), and
+ *  read by the caller only after the worker is dead.  Call
+ *  bmp_item_untrack_group() once the group is gone, and before the last
+ *  process of the group is reaped (e.g. after waitid(..., WNOWAIT), or
+ *  after killing the group): once it is reaped the system may give the
+ *  same number to a new group, and a worker that died between the reap
+ *  and the untrack would have its caller kill that stranger.  That window
+ *  is the remaining risk; the caller kills a dead worker's groups at once
+ *  after its death is seen, to keep it short.
+ *
+ *  Thread-safe within a worker (the threads of one item may track and
+ *  untrack at once).  Outside a worker (the serial executor, a user
+ *  executor, no pipeline at all) it records nothing and returns 0: there
+ *  is no caller to do the killing.
+ *  @return 0; BMP_EINVAL (no item, pgid <= 1); -ENOSPC when the shared
+ *          page is full (an item that tracks thousands of groups at once:
+ *          the group is not tracked). */
+BMP_API int bmp_item_track_group(bmp_item *item, pid_t pgid);
+/*! bmp_item_untrack_group() : the group `pgid`, tracked before, is gone
+ *  (or no longer the item's): it is not killed should the worker die.
+ *  Untracking a group never tracked does nothing.  Thread-safe within a
+ *  worker, as above. */
+BMP_API void bmp_item_untrack_group(bmp_item *item, pid_t pgid);
 
 /* ====================================================================== */
 /*  Steps: pre- and post-process lists                                    */

@@ -229,6 +229,25 @@ void bmp__channel_forget_temp(const char *path)
         bmp__temp_log_forget(worker_temps, path);
 }
 
+int bmp__channel_track_group(pid_t pgid)
+{
+    /* No caller to do the killing: nothing to record. */
+    if (worker_fd < 0 || !worker_temps)
+        return 0;
+    return bmp__temp_log_add_group(worker_temps, pgid);
+}
+
+void bmp__channel_untrack_group(pid_t pgid)
+{
+    if (worker_fd >= 0 && worker_temps)
+        bmp__temp_log_forget_group(worker_temps, pgid);
+}
+
+void bmp__channel_item_ends(void)
+{
+    bmp__temp_log_forget_groups(worker_temps);
+}
+
 /* ---- the caller's reader ---------------------------------------------- */
 
 /* Room asked of each read: many result frames of short items at once. */

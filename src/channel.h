@@ -17,6 +17,7 @@
 #include "temp_log.h"
 
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Writes exactly n bytes; EINTR retried.  @return 0, -errno. */
 int bmp__write_all(int fd, const void *buf, size_t n);
@@ -55,6 +56,13 @@ void bmp__channel_item_starts(int64_t share);
 void bmp__channel_notify_temp(const char *path);
 /* Worker side: the file `path`, announced, was not created after all. */
 void bmp__channel_forget_temp(const char *path);
+/* Worker side: the running item's process groups (bmp_item_track_group),
+ * in the slot's log, for the caller to kill should the worker die during
+ * the item; 0 and nothing recorded outside a worker.  Thread-safe.
+ * bmp__channel_item_ends() forgets them when the item is over. */
+int bmp__channel_track_group(pid_t pgid);
+void bmp__channel_untrack_group(pid_t pgid);
+void bmp__channel_item_ends(void);
 /* 1 in a worker process of a pipeline. */
 int bmp__in_worker(void);
 /* The memory share of the running item in a worker, -1 elsewhere: a

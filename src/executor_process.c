@@ -132,6 +132,15 @@ static int limit_memory(int64_t start_vm, int64_t estimate,
 static void worker_main(bmp__run *run, int fd, bmp__temp_log *log,
                         pid_t parent)
 {
+    /* A group of its own (the caller does the same, whichever runs
+     * first): the caller ends the worker with everything its items
+     * started that did not leave the group, and a step's `kill 0` hits
+     * this worker's group, not the caller's. */
+    setpgid(0, 0);
+    /* The caller's SIGTERM, SIGHUP and SIGQUIT handlers and its
+     * self-pipe are the caller's: a copy of them here would swallow a
+     * SIGTERM meant to end this worker and wake the caller for nothing. */
+    bmp__interrupt_worker_reset();
     /* If the caller dies (even by SIGKILL), its workers go too, rather
      * than finishing items nobody will collect. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -144,6 +153,11 @@ static void worker_main(bmp__run *run, int fd, bmp__temp_log *log,
     /* The caller coordinates interruption; a terminal's Ctrl-C must not
      * kill the workers behind its back. */
     signal(SIGINT, SIG_IGN);
+    /* Out of the terminal's foreground group now: a step that reads the
+     * terminal gets EIO instead of stopping the worker for ever, and one
+     * that writes to it is not stopped under `stty tostop`. */
+    signal(SIGTTIN, SIG_IGN);
+    signal(SIGTTOU, SIG_IGN);
     /* A crash handler inherited from the host (a test framework's, a
      * language runtime's) could swallow a crash and run the host's code
      * in this copy of it; a crash must end the worker so that the caller
@@ -183,6 +197,8 @@ static void worker_main(bmp__run *run, int fd, bmp__temp_log *log,
             enforce && limit_memory(meter.start_vm, estimate, &saved);
         bmp__result r;
         bmp__run_item(run, (size_t)index, &r, usage);
+        /* Its groups are the item's only while it runs. */
+        bmp__channel_item_ends();
         if (limited)
             setrlimit(RLIMIT_AS, &saved);
         bmp__meter_finish(&meter, usage, &r.stats.peak_rss,
@@ -216,6 +232,9 @@ static int spawn(pool *p, worker *w)
         return -errno;
     if (pid == 0)
         worker_main(p->run, worker_fd, w->log, parent);
+    /* As the worker does: whichever of the two runs first, the worker
+     * is in its own group before the caller could signal the group. */
+    setpgid(pid, pid);
     w->pid = pid;
     w->fd = caller_fd;
     w->qhead = w->qlen = 0;
@@ -249,10 +268,21 @@ static void remember_temp(worker *w, char *path)
     w->temps[w->ntemps++] = path;
 }
 
-/* Closes the socket and waits for the process; *status as waitpid's.
- * Temporary outputs of an unfinished item are removed.  The queue is
- * emptied: the caller takes what it needs from it first. */
-static void reap(worker *w, int kill_first, int *status)
+/* SIGKILL to the worker and everything in its group. */
+static void end_group(pid_t pid)
+{
+    kill(-pid, SIGKILL);
+    kill(pid, SIGKILL); /* in case it never got a group of its own */
+}
+
+/* Closes the socket and waits for the process; *status as waitpid's,
+ * *graced 1 when the library killed it after its socket closed (either
+ * may be NULL).  Whatever its items left in its group, and the groups
+ * its running item tracked, are killed once it is dead and before it is
+ * reaped: until then no new group can take its number.  Temporary
+ * outputs of an unfinished item are removed.  The queue is emptied: the
+ * caller takes what it needs from it first. */
+static void reap(worker *w, int kill_first, int *status, int *graced)
 {
     if (w->fd >= 0) {
         bmp__fd_unregister(w->fd);
@@ -261,25 +291,41 @@ static void reap(worker *w, int kill_first, int *status)
     }
     if (w->pid > 0) {
         if (kill_first)
-            kill(w->pid, SIGKILL);
+            end_group(w->pid);
         else if (w->suspended)
             kill(w->pid, SIGCONT); /* a stopped worker would never see EOF */
         /* A worker whose socket closed normally exits at once; one that
          * closed it and went on running (a step's doing) gets 2 s, then
-         * SIGKILL, so the run never hangs on it. */
-        int st = 0;
+         * SIGKILL, so the run never hangs on it.  WNOWAIT: seen dead,
+         * not reaped yet. */
+        int grace = 0;
         for (int waited_ms = 0;; waited_ms++) {
-            pid_t r = waitpid(w->pid, &st, kill_first ? 0 : WNOHANG);
-            if (r == w->pid || (r < 0 && errno != EINTR))
+            siginfo_t info;
+            memset(&info, 0, sizeof info);
+            int r = waitid(P_PID, (id_t)w->pid, &info,
+                           WEXITED | WNOWAIT | (kill_first ? 0 : WNOHANG));
+            if ((r == 0 && info.si_pid == w->pid) || (r < 0 && errno != EINTR))
                 break;
             if (r == 0) {
-                if (waited_ms == 2000)
-                    kill(w->pid, SIGKILL);
+                if (waited_ms == 2000) {
+                    end_group(w->pid);
+                    grace = 1;
+                }
                 usleep(1000);
             }
         }
+        /* Its zombie still holds the number of its group: the group's
+         * other members (a step's children left behind) are the
+         * worker's own, never a stranger's. */
+        kill(-w->pid, SIGKILL);
+        bmp__temp_log_kill_groups(w->log);
+        int st = 0;
+        while (waitpid(w->pid, &st, 0) < 0 && errno == EINTR)
+            ;
         if (status)
             *status = st;
+        if (graced)
+            *graced = grace;
         /* Nothing writes the log any more. */
         bmp__temp_log_remove_all(w->log);
     }
@@ -290,17 +336,40 @@ static void reap(worker *w, int kill_first, int *status)
     w->suspended = 0;
 }
 
-static void describe_death(bmp__result *r, int status)
+/* Did the kernel's OOM killer end the worker?  Its SIGKILL shows as a
+ * rise of the kernel's OOM kill count during the item (another process's
+ * OOM kill at the same moment would be taken for it: then the item is
+ * only retried once more, alone).  Any other SIGKILL (the library's own,
+ * a user's `kill -9`) is not blamed on it. */
+static int oom_killed(const worker *w, int status)
+{
+    if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL ||
+        w->oom_at_start < 0)
+        return 0;
+    int64_t now = bmp__oom_kills("");
+    return now > w->oom_at_start;
+}
+
+/* `graced`: the library killed it, 2 s after its socket closed;
+ * `oom`: the OOM killer did (oom_killed). */
+static void describe_death(bmp__result *r, int status, int graced, int oom)
 {
     if (WIFSIGNALED(status)) {
         int sig = WTERMSIG(status);
         const char *abbrev = sigabbrev_np(sig);
-        bmp__result_fail(r, BMP_ITEM_CRASHED, BMP_ECRASH,
-                         "worker killed by signal SIG%s (%s)%s",
-                         abbrev ? abbrev : "?", strsignal(sig),
-                         sig == SIGKILL ? "; the out-of-memory killer "
-                                          "sends this signal"
-                                        : "");
+        if (sig == SIGKILL && graced)
+            bmp__result_fail(r, BMP_ITEM_CRASHED, BMP_ECRASH,
+                             "worker killed by the library after its "
+                             "socket closed and 2 s passed (signal "
+                             "SIGKILL)");
+        else if (sig == SIGKILL && oom)
+            bmp__result_fail(r, BMP_ITEM_CRASHED, BMP_ECRASH,
+                             "worker killed by the out-of-memory killer "
+                             "(signal SIGKILL)");
+        else
+            bmp__result_fail(r, BMP_ITEM_CRASHED, BMP_ECRASH,
+                             "worker killed by signal SIG%s (%s)",
+                             abbrev ? abbrev : "?", strsignal(sig));
     } else if (WIFEXITED(status)) {
         bmp__result_fail(r, BMP_ITEM_CRASHED, BMP_ECRASH,
                          "worker exited with code %d during the item",
@@ -311,23 +380,17 @@ static void describe_death(bmp__result *r, int status)
     }
 }
 
-/* Did the worker die for memory?  The OOM killer's SIGKILL shows as a
- * rise of the kernel's OOM kill count during the item (another process's
- * OOM kill at the same moment would be taken for it: then the item is
- * only retried once more, alone).  Under enforce, a crash once the item
- * had nearly used up its address-space allowance is the allocation that
- * failed, in code that did not check for it. */
-static int died_for_memory(const pool *p, const worker *w, int status)
+/* Did the worker die for memory?  The OOM killer's (oom_killed), or,
+ * under enforce, a crash once the item had nearly used up its
+ * address-space allowance: the allocation that failed, in code that did
+ * not check for it. */
+static int died_for_memory(const pool *p, const worker *w, int status,
+                           int oom)
 {
     if (!WIFSIGNALED(status))
         return 0;
-    if (WTERMSIG(status) == SIGKILL && w->oom_at_start >= 0) {
-        int64_t now = bmp__oom_kills("");
-        if (now > w->oom_at_start)
-            return 1;
-    }
-    return p->enforce && w->estimate > 0 &&
-           w->max_vm_growth >= w->estimate / 10 * 9;
+    return oom || (p->enforce && w->estimate > 0 &&
+                   w->max_vm_growth >= w->estimate / 10 * 9);
 }
 
 static void item_done(pool *p, size_t item, int failed)
@@ -553,7 +616,7 @@ static bmp__sched_verdict take_one(pool *p, worker *w)
         p->served[slot] + w->npending >= p->max_items) {
         if (w->qlen > 0)
             return BMP__SCHED_START;
-        reap(w, 0, NULL);
+        reap(w, 0, NULL, NULL);
     }
     for (;;) {
         size_t item;
@@ -605,7 +668,7 @@ static void flush(pool *p, worker *w)
             return; /* it died with items in hand: on_readable sees it */
         /* The idle worker died (a step's stray thread, say): the items
          * are not charged; a new worker gets them, once. */
-        reap(w, 1, NULL);
+        reap(w, 1, NULL, NULL);
         int rc = tries == 0 ? spawn(p, w) : -ECHILD;
         if (rc == 0) {
             for (int k = 0; k < n; k++)
@@ -645,7 +708,7 @@ static void fill(pool *p)
         /* Nothing left to start: let idle workers go. */
         for (int i = 0; i < p->nworkers; i++)
             if (p->workers[i].pid > 0 && p->workers[i].qlen == 0)
-                reap(&p->workers[i], 0, NULL);
+                reap(&p->workers[i], 0, NULL, NULL);
     }
 }
 
@@ -658,8 +721,8 @@ static void worker_lost(pool *p, worker *w, int why)
     size_t items[BMP__TASKS_MAX];
     for (int k = 0; k < queued; k++)
         items[k] = queued_item(w, k);
-    int status = 0;
-    reap(w, why != -EPIPE, &status);
+    int status = 0, graced = 0;
+    reap(w, why != -EPIPE, &status, &graced);
     if (queued == 0)
         return; /* it ended between items: nobody's loss */
     for (int k = 1; k < queued; k++)
@@ -667,8 +730,9 @@ static void worker_lost(pool *p, worker *w, int why)
     bmp__result *r = &p->run->results[items[0]];
     int memory = 0;
     if (why == -EPIPE) {
-        describe_death(r, status);
-        memory = died_for_memory(p, w, status);
+        int oom = !graced && oom_killed(w, status);
+        describe_death(r, status, graced, oom);
+        memory = died_for_memory(p, w, status, oom);
     } else {
         bmp__result_fail(r, BMP_ITEM_CRASHED, why,
                          "bad message from the worker: %s", bmp_strerror(why));
@@ -739,7 +803,7 @@ static void on_timeout(pool *p, worker *w)
     size_t items[BMP__TASKS_MAX];
     for (int k = 0; k < queued; k++)
         items[k] = queued_item(w, k);
-    reap(w, 1, NULL);
+    reap(w, 1, NULL, NULL);
     for (int k = 1; k < queued; k++)
         give_back(p, items[k]);
     bmp__result_fail(&p->run->results[item], BMP_ITEM_TIMED_OUT,
@@ -754,7 +818,7 @@ static void stop_all(pool *p)
     for (int i = 0; i < p->nworkers; i++) {
         worker *w = &p->workers[i];
         if (!busy(w)) {
-            reap(w, 1, NULL);
+            reap(w, 1, NULL, NULL);
             continue;
         }
         size_t item = running_item(w);
@@ -762,7 +826,7 @@ static void stop_all(pool *p)
         size_t items[BMP__TASKS_MAX];
         for (int k = 0; k < queued; k++)
             items[k] = queued_item(w, k);
-        reap(w, 1, NULL);
+        reap(w, 1, NULL, NULL);
         for (int k = 1; k < queued; k++)
             give_back(p, items[k]);
         bmp__result_fail(&p->run->results[item], BMP_ITEM_NOT_RUN,
@@ -881,6 +945,11 @@ static int pool_loop(pool *p)
             if (fds[k].revents)
                 on_readable(p, &p->workers[slot[k]]);
         }
+        /* Woken by the pipe with no stop asked (a byte from a child that
+         * had not yet reset the handlers): left there, it would make
+         * every poll() return at once. */
+        if (ready > 0 && wake >= 0 && fds[n].revents && !bmp__interrupted())
+            bmp__interrupt_drain();
         report(p);
     }
     free(fds);
@@ -951,7 +1020,7 @@ static int process_run(bmp__run *run, int workers, bmp_error *err)
 out:
     if (p.workers) {
         for (int i = 0; i < p.nworkers; i++) {
-            reap(&p.workers[i], rc < 0, NULL);
+            reap(&p.workers[i], rc < 0, NULL, NULL);
             bmp__reader_free(&p.workers[i].rd);
             bmp__temp_log_free(p.workers[i].log);
         }

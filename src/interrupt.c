@@ -24,7 +24,9 @@ static atomic_int wake_read = -1, wake_write = -1;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int users;
-static const int handled[] = {SIGINT, SIGTERM};
+/* What a terminal, a logout or a service manager sends to end a
+ * program: each stops the run cleanly. */
+static const int handled[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 #define N_HANDLED (sizeof handled / sizeof *handled)
 static struct sigaction saved[N_HANDLED];
 static int installed_here[N_HANDLED];
@@ -106,4 +108,32 @@ int bmp__interrupted(void)
 int bmp__interrupt_fd(void)
 {
     return atomic_load(&wake_read);
+}
+
+void bmp__interrupt_drain(void)
+{
+    int fd = atomic_load(&wake_read);
+    char buf[64];
+    while (fd >= 0 && read(fd, buf, sizeof buf) > 0)
+        ;
+}
+
+void bmp__interrupt_worker_reset(void)
+{
+    for (size_t i = 0; i < N_HANDLED; i++) {
+        struct sigaction now;
+        /* Only the library's own handler: a disposition the host set
+         * (SIG_IGN, its own handler) is the host's business. */
+        if (sigaction(handled[i], NULL, &now) == 0 &&
+            now.sa_handler == on_signal)
+            signal(handled[i], SIG_DFL);
+    }
+    int r = atomic_exchange(&wake_read, -1);
+    int w = atomic_exchange(&wake_write, -1);
+    if (r >= 0)
+        close(r);
+    if (w >= 0)
+        close(w);
+    atomic_store(&stop_signal, 0);
+    users = 0;
 }

@@ -7,6 +7,7 @@
  */
 #include "pipe_internal.h"
 
+#include "channel.h"
 #include "meter.h"
 
 #include <errno.h>
@@ -104,6 +105,20 @@ int bmp_item_fail(bmp_item *item, int code, const char *fmt, ...)
         va_end(ap);
     }
     return code;
+}
+
+int bmp_item_track_group(bmp_item *item, pid_t pgid)
+{
+    /* 0 and 1 would make the caller signal its own group or init's. */
+    if (!item || pgid <= 1)
+        return BMP_EINVAL;
+    return bmp__channel_track_group(pgid);
+}
+
+void bmp_item_untrack_group(bmp_item *item, pid_t pgid)
+{
+    if (item && pgid > 1)
+        bmp__channel_untrack_group(pgid);
 }
 
 double bmp__now(void)

@@ -16,11 +16,18 @@
  * worker, when nothing writes it any more.  A name that does not fit
  * (the log is full) is not lost: bmp__temp_log_add() says so, and the
  * worker sends it on the socket instead.
+ *
+ * The same page holds the process groups the running item tracks
+ * (bmp_item_track_group): the caller kills them when the worker dies
+ * during the item.  They are forgotten when the item ends, so that a
+ * group a step reaped and forgot to untrack is never signalled after its
+ * number may have been given to another group.
  */
 #ifndef BMP_TEMP_LOG_H
 #define BMP_TEMP_LOG_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 typedef struct bmp__temp_log bmp__temp_log;
 
@@ -38,6 +45,20 @@ int bmp__temp_log_add(bmp__temp_log *log, const char *path);
 /* Worker side: `path` was not created after all (the name was taken, or
  * open() failed): the caller must not remove it.  Thread-safe. */
 void bmp__temp_log_forget(bmp__temp_log *log, const char *path);
+
+/* Worker side: records the process group `pgid` of the running item.
+ * Thread-safe.  @return 0, or -ENOSPC when it does not fit. */
+int bmp__temp_log_add_group(bmp__temp_log *log, pid_t pgid);
+/* Worker side: the group is gone; not killed any more.  Thread-safe. */
+void bmp__temp_log_forget_group(bmp__temp_log *log, pid_t pgid);
+/* Worker side: the item ended: its groups are forgotten (its temporaries
+ * are kept until the next item starts).  Cheap when it tracked none. */
+void bmp__temp_log_forget_groups(bmp__temp_log *log);
+
+/* Caller side, once the worker is dead (before or after it is reaped):
+ * SIGKILL to every group still recorded.  @return how many were
+ * signalled. */
+size_t bmp__temp_log_kill_groups(bmp__temp_log *log);
 
 /* Caller side, once the worker is reaped: unlinks every logged name (one
  * already renamed to its final name is gone, and unlink fails

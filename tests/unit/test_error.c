@@ -45,6 +45,8 @@ static const struct {
     {BMP_ENOITEMS, -30012, "BMP_ENOITEMS", "no items to process"},
     {BMP_EPOUT, -30013, "BMP_EPOUT", "malformed pout file"},
     {BMP_EFITS, -30014, "BMP_EFITS", "FITS library error"},
+    {BMP_ENOWORKER, -30015, "BMP_ENOWORKER",
+     "no worker process could be started"},
 };
 #define N_LIBRARY_CODES (sizeof library_codes / sizeof *library_codes)
 

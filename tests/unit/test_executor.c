@@ -12,17 +12,23 @@
 
 #include "bigmultipipe.h"
 #include "channel.h"
+#include "sysinfo.h"
 #include "testutil.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define N_ITEMS 8
@@ -619,6 +625,321 @@ static void executor_bad_settings(void **state)
     bmp_pipe_free(pipe);
 }
 
+/* ---- an item's processes live and die with it -------------------------- */
+
+#define VICTIM 3
+
+/* Waits until killed. */
+static void linger(void)
+{
+    for (;;)
+        pause();
+}
+
+/* A program that does nothing until it is killed, as a step would start
+ * one (exec closes the worker's socket; a plain fork would hold it, and
+ * the caller would not see the worker's death until the child's).  It
+ * holds the write end of the test's pipe, so the test sees it gone when
+ * the pipe's read end reaches end of file. */
+static void linger_program(void)
+{
+    execlp("sleep", "sleep", "1000", (char *)NULL);
+    _exit(127);
+}
+
+/* Writes "pid\n" to `path` in one write(): a reader that sees the
+ * newline has the whole number. */
+static void write_pid(const char *path, pid_t pid)
+{
+    char text[32];
+    int n = snprintf(text, sizeof text, "%ld\n", (long)pid);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    if (fd >= 0) {
+        ssize_t k = write(fd, text, (size_t)n);
+        (void)k;
+        close(fd);
+    }
+}
+
+/* The pid in `path`, once written whole; 0 otherwise. */
+static pid_t read_pid(const char *path)
+{
+    char text[32] = {0};
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    return n > 0 && text[n - 1] == '\n' ? (pid_t)atol(text) : 0;
+}
+
+typedef struct family {
+    const char *pidfile; /* where the victim's extra process writes its pid */
+    int own_group;       /* the extra process gets a group of its own */
+    int track;           /* 1 track it, 2 track and untrack it */
+    int then;            /* 0 return, 1 hang, 2 crash */
+} family;
+
+/* The victim item starts a process that lingers, then returns, hangs or
+ * crashes as `then` says. */
+static int start_family(bmp_item *item, void **data, void *arg)
+{
+    (void)data;
+    const family *fam = arg;
+    if (bmp_item_index(item) != VICTIM)
+        return BMP_CONTINUE;
+    pid_t c = fork();
+    if (c < 0)
+        return bmp_item_fail(item, 0, "fork failed");
+    if (c == 0) {
+        if (fam->own_group)
+            setpgid(0, 0);
+        linger_program();
+    }
+    if (fam->own_group)
+        setpgid(c, c);
+    write_pid(fam->pidfile, c);
+    if (fam->track && bmp_item_track_group(item, c) != 0)
+        return bmp_item_fail(item, 0, "cannot track the group");
+    if (fam->track == 2)
+        bmp_item_untrack_group(item, c);
+    if (fam->then == 1)
+        linger();
+    if (fam->then == 2)
+        raise(SIGSEGV);
+    return BMP_CONTINUE;
+}
+
+/* 1 when every holder of the pipe's write end is gone (end of file on
+ * the read end) within 20 s. */
+static int holders_gone(int rfd)
+{
+    for (int tries = 0; tries < 200; tries++) {
+        struct pollfd p = {.fd = rfd, .events = POLLIN};
+        if (poll(&p, 1, 100) == 1) {
+            char c;
+            return read(rfd, &c, 1) == 0;
+        }
+    }
+    return 0;
+}
+
+/* Runs the family test: the extra process must be gone after the run
+ * (expect_gone) or still there. */
+static void family_case(const fixture *f, family fam, bmp_status expect,
+                        int expect_gone)
+{
+    char *pidfile = tu_join(f->dir, "family.pid");
+    unlink(pidfile);
+    fam.pidfile = pidfile;
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
+    bmp_pipe_add_pre(pipe, start_family, &fam, NULL);
+    json_t *kw = json_pack("{s:s, s:i, s:f, s:b}", "outdir", f->dir,
+                           "num_processes", 2, "timeout", 1.0, "overwrite", 1);
+    bmp_pout *pout = run(pipe, f->names, kw);
+    close(p[1]);
+    for (size_t i = 0; i < N_ITEMS; i++)
+        assert_int_equal(bmp_pout_status(pout, i),
+                         i == VICTIM ? expect : BMP_ITEM_OK);
+    pid_t extra = read_pid(pidfile);
+    assert_true(extra > 0);
+    if (expect_gone) {
+        int gone = holders_gone(p[0]);
+        if (!gone)
+            kill(extra, SIGKILL); /* leave nothing behind, then fail */
+        assert_true(gone);
+    } else {
+        /* Still there: untracked and in a group of its own. */
+        assert_int_equal(kill(extra, 0), 0);
+        kill(extra, SIGKILL);
+        assert_true(holders_gone(p[0]));
+    }
+    close(p[0]);
+    bmp_pout_free(pout);
+    json_decref(kw);
+    bmp_pipe_free(pipe);
+    assert_no_children();
+    free(pidfile);
+}
+
+/* A process in a group of its own, tracked, dies with its item's
+ * time-out. */
+static void executor_tracked_group_dies_with_timeout(void **state)
+{
+    family fam = {.own_group = 1, .track = 1, .then = 1};
+    family_case(*state, fam, BMP_ITEM_TIMED_OUT, 1);
+}
+
+/* And with its worker's crash. */
+static void executor_tracked_group_dies_with_crash(void **state)
+{
+    family fam = {.own_group = 1, .track = 1, .then = 2};
+    family_case(*state, fam, BMP_ITEM_CRASHED, 1);
+}
+
+/* A group untracked is left alone. */
+static void executor_untracked_group_left_alone(void **state)
+{
+    family fam = {.own_group = 1, .track = 2, .then = 2};
+    family_case(*state, fam, BMP_ITEM_CRASHED, 0);
+}
+
+/* A child in the worker's own group dies when the worker crashes ... */
+static void executor_child_dies_with_crashed_worker(void **state)
+{
+    family fam = {.then = 2};
+    family_case(*state, fam, BMP_ITEM_CRASHED, 1);
+}
+
+/* ... and at the end of the run, when an item left it behind. */
+static void executor_child_dies_at_end_of_run(void **state)
+{
+    family fam = {.then = 0};
+    family_case(*state, fam, BMP_ITEM_OK, 1);
+}
+
+/* ---- signals from outside ---------------------------------------------- */
+
+/* The victim item writes its worker's pid and waits to be killed. */
+static int wait_for_signal(bmp_item *item, void **data, void *arg)
+{
+    (void)data;
+    if (bmp_item_index(item) == VICTIM) {
+        write_pid(arg, getpid());
+        linger();
+    }
+    return BMP_CONTINUE;
+}
+
+/* A process that sends `sig` to the pid written to `pidfile`, `delay_ms`
+ * after it appears.  Forked, not a thread: it allocates nothing in this
+ * process while the run forks its workers. */
+static pid_t signal_when_written(const char *pidfile, int sig, int delay_ms)
+{
+    fflush(NULL);
+    pid_t h = fork();
+    assert_true(h >= 0);
+    if (h > 0)
+        return h;
+    for (int t = 0; t < 3000; t++) {
+        pid_t pid = read_pid(pidfile);
+        if (pid > 0) {
+            usleep((useconds_t)delay_ms * 1000);
+            _exit(kill(pid, sig) == 0 ? 0 : 2);
+        }
+        usleep(10000);
+    }
+    _exit(1);
+}
+
+static double cpu_self(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+}
+
+static double wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Runs the items with the victim waiting for `sig` from outside; returns
+ * the pout and the caller's CPU time over the run's wall time. */
+static bmp_pout *run_with_signal(const fixture *f, int sig, double *ratio)
+{
+    char *pidfile = tu_join(f->dir, "worker.pid");
+    unlink(pidfile);
+    pid_t helper = signal_when_written(pidfile, sig, 700);
+    bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
+    bmp_pipe_add_pre(pipe, wait_for_signal, pidfile, NULL);
+    /* The time-out only ends a run whose signal was swallowed. */
+    json_t *kw = json_pack("{s:s, s:i, s:f, s:b}", "outdir", f->dir,
+                           "num_processes", 2, "timeout", 10.0, "overwrite",
+                           1);
+    double cpu0 = cpu_self(), wall0 = wall_now();
+    bmp_pout *pout = run(pipe, f->names, kw);
+    *ratio = (cpu_self() - cpu0) / (wall_now() - wall0);
+    int status;
+    assert_int_equal(waitpid(helper, &status, 0), helper);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    for (size_t i = 0; i < N_ITEMS; i++)
+        if (i != VICTIM)
+            assert_int_equal(bmp_pout_status(pout, i), BMP_ITEM_OK);
+    json_decref(kw);
+    bmp_pipe_free(pipe);
+    assert_no_children();
+    free(pidfile);
+    return pout;
+}
+
+/* SIGTERM to one worker ends that worker: its item is crashed, the
+ * others run, and the caller waits for it without spinning. */
+static void executor_sigterm_to_a_worker(void **state)
+{
+    double ratio;
+    bmp_pout *pout = run_with_signal(*state, SIGTERM, &ratio);
+    assert_int_equal(bmp_pout_status(pout, VICTIM), BMP_ITEM_CRASHED);
+    assert_string_equal(bmp_pout_error(pout, VICTIM),
+                        "worker killed by signal SIGTERM (Terminated)");
+    /* The caller slept in poll() most of the run (a spinning caller
+     * comes near 1). */
+    if (ratio > 0.5)
+        fail_msg("the caller used %.0f%% of a CPU", ratio * 100);
+    bmp_pout_free(pout);
+}
+
+/* A SIGKILL from outside is not blamed on the out-of-memory killer. */
+static void executor_outside_sigkill_not_oom(void **state)
+{
+    int64_t oom_before = bmp__oom_kills("");
+    double ratio;
+    bmp_pout *pout = run_with_signal(*state, SIGKILL, &ratio);
+    assert_int_equal(bmp_pout_status(pout, VICTIM), BMP_ITEM_CRASHED);
+    /* Unless the kernel really did kill something for memory meanwhile. */
+    if (bmp__oom_kills("") == oom_before)
+        assert_string_equal(bmp_pout_error(pout, VICTIM),
+                            "worker killed by signal SIGKILL (Killed)");
+    bmp_pout_free(pout);
+}
+
+/* A worker that closes its socket and goes on is killed 2 s later, and
+ * the message says the library did it. */
+static int close_socket_and_wait(bmp_item *item, void **data, void *arg)
+{
+    (void)data;
+    (void)arg;
+    if (bmp_item_index(item) == VICTIM) {
+        for (int fd = 3; fd < 1024; fd++)
+            close(fd);
+        linger();
+    }
+    return BMP_CONTINUE;
+}
+
+static void executor_grace_kill_named(void **state)
+{
+    fixture *f = *state;
+    bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
+    bmp_pipe_add_pre(pipe, close_socket_and_wait, NULL, NULL);
+    json_t *kw = json_pack("{s:s, s:i, s:b}", "outdir", f->dir,
+                           "num_processes", 2, "overwrite", 1);
+    bmp_pout *pout = run(pipe, f->names, kw);
+    assert_int_equal(bmp_pout_status(pout, VICTIM), BMP_ITEM_CRASHED);
+    assert_string_equal(bmp_pout_error(pout, VICTIM),
+                        "worker killed by the library after its socket "
+                        "closed and 2 s passed (signal SIGKILL)");
+    bmp_pout_free(pout);
+    json_decref(kw);
+    bmp_pipe_free(pipe);
+    assert_no_children();
+}
+
 /* ---- user executors ---------------------------------------------------- */
 
 static int reverse_run(bmp_run *r, int workers, void *arg, bmp_error *err)
@@ -827,6 +1148,14 @@ int main(void)
         T(executor_peak_after_thread_exit),
         T(executor_worker_stdout_flushed_once),
         T(executor_bad_settings),
+        T(executor_tracked_group_dies_with_timeout),
+        T(executor_tracked_group_dies_with_crash),
+        T(executor_untracked_group_left_alone),
+        T(executor_child_dies_with_crashed_worker),
+        T(executor_child_dies_at_end_of_run),
+        T(executor_sigterm_to_a_worker),
+        T(executor_outside_sigkill_not_oom),
+        T(executor_grace_kill_named),
         T(executor_user_executor_order),
         T(executor_thread_executor),
         T(executor_unrun_items_marked),
