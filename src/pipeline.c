@@ -143,9 +143,12 @@ static int check_paths(bmp__run *run, bmp_error *err)
     char **outs = NULL;
     if (known && bmp__run_outputs(run->items, run->kw, &outs) < 0)
         return bmp_error_set(err, -ENOMEM, "outname", NULL, "out of memory");
-    int rc = bmp__check_run_paths(run->items, outs, run->kw, NULL, 0, err);
-    if (rc == 0 && outs)
-        bmp__remove_dead_temps(outs, run->count);
+    bmp__dead_temps dead = {0};
+    int rc =
+        bmp__check_run_paths(run->items, outs, run->kw, NULL, 0, &dead, err);
+    if (rc == 0)
+        bmp__remove_dead_temps(&dead);
+    bmp__dead_temps_free(&dead);
     bmp__run_outputs_free(outs, run->count);
     return rc;
 }

@@ -1,14 +1,17 @@
 /*
  * run_paths.c -- see run_paths.h.
  *
- * Every path the run reads or writes becomes a key: the file's device
- * and inode when it exists, else its directory's device and inode and
- * its base name (else, when even the directory is missing, the spelled
- * path with "./" and doubled slashes taken out).  Keys are sorted, and
- * equal neighbours of different roles are the conflicts.  Sorting keeps
- * the check at n log n for a million items; a stat() per path is the
- * real cost, and consecutive names in one directory share the
- * directory's stat().
+ * Every path the run reads or writes gets a name key: its directory's
+ * device and inode and its base name (the spelled path, "./" and doubled
+ * slashes taken out, when even the directory is missing).  A file that
+ * exists also gets an inode key, its own device and inode, which hard
+ * and symbolic links share.  Keys are sorted, and equal neighbours of
+ * different roles are the conflicts.  Sorting keeps the check at n log n
+ * for a million items; the stat() calls are the real cost: one per
+ * directory (consecutive names in one directory share it), one per file
+ * written, and one per input only when a file to be written already
+ * exists (a resumed run, overwrite) -- a fresh run's outputs do not
+ * exist, so no input can be one of them but by name.
  */
 #include "run_paths.h"
 
@@ -26,7 +29,7 @@ typedef enum { ROLE_INPUT, ROLE_OUTPUT, ROLE_OWN } role;
 typedef struct path_key {
     dev_t dev;
     ino_t ino;
-    char *base;       /* NULL: dev and ino are the file's own */
+    char *base;       /* NULL: an inode key; else a name key */
     role role;
     size_t item;      /* item index, or the own file's index */
     const char *path; /* as given; borrowed */
@@ -40,6 +43,13 @@ typedef struct key_list {
     int dir_found;
     struct stat dir_st;
 } key_list;
+
+/* What the output directories hold (scan_outputs). */
+typedef struct out_scan {
+    unsigned char *exists; /* per output: its name is in the listing */
+    char **dead;           /* temporaries of the outputs found there */
+    size_t ndead;
+} out_scan;
 
 /* "./a//b/./c" -> "a/b/c": two spellings of one name compare equal. */
 static void normalize(char *path)
@@ -59,47 +69,45 @@ static void normalize(char *path)
     *out = '\0';
 }
 
-/* The directory part of `path` ("." for none) looked up, reusing the last
- * lookup when the directory is the same. */
+/* The directory part of `path` (the current directory for none) looked
+ * up, reusing the last lookup when the directory is spelled the same:
+ * most names of a run share one or a few. */
 static int lookup_dir(key_list *l, const char *path, size_t dirlen)
 {
     if (l->dir && strlen(l->dir) == dirlen &&
         memcmp(l->dir, path, dirlen) == 0)
         return 0;
-    char *dir = dirlen ? strndup(path, dirlen) : strdup(".");
+    char *dir = strndup(path, dirlen);
     if (!dir)
         return -ENOMEM;
     free(l->dir);
     l->dir = dir;
-    /* "." stands for the empty directory part only when there was none;
-     * keep the cache key as spelled. */
-    if (!dirlen)
-        dir[0] = '\0';
     l->dir_found = stat(dirlen ? dir : ".", &l->dir_st) == 0;
     return 0;
 }
 
-static int add_key(key_list *l, const char *path, role r, size_t item)
+static path_key *new_key(key_list *l, const char *path, role r, size_t item)
 {
-    if (!path || !*path)
-        return 0;
     if (l->count == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 64;
         path_key *k = realloc(l->keys, cap * sizeof *k);
         if (!k)
-            return -ENOMEM;
+            return NULL;
         l->keys = k;
         l->cap = cap;
     }
     path_key *k = &l->keys[l->count];
     *k = (path_key){.role = r, .item = item, .path = path};
-    struct stat st;
-    if (stat(path, &st) == 0) {
-        k->dev = st.st_dev;
-        k->ino = st.st_ino;
-        l->count++;
-        return 0;
-    }
+    return k;
+}
+
+/* The name key of `path`: its directory's device and inode and its base
+ * name, which one stat() per directory gives.  Two names with equal
+ * name keys are one path, whether the file exists or not (a symbolic
+ * link to the directory included); a directory that does not exist
+ * leaves the spelled path, normalized. */
+static int add_name_key(key_list *l, const char *path, role r, size_t item)
+{
     const char *slash = strrchr(path, '/');
     size_t dirlen = slash ? (size_t)(slash - path) : 0;
     if (slash && dirlen == 0)
@@ -107,7 +115,11 @@ static int add_key(key_list *l, const char *path, role r, size_t item)
     int rc = lookup_dir(l, path, dirlen);
     if (rc < 0)
         return rc;
-    if (l->dir_found && (slash ? slash[1] != '\0' : 1)) {
+    path_key *k = new_key(l, path, r, item);
+    if (!k)
+        return -ENOMEM;
+    int has_base = slash ? slash[1] != '\0' : 1;
+    if (l->dir_found && has_base) {
         k->dev = l->dir_st.st_dev;
         k->ino = l->dir_st.st_ino;
         k->base = strdup(slash ? slash + 1 : path);
@@ -122,13 +134,40 @@ static int add_key(key_list *l, const char *path, role r, size_t item)
     return 0;
 }
 
-/* Every file name of an item (a group's names, nested). */
-static int add_inputs(key_list *l, const json_t *item, size_t index)
+/* The name key, and, with `by_inode`, the inode key of the file when it
+ * exists: hard links and symbolic links to the file share it.
+ * @return 1 when the file exists (as far as was looked), 0, -ENOMEM. */
+static int add_path(key_list *l, const char *path, role r, size_t item,
+                    int by_inode)
 {
-    if (json_is_string(item))
-        return add_key(l, json_string_value(item), ROLE_INPUT, index);
+    if (!path || !*path)
+        return 0;
+    int rc = add_name_key(l, path, r, item);
+    if (rc < 0 || !by_inode)
+        return rc;
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return 0;
+    path_key *k = new_key(l, path, r, item);
+    if (!k)
+        return -ENOMEM;
+    k->dev = st.st_dev;
+    k->ino = st.st_ino;
+    l->count++;
+    return 1;
+}
+
+/* Every file name of an item (a group's names, nested). */
+static int add_inputs(key_list *l, const json_t *item, size_t index,
+                      int by_inode)
+{
+    if (json_is_string(item)) {
+        int rc = add_path(l, json_string_value(item), ROLE_INPUT, index,
+                          by_inode);
+        return rc < 0 ? rc : 0;
+    }
     for (size_t i = 0; i < json_array_size(item); i++) {
-        int rc = add_inputs(l, json_array_get(item, i), index);
+        int rc = add_inputs(l, json_array_get(item, i), index, by_inode);
         if (rc < 0)
             return rc;
     }
@@ -208,9 +247,233 @@ static int conflict(const path_key *a, const path_key *b,
                          other->path);
 }
 
+/* ---- what the output directories hold -------------------------------- */
+
+/* One directory's outputs: their base names (with the item index) and
+ * their temporaries' prefixes ".BASE.bmp-" (BASE cut as atomic_file.c
+ * cuts it), each sorted for bsearch. */
+typedef struct named {
+    const char *name;
+    size_t index;
+    char *owned; /* the prefix's storage, or NULL */
+} named;
+
+typedef struct dir_outputs {
+    char *dir; /* with its trailing '/', "" for the current directory */
+    named *bases, *prefixes;
+    size_t count, cap;
+} dir_outputs;
+
+static int compare_named(const void *a, const void *b)
+{
+    return strcmp(((const named *)a)->name, ((const named *)b)->name);
+}
+
+/* The six characters a temporary's name ends with. */
+static int random_tail(const char *s)
+{
+    for (int i = 0; i < 6; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9')))
+            return 0;
+    }
+    return s[6] == '\0';
+}
+
+static int add_dead(out_scan *s, const char *dir, const char *name)
+{
+    char **d = realloc(s->dead, (s->ndead + 1) * sizeof *d);
+    if (!d)
+        return -ENOMEM;
+    s->dead = d;
+    size_t dl = strlen(dir), nl = strlen(name);
+    char *path = malloc(dl + nl + 1);
+    if (!path)
+        return -ENOMEM;
+    memcpy(path, dir, dl);
+    memcpy(path + dl, name, nl + 1);
+    s->dead[s->ndead++] = path;
+    return 0;
+}
+
+/* Reads one directory: which outputs exist, and which temporaries of
+ * theirs lie there.  A missing directory holds nothing. */
+static int scan_dir(dir_outputs *d, out_scan *s)
+{
+    qsort(d->bases, d->count, sizeof *d->bases, compare_named);
+    qsort(d->prefixes, d->count, sizeof *d->prefixes, compare_named);
+    DIR *dir = opendir(*d->dir ? d->dir : ".");
+    if (!dir)
+        return 0;
+    static const char tag[] = ".bmp-";
+    const size_t taglen = sizeof tag - 1;
+    int rc = 0;
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(dir)) != NULL) {
+        const char *name = e->d_name;
+        named key = {.name = name};
+        named *hit = bsearch(&key, d->bases, d->count, sizeof *d->bases,
+                             compare_named);
+        /* Names are unique within a directory, but two items may name one
+         * output: every item of that name sees it. */
+        if (hit) {
+            size_t at = (size_t)(hit - d->bases), lo = at, hi = at + 1;
+            while (lo > 0 && !strcmp(d->bases[lo - 1].name, name))
+                lo--;
+            while (hi < d->count && !strcmp(d->bases[hi].name, name))
+                hi++;
+            for (size_t k = lo; k < hi; k++)
+                s->exists[d->bases[k].index] = 1;
+        }
+        size_t len = strlen(name);
+        if (name[0] != '.' || len < 1 + taglen + 6 + 1 ||
+            !random_tail(name + len - 6) ||
+            memcmp(name + len - 6 - taglen, tag, taglen))
+            continue;
+        char *prefix = strndup(name, len - 6);
+        if (!prefix) {
+            rc = -ENOMEM;
+            break;
+        }
+        key.name = prefix;
+        if (bsearch(&key, d->prefixes, d->count, sizeof *d->prefixes,
+                    compare_named))
+            rc = add_dead(s, d->dir, name);
+        free(prefix);
+    }
+    closedir(dir);
+    return rc;
+}
+
+static void free_dirs(dir_outputs *dirs, size_t ndirs)
+{
+    for (size_t k = 0; k < ndirs; k++) {
+        for (size_t i = 0; i < dirs[k].count; i++)
+            free(dirs[k].prefixes[i].owned);
+        free(dirs[k].bases);
+        free(dirs[k].prefixes);
+        free(dirs[k].dir);
+    }
+    free(dirs);
+}
+
+/* Groups the outputs by directory (most runs write one or a few) and
+ * reads each directory once: a failed stat() per output that does not
+ * exist cost more than the whole listing. */
+static int scan_outputs(char *const *outs, size_t count, out_scan *s)
+{
+    dir_outputs *dirs = NULL;
+    size_t ndirs = 0;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        const char *out = outs[i];
+        if (!out)
+            continue;
+        const char *slash = strrchr(out, '/');
+        size_t dirlen = slash ? (size_t)(slash - out) + 1 : 0;
+        const char *base = out + dirlen;
+        if (!*base)
+            continue;
+        dir_outputs *d = NULL;
+        for (size_t k = ndirs; k-- > 0;) {
+            if (strlen(dirs[k].dir) == dirlen &&
+                memcmp(dirs[k].dir, out, dirlen) == 0) {
+                d = &dirs[k];
+                break;
+            }
+        }
+        if (!d) {
+            dir_outputs *more = realloc(dirs, (ndirs + 1) * sizeof *more);
+            if (!more) {
+                rc = -ENOMEM;
+                break;
+            }
+            dirs = more;
+            d = &dirs[ndirs];
+            *d = (dir_outputs){.dir = strndup(out, dirlen)};
+            if (!d->dir) {
+                rc = -ENOMEM;
+                break;
+            }
+            ndirs++;
+        }
+        if (d->count == d->cap) {
+            size_t cap = d->cap ? d->cap * 2 : 16;
+            named *b = realloc(d->bases, cap * sizeof *b);
+            if (b)
+                d->bases = b;
+            named *p = b ? realloc(d->prefixes, cap * sizeof *p) : NULL;
+            if (p)
+                d->prefixes = p;
+            if (!b || !p) {
+                rc = -ENOMEM;
+                break;
+            }
+            d->cap = cap;
+        }
+        /* As bmp__atomic_temp_pattern() makes them, without the XXXXXX. */
+        size_t baselen = strlen(base);
+        if (baselen > 200)
+            baselen = 200;
+        char *prefix = malloc(1 + baselen + sizeof ".bmp-");
+        if (!prefix) {
+            rc = -ENOMEM;
+            break;
+        }
+        prefix[0] = '.';
+        memcpy(prefix + 1, base, baselen);
+        memcpy(prefix + 1 + baselen, ".bmp-", sizeof ".bmp-");
+        d->bases[d->count] = (named){base, i, NULL};
+        d->prefixes[d->count] = (named){prefix, i, prefix};
+        d->count++;
+    }
+    for (size_t k = 0; rc == 0 && k < ndirs; k++)
+        rc = scan_dir(&dirs[k], s);
+    free_dirs(dirs, ndirs);
+    return rc;
+}
+
+void bmp__dead_temps_free(bmp__dead_temps *t)
+{
+    for (size_t i = 0; i < t->count; i++)
+        free(t->paths[i]);
+    free(t->paths);
+    t->paths = NULL;
+    t->count = 0;
+}
+
+/* Removes `path` when it is a regular file that nobody holds locked: its
+ * writer is dead.  The lock is taken before the unlink, so a writer
+ * cannot take it in between. */
+static int remove_if_dead(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+                            O_NOCTTY);
+    if (fd < 0)
+        return 0;
+    struct stat st;
+    int removed = 0;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+        flock(fd, LOCK_EX | LOCK_NB) == 0)
+        removed = unlink(path) == 0;
+    close(fd);
+    return removed;
+}
+
+size_t bmp__remove_dead_temps(bmp__dead_temps *t)
+{
+    size_t removed = 0;
+    for (size_t i = 0; i < t->count; i++)
+        removed += remove_if_dead(t->paths[i]);
+    bmp__dead_temps_free(t);
+    return removed;
+}
+
 int bmp__check_run_paths(const json_t *items, char *const *outs,
                          const json_t *kw, const bmp_own_file *extra,
-                         size_t nextra, bmp_error *err)
+                         size_t nextra, bmp__dead_temps *dead,
+                         bmp_error *err)
 {
     size_t count = json_array_size(items);
     /* The run's own files: its keywords' first, then the caller's. */
@@ -228,18 +491,32 @@ int bmp__check_run_paths(const json_t *items, char *const *outs,
         any_own |= own[i].path && *own[i].path;
     int rc = 0;
     key_list l = {0};
+    out_scan scan = {0};
     if (!outs && !any_own)
         goto out; /* nothing is written that the run knows of */
-    for (size_t i = 0; rc == 0 && i < count; i++)
-        rc = add_inputs(&l, json_array_get(items, i), i);
-    for (size_t i = 0; rc == 0 && outs && i < count; i++)
-        rc = add_key(&l, outs[i], ROLE_OUTPUT, i);
-    for (size_t i = 0; rc == 0 && i < nown; i++)
-        rc = add_key(&l, own[i].path, ROLE_OWN, i);
+    if (outs) {
+        scan.exists = calloc(count ? count : 1, 1);
+        rc = scan.exists ? scan_outputs(outs, count, &scan) : -ENOMEM;
+    }
+    /* The files written first.  When none of them exists yet (a fresh
+     * run), no input can be one of them through a link, and the inputs
+     * need no stat() of their own: their names are compared. */
+    int any_exists = 0;
+    for (size_t i = 0; rc >= 0 && outs && i < count; i++) {
+        rc = add_path(&l, outs[i], ROLE_OUTPUT, i, scan.exists[i]);
+        any_exists |= rc > 0;
+    }
+    for (size_t i = 0; rc >= 0 && i < nown; i++) {
+        rc = add_path(&l, own[i].path, ROLE_OWN, i, 1);
+        any_exists |= rc > 0;
+    }
+    for (size_t i = 0; rc >= 0 && i < count; i++)
+        rc = add_inputs(&l, json_array_get(items, i), i, any_exists);
     if (rc < 0) {
         bmp_error_set(err, rc, "paths", NULL, "out of memory");
         goto out;
     }
+    rc = 0;
     qsort(l.keys, l.count, sizeof *l.keys, compare_keys);
     /* Within a run of keys of one file, the first of each role against
      * every later key is enough: roles are sorted outputs, own, inputs. */
@@ -257,7 +534,17 @@ int bmp__check_run_paths(const json_t *items, char *const *outs,
             }
         k = end;
     }
+    if (rc == 0 && dead) {
+        dead->paths = scan.dead;
+        dead->count = scan.ndead;
+        scan.dead = NULL;
+        scan.ndead = 0;
+    }
 out:
+    for (size_t i = 0; i < scan.ndead; i++)
+        free(scan.dead[i]);
+    free(scan.dead);
+    free(scan.exists);
     for (size_t k = 0; k < l.count; k++)
         free(l.keys[k].base);
     free(l.keys);
@@ -312,145 +599,8 @@ int bmp_check_paths(const json_t *in_names, const json_t *kw, unsigned flags,
     if ((flags & BMP_CHECK_OUTPUTS) &&
         bmp__run_outputs(in_names, kw, &outs) < 0)
         return bmp_error_set(err, -ENOMEM, "paths", NULL, "out of memory");
-    int rc = bmp__check_run_paths(in_names, outs, kw, own, nown, err);
+    int rc = bmp__check_run_paths(in_names, outs, kw, own, nown, NULL, err);
     bmp__run_outputs_free(outs, count);
     return rc;
 }
 
-/* ---- temporaries of killed runs -------------------------------------- */
-
-/* One directory's outputs, as the temporaries' prefixes ".BASE.bmp-"
- * (BASE cut as atomic_file.c cuts it), sorted for bsearch. */
-typedef struct dir_outputs {
-    char *dir;       /* "" for the current directory */
-    char **prefixes;
-    size_t count, cap;
-} dir_outputs;
-
-static int compare_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The six characters a temporary's name ends with. */
-static int random_tail(const char *s)
-{
-    for (int i = 0; i < 6; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9')))
-            return 0;
-    }
-    return s[6] == '\0';
-}
-
-/* Removes `name` in `dirfd` when it is a regular file that nobody holds
- * locked: its writer is dead.  The lock is taken before the unlink, so a
- * writer cannot lock it in between. */
-static int remove_if_dead(int dirfd, const char *name)
-{
-    int fd = openat(dirfd, name,
-                    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return 0;
-    struct stat st;
-    int removed = 0;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-        flock(fd, LOCK_EX | LOCK_NB) == 0)
-        removed = unlinkat(dirfd, name, 0) == 0;
-    close(fd);
-    return removed;
-}
-
-static size_t sweep_dir(dir_outputs *d)
-{
-    qsort(d->prefixes, d->count, sizeof *d->prefixes, compare_str);
-    DIR *dir = opendir(*d->dir ? d->dir : ".");
-    if (!dir)
-        return 0;
-    size_t removed = 0;
-    static const char tag[] = ".bmp-";
-    struct dirent *e;
-    while ((e = readdir(dir)) != NULL) {
-        const char *name = e->d_name;
-        size_t len = strlen(name);
-        if (name[0] != '.' || len < 1 + sizeof tag - 1 + 6 + 1 ||
-            !random_tail(name + len - 6) ||
-            memcmp(name + len - 6 - (sizeof tag - 1), tag, sizeof tag - 1))
-            continue;
-        char *prefix = strndup(name, len - 6);
-        if (!prefix)
-            break;
-        const char *key = prefix;
-        if (bsearch(&key, d->prefixes, d->count, sizeof *d->prefixes,
-                    compare_str))
-            removed += remove_if_dead(dirfd(dir), name);
-        free(prefix);
-    }
-    closedir(dir);
-    return removed;
-}
-
-size_t bmp__remove_dead_temps(char *const *outs, size_t count)
-{
-    /* Outputs grouped by directory: most runs write one or a few. */
-    dir_outputs *dirs = NULL;
-    size_t ndirs = 0, removed = 0;
-    for (size_t i = 0; i < count; i++) {
-        const char *out = outs[i];
-        if (!out)
-            continue;
-        const char *slash = strrchr(out, '/');
-        size_t dirlen = slash ? (size_t)(slash - out) + 1 : 0;
-        const char *base = out + dirlen;
-        if (!*base)
-            continue;
-        dir_outputs *d = NULL;
-        for (size_t k = ndirs; k-- > 0;) {
-            if (strlen(dirs[k].dir) == dirlen &&
-                memcmp(dirs[k].dir, out, dirlen) == 0) {
-                d = &dirs[k];
-                break;
-            }
-        }
-        if (!d) {
-            dir_outputs *more = realloc(dirs, (ndirs + 1) * sizeof *more);
-            if (!more)
-                break;
-            dirs = more;
-            d = &dirs[ndirs];
-            *d = (dir_outputs){.dir = strndup(out, dirlen)};
-            if (!d->dir)
-                break;
-            ndirs++;
-        }
-        if (d->count == d->cap) {
-            size_t cap = d->cap ? d->cap * 2 : 16;
-            char **p = realloc(d->prefixes, cap * sizeof *p);
-            if (!p)
-                break;
-            d->prefixes = p;
-            d->cap = cap;
-        }
-        /* As bmp__atomic_temp_pattern() makes them, without the XXXXXX. */
-        size_t baselen = strlen(base);
-        if (baselen > 200)
-            baselen = 200;
-        char *prefix = malloc(1 + baselen + sizeof ".bmp-");
-        if (!prefix)
-            break;
-        prefix[0] = '.';
-        memcpy(prefix + 1, base, baselen);
-        memcpy(prefix + 1 + baselen, ".bmp-", sizeof ".bmp-");
-        d->prefixes[d->count++] = prefix;
-    }
-    for (size_t k = 0; k < ndirs; k++) {
-        removed += sweep_dir(&dirs[k]);
-        for (size_t i = 0; i < dirs[k].count; i++)
-            free(dirs[k].prefixes[i]);
-        free(dirs[k].prefixes);
-        free(dirs[k].dir);
-    }
-    free(dirs);
-    return removed;
-}

@@ -22,17 +22,26 @@
 int bmp__run_outputs(const json_t *items, const json_t *kw, char ***outs);
 void bmp__run_outputs_free(char **outs, size_t count);
 
+/* Temporaries ".NAME.bmp-XXXXXX" found beside a run's outputs NAME. */
+typedef struct bmp__dead_temps {
+    char **paths;
+    size_t count;
+} bmp__dead_temps;
+
 /* The checks of bmp_check_paths() with the outputs given (NULL: not
  * known, only the run's own files are checked against the inputs).
+ * With outputs and `dead`, also lists the temporaries beside them, for
+ * bmp__remove_dead_temps() once the run is accepted.
  * @return 0 or BMP_EINVAL / -ENOMEM with err filled. */
 int bmp__check_run_paths(const json_t *items, char *const *outs,
                          const json_t *kw, const bmp_own_file *own,
-                         size_t nown, bmp_error *err);
+                         size_t nown, bmp__dead_temps *dead, bmp_error *err);
 
-/* Removes the temporaries ".NAME.bmp-XXXXXX" beside each output NAME of
- * `outs` that no live writer holds (writers keep an exclusive flock on a
- * temporary while they write it; a killed writer's lock is gone).
- * @return how many were removed. */
-size_t bmp__remove_dead_temps(char *const *outs, size_t count);
+/* Removes each listed temporary that no live writer holds (writers keep
+ * an exclusive flock on a temporary while they write it; a killed
+ * writer's lock is gone), and empties the list.  @return how many were
+ * removed. */
+size_t bmp__remove_dead_temps(bmp__dead_temps *t);
+void bmp__dead_temps_free(bmp__dead_temps *t);
 
 #endif
