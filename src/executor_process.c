@@ -26,6 +26,7 @@
 #include "meter.h"
 #include "scheduler.h"
 #include "sysinfo.h"
+#include "worker_state.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -181,6 +182,9 @@ static void worker_main(bmp__run *run, int fd, bmp__temp_log *log,
     }
     bmp__meter meter;
     bmp__meter_open(&meter, budgeted);
+    /* Every item starts from the state the worker has now. */
+    static bmp__worker_state clean;
+    bmp__worker_state_save(&clean);
     for (;;) {
         uint64_t index;
         int64_t estimate;
@@ -199,6 +203,7 @@ static void worker_main(bmp__run *run, int fd, bmp__temp_log *log,
         bmp__run_item(run, (size_t)index, &r, usage);
         /* Its groups are the item's only while it runs. */
         bmp__channel_item_ends();
+        bmp__worker_state_restore(&clean, r.stats.wall_s);
         if (limited)
             setrlimit(RLIMIT_AS, &saved);
         bmp__meter_finish(&meter, usage, &r.stats.peak_rss,

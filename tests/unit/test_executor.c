@@ -940,6 +940,128 @@ static void executor_grace_kill_named(void **state)
     assert_no_children();
 }
 
+/* ---- every item starts clean -------------------------------------------- */
+
+/* Item 0 changes the worker's directory, umask, signal mask and two
+ * dispositions (and runs long enough for every disposition to be checked
+ * after it); every item records what it found. */
+static int leave_a_mess(bmp_item *item, void **data, void *arg)
+{
+    (void)data;
+    (void)arg;
+    json_t *meta = bmp_item_meta(item);
+    mode_t m = umask(022);
+    umask(m);
+    sigset_t now;
+    sigprocmask(SIG_SETMASK, NULL, &now);
+    struct sigaction term, chld;
+    sigaction(SIGTERM, NULL, &term);
+    sigaction(SIGCHLD, NULL, &chld);
+    json_object_set_new(meta, "umask", json_integer(m));
+    json_object_set_new(meta, "term_blocked",
+                        json_boolean(sigismember(&now, SIGTERM)));
+    json_object_set_new(meta, "term_default",
+                        json_boolean(term.sa_handler == SIG_DFL));
+    json_object_set_new(meta, "chld_default",
+                        json_boolean(chld.sa_handler == SIG_DFL));
+    if (bmp_item_index(item) == 0) {
+        if (chdir("/") != 0)
+            return bmp_item_fail(item, 0, "chdir failed");
+        umask(0777);
+        sigset_t term_only;
+        sigemptyset(&term_only);
+        sigaddset(&term_only, SIGTERM);
+        sigprocmask(SIG_BLOCK, &term_only, NULL);
+        signal(SIGTERM, SIG_IGN);
+        signal(SIGCHLD, SIG_IGN);
+        usleep(3000);
+    }
+    return BMP_CONTINUE;
+}
+
+static void executor_items_start_clean(void **state)
+{
+    fixture *f = *state;
+    /* Relative names: they must still name the files after item 0's
+     * chdir. */
+    char *here = getcwd(NULL, 0);
+    assert_int_equal(chdir(f->dir), 0);
+    json_t *names = json_array();
+    for (int i = 0; i < N_ITEMS; i++)
+        json_array_append_new(names, json_sprintf("in_%d.dat", i));
+    mode_t mask = umask(022);
+    umask(mask);
+    bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
+    bmp_pipe_add_pre(pipe, leave_a_mess, NULL, NULL);
+    /* One worker: every item runs after item 0, in its process. */
+    /* Outputs by absolute name: item 0 writes its own after its chdir. */
+    json_t *kw = json_pack("{s:s, s:i, s:b}", "outdir", f->dir,
+                           "num_processes", 1, "overwrite", 1);
+    bmp_pout *pout = run(pipe, names, kw);
+    for (size_t i = 0; i < N_ITEMS; i++) {
+        if (bmp_pout_status(pout, i) != BMP_ITEM_OK)
+            fail_msg("item %zu: %s", i, bmp_pout_error(pout, i));
+        json_t *meta = bmp_pout_meta(pout, i);
+        assert_int_equal(bmp_kw_int(meta, "umask", -1), mask);
+        assert_false(bmp_kw_bool(meta, "term_blocked", 1));
+        assert_true(bmp_kw_bool(meta, "term_default", 0));
+        assert_true(bmp_kw_bool(meta, "chld_default", 0));
+        struct stat st;
+        assert_int_equal(stat(bmp_pout_outname(pout, i), &st), 0);
+        if (i > 0)
+            assert_int_equal(st.st_mode & 0777, 0666 & ~mask);
+    }
+    bmp_pout_free(pout);
+    json_decref(kw);
+    bmp_pipe_free(pipe);
+    json_decref(names);
+    assert_int_equal(chdir(here), 0);
+    free(here);
+}
+
+static void return_from_segv(int sig)
+{
+    (void)sig;
+}
+
+/* Item 0 leaves a SIGSEGV handler that returns; item 2 faults.  With the
+ * handler left in place the fault would repeat for ever (until the
+ * time-out); restored, the worker dies and item 2 is reported crashed. */
+static int segv_handler_then_fault(bmp_item *item, void **data, void *arg)
+{
+    (void)data;
+    (void)arg;
+    if (bmp_item_index(item) == 0)
+        signal(SIGSEGV, return_from_segv);
+    if (bmp_item_index(item) == 2) {
+        volatile char *page = mmap(NULL, 4096, PROT_READ,
+                                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (page == MAP_FAILED)
+            return bmp_item_fail(item, 0, "no page");
+        page[0] = 1;
+    }
+    return BMP_CONTINUE;
+}
+
+static void executor_crash_handler_not_inherited(void **state)
+{
+    fixture *f = *state;
+    bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
+    bmp_pipe_add_pre(pipe, segv_handler_then_fault, NULL, NULL);
+    json_t *kw = json_pack("{s:s, s:i, s:f, s:b}", "outdir", f->dir,
+                           "num_processes", 1, "timeout", 10.0, "overwrite",
+                           1);
+    bmp_pout *pout = run(pipe, f->names, kw);
+    for (size_t i = 0; i < N_ITEMS; i++)
+        assert_int_equal(bmp_pout_status(pout, i),
+                         i == 2 ? BMP_ITEM_CRASHED : BMP_ITEM_OK);
+    assert_non_null(strstr(bmp_pout_error(pout, 2), "SIGSEGV"));
+    bmp_pout_free(pout);
+    json_decref(kw);
+    bmp_pipe_free(pipe);
+    assert_no_children();
+}
+
 /* ---- user executors ---------------------------------------------------- */
 
 static int reverse_run(bmp_run *r, int workers, void *arg, bmp_error *err)
@@ -1156,6 +1278,8 @@ int main(void)
         T(executor_sigterm_to_a_worker),
         T(executor_outside_sigkill_not_oom),
         T(executor_grace_kill_named),
+        T(executor_items_start_clean),
+        T(executor_crash_handler_not_inherited),
         T(executor_user_executor_order),
         T(executor_thread_executor),
         T(executor_unrun_items_marked),
