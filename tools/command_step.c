@@ -462,7 +462,7 @@ int command_file_process(bmp_item *item, char **outname)
         rc = bmp_item_fail(item, -ENOMEM, "out of memory");
         goto done;
     }
-    spawn_options so = {argv, env, spec->restore_sigint};
+    spawn_options so = {argv, env, spec->restore_sigint, item};
     rc = spawn_run(&so, &r);
     if (rc < 0) {
         rc = bmp_item_fail(item, rc, "cannot start the command: %s",

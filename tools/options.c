@@ -456,6 +456,13 @@ int tool_args_parse(int argc, char **argv, unsigned command, tool_args *a,
                         }
                         value = argv[++i];
                     }
+                    /* An empty name would be read as "none" by some
+                     * and as the current directory by others. */
+                    if (!*value && strcmp(l->arg, "FILE") == 0) {
+                        fail(msg, msgsize, "%s needs a file name, not an "
+                             "empty string", canon);
+                        goto out;
+                    }
                     if (push_lib(&lib, &nlib, value))
                         goto oom;
                 } else if (value) {
@@ -492,6 +499,15 @@ int tool_args_parse(int argc, char **argv, unsigned command, tool_args *a,
             fail(msg, msgsize, "%s takes no value", arg);
             goto out;
         }
+        if (o->arg && !*value && strcmp(o->arg, "FILE") == 0) {
+            if (o->name)
+                fail(msg, msgsize, "--%s needs a file name, not an empty "
+                     "string", o->name);
+            else
+                fail(msg, msgsize, "-%c needs a file name, not an empty "
+                     "string", o->short_name);
+            goto out;
+        }
         if (apply(o, value, a, &lib, &nlib, msg, msgsize))
             goto out;
     }
@@ -507,6 +523,16 @@ int tool_args_parse(int argc, char **argv, unsigned command, tool_args *a,
     if (i < argc) {
         a->inputs = argv + i + 1;
         a->ninputs = argc - i - 1;
+    }
+    /* One ":::" only: a second one is a mistake (a pasted line, a
+     * habit from GNU parallel, where it starts another input source),
+     * never an input of that name. */
+    for (int k = 0; k < a->ninputs; k++) {
+        if (strcmp(a->inputs[k], ":::") == 0) {
+            fail(msg, msgsize, "a second ::: among the inputs; give every "
+                 "input after one :::");
+            goto out;
+        }
     }
     if (command == CMD_DEMO && (a->ncommand || a->inputs)) {
         fail(msg, msgsize, "demo takes no command and no inputs (%s)",

@@ -334,6 +334,10 @@ int spawn_run(const spawn_options *o, spawn_result *r)
         goto out;
     }
     setpgid(pid, pid); /* EACCES once it has called exec: already done */
+    /* Should the worker die (a timeout, a crash, an interrupt), the
+     * program dies with it (PR_SET_PDEATHSIG), but what it started would
+     * not: the library kills the tracked group then. */
+    int tracked = o->item && bmp_item_track_group(o->item, pid) == 0;
     close(out[1]);
     close(err[1]);
     close(report[1]);
@@ -418,6 +422,10 @@ int spawn_run(const spawn_options *o, spawn_result *r)
         close(pidfd);
     if (!exited) /* poll() failed: nothing of the program outlives it */
         kill(-pid, SIGKILL);
+    /* Before the reap, while the group's number is still the leader's:
+     * once reaped, it may be given to a stranger's group. */
+    if (tracked)
+        bmp_item_untrack_group(o->item, pid);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0) {
         if (errno != EINTR) {

@@ -107,12 +107,15 @@ typedef struct spawn_options {
     char *const *argv;       /* argv[0] is looked up in PATH, as execvp */
     char *const *envp;       /* the environment for the program */
     int restore_sigint;      /* reset SIGINT to its default action */
+    bmp_item *item;          /* the item whose worker runs it, or NULL */
 } spawn_options;
 
 /*! spawn_run() : runs the program with standard input from /dev/null and
  *  standard output and error captured into r->out and r->err (whose max
- *  and keep_tail the caller sets), and waits for it.  The program is
- *  killed when the calling process dies.  @return 0 (see r->exec_errno
+ *  and keep_tail the caller sets), and waits for it.  The program leads
+ *  a process group of its own, killed when the program ends; the program
+ *  is killed when the calling process dies, and with `item` the library
+ *  kills its group should the item's worker die.  @return 0 (see r->exec_errno
  *  and r->status), or -errno when the caller could not make the pipes
  *  or fork. */
 int spawn_run(const spawn_options *o, spawn_result *r);
