@@ -59,6 +59,57 @@ check_eq "between them, the two runs finished every item" \
     "$(names | sort | tr '\n' ' ')" \
     "$(journal cut/journal.jsonl '" ".join(sorted(set(r["in_name"] for r in rows))) + " "')"
 
+# SIGKILL of the whole command (its process group) at random moments,
+# each followed by --resume: every time, the pout and the outputs of an
+# uninterrupted run, and nothing hidden left behind -- no temporary
+# beside the outputs, no run folder in TMPDIR.
+mkdir rk rk/ref rk/cut
+for i in 1 2 3 4 5 6 7 8; do
+    printf 'item %s\n' "$i" | tee "rk/ref/rk$i.SLOW.txt" > "rk/cut/rk$i.SLOW.txt"
+done
+printf 'x\n' | tee rk/ref/rk9.REJECT.txt > rk/cut/rk9.REJECT.txt
+rk_names() { printf 'rk%s.SLOW.txt\n' 1 2 3 4 5 6 7 8; echo rk9.REJECT.txt; }
+rk_names > rk/names.txt
+rk_args=(run -q -j 2 --reject-code 3 --outdir out --create_outdir
+         --journal j.jsonl -a "$WORK/rk/names.txt" -- "$FAKE" {in} {out})
+export FAKE_SLOW_S=0.05
+(cd rk/ref && "$BMP" "${rk_args[@]}" > pout.jsonl)
+kills=10 equal=0 same_files=0 no_temps=0 no_run_dirs=0 resumed=0 left=0 left_temps=0
+for k in $(seq $kills); do
+    (
+        cd rk/cut || exit
+        rm -rf out j.jsonl
+        # setsid: the command leads a group of its own, killed whole.
+        setsid "$BMP" "${rk_args[@]}" > /dev/null &
+        pid=$!
+        sleep "0.$(printf '%03d' $((RANDOM % 200)))"
+        kill -9 -- -"$pid" 2> /dev/null
+        wait "$pid" 2> /dev/null
+        # Workers and programs die with the command (PR_SET_PDEATHSIG), a
+        # moment later; a temporary still held is rightly kept.
+        for _ in $(seq 100); do
+            pgrep -f "$WORK/rk/names.txt" > /dev/null || pgrep -f "$FAKE rk[0-9]" > /dev/null || break
+            sleep 0.05
+        done
+    )
+    if [ -n "$(find rk/cut/out -name '.*.bmp-*' 2> /dev/null)$(ls tmp)" ]; then left=$((left + 1)); fi
+    if [ -n "$(find rk/cut/out -name '.*.bmp-*' 2> /dev/null)" ]; then left_temps=$((left_temps + 1)); fi
+    (cd rk/cut && "$BMP" "${rk_args[@]:0:1}" --resume "${rk_args[@]:1}" > pout.jsonl) &&
+        resumed=$((resumed + 1))
+    strip='[{k: v for k, v in r.items() if k != "stats"} for r in rows]'
+    [ "$(pout rk/ref/pout.jsonl "$strip")" = "$(pout rk/cut/pout.jsonl "$strip")" ] && equal=$((equal + 1))
+    diff -r rk/ref/out rk/cut/out > /dev/null && same_files=$((same_files + 1))
+    [ -z "$(find rk/cut/out -name '.*.bmp-*')" ] && no_temps=$((no_temps + 1))
+    [ -z "$(ls tmp)" ] && no_run_dirs=$((no_run_dirs + 1))
+done
+check_eq "random SIGKILLs of the command: every resume exits 0" "$kills" "$resumed"
+check_eq "... and its pout equals the uninterrupted run's" "$kills" "$equal"
+check_eq "... and so do the outputs" "$kills" "$same_files"
+check_eq "... no temporary survives beside the outputs" "$kills" "$no_temps"
+check_eq "... no run folder survives in TMPDIR" "$kills" "$no_run_dirs"
+check "... and the kills did leave things to clean ($left of $kills; temporaries after $left_temps)" \
+    test "$left" -gt 0
+
 # SIGINT: the run stops, says so, and lists what did not run; --resume
 # finishes it.
 mkdir int

@@ -58,6 +58,13 @@ usage_error "negative num_processes" "num_processes" run -j -2 -- true ::: x
 usage_error "flag with a value" "takes no value" run --shell=yes -- true ::: x
 usage_error "--resume without --journal" "needs --journal" run --resume -- true ::: x
 usage_error "demo takes no inputs" "demo takes no command" demo ::: x
+usage_error "a second :::" "a second ::: among the inputs" run -- true ::: a ::: b
+usage_error "an empty --journal=" "--journal needs a file name" run --journal= -- true ::: x
+usage_error "an empty --journal ''" "--journal needs a file name" run --journal '' -- true ::: x
+usage_error "an empty --output" "--output needs a file name" run -o '' -- true ::: x
+usage_error "an empty --input-list" "--input-list needs a file name" run --input-list= -- true ::: x
+usage_error "an empty --write_pout" "--write_pout needs a file name" run --write_pout '' -- true ::: x
+usage_error "an empty --read_pout" "--read_pout needs a file name" run --read-pout= -- true ::: x
 
 # Both spellings of long options, and --opt=value.
 "$BMP" run -q --num-processes=1 --outname-append=_x --input_list=/dev/null \
