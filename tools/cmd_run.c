@@ -117,10 +117,28 @@ int cmd_run(int argc, char **argv)
         usage(msg);
         goto out;
     }
+    /* Nothing of the run may destroy its own data: an output that is
+     * another item's input (by any name or link), or the journal, a pout
+     * file or the --output file that is an input, an output or each
+     * other.  Refused before anything is opened for writing. */
+    bmp_error err = {0};
+    const bmp_own_file own[] = {{"pout (--output)", a.output}};
+    if (bmp_check_paths(names, a.kw,
+                        placeholder_used(a.command, a.ncommand, "{out}")
+                            ? BMP_CHECK_OUTPUTS
+                            : 0,
+                        own, 1, &err) < 0) {
+        if (err.code == BMP_EINVAL) {
+            usage(err.text);
+        } else {
+            fprintf(stderr, "bigmultipipe run: %s\n", err.text);
+            status = EXIT_SOME_FAILED;
+        }
+        goto out;
+    }
     /* Check the resource options now, so that a bad value is a usage
      * error, before anything runs; a budget too small for one item is a
      * run that cannot be made. */
-    bmp_error err = {0};
     if (bmp_num_can_process(count, a.kw, &err) < 0) {
         if (err.code != BMP_ENOMEM_BUDGET)
             usage(err.text);

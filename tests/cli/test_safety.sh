@@ -59,6 +59,21 @@ run -q --outdir o4 --create_outdir -- sh -c 'echo own > "$1.part" && mv "$1.part
 check_eq "a program that replaces {out} by a rename of its own" "ok own" \
     "$(pout p.jsonl 'rows[0]["status"]') $(cat o4/in_bmp.dat)"
 
+# No item's output is another item's input, and the run's own files are
+# neither: refused before anything is written.
+mkdir o7
+printf 'first\n' > o7/p.txt
+printf 'second\n' > o7/p_bmp.txt
+ln o7/p_bmp.txt o7/hard.txt
+run -q --overwrite --outdir o7 -- cp {in} {out} ::: o7/p.txt o7/hard.txt > p.jsonl 2> err.txt
+check_eq "an output that is another item's input (a hard link): exit 2, before anything runs" \
+    "2 second" "$? $(cat o7/p_bmp.txt)"
+check "... naming both items" grep -q "item 0's output o7/p_bmp.txt is item 1's input o7/hard.txt" err.txt
+for opt in --journal -o --write_pout; do
+    run -q "$opt" o7/p.txt -- cat ::: o7/p.txt > /dev/null 2> err.txt
+    check_eq "$opt naming an input: exit 2, the input untouched" "2 first" "$? $(cat o7/p.txt)"
+done
+
 # ---- a run removes what dead runs left, and only that ----------------
 mkdir o5
 printf 'keep\n' > o5/in_bmp.dat
