@@ -118,8 +118,16 @@ static const char *const description[] = {
     "in input order, as JSON Lines: the pout.",
     "The program runs without a shell unless --shell is given, so names "
     "with spaces, quotes or newlines reach it unchanged. Its standard "
-    "input is /dev/null. It is killed when its worker dies, for instance "
-    "at a --timeout.",
+    "input is /dev/null. It leads a process group of its own: when it "
+    "exits, whatever it left running in that group is killed, and a "
+    "kill 0 in it reaches that group only. It and its group are killed "
+    "when its worker dies, for instance at a --timeout.",
+    "The program writes {out} under a temporary name beside the output, "
+    "which is renamed to the output name only when the item succeeds: a "
+    "failed, rejected, killed or timed-out item leaves an earlier output "
+    "as it was. The temporary exists, empty, when the program starts; a "
+    "program that refuses to write over an existing file needs its own "
+    "option for that (such as -f or -y).",
     "The first SIGINT (Ctrl-C) or SIGTERM stops a run: no new items "
     "start, running commands are ended, and the pout lists the items "
     "not finished as not_run; a second one ends bigmultipipe at once. "
@@ -149,8 +157,10 @@ static const pair commands[] = {
 static const pair placeholders[] = {
     {"{in}", "the input name, as given"},
     {"{out}",
-     "the output name: outdir, then the input's stem, outname_append and "
-     "extension (d/a.tar.gz gives ./a.tar_bmp.gz); the command writes it"},
+     "where the command writes its output: a temporary .NAME.bmp-XXXXXX.EXT "
+     "beside the output name NAME (outdir, then the input's stem, "
+     "outname_append and extension: d/a.tar.gz gives ./a.tar_bmp.gz), "
+     "renamed to NAME when the item succeeds"},
     {"{outdir}", "the value of --outdir (default .)"},
     {"{stem}", "the input's base name without its extension"},
     {"{ext}", "the input's extension with its dot, or nothing"},
@@ -158,23 +168,36 @@ static const pair placeholders[] = {
 
 static const char placeholders_note[] =
     "Only these exact words are replaced; other text in braces, such as "
-    "an awk program, is left as it is.";
+    "an awk program, is left as it is. A relative name that starts with "
+    "- is given as ./-NAME, so that no program takes it for an option. A "
+    "command without {out} has no output: no temporary is made, and an "
+    "existing file of the output name does not matter. Inputs that are "
+    "FIFOs, sockets or devices fail without running the command; "
+    "directories are given to it.";
 
 static const char *const metadata_text[] = {
     "A JSON object that the command prints on standard output becomes "
     "the item's meta. The command may instead, or also, write one to the "
     "file named by the environment variable BMP_META_FILE, which is set "
     "for each item; its keys win over those printed. Standard output "
-    "that is not a JSON object is kept in meta under \"stdout\" (its first "
-    "64 KiB), and standard error under \"stderr\" (its last 64 KiB; "
-    "\"stderr_truncated\" then counts the bytes left out).",
-    "Exit code 0: the item succeeded, and its outname is {out} when the "
-    "command wrote that file, else null (an older file left as it was is "
-    "not this item's output). The --reject-code: the item is "
+    "that is not a JSON object, white space and NUL bytes included, is "
+    "kept in meta under \"stdout\" (its first 64 KiB; "
+    "\"stdout_truncated\" then counts the bytes left out), and standard "
+    "error under \"stderr\" (its last 64 KiB; \"stderr_truncated\"). "
+    "BMP_META_FILE, when not empty or white space, must be a regular file "
+    "of at most 4 MiB holding a JSON object and no NUL byte, or the item "
+    "fails.",
+    "Exit code 0: the item succeeded; when the command wrote something "
+    "at {out} (a file that is not empty), it is renamed to the output "
+    "name, which becomes the item's outname; else outname is null and "
+    "an older file of that name is left as it was. Without --overwrite "
+    "the rename never replaces a file, even one that appeared while the "
+    "command ran. The --reject-code: the item is "
     "rejected, with outname null and meta {}. Any other code, or death by "
     "a signal: the item fails, its error says \"command exited with code "
     "N\" or \"command killed by signal SIGNAME\" and the last line of "
-    "standard error, and an {out} that the command created is removed.",
+    "standard error. What a rejected or failed command wrote at {out} is "
+    "removed.",
 };
 
 static const char *const output_text[] = {
@@ -193,14 +216,19 @@ static const char *const output_text[] = {
 static const pair exit_statuses[] = {
     {"0", "every item succeeded or was rejected"},
     {"1", "some items failed or were not run, or the run could not be made"},
-    {"2", "usage error: unknown option, bad value, no command, no inputs"},
+    {"2", "usage error: unknown option, bad value, no command, no inputs, "
+          "or a run that would write over its own inputs or files"},
 };
 
 static const pair environment[] = {
     {"BMP_META_FILE",
      "set for each run of the command: a file in which it may write its "
      "item's meta as a JSON object"},
-    {"TMPDIR", "where the metadata files are kept during a run"},
+    {"TMPDIR",
+     "where a run keeps its folder (bmp-run-XXXXXX: the metadata files, "
+     "and the claims that name each item's temporary), locked while the "
+     "run lives; a run removes the folders of runs that were killed, with "
+     "the temporaries they name"},
 };
 
 static const pair examples[] = {
