@@ -69,13 +69,14 @@ check "... and the hung command was killed, not waited for" test $(( $(date +%s)
 sleep 0.2
 check "... no fake_tool left running" test -z "$(pgrep -f "$FAKE x.HANG")"
 
-# A command killed at its timeout after writing part of {out}: the retry
-# is not refused for an existing output, and the part goes at the end.
+# A command killed at its timeout after writing part of {out}: the part
+# is in a temporary, which the retry and the end of the run remove.
 printf 'p\n' > x.PARTHANG.txt
 "$BMP" run -q -j 1 --timeout 0.3 --retries 1 -- "$FAKE" {in} {out} ::: x.PARTHANG.txt ok.txt > p.jsonl
 check_eq "a retry after a timeout runs again over the part left" "['timed_out', 2, 'timed out after 0.3 s']" \
     "$(pout p.jsonl '[rows[0]["status"], rows[0]["stats"]["attempts"], rows[0]["error"]]')"
-check "the part of {out} is removed at the end" test ! -e x.PARTHANG_bmp.txt
+check "nothing under the output name, and the killed attempts' temporaries are removed" \
+    test ! -e x.PARTHANG_bmp.txt -a -z "$(find . -name '.*.bmp-*')"
 
 printf 'f\n' > x.FLAKY.txt
 "$BMP" run -q --retries 1 -- "$FAKE" {in} {out} ::: x.FLAKY.txt > p.jsonl
