@@ -577,9 +577,19 @@ typedef struct bmp_pout bmp_pout;
  *  ended and their temporary files removed, the journal kept; a second
  *  signal ends the process at once.  Previous handlers are restored.
  *
+ *  A worker that cannot be started (fork() or socketpair() failing for
+ *  the process or descriptor limits, or memory) is tried again, backing
+ *  off from 10 ms, while the other workers go on; a slot that still
+ *  cannot start is left empty and the run goes on with fewer workers.
+ *  When none at all can run, every item not finished fails with "cannot
+ *  start a worker process: <reason>".
+ *
  *  @return 0 with *pout a new pout (free with bmp_pout_free);
  *          BMP_EINTERRUPTED, or a failed journal write (-errno), with
  *          *pout still set: the items not finished are BMP_ITEM_NOT_RUN;
+ *          BMP_ENOWORKER (no worker process could be started) with *pout
+ *          still set: the items not finished are BMP_ITEM_FAILED with
+ *          the reason;
  *          any other negative error with *pout NULL and `err` filled.
  *  Worker-safe: a step may run a nested pipeline. */
 BMP_API int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names,

@@ -74,6 +74,10 @@ typedef struct worker {
     int64_t oom_at_start;  /* the kernel's OOM kill count at the start */
     int suspended;         /* stopped with SIGSTOP */
     double stopped_at;
+    /* A slot whose process could not be started (spawn_failed). */
+    int spawn_fails;       /* failures in a row */
+    double retry_at;       /* no new attempt before then */
+    int disabled;          /* given up on: the run goes on without it */
 } worker;
 
 typedef struct pool {
@@ -102,6 +106,8 @@ typedef struct pool {
      * items and the caller wakes up once for many results. */
     int pipelined;   /* allowed: no memory tracking or pausing */
     double item_s;   /* running mean of an item's wall time; 0: none yet */
+    int spawn_error; /* the last failure to start a worker, -errno */
+    size_t unstartable; /* items failed for it (no_workers) */
 } pool;
 
 /* ---- the worker side -------------------------------------------------- */
@@ -244,8 +250,31 @@ static int spawn(pool *p, worker *w)
     w->fd = caller_fd;
     w->qhead = w->qlen = 0;
     w->suspended = 0;
+    w->spawn_fails = 0;
     p->served[w - p->workers] = 0;
     return 0;
+}
+
+/* fork() or socketpair() failed (the process or descriptor limits, or
+ * memory): such failures pass as other processes end, so the slot tries
+ * again after 10 ms, 20, 40 ... while the other workers go on; after
+ * SPAWN_TRIES failures in a row (about 2.5 s) it is given up and the run
+ * goes on with fewer workers.  Items are never charged for it. */
+#define SPAWN_TRIES 8
+static void spawn_failed(pool *p, worker *w, int rc)
+{
+    p->spawn_error = rc;
+    if (++w->spawn_fails >= SPAWN_TRIES) {
+        w->disabled = 1;
+        return;
+    }
+    w->retry_at = bmp__now() + 0.01 * (double)(1 << (w->spawn_fails - 1));
+}
+
+/* The slot may try to start a process now. */
+static int may_spawn(const worker *w, double now)
+{
+    return !w->disabled && now >= w->retry_at;
 }
 
 static void forget_temps(worker *w, int remove_them)
@@ -623,6 +652,9 @@ static bmp__sched_verdict take_one(pool *p, worker *w)
             return BMP__SCHED_START;
         reap(w, 0, NULL, NULL);
     }
+    /* A slot waiting to try again, or given up: the others go on. */
+    if (w->pid == 0 && !may_spawn(w, bmp__now()))
+        return BMP__SCHED_START;
     for (;;) {
         size_t item;
         bmp__sched_verdict v = bmp__sched_next(&p->sched, p->avail, &item);
@@ -635,13 +667,9 @@ static bmp__sched_verdict take_one(pool *p, worker *w)
         if (w->pid == 0) {
             int rc = spawn(p, w);
             if (rc < 0) {
-                bmp__result *r = &p->run->results[item];
-                bmp__sched_drop(&p->sched, item);
-                bmp__result_fail(r, BMP_ITEM_FAILED, rc,
-                                 "cannot start a worker process: %s",
-                                 bmp_strerror(rc));
-                r->stats.attempts = ++p->attempts[item];
-                item_done(p, item, 1);
+                /* The item stays queued (bmp__sched_next() commits
+                 * nothing) for this slot's next try or another worker. */
+                spawn_failed(p, w, rc);
                 return BMP__SCHED_START;
             }
         }
@@ -681,6 +709,13 @@ static void flush(pool *p, worker *w)
             w->qlen = n;
             head_starts(p, w, bmp__now());
             continue;
+        }
+        if (rc != -ECHILD) {
+            /* No process for them now: they wait, uncharged. */
+            for (int k = 0; k < n; k++)
+                give_back(p, (size_t)w->pending[k].index);
+            spawn_failed(p, w, rc);
+            return;
         }
         size_t first = (size_t)w->pending[0].index;
         for (int k = 1; k < n; k++)
@@ -875,6 +910,53 @@ static void nap(double s)
     ppoll(&fd, wake >= 0, &ts, NULL);
 }
 
+/* No worker can be started for the items left: each fails with the
+ * reason, uncharged.  @return BMP_ENOWORKER. */
+static int no_workers(pool *p)
+{
+    for (;;) {
+        size_t item;
+        bmp__sched_verdict v = bmp__sched_next(&p->sched, p->avail, &item);
+        if (v == BMP__SCHED_EMPTY || v == BMP__SCHED_WAIT)
+            break;
+        if (v == BMP__SCHED_TOO_LARGE) {
+            too_large(p, item);
+            continue;
+        }
+        bmp__sched_drop(&p->sched, item);
+        bmp__result *r = &p->run->results[item];
+        bmp__result_fail(r, BMP_ITEM_FAILED, p->spawn_error,
+                         "cannot start a worker process: %s",
+                         bmp_strerror(p->spawn_error));
+        r->stats.attempts = p->attempts[item];
+        item_done(p, item, 1);
+        p->unstartable++;
+    }
+    return BMP_ENOWORKER;
+}
+
+/* When the first slot waiting to try again may try; -1 when none
+ * waits. */
+static double next_spawn_at(const pool *p)
+{
+    double at = -1;
+    for (int i = 0; i < p->nworkers; i++) {
+        const worker *w = &p->workers[i];
+        if (w->pid == 0 && !w->disabled && w->spawn_fails > 0 &&
+            (at < 0 || w->retry_at < at))
+            at = w->retry_at;
+    }
+    return at;
+}
+
+static int all_disabled(const pool *p)
+{
+    for (int i = 0; i < p->nworkers; i++)
+        if (!p->workers[i].disabled)
+            return 0;
+    return 1;
+}
+
 static int pool_loop(pool *p)
 {
     /* One slot per worker, plus the interrupt descriptor. */
@@ -917,6 +999,19 @@ static int pool_loop(pool *p)
             slot[n++] = i;
         }
         if (n == 0) {
+            if (p->sched.queued > 0 && all_disabled(p)) {
+                int rc = no_workers(p);
+                free(fds);
+                free(slot);
+                return rc;
+            }
+            /* Items wait for a slot's next try to start a process. */
+            double at = next_spawn_at(p);
+            if (p->sched.queued > 0 && at >= 0) {
+                if (at > now)
+                    nap(at - now);
+                continue;
+            }
             /* A time-out above may have queued a retry: fill() again.
              * Nothing running twice in a row means nothing can start. */
             if (p->sched.queued == 0 || ++idle_rounds > 1)
@@ -924,6 +1019,11 @@ static int pool_loop(pool *p)
             continue;
         }
         idle_rounds = 0;
+        /* A slot waiting to try again wakes the loop when it may. */
+        double at = next_spawn_at(p);
+        if (at >= 0 && p->sched.queued > 0 &&
+            (wait_s < 0 || at - now < wait_s))
+            wait_s = at - now > 0.001 ? at - now : 0.001;
         /* Sample while items run: the poll wakes up for it. */
         double to_sample = p->last_sample + SAMPLE_S - now;
         if (to_sample < 0.001)
@@ -1019,6 +1119,12 @@ static int process_run(bmp__run *run, int workers, bmp_error *err)
         bmp_error_set(err, rc, "schedule", NULL,
                       "interrupted by SIG%s: %zu of %zu items finished",
                       sigabbrev_np(bmp__interrupted()), p.done, run->count);
+    else if (rc == BMP_ENOWORKER)
+        bmp_error_set(err, rc, "schedule", NULL,
+                      "cannot start a worker process: %s; %zu of %zu items "
+                      "failed for it",
+                      bmp_strerror(p.spawn_error), p.unstartable,
+                      run->count);
     else if (rc < 0)
         bmp_error_set(err, rc, "schedule", NULL, "worker pool failed: %s",
                       bmp_strerror(rc));

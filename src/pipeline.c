@@ -304,9 +304,11 @@ int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
                            bmp_kw_str(run.kw, "journal", NULL),
                            "cannot append to the journal: %s",
                            bmp_strerror(run.journal_error));
-    /* Interrupted, or the journal failed: the items that finished are
-     * still the caller's, so the pout is returned with the error. */
-    int partial = rc == BMP_EINTERRUPTED || (rc < 0 && rc == run.journal_error);
+    /* Interrupted, no worker could be started, or the journal failed:
+     * the items that finished are still the caller's, so the pout is
+     * returned with the error. */
+    int partial = rc == BMP_EINTERRUPTED || rc == BMP_ENOWORKER ||
+                  (rc < 0 && rc == run.journal_error);
     if (rc < 0 && !partial)
         goto out;
     size_t failed = 0;
