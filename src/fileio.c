@@ -7,6 +7,7 @@
 #include "pipe_internal.h"
 
 #include "atomic_file.h"
+#include "file_kind.h"
 #include "objects_internal.h"
 
 #include <errno.h>
@@ -19,26 +20,17 @@
 int bmp_default_file_read(bmp_item *item, const char *in_name, void **data)
 {
     *data = NULL;
-    int fd = open(in_name, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int rc = -errno;
-        return bmp_item_fail(item, rc, "cannot open %s: %s", in_name,
-                             bmp_strerror(rc));
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int rc = -errno;
-        close(fd);
-        return bmp_item_fail(item, rc, "cannot read %s: %s", in_name,
-                             bmp_strerror(rc));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        int rc = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
-        close(fd);
-        return bmp_item_fail(item, rc, "cannot read %s: not a regular file",
-                             in_name);
-    }
-    bmp_buffer *buf = bmp_buffer_new((size_t)st.st_size);
+    /* Only a regular file, and never a blocking open (a FIFO). */
+    const char *kind;
+    off_t size = 0;
+    int fd = bmp__open_regular(in_name, &kind, &size);
+    if (fd < 0 && kind)
+        return bmp_item_fail(item, fd, "%s is %s, not a regular file",
+                             in_name, kind);
+    if (fd < 0)
+        return bmp_item_fail(item, fd, "cannot open %s: %s", in_name,
+                             bmp_strerror(fd));
+    bmp_buffer *buf = bmp_buffer_new((size_t)size);
     if (!buf) {
         close(fd);
         return bmp_item_fail(item, -ENOMEM, "out of memory reading %s",

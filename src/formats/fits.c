@@ -29,6 +29,7 @@
 #include "bigmultipipe.h"
 
 #include "atomic_file.h"
+#include "file_kind.h"
 #include "keywords_internal.h"
 
 #include <ctype.h>
@@ -522,18 +523,19 @@ static int open_read(const char *path, fitsfile **f, const char *stage,
                      bmp_error *err)
 {
     *f = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        return bmp_error_set(err, -e, stage, path, "Cannot open %s: %s.", path,
-                             bmp_strerror(-e));
-    }
-    struct stat sb;
-    int is_dir = fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode);
+    /* Never a blocking open: a FIFO is refused, not waited on (cfitsio
+     * opens the name again below; a FIFO put in its place between the
+     * two would still block it). */
+    const char *kind;
+    int fd = bmp__open_regular(path, &kind, NULL);
+    if (fd < 0 && kind)
+        return bmp_error_set(err, fd, stage, path,
+                             "Cannot read %s as FITS: it is %s, not a "
+                             "regular file.", path, kind);
+    if (fd < 0)
+        return bmp_error_set(err, fd, stage, path, "Cannot open %s: %s.", path,
+                             bmp_strerror(fd));
     close(fd);
-    if (is_dir)
-        return bmp_error_set(err, -EISDIR, stage, path,
-                             "Cannot read %s as FITS: it is a directory.", path);
     int status = 0;
     if (fits_open_diskfile(f, path, READONLY, &status) > 0) {
         *f = NULL;

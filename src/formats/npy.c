@@ -19,6 +19,7 @@
 
 #include "array_internal.h"
 #include "atomic_file.h"
+#include "file_kind.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -204,12 +205,15 @@ int bmp_npy_read(const char *path, unsigned flags, bmp_array **out,
     if (!path || !out)
         return fail(err, "read", path, BMP_EINVAL,
                     "No file name or no place for the array.");
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int rc = -errno;
-        return fail(err, "read", path, rc, "Cannot open the file: %s.",
-                    bmp_strerror(rc));
-    }
+    /* Never a blocking open: a FIFO is refused, not waited on. */
+    const char *kind;
+    int fd = bmp__open_regular(path, &kind, NULL);
+    if (fd < 0 && kind)
+        return fail(err, "read", path, fd, "%s is %s, not a regular file.",
+                    path, kind);
+    if (fd < 0)
+        return fail(err, "read", path, fd, "Cannot open the file: %s.",
+                    bmp_strerror(fd));
     int rc = read_fd(fd, path, flags, out, err);
     close(fd);
     return rc;

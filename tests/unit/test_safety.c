@@ -24,7 +24,9 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -536,15 +538,17 @@ static pid_t run_in_child(const fixture *f, const char *journal, int sleep_ms,
     _exit(ok ? 0 : 3);
 }
 
-static void safety_sigint_stops_cleanly(void **state)
+/* The first `sig` to the caller stops the run cleanly: the partial pout
+ * (checked in the child), no process or temporary left behind, and
+ * resume finishes the rest. */
+static void stops_cleanly(const fixture *f, int sig)
 {
-    fixture *f = *state;
     char *journal = tu_join(f->dir, "journal.jsonl");
     pid_t pid = run_in_child(f, journal, 60, 1);
     /* Wait for a few items to finish, then interrupt. */
     for (int t = 0; t < 500 && journal_lines(journal) < 3; t++)
         usleep(10000);
-    kill(pid, SIGINT);
+    kill(pid, sig);
     int status;
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status));
@@ -567,6 +571,22 @@ static void safety_sigint_stops_cleanly(void **state)
     free(journal);
 }
 
+static void safety_sigint_stops_cleanly(void **state)
+{
+    stops_cleanly(*state, SIGINT);
+}
+
+/* A closed terminal (SIGHUP) and SIGQUIT stop a run as SIGTERM does. */
+static void safety_sighup_stops_cleanly(void **state)
+{
+    stops_cleanly(*state, SIGHUP);
+}
+
+static void safety_sigquit_stops_cleanly(void **state)
+{
+    stops_cleanly(*state, SIGQUIT);
+}
+
 static void safety_second_sigint_ends_at_once(void **state)
 {
     fixture *f = *state;
@@ -584,6 +604,230 @@ static void safety_second_sigint_ends_at_once(void **state)
     assert_int_equal(WTERMSIG(status), SIGINT);
     reap_all();
     free(journal);
+}
+
+/* ---- special files as inputs -------------------------------------------- */
+
+/* A FIFO, a socket and a device among the inputs: each fails its item at
+ * once, saying what it is, and the run ends. */
+static void safety_special_files_refused(void **state)
+{
+    fixture *f = *state;
+    char *fifo = tu_join(f->dir, "pipe.fifo");
+    assert_int_equal(mkfifo(fifo, 0666), 0);
+    char *sock_path = tu_join(f->dir, "sock");
+    int sock = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    snprintf(addr.sun_path, sizeof addr.sun_path, "%s", sock_path);
+    assert_int_equal(bind(sock, (struct sockaddr *)&addr, sizeof addr), 0);
+    json_t *names = json_pack("[s, s, s, s, s]",
+                              json_string_value(json_array_get(f->names, 0)),
+                              fifo, sock_path, "/dev/null",
+                              json_string_value(json_array_get(f->names, 1)));
+    bmp_pipe *pipe = make_pipe();
+    /* The time-out only ends a run whose reader blocked. */
+    json_t *kw = json_pack("{s:s, s:i, s:f}", "outdir", f->out,
+                           "num_processes", 2, "timeout", 20.0);
+    bmp_pout *pout = NULL;
+    assert_int_equal(bmp_pipeline(pipe, names, kw, NULL, NULL, &pout, NULL), 0);
+    const char *kinds[] = {NULL, "a FIFO", "a socket", "a character device",
+                           NULL};
+    for (size_t i = 0; i < 5; i++) {
+        if (!kinds[i]) {
+            assert_int_equal(bmp_pout_status(pout, i), BMP_ITEM_OK);
+            continue;
+        }
+        assert_int_equal(bmp_pout_status(pout, i), BMP_ITEM_FAILED);
+        char expect[600];
+        snprintf(expect, sizeof expect, "%s is %s, not a regular file",
+                 json_string_value(json_array_get(names, i)), kinds[i]);
+        assert_string_equal(bmp_pout_error(pout, i), expect);
+    }
+    bmp_pout_free(pout);
+    json_decref(kw);
+    bmp_pipe_free(pipe);
+    json_decref(names);
+    close(sock);
+    free(sock_path);
+    free(fifo);
+}
+
+/* The .npy and FITS readers refuse a FIFO too, without blocking (in a
+ * child with an alarm, so a reader that blocks fails the test instead of
+ * hanging it). */
+static void safety_format_readers_refuse_fifo(void **state)
+{
+    fixture *f = *state;
+    char *fifo = tu_join(f->dir, "pipe.fifo");
+    assert_int_equal(mkfifo(fifo, 0666), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        alarm(10);
+        bmp_array *a = NULL;
+        bmp_error e1 = {0}, e2 = {0};
+        int npy = bmp_npy_read(fifo, 0, &a, &e1);
+        int fits = bmp_fits_read(fifo, NULL, &a, &e2);
+        int ok = npy == BMP_EUNSUPPORTED && fits == BMP_EUNSUPPORTED &&
+                 strstr(e1.text, "is a FIFO, not a regular file") &&
+                 strstr(e2.text, "is a FIFO, not a regular file");
+        if (!ok)
+            fprintf(stderr, "npy %d \"%s\"; fits %d \"%s\"\n", npy, e1.text,
+                    fits, e2.text);
+        _exit(ok ? 0 : 3);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    free(fifo);
+}
+
+/* ---- workers that cannot be started -------------------------------------- */
+
+/* Reads nothing: the item's value is its index, so that a worker needs no
+ * descriptor for its items. */
+static int read_nothing(bmp_item *item, const char *in_name, void **data)
+{
+    (void)in_name;
+    char text[16];
+    int n = snprintf(text, sizeof text, "%zu", bmp_item_index(item));
+    bmp_buffer *b = bmp_buffer_new((size_t)n);
+    if (!b)
+        return -ENOMEM;
+    memcpy(b->bytes, text, (size_t)n);
+    *data = b;
+    return 0;
+}
+
+static int record_pid(bmp_item *item, void **data, void *arg)
+{
+    (void)data;
+    (void)arg;
+    return bmp_kw_set_int(bmp_item_meta(item), "pid", getpid());
+}
+
+/* In a child: leaves exactly `free_fds` descriptors free under a limit
+ * of 64, runs 3 workers over the items, and checks the outcome: with
+ * `expect_workers` 0, every item failed for want of a worker and
+ * BMP_ENOWORKER with the pout; else every item ok, in that many worker
+ * processes at most.  Exits 0 when all holds. */
+static void run_short_of_descriptors(const fixture *f, int free_fds,
+                                     int expect_workers)
+{
+    struct rlimit rl = {64, 64};
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        _exit(10);
+    int fds[64], n = 0, fd;
+    while (n < 64 && (fd = dup(0)) >= 0)
+        fds[n++] = fd;
+    for (int k = 0; k < free_fds && n > 0; k++)
+        close(fds[--n]);
+    bmp_ops ops = {.file_read = read_nothing};
+    bmp_pipe *pipe = bmp_pipe_new(&ops, NULL);
+    bmp_pipe_add_post(pipe, record_pid, NULL, NULL);
+    bmp_pipe_add_post(pipe, bmp_no_outfile, NULL, NULL);
+    /* No signal handlers: their self-pipe would take two descriptors. */
+    json_t *kw = json_pack("{s:i, s:b}", "num_processes", 3,
+                           "handle_signals", 0);
+    bmp_pout *pout = NULL;
+    bmp_error err = {0};
+    int rc = bmp_pipeline(pipe, f->names, kw, NULL, NULL, &pout, &err);
+    int ok = pout != NULL;
+    long long pids[N_ITEMS];
+    int distinct = 0;
+    for (size_t i = 0; ok && i < N_ITEMS; i++) {
+        const char *why = bmp_pout_error(pout, i);
+        if (expect_workers == 0) {
+            ok = bmp_pout_status(pout, i) == BMP_ITEM_FAILED && why &&
+                 strcmp(why, "cannot start a worker process: Too many open "
+                             "files") == 0;
+            continue;
+        }
+        ok = bmp_pout_status(pout, i) == BMP_ITEM_NO_OUTPUT;
+        pids[i] = bmp_kw_int(bmp_pout_meta(pout, i), "pid", -1);
+        int seen = 0;
+        for (size_t k = 0; k < i; k++)
+            seen |= pids[k] == pids[i];
+        distinct += !seen;
+    }
+    if (expect_workers == 0)
+        ok = ok && rc == BMP_ENOWORKER && err.code == BMP_ENOWORKER;
+    else
+        ok = ok && rc == 0 && distinct >= 1 && distinct <= expect_workers;
+    if (!ok)
+        fprintf(stderr, "rc %d (%s), %d workers, first error: %s\n", rc,
+                err.text, distinct,
+                pout && bmp_pout_error(pout, 0) ? bmp_pout_error(pout, 0)
+                                                : "none");
+    bmp_pout_free(pout);
+    json_decref(kw);
+    bmp_pipe_free(pipe);
+    _exit(ok ? 0 : 3);
+}
+
+static void short_of_descriptors(const fixture *f, int free_fds,
+                                 int expect_workers)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        run_short_of_descriptors(f, free_fds, expect_workers);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    reap_all();
+}
+
+/* Room for one worker's socket pair and no second: the run goes on with
+ * one worker instead of failing items. */
+static void safety_fewer_workers_when_descriptors_run_out(void **state)
+{
+    short_of_descriptors(*state, 2, 1);
+}
+
+/* Room for no worker at all: every item fails with the reason and the
+ * run says so. */
+static void safety_no_worker_fails_every_item(void **state)
+{
+    short_of_descriptors(*state, 1, 0);
+}
+
+/* Two workers run at `ulimit -n 16` with the library's own reader,
+ * writer and signal handling. */
+static void safety_two_workers_at_16_descriptors(void **state)
+{
+    fixture *f = *state;
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct rlimit rl = {16, 16};
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            _exit(10);
+        bmp_pipe *pipe = make_pipe();
+        bmp_pipe_add_post(pipe, record_pid, NULL, NULL);
+        json_t *kw = json_pack("{s:s, s:i}", "outdir", f->out,
+                               "num_processes", 2);
+        bmp_pout *pout = NULL;
+        int rc = bmp_pipeline(pipe, f->names, kw, NULL, NULL, &pout, NULL);
+        int ok = rc == 0;
+        for (size_t i = 0; ok && i < N_ITEMS; i++)
+            ok = bmp_pout_status(pout, i) == BMP_ITEM_OK;
+        if (!ok)
+            fprintf(stderr, "rc %d: %s\n", rc,
+                    pout && bmp_pout_error(pout, 0) ? bmp_pout_error(pout, 0)
+                                                    : "");
+        _exit(ok ? 0 : 3);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    reap_all();
+    assert_int_equal(check_outputs(f), N_ITEMS);
 }
 
 /* ---- the kill test ------------------------------------------------------ */
@@ -657,7 +901,14 @@ int main(void)
         T(safety_resume_runs_only_the_rest),
         T(safety_resume_needs_journal),
         T(safety_sigint_stops_cleanly),
+        T(safety_sighup_stops_cleanly),
+        T(safety_sigquit_stops_cleanly),
         T(safety_second_sigint_ends_at_once),
+        T(safety_special_files_refused),
+        T(safety_format_readers_refuse_fifo),
+        T(safety_fewer_workers_when_descriptors_run_out),
+        T(safety_no_worker_fails_every_item),
+        T(safety_two_workers_at_16_descriptors),
         T(safety_random_sigkill_then_resume),
 #undef T
     };
