@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -165,6 +166,8 @@ int cmd_run(int argc, char **argv)
                         "directory: %s\n", strerror(-mrc));
         goto out;
     }
+    struct stat run_st = {0};
+    fstat(lock_fd, &run_st);
     struct sigaction old;
     sigaction(SIGINT, NULL, &old);
     command_spec spec = {
@@ -177,6 +180,8 @@ int cmd_run(int argc, char **argv)
         .uses_out = uses_out,
         .run_lock_fd = lock_fd,
         .caller = getpid(),
+        .run_dev = run_st.st_dev,
+        .run_ino = run_st.st_ino,
     };
     const bmp_ops ops = {.version = BMP_OPS_VERSION,
                          .file_process = command_file_process};

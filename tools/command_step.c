@@ -353,11 +353,15 @@ int command_file_process(bmp_item *item, char **outname)
         return bmp_item_fail(item, BMP_EINVAL,
                              "the command runs on single files, not groups");
     /* The worker holds a copy of the caller's lock on the run's folder
-     * from the fork; only the caller's life should hold it. */
+     * from the fork; only the caller's life should hold it.  Closed once
+     * per worker, and only while the number still names that folder. */
     static pid_t lock_closed_in;
+    struct stat lock_st;
     if (spec->run_lock_fd >= 0 && getpid() != spec->caller &&
         lock_closed_in != getpid()) {
-        close(spec->run_lock_fd);
+        if (fstat(spec->run_lock_fd, &lock_st) == 0 &&
+            lock_st.st_dev == spec->run_dev && lock_st.st_ino == spec->run_ino)
+            close(spec->run_lock_fd);
         lock_closed_in = getpid();
     }
 

@@ -135,6 +135,8 @@ typedef struct command_spec {
     int uses_out;         /* some word holds {out}: the item has an output */
     int run_lock_fd;      /* the caller's lock on meta_dir, or -1 */
     pid_t caller;         /* the process that holds it */
+    dev_t run_dev;        /* meta_dir's identity, to know the descriptor */
+    ino_t run_ino;
 } command_spec;
 
 /* Bytes of an item's standard error kept in its meta (the last ones). */

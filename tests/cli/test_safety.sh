@@ -30,13 +30,14 @@ check_eq "... and no temporary is left" "" "$(temps a)"
 # in the output's directory, with the output's extension, not inherited.
 printf 'x\n' > in.dat
 run -q --outdir o1 --create_outdir --shell -- \
-    'printf "%s|%s|%s|" {out} "$(stat -c %s {out})" "$(flock -n {out} true && echo free || echo held)"; ls -l /proc/$$/fd | grep -c -e bmp-run- -e "\.bmp-" ; exit 0' \
+    'printf "%s|%s|%s|%s|" {out} "$(stat -c %s {out})" "$(flock -n {out} true && echo free || echo held)" "$(ls -l /proc/$PPID/fd | grep -c bmp-run-)"; ls -l /proc/$$/fd | grep -c -e bmp-run- -e "\.bmp-" ; exit 0' \
     ::: in.dat > p.jsonl
-IFS='|' read -r tname tsize tlock tfds <<< "$(pout p.jsonl 'rows[0]["meta"]["stdout"].strip()')"
+IFS='|' read -r tname tsize tlock tworker tfds <<< "$(pout p.jsonl 'rows[0]["meta"]["stdout"].strip()')"
 check "{out} is o1/.in_bmp.dat.bmp-XXXXXX.dat" grep -Eq '^o1/\.in_bmp\.dat\.bmp-[A-Za-z0-9]{6}\.dat$' <<< "$tname"
 check_eq "it exists, empty, when the program starts" "0" "$tsize"
 check_eq "its worker holds a lock on it while the program runs" "held" "$tlock"
 check_eq "the program inherits no descriptor of the run's folder or of the temporary" "0" "$tfds"
+check_eq "the worker keeps no descriptor of the run's folder (only the caller's life holds its lock)" "0" "$tworker"
 check_eq "an empty {out} is no output, and is removed" "[None, 'no_output', []]" \
     "$(pout p.jsonl '[rows[0]["outname"], rows[0]["status"], os.listdir("o1")]')"
 
