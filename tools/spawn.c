@@ -211,7 +211,7 @@ static int child_main(void *arg)
      * asked of the kernel here, so that a handler set at any time is
      * seen.  The library's workers ignore SIGINT so that the tool decides
      * what a Ctrl-C does; an ignored signal stays ignored across exec, and
-     * the program must see Ctrl-C as it would without us. */
+     * a SIGINT sent to the program must act as it would without us. */
     struct sigaction dfl;
     memset(&dfl, 0, sizeof dfl);
     dfl.sa_handler = SIG_DFL;
