@@ -13,22 +13,24 @@
  *
  * What is restored, and when:
  *   after every item   the working directory (fchdir to a descriptor
- *                      opened at the start), the umask, the signal mask,
- *                      and the disposition of the signals that decide how
- *                      a worker ends: SIGSEGV, SIGBUS, SIGFPE, SIGILL
- *                      (a handler that returns re-runs the fault) and
- *                      SIGTERM (compared with the saved table, set back
- *                      when they differ)
- *   every other signal's disposition: compared with the saved table once
- *                      the items since the last comparison have run for
+ *                      opened at the start), the umask, the signal mask
+ *                      (three system calls, about 1.5 us on a virtual
+ *                      machine), and the dispositions of SIGSEGV and
+ *                      SIGBUS, whose handler, if it returns, turns a
+ *                      later fault into an endless loop (compared with
+ *                      the saved table, set back when they differ; about
+ *                      0.5 us each)
+ *   every other signal's disposition (SIGTERM, SIGCHLD, SIGPIPE, SIGFPE,
+ *                      ...): compared with the saved table once the
+ *                      items since the last comparison have run for
  *                      FULL_CHECK_S together, so after every item that
  *                      long and at least once every millisecond of short
- *                      items.  Reading all 64 dispositions costs about
- *                      15 us, several times a short item's whole
- *                      overhead; this bounds it to about 1.5% of the
- *                      items' time.  A handler a short item leaves for,
- *                      say, SIGUSR1 can therefore reach the items that
- *                      run within the next millisecond.
+ *                      items.  Reading all 64 costs 15 to 35 us, several
+ *                      times a short item's whole overhead; this bounds
+ *                      it to a few percent of the items' time.  A handler
+ *                      a short item leaves for, say, SIGTERM or SIGUSR1
+ *                      can therefore reach the items that run within the
+ *                      next millisecond.
  */
 #ifndef BMP_WORKER_STATE_H
 #define BMP_WORKER_STATE_H
