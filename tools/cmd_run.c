@@ -84,6 +84,46 @@ static int check_outnames(const json_t *names, const json_t *kw, char *msg,
     return rc;
 }
 
+/* "sort -n -o {out} {in}", with " (--shell)" and " (--reject-code N)"
+ * when given, as the keyword pipeline_id.  @return 0 or -1 (ENOMEM). */
+static int set_pipeline_id(tool_args *a)
+{
+    char *id = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&id, &len);
+    if (!f)
+        return -1;
+    for (int i = 0; i < a->ncommand; i++) {
+        /* Quoted only where a shell would need it, for a readable
+         * message when it changes. */
+        const char *w = a->command[i];
+        if (*w && strspn(w, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv"
+                            "wxyz0123456789_./{}=:,+@%-") == strlen(w)) {
+            fprintf(f, "%s%s", i ? " " : "", w);
+            continue;
+        }
+        char *q = shell_quote(w);
+        if (!q) {
+            fclose(f);
+            free(id);
+            return -1;
+        }
+        fprintf(f, "%s%s", i ? " " : "", q);
+        free(q);
+    }
+    if (a->shell)
+        fputs(" (--shell)", f);
+    if (a->reject_code > 0)
+        fprintf(f, " (--reject-code %d)", a->reject_code);
+    if (fclose(f) != 0) {
+        free(id);
+        return -1;
+    }
+    int rc = bmp_kw_set_str(a->kw, "pipeline_id", id);
+    free(id);
+    return rc < 0 ? -1 : 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
     tool_args a;
@@ -135,6 +175,14 @@ int cmd_run(int argc, char **argv)
             fprintf(stderr, "bigmultipipe run: %s\n", err.text);
             status = EXIT_SOME_FAILED;
         }
+        goto out;
+    }
+    /* The journal records what this run is, so that --resume with
+     * another command is refused: the command's words, quoted, and what
+     * changes how its outcome is read. */
+    if (set_pipeline_id(&a) < 0) {
+        fprintf(stderr, "bigmultipipe run: out of memory\n");
+        status = EXIT_SOME_FAILED;
         goto out;
     }
     /* Check the resource options now, so that a bad value is a usage
@@ -212,6 +260,10 @@ int cmd_run(int argc, char **argv)
         temp_out_sweep(names, a.kw);
     bmp_pipe_free(pipe);
     if (rc < 0 && !pout) {
+        /* Refused before anything ran (a journal of another run, say):
+         * the command line is what to change. */
+        if (err.code == BMP_EINVAL)
+            status = EXIT_USAGE;
         fprintf(stderr, "bigmultipipe run: %s\n", err.text);
         goto out;
     }

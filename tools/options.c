@@ -24,7 +24,7 @@
 enum opt_id {
     O_LIB, O_JOBS, O_INPUT_LIST, O_NULL, O_SHELL, O_REJECT_CODE, O_OUTPUT,
     O_EXPAND, O_TIMEOUT, O_RETRIES, O_OVERWRITE, O_JOURNAL, O_RESUME,
-    O_QUIET, O_HELP
+    O_FORCE_RESUME, O_QUIET, O_HELP
 };
 
 typedef struct tool_option {
@@ -78,7 +78,11 @@ static const tool_option tool_options[] = {
      "can resume"},
     {O_RESUME, "resume", 0, NULL, CMD_RUN, G_RELIABILITY,
      "with --journal: take the results of items the journal holds instead "
-     "of running them again"},
+     "of running them again; a journal of another run (other inputs, "
+     "outdir, outname_append, outname or command) is refused"},
+    {O_FORCE_RESUME, "force-resume", 0, NULL, CMD_RUN, G_RELIABILITY,
+     "with --resume: take a journal of another run anyway, and make it "
+     "this run's"},
     {O_QUIET, "quiet", 'q', NULL, CMD_RUN, G_GENERAL,
      "no progress line and no summary on standard error"},
     {O_HELP, "help", 'h', NULL, RP | CMD_DEMO, G_GENERAL,
@@ -408,6 +412,9 @@ static int apply(const tool_option *o, const char *value, tool_args *a,
     case O_RESUME:
         rc = bmp_kw_set_bool(a->kw, "resume", 1);
         break;
+    case O_FORCE_RESUME:
+        rc = bmp_kw_set_bool(a->kw, "force_resume", 1);
+        break;
     case O_JOURNAL:
         rc = bmp_kw_set_str(a->kw, "journal", value);
         break;
@@ -589,6 +596,11 @@ int tool_args_parse(int argc, char **argv, unsigned command, tool_args *a,
         goto oom;
     if (bmp_kw_bool(a->kw, "resume", 0) && !bmp_kw_has(a->kw, "journal")) {
         fail(msg, msgsize, "--resume needs --journal FILE");
+        goto out;
+    }
+    if (bmp_kw_bool(a->kw, "force_resume", 0) &&
+        !bmp_kw_bool(a->kw, "resume", 0)) {
+        fail(msg, msgsize, "--force-resume needs --resume");
         goto out;
     }
     rc = 0;

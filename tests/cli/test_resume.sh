@@ -142,4 +142,35 @@ check_eq "--resume after SIGINT finishes the run" \
     "['ok', 'ok', 'ok', 'ok', 'ok', 'ok']" "$(pout pout.jsonl '[r["status"] for r in rows]')"
 cd ..
 
+# A journal belongs to one run: resuming with another outdir or another
+# command is refused (exit 2) with what changed, and the journal and the
+# outputs are left as they were; --force-resume takes it anyway.
+mkdir other && cd other || exit 2
+for i in 1 2 3; do printf '%s\n' "$i" > "in$i.txt"; done
+"$BMP" run -q -j 2 --outdir a --create_outdir --journal j.jsonl -- cp {in} {out} \
+    ::: in1.txt in2.txt in3.txt > pout.jsonl
+check_eq "journalled run: exit 0" 0 $?
+cp j.jsonl j.before
+"$BMP" run -q -j 2 --outdir b --create_outdir --journal j.jsonl --resume -- cp {in} {out} \
+    ::: in1.txt in2.txt in3.txt > pout.jsonl 2> err.txt
+check_eq "resume with another outdir: exit 2" 2 $?
+check "the message names what changed" grep -q 'belongs to another run: outdir was "a", now "b"' err.txt
+check "the message names the way out" grep -q 'force_resume' err.txt
+check "the journal is untouched" cmp -s j.jsonl j.before
+check "nothing was written to the new outdir" test ! -e b
+"$BMP" run -q -j 2 --outdir a --journal j.jsonl --resume -- cat {in} \
+    ::: in1.txt in2.txt in3.txt > pout.jsonl 2> err.txt
+check_eq "resume with another command: exit 2" 2 $?
+check "the message names the command" grep -q "pipeline_id was \"cp {in} {out}\", now \"cat {in}\"" err.txt
+"$BMP" run -q -j 2 --outdir a --journal j.jsonl --resume -- cp {in} {out} \
+    ::: in1.txt in2.txt in3.txt > pout.jsonl
+check_eq "resume of the same run: exit 0" 0 $?
+"$BMP" run -q -j 2 --outdir b --create_outdir --journal j.jsonl --resume --force-resume \
+    -- cp {in} {out} ::: in1.txt in2.txt in3.txt > pout.jsonl
+check_eq "--force-resume: exit 0" 0 $?
+check "--force-resume made the journal this run's" grep -q '"outdir": "b"' j.jsonl
+"$BMP" run -q --force-resume -- cp {in} {out} ::: in1.txt > /dev/null 2> err.txt
+check_eq "--force-resume without --resume: exit 2" 2 $?
+cd ..
+
 finish
