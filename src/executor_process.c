@@ -332,13 +332,14 @@ static void reap(worker *w, int kill_first, int *status, int *graced)
          * closed it and went on running (a step's doing) gets 2 s, then
          * SIGKILL, so the run never hangs on it.  WNOWAIT: seen dead,
          * not reaped yet. */
-        int grace = 0;
+        int grace = 0, seen = 0;
         for (int waited_ms = 0;; waited_ms++) {
             siginfo_t info;
             memset(&info, 0, sizeof info);
             int r = waitid(P_PID, (id_t)w->pid, &info,
                            WEXITED | WNOWAIT | (kill_first ? 0 : WNOHANG));
-            if ((r == 0 && info.si_pid == w->pid) || (r < 0 && errno != EINTR))
+            seen = r == 0 && info.si_pid == w->pid;
+            if (seen || (r < 0 && errno != EINTR))
                 break;
             if (r == 0) {
                 if (waited_ms == 2000) {
@@ -350,8 +351,11 @@ static void reap(worker *w, int kill_first, int *status, int *graced)
         }
         /* Its zombie still holds the number of its group: the group's
          * other members (a step's children left behind) are the
-         * worker's own, never a stranger's. */
-        kill(-w->pid, SIGKILL);
+         * worker's own, never a stranger's.  Not seen (a host that
+         * ignores SIGCHLD has its children reaped by the kernel): the
+         * number may be another's by now, so its group is left alone. */
+        if (seen)
+            kill(-w->pid, SIGKILL);
         bmp__temp_log_kill_groups(w->log);
         int st = 0;
         while (waitpid(w->pid, &st, 0) < 0 && errno == EINTR)
