@@ -517,7 +517,8 @@ int bmp__check_run_paths(const json_t *items, char *const *outs,
         goto out;
     }
     rc = 0;
-    qsort(l.keys, l.count, sizeof *l.keys, compare_keys);
+    if (l.count > 1) /* no keys: no array, and qsort wants one */
+        qsort(l.keys, l.count, sizeof *l.keys, compare_keys);
     /* Within a run of keys of one file, the first of each role against
      * every later key is enough: roles are sorted outputs, own, inputs. */
     for (size_t k = 0; rc == 0 && k < l.count;) {

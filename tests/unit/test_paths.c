@@ -261,6 +261,14 @@ static void paths_public_check(void **state)
                                      1, &err),
                      0);
     assert_int_equal(bmp_check_paths(f->names, NULL, 0, NULL, 0, &err), 0);
+    /* No items: nothing to compare, whatever is written. */
+    json_t *none = json_array();
+    own.path = "pout.jsonl";
+    assert_int_equal(
+        bmp_check_paths(none, kw, BMP_CHECK_OUTPUTS, &own, 1, &err), 0);
+    assert_int_equal(
+        bmp_check_paths(none, kw, BMP_CHECK_OUTPUTS, NULL, 0, &err), 0);
+    json_decref(none);
     assert_int_equal(bmp_check_paths(NULL, kw, 0, NULL, 0, &err), BMP_EINVAL);
     json_decref(kw);
 }
