@@ -81,12 +81,16 @@ int bmp__atomic_create_unique(char *path)
          * starts after a kill removes only temporaries it can lock
          * (run_paths.c).  Such a run may have locked this one in the
          * instant since open(), to remove it: then it is not ours to
-         * use, and another name is drawn. */
-        if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+         * use, and another name is drawn.  A file system without locks
+         * (ENOLCK, ENOSYS, EOPNOTSUPP) still gets its outputs, unlocked:
+         * no later run can prove such a temporary dead, so none removes
+         * it. */
+        if (fd >= 0 && (flock(fd, LOCK_EX | LOCK_NB) == 0 ||
+                        errno != EWOULDBLOCK))
             return fd;
         int e = fd >= 0 ? EEXIST : errno;
         if (fd >= 0)
-            close(fd);
+            close(fd); /* the run that holds it removes it */
         bmp__channel_forget_temp(path);
         if (e != EEXIST)
             return -e;

@@ -242,9 +242,15 @@ int temp_out_create(char *temp, size_t xoff, const char *claim,
          * sweep by a concurrent run over the same outputs could remove it
          * in between: then the name no longer leads to our file. */
         struct stat st, now;
-        if (flock(fd, LOCK_EX | LOCK_NB) != 0 || fstat(fd, &st) != 0 ||
-            lstat(temp, &now) != 0 || st.st_ino != now.st_ino ||
-            st.st_dev != now.st_dev) {
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
+            close(fd); /* the sweep that holds it removes it */
+            continue;
+        }
+        /* Any other failure is a file system without locks: the output
+         * is made all the same, unlocked, and no later run can prove the
+         * temporary dead, so none removes it. */
+        if (fstat(fd, &st) != 0 || lstat(temp, &now) != 0 ||
+            st.st_ino != now.st_ino || st.st_dev != now.st_dev) {
             close(fd);
             continue;
         }
@@ -384,16 +390,26 @@ int run_dir_make(char **dir, int *lock_fd)
         }
         int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0) {
+            int e = errno;
+            if (e == ENOENT) { /* a sweep by another run took it */
+                free(d);
+                continue;
+            }
+            rmdir(d);
             free(d);
-            continue; /* a sweep by another run took it: next name */
+            return -e;
         }
         /* Blocking: a sweep that locked the folder first, taking it for
          * a dead run's, removes it and lets go; the check below then
-         * sees the folder is gone and a new one is made. */
+         * sees the folder is gone and a new one is made.  Without locks
+         * (ENOLCK, ENOSYS) the run goes on unlocked: no later run can
+         * prove its folder dead, so none removes it. */
         struct stat st, now;
-        if (flock(fd, LOCK_EX) != 0 || fstat(fd, &st) != 0 ||
-            stat(d, &now) != 0 || st.st_ino != now.st_ino ||
-            st.st_dev != now.st_dev || st.st_nlink == 0) {
+        while (flock(fd, LOCK_EX) != 0 && errno == EINTR) {
+        }
+        if (fstat(fd, &st) != 0 || stat(d, &now) != 0 ||
+            st.st_ino != now.st_ino || st.st_dev != now.st_dev ||
+            st.st_nlink == 0) {
             close(fd);
             free(d);
             continue;
