@@ -450,6 +450,13 @@ int command_file_process(bmp_item *item, char **outname)
             temp = NULL; /* not ours: nothing to remove */
             goto done;
         }
+        /* A modification time no program writes (one second after the
+         * epoch): any write, or an open with O_TRUNC, sets it to now, so
+         * that an empty file the command did write (an empty result) is
+         * told apart from the untouched reservation, whatever the clock's
+         * granularity. */
+        const struct timespec untouched[2] = {{1, 0}, {1, 0}};
+        futimens(temp_fd, untouched);
     }
     const char *outdir = bmp_kw_str(kw, "outdir", ".");
     in_arg = as_file_arg(in);
@@ -510,10 +517,11 @@ int command_file_process(bmp_item *item, char **outname)
         goto done;
     }
     /* The output is what the command wrote under the temporary name: a
-     * non-empty regular file (the one made here, or one the command put
-     * there by a rename of its own).  An empty one means nothing was
-     * written, and the earlier output, if any, stays. */
-    struct stat st;
+     * regular file that is not the untouched reservation (the one made
+     * here, written or truncated, or one the command put there by a
+     * rename of its own), empty or not.  An untouched reservation means
+     * nothing was written, and the earlier output, if any, stays. */
+    struct stat st, reserved;
     if (temp && lstat(temp, &st) == 0) {
         if (!S_ISREG(st.st_mode)) {
             rc = bmp_item_fail(item, BMP_ESTEP,
@@ -524,7 +532,11 @@ int command_file_process(bmp_item *item, char **outname)
                 rmdir(temp);
             goto done;
         }
-        if (st.st_size > 0) {
+        int untouched_reservation =
+            st.st_size == 0 && fstat(temp_fd, &reserved) == 0 &&
+            reserved.st_ino == st.st_ino && reserved.st_dev == st.st_dev &&
+            st.st_mtim.tv_sec == 1 && st.st_mtim.tv_nsec == 0;
+        if (!untouched_reservation) {
             int replace = bmp_kw_bool(bmp_item_meta(item), "overwrite",
                                       bmp_kw_bool(kw, "overwrite", 0));
             rc = commit_output(temp, out, replace);

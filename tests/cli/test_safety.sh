@@ -38,8 +38,17 @@ check_eq "it exists, empty, when the program starts" "0" "$tsize"
 check_eq "its worker holds a lock on it while the program runs" "held" "$tlock"
 check_eq "the program inherits no descriptor of the run's folder or of the temporary" "0" "$tfds"
 check_eq "the worker keeps no descriptor of the run's folder (only the caller's life holds its lock)" "0" "$tworker"
-check_eq "an empty {out} is no output, and is removed" "[None, 'no_output', []]" \
+check_eq "an {out} the program did not touch is no output, and is removed" "[None, 'no_output', []]" \
     "$(pout p.jsonl '[rows[0]["outname"], rows[0]["status"], os.listdir("o1")]')"
+
+# An empty result the program did write is an output: with --overwrite it
+# replaces an earlier one, which must not stay behind, stale.
+: > empty.dat
+mkdir o1e && echo STALE > o1e/empty_bmp.dat
+run -q --outdir o1e --overwrite -- sort -o {out} {in} ::: empty.dat > p.jsonl
+check_eq "an empty output written by the program replaces the earlier one" \
+    "['ok', 'o1e/empty_bmp.dat', 0]" \
+    "$(pout p.jsonl '[rows[0]["status"], rows[0]["outname"], os.path.getsize("o1e/empty_bmp.dat")]')"
 
 # Modes: 0666 less the umask, as for any new file.
 (umask 027 && run -q --outdir o2 --create_outdir -- "$FAKE" {in} {out} ::: in.dat > /dev/null)
