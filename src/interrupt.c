@@ -122,10 +122,12 @@ void bmp__interrupt_worker_reset(void)
 {
     for (size_t i = 0; i < N_HANDLED; i++) {
         struct sigaction now;
-        /* Only the library's own handler: a disposition the host set
-         * (SIG_IGN, its own handler) is the host's business. */
+        /* Any handler, the library's or the host's: a copy of the host's
+         * handler in a worker would swallow the signal that must end the
+         * worker (a flag set that nobody reads).  SIG_IGN stays: the
+         * host asked to be immune (nohup), and so are its workers. */
         if (sigaction(handled[i], NULL, &now) == 0 &&
-            now.sa_handler == on_signal)
+            now.sa_handler != SIG_DFL && now.sa_handler != SIG_IGN)
             signal(handled[i], SIG_DFL);
     }
     int r = atomic_exchange(&wake_read, -1);

@@ -12,14 +12,19 @@
  * comparison (15 to 35 us here) stays near 1.5 to 3.5% of it. */
 #define FULL_CHECK_S 0.001
 
-/* Compared after every item: a handler that returns from a memory fault
- * re-runs the faulting instruction, so a later item's crash would become
- * an endless loop.  SIGSEGV and SIGBUS are the faults a step's bug
- * causes and the ones libraries catch (a runtime's SIGSEGV, a memory-map
- * reader's SIGBUS).  Each comparison costs about 0.5 us, a seventh of a
- * short item's whole overhead, so the rarer SIGFPE and SIGILL wait for
- * the comparison of all. */
-static const int every_item[] = {SIGSEGV, SIGBUS};
+/* Compared after every item, because a change to them breaks a later
+ * item or the library's own guarantees at once:
+ * - a handler that returns from a fault (SIGSEGV, SIGBUS, SIGFPE,
+ *   SIGILL) re-runs the faulting instruction, so a later item's crash
+ *   would become an endless loop;
+ * - SIGTERM ignored or caught would make the worker deaf to the
+ *   SIGTERM that must end it (doc/safety.md);
+ * - SIGCHLD ignored makes the kernel reap a later item's children, and
+ *   its waitpid() fail with ECHILD.
+ * Each comparison costs about 0.5 us here; the other signals wait for
+ * the comparison of all, after each millisecond of item time. */
+static const int every_item[] = {SIGSEGV, SIGBUS, SIGFPE,
+                                 SIGILL,  SIGTERM, SIGCHLD};
 
 void bmp__worker_state_save(bmp__worker_state *s)
 {
@@ -42,6 +47,9 @@ static int same_action(const struct sigaction *a, const struct sigaction *b)
 static int restore_signal(const bmp__worker_state *s, int sig)
 {
     struct sigaction now;
+    /* The kernel fills only its own part of sa_mask: the rest compared
+     * must be the same zeros as in the saved copy. */
+    memset(&now, 0, sizeof now);
     if (!s->known[sig] || sigaction(sig, NULL, &now) != 0 ||
         same_action(&now, &s->act[sig]))
         return 0;

@@ -974,7 +974,8 @@ static int leave_a_mess(bmp_item *item, void **data, void *arg)
         sigprocmask(SIG_BLOCK, &term_only, NULL);
         signal(SIGTERM, SIG_IGN);
         signal(SIGCHLD, SIG_IGN);
-        usleep(3000);
+        /* No pause: these are put back after every item, however short
+         * (the others after each millisecond of item time). */
     }
     return BMP_CONTINUE;
 }
@@ -1017,6 +1018,42 @@ static void executor_items_start_clean(void **state)
     json_decref(names);
     assert_int_equal(chdir(here), 0);
     free(here);
+}
+
+static volatile sig_atomic_t host_saw_term;
+
+static void host_term_handler(int sig)
+{
+    (void)sig;
+    host_saw_term = 1;
+}
+
+/* A host's own SIGTERM handler (a language runtime's, a service's) must
+ * not be copied into the workers: there it would swallow the SIGTERM
+ * that must end a worker.  With handle_signals false the library leaves
+ * the caller's handler as it is, and the workers still start default. */
+static void executor_host_handler_not_inherited(void **state)
+{
+    fixture *f = *state;
+    struct sigaction host = {.sa_handler = host_term_handler}, saved;
+    sigemptyset(&host.sa_mask);
+    sigaction(SIGTERM, &host, &saved);
+    bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
+    bmp_pipe_add_pre(pipe, leave_a_mess, NULL, NULL);
+    json_t *kw = json_pack("{s:s, s:i, s:b, s:b}", "outdir", f->dir,
+                           "num_processes", 1, "overwrite", 1,
+                           "handle_signals", 0);
+    bmp_pout *pout = run(pipe, f->names, kw);
+    for (size_t i = 0; i < N_ITEMS; i++)
+        assert_true(bmp_kw_bool(bmp_pout_meta(pout, i), "term_default", 0));
+    struct sigaction now;
+    sigaction(SIGTERM, NULL, &now);
+    assert_true(now.sa_handler == host_term_handler); /* the caller's own */
+    assert_false(host_saw_term);
+    sigaction(SIGTERM, &saved, NULL);
+    bmp_pout_free(pout);
+    json_decref(kw);
+    bmp_pipe_free(pipe);
 }
 
 static void return_from_segv(int sig)
@@ -1279,6 +1316,7 @@ int main(void)
         T(executor_outside_sigkill_not_oom),
         T(executor_grace_kill_named),
         T(executor_items_start_clean),
+        T(executor_host_handler_not_inherited),
         T(executor_crash_handler_not_inherited),
         T(executor_user_executor_order),
         T(executor_thread_executor),
