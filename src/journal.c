@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- the run record ---------------------------------------------------- */
@@ -92,12 +93,23 @@ static char *record_line(const bmp__run *run)
              RECORD_VERSION, run->count, h);
     char *buf = NULL;
     size_t len = 0, cap = 0;
+    /* The settings as they take effect (bmp_outname_create): an unset
+     * or empty outdir is the current directory, an unset append "_bmp",
+     * an empty outname none; so that spelling a default out is not
+     * "another run". */
+    const char *outdir = bmp_kw_str(run->kw, "outdir", NULL);
+    const char *outname = bmp_kw_str(run->kw, "outname", NULL);
+    const char *const values[] = {
+        outdir && *outdir ? outdir : ".",
+        bmp_kw_str(run->kw, "outname_append", "_bmp"),
+        outname && *outname ? outname : NULL,
+        bmp_kw_str(run->kw, "pipeline_id", NULL),
+    };
     static const char *const keys[] = {"outdir", "outname_append", "outname",
                                        "pipeline_id"};
     int rc = append_lit(&buf, &len, &cap, head);
     for (size_t i = 0; rc == 0 && i < sizeof keys / sizeof *keys; i++)
-        rc = append_setting(&buf, &len, &cap, keys[i],
-                            bmp_kw_str(run->kw, keys[i], NULL));
+        rc = append_setting(&buf, &len, &cap, keys[i], values[i]);
     if (rc == 0)
         rc = append_lit(&buf, &len, &cap, "}\n");
     if (rc < 0) {
@@ -211,8 +223,9 @@ static int load(bmp__run *run, const char *path, const char *record,
     } else if (differs && !force) {
         rc = bmp_error_set(err, BMP_EINVAL, "resume", path,
                            "journal %s belongs to another run: %s; name "
-                           "another journal, or set force_resume to take "
-                           "its finished items anyway",
+                           "another journal, or set force_resume "
+                           "(--force-resume) to take its finished items "
+                           "anyway",
                            path, why);
     }
     rewrite = differs > 0;
@@ -308,6 +321,32 @@ static int append_all(int fd, const char *bytes, size_t n)
     return 0;
 }
 
+/* A run that is not resumed starts its journal afresh, truncating the
+ * file: refused when the file holds something that is not a journal (a
+ * mistyped name must not empty a user's file).  @return 0, or BMP_EINVAL
+ * / -errno with err filled. */
+static int check_replaceable(const char *path, bmp_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0)
+        return 0; /* absent, or open() below says why */
+    char head[sizeof "{\"" RECORD_KEY "\""];
+    ssize_t n = read(fd, head, sizeof head - 1);
+    struct stat st;
+    int regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    close(fd);
+    if (!regular || n <= 0)
+        return 0; /* a device's contents are not the journal's to judge */
+    head[n] = '\0';
+    if (strcmp(head, "{\"" RECORD_KEY "\"") == 0)
+        return 0;
+    return bmp_error_set(err, BMP_EINVAL, "journal", path,
+                         "%s exists and is not a journal (its first line is "
+                         "not a run record); a new run would empty it: name "
+                         "another file, or remove it first",
+                         path);
+}
+
 int bmp__journal_open(bmp__run *run, bmp_error *err)
 {
     run->journal_fd = -1;
@@ -337,8 +376,12 @@ int bmp__journal_open(bmp__run *run, bmp_error *err)
             goto out;
     }
     int flags = O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC;
-    if (!resume)
+    if (!resume) {
+        rc = check_replaceable(path, err);
+        if (rc < 0)
+            goto out;
         flags |= O_TRUNC;
+    }
     run->journal_fd = open(path, flags, 0666);
     if (run->journal_fd < 0) {
         rc = -errno;
