@@ -188,11 +188,22 @@ typedef struct child_args {
     char **sh_argv;       /* "sh", path, argv[1..]: for a script without
                              "#!", as execvp runs it */
     pid_t parent;
-    int out_fd, err_fd, report_fd;
+    int out_fd, err_fd;
+    int parent_fds[2];     /* the parent's ends of the pipes: closed in
+                              the child first, so that its own opens fit
+                              under a tight descriptor limit */
+    /* How an exec failure comes back: with CLONE_VM the child writes the
+     * errno into the parent's memory, which the parent reads once the
+     * child has exec'd or exited (CLONE_VFORK); a fork()ed child has no
+     * shared memory and writes it to a close-on-exec pipe instead.
+     * Without the pipe a spawn needs two descriptors fewer. */
+    volatile int *exec_errno; /* shared memory, or NULL */
+    int report_fd;            /* the pipe's write end, or -1 */
 } child_args;
 
 /* Runs in the child on its own stack, sharing the parent's memory until
- * exec: only system calls, no allocation, no writes but to its stack. */
+ * exec: only system calls, no allocation, no writes but to its stack
+ * and, on an exec failure, to the errno slot the parent gave it. */
 static int child_main(void *arg)
 {
     const child_args *a = arg;
@@ -202,6 +213,8 @@ static int child_main(void *arg)
     /* Its own group; the parent sets it too, for the fork() build, in
      * which the parent may run first. */
     setpgid(0, 0);
+    close(a->parent_fds[0]);
+    close(a->parent_fds[1]);
     int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (null_fd < 0 || dup2(null_fd, STDIN_FILENO) < 0 ||
         dup2(a->out_fd, STDOUT_FILENO) < 0 ||
@@ -231,8 +244,10 @@ static int child_main(void *arg)
         execve("/bin/sh", a->sh_argv, a->o->envp);
 failed:;
     int e = errno;
+    if (a->exec_errno)
+        *a->exec_errno = e ? e : ENOEXEC;
     /* Nothing to do if the parent is gone: the exit code then says it. */
-    if (write(a->report_fd, &e, sizeof e) < 0) {
+    else if (write(a->report_fd, &e, sizeof e) < 0) {
     }
     _exit(127);
 }
@@ -309,7 +324,7 @@ int spawn_run(const spawn_options *o, spawn_result *r)
     for (size_t i = 1; i <= argc; i++)
         sh_argv[i + 1] = o->argv[i];
     if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC) ||
-        pipe2(report, O_CLOEXEC)) {
+        (SPAWN_WITH_FORK && pipe2(report, O_CLOEXEC))) {
         rc = -errno;
         goto out;
     }
@@ -318,8 +333,11 @@ int spawn_run(const spawn_options *o, spawn_result *r)
         rc = -ENOMEM;
         goto out;
     }
+    volatile int child_errno = 0;
     child_args a = {.o = o, .path = path, .sh_argv = sh_argv,
                     .parent = getpid(), .out_fd = out[1], .err_fd = err[1],
+                    .parent_fds = {out[0], err[0]},
+                    .exec_errno = SPAWN_WITH_FORK ? NULL : &child_errno,
                     .report_fd = report[1]};
     /* Blocked until the child has reset the handlers: a signal in
      * between must not run a worker's handler on the child's stack. */
@@ -340,16 +358,20 @@ int spawn_run(const spawn_options *o, spawn_result *r)
     int tracked = o->item && bmp_item_track_group(o->item, pid) == 0;
     close(out[1]);
     close(err[1]);
-    close(report[1]);
-    out[1] = err[1] = report[1] = -1;
-
-    /* The report pipe closes at exec: 0 bytes mean the program runs. */
-    int e = 0;
+    out[1] = err[1] = -1;
     ssize_t n;
-    while ((n = read(report[0], &e, sizeof e)) < 0 && errno == EINTR) {
+    if (SPAWN_WITH_FORK) {
+        /* The report pipe closes at exec: 0 bytes mean the program runs. */
+        close(report[1]);
+        report[1] = -1;
+        int e = 0;
+        while ((n = read(report[0], &e, sizeof e)) < 0 && errno == EINTR) {
+        }
+        if (n == (ssize_t)sizeof e)
+            r->exec_errno = e ? e : ENOEXEC;
+    } else {
+        r->exec_errno = child_errno; /* the child has exec'd or exited */
     }
-    if (n == (ssize_t)sizeof e)
-        r->exec_errno = e ? e : ENOEXEC;
 
     /* Where pidfd_open() is missing (before Linux 5.3), the exit is
      * looked for between polls of a few milliseconds. */

@@ -86,4 +86,15 @@ check_eq "--retries: a flaky item succeeds on its second attempt" "['ok', 2]" \
 "$BMP" run -q --executor serial -- true ::: ok.txt > /dev/null 2>&1
 check_eq "unknown option: exit 2" 2 $?
 
+# Short of descriptors: two workers at `ulimit -n 16` still run every
+# item (a program start needs the pipes of its output and error only).
+mkdir fd16 && cd fd16 || exit 2
+for i in 1 2 3 4 5 6; do printf '%s\n' "$i" > "f$i.txt"; done
+(ulimit -n 16 && "$BMP" run -q -j 2 --outdir o --create_outdir -- cp {in} {out} \
+    ::: f1.txt f2.txt f3.txt f4.txt f5.txt f6.txt > pout.jsonl)
+check_eq "ulimit -n 16, two workers: exit 0" 0 $?
+check_eq "... every item ok" "['ok', 'ok', 'ok', 'ok', 'ok', 'ok']" \
+    "$(pout pout.jsonl '[r["status"] for r in rows]')"
+cd ..
+
 finish
