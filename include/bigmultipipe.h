@@ -475,8 +475,11 @@ typedef struct bmp_own_file {
  *  Paths are compared as the files they name: device and inode where the
  *  file exists, else its directory's device and inode and its base name,
  *  so "a", "./a", a symbolic link (to the file or to its directory) and
- *  a hard link are all the same file.  Costs a stat() per input and per
- *  output.  bmp_pipeline() calls it itself (with BMP_CHECK_OUTPUTS when
+ *  a hard link are all the same file.  Costs one listing of each output
+ *  directory, a stat() per directory and per file to be written that
+ *  exists, and a stat() per input only when one of those exists.  Names
+ *  that differ only in case are different files here, also on a file
+ *  system that ignores case.  bmp_pipeline() calls it itself (with BMP_CHECK_OUTPUTS when
  *  the default naming and file_process are in use and check_outnames is
  *  not false); a program that writes outputs its own way (a command per
  *  file) calls it with what it knows.
