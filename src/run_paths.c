@@ -216,9 +216,8 @@ static int conflict(const path_key *a, const path_key *b,
     if (a->role == ROLE_OUTPUT && b->role == ROLE_OUTPUT)
         return bmp_error_set(err, BMP_EINVAL, "outname", b->path,
                              "items %zu and %zu would both write %s; give "
-                             "them distinct names (outdir, outname_append, "
-                             "outname), or set check_outnames false when "
-                             "steps name the outputs or write none",
+                             "them distinct output names (outdir, "
+                             "outname_append, outname)",
                              a->item, b->item, b->path);
     if (a->role == ROLE_OUTPUT && b->role == ROLE_INPUT) {
         if (a->item == b->item)

@@ -26,64 +26,6 @@ static int usage(const char *msg)
     return EXIT_USAGE;
 }
 
-/* "./a//b/./c" -> "a/b/c": enough to see two spellings of one name. */
-static void normalize(char *path)
-{
-    char *r = path, *w = path;
-    while (*r) {
-        if (r[0] == '.' && r[1] == '/' && (r == path || r[-1] == '/')) {
-            r += 2;
-            continue;
-        }
-        if (*r == '/' && w > path && w[-1] == '/') {
-            r++;
-            continue;
-        }
-        *w++ = *r++;
-    }
-    *w = '\0';
-}
-
-static int compare_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Two items that would write one {out}: the library refuses this before
- * running for its own writers; a command that writes {out} needs the same
- * check.  @return 0, or -1 with msg filled. */
-static int check_outnames(const json_t *names, const json_t *kw, char *msg,
-                          size_t msgsize)
-{
-    size_t n = json_array_size(names), k = 0;
-    char **outs = calloc(n ? n : 1, sizeof *outs);
-    int rc = outs ? 0 : -1;
-    if (!outs)
-        snprintf(msg, msgsize, "out of memory");
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        char *out = NULL;
-        const char *in = json_string_value(json_array_get(names, i));
-        if (bmp_outname_create(in, kw, NULL, &out) != 0)
-            continue; /* that item fails on its own */
-        normalize(out);
-        outs[k++] = out;
-    }
-    qsort(outs, k, sizeof *outs, compare_str);
-    for (size_t i = 1; rc == 0 && i < k; i++) {
-        if (strcmp(outs[i - 1], outs[i]) == 0) {
-            snprintf(msg, msgsize,
-                     "two inputs would both write %s; give them distinct "
-                     "names (--outdir, --outname_append)",
-                     outs[i]);
-            rc = -1;
-        }
-    }
-    for (size_t i = 0; i < k; i++)
-        free(outs[i]);
-    free(outs);
-    return rc;
-}
-
 /* "sort -n -o {out} {in}", with " (--shell)" and " (--reject-code N)"
  * when given, as the keyword pipeline_id.  @return 0 or -1 (ENOMEM). */
 static int set_pipeline_id(tool_args *a)
@@ -151,11 +93,6 @@ int cmd_run(int argc, char **argv)
     size_t count = json_array_size(names);
     if (count == 0) {
         usage("no inputs: the input list is empty");
-        goto out;
-    }
-    if (placeholder_used(a.command, a.ncommand, "{out}") &&
-        check_outnames(names, a.kw, msg, sizeof msg) < 0) {
-        usage(msg);
         goto out;
     }
     /* Nothing of the run may destroy its own data: an output that is

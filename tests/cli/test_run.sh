@@ -95,7 +95,7 @@ printf '1' > d1/same.txt
 printf '2' > d2/same.txt
 "$BMP" run -q -- "$FAKE" {in} {out} ::: d1/same.txt d2/same.txt > p.jsonl 2> err.txt
 check_eq "two inputs, one {out}: exit 2" 2 $?
-check "... naming the output" grep -q "two inputs would both write same_bmp.txt" err.txt
+check "... naming the items and the output" grep -q "items 0 and 1 would both write ./same_bmp.txt" err.txt
 check "... and nothing ran" test ! -e same_bmp.txt
 "$BMP" run -q -- wc -c ::: d1/same.txt d2/same.txt > p.jsonl
 check_eq "a command without {out} may share one" 0 $?
