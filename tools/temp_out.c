@@ -157,17 +157,52 @@ char *claim_path(const char *dir, size_t index)
     return path;
 }
 
+/* The working directory, looked up once per process: workers start
+ * every item in the directory they started in (the library restores
+ * it), and the command does not move. */
+static const char *working_dir(void)
+{
+    static char *cwd;
+    static pid_t cwd_pid;
+    if (!cwd || cwd_pid != getpid()) {
+        char *now = getcwd(NULL, 0);
+        if (!now)
+            return NULL;
+        if (cwd_pid == getpid())
+            free(cwd);
+        cwd = now;
+        cwd_pid = getpid();
+    }
+    return cwd;
+}
+
 /* "FINAL\0TEMP\0" in one write(): a worker killed inside it leaves a
- * claim without its last NUL, which is ignored. */
+ * claim without its last NUL, which is ignored.  Relative names are
+ * written from the working directory, so that a run started elsewhere,
+ * sweeping the claims of a dead run, finds the same files. */
 static int claim_write(const char *claim, const char *final,
                        const char *temp)
 {
+    const char *dir = "";
+    if (final[0] != '/' && !(dir = working_dir()))
+        return -errno;
+    size_t d = *dir ? strlen(dir) + 1 : 0;
     size_t a = strlen(final) + 1, b = strlen(temp) + 1;
-    char *buf = malloc(a + b);
+    char *buf = malloc(d + a + d + b);
     if (!buf)
         return -ENOMEM;
-    memcpy(buf, final, a);
-    memcpy(buf + a, temp, b);
+    char *at = buf;
+    for (int k = 0; k < 2; k++) {
+        if (d) {
+            memcpy(at, dir, d - 1);
+            at[d - 1] = '/';
+            at += d;
+        }
+        memcpy(at, k ? temp : final, k ? b : a);
+        at += k ? b : a;
+    }
+    a += d;
+    b += d;
     int fd = open(claim, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     int rc = 0;
     if (fd < 0) {

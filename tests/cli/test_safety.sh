@@ -116,6 +116,18 @@ check_eq "temporaries: the unheld ones of this run's outputs removed; held ones,
 check_eq "a claim never removes an output or any other file" "keep keep" "$(cat o5/in_bmp.dat o5/important.txt | tr '\n' ' ' | sed 's/ $//')"
 kill -- -"$holder" 2> /dev/null
 wait "$holder" 2> /dev/null
+
+# Claims name files from the root, so that a run started in another
+# folder, over other outputs, still finds a dead run's temporaries.
+run -q --outdir o5b --create_outdir --shell -- 'cat "$TMPDIR"/bmp-run-*/claim-0 | tr "\0" "\n" >&2; true' {out} ::: in.dat > p.jsonl
+check_eq "a claim holds the output and its temporary from the root" \
+    "True True" "$(pout p.jsonl '" ".join(str(l.startswith(os.getcwd() + "/o5b/")) for l in rows[0]["meta"]["stderr"].split())')"
+mkdir o6 elsewhere tmp/bmp-run-Dead04
+: > o6/.x_bmp.dat.bmp-Dead04.dat
+printf '%s\0%s\0' "$PWD/o6/x_bmp.dat" "$PWD/o6/.x_bmp.dat.bmp-Dead04.dat" > tmp/bmp-run-Dead04/claim-0
+(cd elsewhere && printf 'x\n' > in.dat && run -q --outdir out --create_outdir -- "$FAKE" {in} {out} ::: in.dat > /dev/null)
+check_eq "a dead run's claimed temporary is removed by a run started elsewhere" "|" \
+    "$(temps o6)|$(ls tmp)"
 run -q --outdir o5 -- true {in} {out} ::: in.dat > /dev/null
 check_eq "once their holders are gone, the next run removes them" "o5/.in_bmp.dat.bmp-short.dat o5/.other.dat.bmp-abcdef.dat|" \
     "$(temps o5 | tr '\n' ' ' | sed 's/ $//')|$(ls tmp)"
