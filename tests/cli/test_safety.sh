@@ -122,21 +122,28 @@ wait "$holder" 2> /dev/null
 run -q --outdir o5b --create_outdir --shell -- 'cat "$TMPDIR"/bmp-run-*/claim-0 | tr "\0" "\n" >&2; true' {out} ::: in.dat > p.jsonl
 check_eq "a claim holds the output and its temporary from the root" \
     "True True" "$(pout p.jsonl '" ".join(str(l.startswith(os.getcwd() + "/o5b/")) for l in rows[0]["meta"]["stderr"].split())')"
-mkdir o6 elsewhere tmp/bmp-run-Dead04
-: > o6/.x_bmp.dat.bmp-Dead04.dat
-printf '%s\0%s\0' "$PWD/o6/x_bmp.dat" "$PWD/o6/.x_bmp.dat.bmp-Dead04.dat" > tmp/bmp-run-Dead04/claim-0
+mkdir o8 elsewhere tmp/bmp-run-Dead04
+: > o8/.x_bmp.dat.bmp-Dead04.dat
+printf '%s\0%s\0' "$PWD/o8/x_bmp.dat" "$PWD/o8/.x_bmp.dat.bmp-Dead04.dat" > tmp/bmp-run-Dead04/claim-0
 (cd elsewhere && printf 'x\n' > in.dat && run -q --outdir out --create_outdir -- "$FAKE" {in} {out} ::: in.dat > /dev/null)
 check_eq "a dead run's claimed temporary is removed by a run started elsewhere" "|" \
-    "$(temps o6)|$(ls tmp)"
+    "$(temps o8)|$(ls tmp)"
 run -q --outdir o5 -- true {in} {out} ::: in.dat > /dev/null
 check_eq "once their holders are gone, the next run removes them" "o5/.in_bmp.dat.bmp-short.dat o5/.other.dat.bmp-abcdef.dat|" \
     "$(temps o5 | tr '\n' ' ' | sed 's/ $//')|$(ls tmp)"
 
 # ---- processes: the program's group lives and dies with it -------------
-run -q -- sh -c 'sleep 317.25 & echo "{\"done\": 1}"' ::: in.dat > p.jsonl
+# Sleeps of a length of this script's own (its pid in the fraction), so
+# that another copy of it running meanwhile is not seen.
+s1=317.1$$ s2=317.2$$ s3=317.3$$
+gone() { # gone PATTERN: waits up to 5 s for no process to match
+    for _ in $(seq 50); do pgrep -f "$1" > /dev/null || return 0; sleep 0.1; done
+    return 1
+}
+run -q -- sh -c "sleep $s1 & echo '{\"done\": 1}'" ::: in.dat > p.jsonl
 check_eq "a background child holding the pipes does not keep the item open" "0 {'done': 1}" \
     "$? $(pout p.jsonl 'rows[0]["meta"]')"
-check_eq "... and is killed with the program's group" "" "$(pgrep -f 'sleep 317.25')"
+check "... and is killed with the program's group" gone "sleep $s1"
 
 for f in a b c d; do printf '%s\n' "$f" > "k_$f.txt"; done
 run -q -j 2 --outdir o6 --create_outdir --shell -- \
@@ -146,10 +153,21 @@ check_eq "kill 0 and trap 'kill 0' EXIT end their own item only; the run complet
     "1 ['ok', 'failed', 'failed', 'ok']" "$? $(pout p.jsonl '[r["status"] for r in rows]')"
 check_eq "... the others wrote their outputs" "a d" "$(cat o6/k_a_bmp.txt o6/k_d_bmp.txt | tr '\n' ' ' | sed 's/ $//')"
 
-run -q -j 2 --timeout 1 -- sh -c 'sleep 317.5 & sleep 317.5' ::: in.dat > p.jsonl
+run -q -j 2 --timeout 1 -- sh -c "sleep $s2 & sleep $s2" ::: in.dat > p.jsonl
 check_eq "a timed-out program" "timed_out" "$(pout p.jsonl 'rows[0]["status"]')"
-for _ in $(seq 50); do pgrep -f 'sleep 317.5' > /dev/null || break; sleep 0.1; done
-check_eq "... and its background child are gone after the run" "" "$(pgrep -f 'sleep 317.5')"
+check "... and its background child are gone after the run" gone "sleep $s2"
+
+# An interrupted run ends what its programs started, too.
+set -m
+"$BMP" run -q -j 2 -- sh -c "sleep $s3 & sleep $s3" ::: in.dat k_a.txt > p.jsonl 2> /dev/null &
+tool=$!
+for _ in $(seq 50); do [ "$(pgrep -fc "sleep $s3")" -ge 4 ] && break; sleep 0.1; done
+kill -INT "$tool"
+wait "$tool"
+status=$?
+set +m
+check_eq "SIGINT: the run stops (exit 1)" 1 "$status"
+check "... and every program and background child is gone" gone "sleep $s3"
 
 # ---- special files are refused before the program starts --------------
 mkfifo pipe.fifo

@@ -1020,6 +1020,36 @@ static void executor_items_start_clean(void **state)
     free(here);
 }
 
+/* Item 1 signals its own process group, as `kill 0` in a script does. */
+static int kill_own_group(bmp_item *item, void **data, void *arg)
+{
+    (void)data;
+    (void)arg;
+    if (bmp_item_index(item) == 1)
+        kill(0, SIGTERM);
+    return BMP_CONTINUE;
+}
+
+/* The worker's group is its own: the signal ends that worker's item, not
+ * the caller (the test itself) or the other workers' items. */
+static void executor_kill_own_group_costs_one_item(void **state)
+{
+    fixture *f = *state;
+    bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
+    bmp_pipe_add_pre(pipe, kill_own_group, NULL, NULL);
+    json_t *kw = json_pack("{s:s, s:i, s:b}", "outdir", f->dir,
+                           "num_processes", 2, "overwrite", 1);
+    bmp_pout *pout = run(pipe, f->names, kw);
+    for (size_t i = 0; i < N_ITEMS; i++)
+        assert_int_equal(bmp_pout_status(pout, i),
+                         i == 1 ? BMP_ITEM_CRASHED : BMP_ITEM_OK);
+    assert_non_null(strstr(bmp_pout_error(pout, 1), "SIGTERM"));
+    bmp_pout_free(pout);
+    json_decref(kw);
+    bmp_pipe_free(pipe);
+    assert_no_children();
+}
+
 static volatile sig_atomic_t host_saw_term;
 
 static void host_term_handler(int sig)
@@ -1317,6 +1347,7 @@ int main(void)
         T(executor_grace_kill_named),
         T(executor_items_start_clean),
         T(executor_host_handler_not_inherited),
+        T(executor_kill_own_group_costs_one_item),
         T(executor_crash_handler_not_inherited),
         T(executor_user_executor_order),
         T(executor_thread_executor),
