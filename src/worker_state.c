@@ -37,18 +37,24 @@ void bmp__worker_state_save(bmp__worker_state *s)
         s->known[sig] = sigaction(sig, NULL, &s->act[sig]) == 0;
 }
 
+/* Compared by what the kernel keeps: the handler, the flags that change
+ * behaviour, and the kernel's part of the mask (the rest of a sigset_t
+ * is room that nobody fills). */
 static int same_action(const struct sigaction *a, const struct sigaction *b)
 {
-    return a->sa_handler == b->sa_handler && a->sa_flags == b->sa_flags &&
-           memcmp(&a->sa_mask, &b->sa_mask, sizeof a->sa_mask) == 0;
+    const int flags = SA_NOCLDSTOP | SA_NOCLDWAIT | SA_SIGINFO | SA_ONSTACK |
+                      SA_RESTART | SA_NODEFER | SA_RESETHAND;
+    if (a->sa_handler != b->sa_handler ||
+        (a->sa_flags & flags) != (b->sa_flags & flags))
+        return 0;
+    /* Signals 1 to NSIG - 1 are the first bits of a glibc sigset_t. */
+    return memcmp(&a->sa_mask, &b->sa_mask, (NSIG - 1 + 7) / 8) == 0;
 }
 
 /* Sets sig's disposition back when it differs from the saved one. */
 static int restore_signal(const bmp__worker_state *s, int sig)
 {
     struct sigaction now;
-    /* The kernel fills only its own part of sa_mask: the rest compared
-     * must be the same zeros as in the saved copy. */
     memset(&now, 0, sizeof now);
     if (!s->known[sig] || sigaction(sig, NULL, &now) != 0 ||
         same_action(&now, &s->act[sig]))
