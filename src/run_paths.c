@@ -534,6 +534,34 @@ int bmp__check_run_paths(const json_t *items, char *const *outs,
             }
         k = end;
     }
+    /* The run's own files are written by rename too (a pout file, a
+     * journal made this run's): their dead temporaries go as well. */
+    if (rc == 0 && dead && any_own) {
+        char **paths = calloc(nown, sizeof *paths);
+        size_t n = 0;
+        for (size_t i = 0; paths && i < nown; i++)
+            if (own[i].path && *own[i].path)
+                paths[n++] = (char *)own[i].path;
+        out_scan mine = {.exists = calloc(n ? n : 1, 1)};
+        rc = paths && mine.exists ? scan_outputs(paths, n, &mine) : -ENOMEM;
+        for (size_t i = 0; rc == 0 && i < mine.ndead; i++) {
+            char **more = realloc(scan.dead, (scan.ndead + 1) * sizeof *more);
+            if (!more) {
+                rc = -ENOMEM;
+                break;
+            }
+            scan.dead = more;
+            scan.dead[scan.ndead++] = mine.dead[i];
+            mine.dead[i] = NULL;
+        }
+        for (size_t i = 0; i < mine.ndead; i++)
+            free(mine.dead[i]);
+        free(mine.dead);
+        free(mine.exists);
+        free(paths);
+        if (rc < 0)
+            bmp_error_set(err, rc, "paths", NULL, "out of memory");
+    }
     if (rc == 0 && dead) {
         dead->paths = scan.dead;
         dead->count = scan.ndead;

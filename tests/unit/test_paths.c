@@ -535,8 +535,23 @@ static void paths_dead_temporaries_removed(void **state)
     }
     char c;
     assert_int_equal(read(ready[0], &c, 1), 1);
-    json_t *kw = json_pack("{s:s}", "outdir", f->out);
+    /* The run's own files are written by rename too: a killed run's
+     * temporaries of its journal and pout file go as well. */
+    char *journal = tu_join(f->dir, "journal.jsonl");
+    char *pout_file = tu_join(f->dir, "pout.jsonl");
+    char *dead_journal = tu_join(f->dir, ".journal.jsonl.bmp-Jj1Jj1");
+    char *dead_pout = tu_join(f->dir, ".pout.jsonl.bmp-Pp2Pp2");
+    tu_write_file(dead_journal, "{", 1);
+    tu_write_file(dead_pout, "{", 1);
+    json_t *kw = json_pack("{s:s, s:s, s:s}", "outdir", f->out, "journal",
+                           journal, "write_pout", pout_file);
     assert_int_equal(run(f, NULL, kw, NULL), 0);
+    assert_false(tu_exists(dead_journal));
+    assert_false(tu_exists(dead_pout));
+    free(journal);
+    free(pout_file);
+    free(dead_journal);
+    free(dead_pout);
     assert_false(tu_exists(dead));
     assert_true(tu_exists(held));
     assert_true(tu_exists(foreign));
