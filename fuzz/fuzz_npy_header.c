@@ -9,7 +9,7 @@
  */
 #include "bigmultipipe.h"
 
-#include "formats/npy_internal.h"
+#include "npy_internal.h"
 
 #include <stdint.h>
 #include <stdlib.h>

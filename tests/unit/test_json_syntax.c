@@ -1,6 +1,6 @@
 /*
  * test_json_syntax.c -- the check that a worker's meta text is one JSON
- * object (src/json_syntax.c), case by case and against jansson itself:
+ * object (src/base/json_syntax.c), case by case and against jansson itself:
  * what the check lets into the pout file must be what jansson reads back.
  */
 #include <setjmp.h>

@@ -1,5 +1,5 @@
 /*
- * test_meter.c -- a worker's per-item measurements (src/meter.c): when the
+ * test_meter.c -- a worker's per-item measurements (src/platform/meter.c): when the
  * peak's mark is kept from one item to the next, when it is reset, and
  * what start and peak each item then reports.  The end-of-item
  * getrusage() is made up here, so that each decision is checked exactly;

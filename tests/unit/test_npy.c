@@ -7,7 +7,7 @@
 #include "bigmultipipe.h"
 
 #include "array_internal.h"
-#include "formats/npy_internal.h"
+#include "npy_internal.h"
 #include "testutil.h"
 
 #include <setjmp.h>

@@ -13,7 +13,7 @@
 #ifndef BMP_CHANNEL_H
 #define BMP_CHANNEL_H
 
-#include "pipe_internal.h"
+#include "result.h"
 #include "temp_log.h"
 
 #include <stdint.h>

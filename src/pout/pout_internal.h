@@ -2,7 +2,7 @@
 #ifndef BMP_POUT_INTERNAL_H
 #define BMP_POUT_INTERNAL_H
 
-#include "pipe_internal.h"
+#include "result.h"
 
 typedef struct bmp__pout_entry {
     json_t *in_name; /* owned reference */

@@ -9,7 +9,7 @@
 #ifndef BMP_EXECUTOR_H
 #define BMP_EXECUTOR_H
 
-#include "pipe_internal.h"
+#include "run.h"
 
 typedef struct bmp__executor {
     const char *name;
@@ -22,8 +22,5 @@ typedef struct bmp__executor {
 
 extern const bmp__executor bmp__executor_serial;
 extern const bmp__executor bmp__executor_process;
-
-/* The executor of that name, or NULL. */
-const bmp__executor *bmp__executor_find(const char *name);
 
 #endif

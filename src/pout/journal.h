@@ -8,7 +8,7 @@
 #ifndef BMP_JOURNAL_H
 #define BMP_JOURNAL_H
 
-#include "pipe_internal.h"
+#include "run.h"
 
 /* Opens the journal named by the keyword `journal`, if any.  With
  * `resume`, first loads the finished items into run->results and marks

@@ -5,7 +5,7 @@
  * The rule is a pure function of (input name, keywords, meta) so that it
  * can be checked before anything runs (for collisions) and tested alone.
  */
-#include "pipe_internal.h"
+#include "run.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /*
- * pipe_internal.h -- the structures behind the opaque handles, shared by
- * the pipe, the per-item runner, the executors and the pout.
+ * run.h -- the structures behind the opaque handles, shared by the pipe,
+ * the per-item runner, the executors, the journal and the pipeline.
  *
  * A bmp_pipe holds what was given at construction.  Each bmp_pipeline()
  * call makes a bmp__run: the merged keywords and the concatenated step
@@ -10,10 +10,11 @@
  * meta object.  The item's outcome is a bmp__result,
  * the only thing that crosses from a worker back to the caller.
  */
-#ifndef BMP_PIPE_INTERNAL_H
-#define BMP_PIPE_INTERNAL_H
+#ifndef BMP_RUN_H
+#define BMP_RUN_H
 
 #include "bigmultipipe.h"
+#include "result.h"
 
 #include <stdint.h>
 #include <sys/resource.h>
@@ -36,43 +37,6 @@ struct bmp_pipe {
     void *progress_arg;
 };
 
-/* What one item's run measured, apart from the user's meta. */
-typedef struct bmp__stats {
-    double wall_s;     /* elapsed time of the item in its worker */
-    double cpu_s;      /* user + system CPU time of the item */
-    int64_t peak_rss;  /* peak resident bytes of the worker during the
-                          item; -1 when unknown */
-    int64_t start_rss; /* resident bytes of the worker when the item
-                          started; -1 when unknown */
-    int64_t estimate;  /* the scheduler's memory estimate for the item
-                          (what it adds to its worker); -1 none */
-    int over_estimate; /* 1: peak - start_rss passed the estimate */
-    int attempts;      /* times the item was started */
-} bmp__stats;
-
-/* Every figure unknown. */
-static inline void bmp__stats_init(bmp__stats *s)
-{
-    *s = (bmp__stats){.peak_rss = -1, .start_rss = -1, .estimate = -1};
-}
-
-typedef struct bmp__result {
-    bmp_status status;
-    int code;      /* 0, or the negative error of a failure */
-    char *outname; /* malloc'd, or NULL */
-    /* The meta: an object (owned), or, as a worker sent it, its compact
-     * JSON text (malloc'd), parsed only when someone asks for the object
-     * (bmp__result_meta): the caller then neither parses nor prints it
-     * again for the pout, and holds the text's bytes instead of jansson's
-     * objects.  Both NULL: not filled yet.  Once filled, the object is
-     * installed atomically, so that readers of a pout in several threads
-     * may ask at once; the text stays until the result is cleared. */
-    json_t *meta;
-    char *meta_text;
-    char *error;   /* malloc'd message, or NULL */
-    bmp__stats stats;
-} bmp__result;
-
 typedef struct bmp_run bmp__run;
 
 struct bmp_run {
@@ -88,6 +52,15 @@ struct bmp_run {
     int journal_fd;       /* -1: no journal */
     int journal_error;    /* first failed journal write, or 0 */
     int64_t mem_budget;   /* bytes for all workers; -1 when unlimited */
+    /* Where results leave the executor, set by the pipeline that owns
+     * the run: the journal, the progress callback.  An executor calls
+     * them through bmp__item_final() and bmp__report_progress() and so
+     * never names the layer above it. */
+    struct {
+        void (*item_done)(bmp__run *run, size_t index);
+        void (*progress)(bmp__run *run, size_t done, size_t failed,
+                         size_t running, int workers, int64_t mem_in_use);
+    } outlet;
 };
 
 struct bmp_item {
@@ -125,22 +98,6 @@ void bmp__step_list_clear(bmp__step_list *list);
 void bmp__run_item(bmp__run *run, size_t index, bmp__result *out,
                    struct rusage *usage);
 
-void bmp__result_clear(bmp__result *r);
-/* The meta object of `r`, parsed from its text at the first call; a text
- * that is not a JSON object (a worker's memory gone wrong) gives
- * {"bmp_error": ...}.  Borrowed, until `r` is cleared; NULL only when
- * memory runs out, or when `r` has no meta at all. */
-json_t *bmp__result_meta(bmp__result *r);
-/* The meta object when it has been made, else NULL (the text may hold
- * it): for readers that can use either form. */
-static inline json_t *bmp__result_meta_made(const bmp__result *r)
-{
-    return __atomic_load_n(&r->meta, __ATOMIC_ACQUIRE);
-}
-/* Sets a failed result with a formatted message. */
-void bmp__result_fail(bmp__result *r, bmp_status status, int code,
-                      const char *fmt, ...) BMP_PRINTF(4, 5);
-
 /* Reads an item or a member of a group: a name through file_read, a
  * group into a bmp_list of its members (fileio.c). */
 int bmp__read_member(bmp_item *item, const json_t *member, void **data);
@@ -148,19 +105,32 @@ int bmp__read_member(bmp_item *item, const json_t *member, void **data);
  * the keyword) is true; records the failure on the item (fileio.c). */
 int bmp__prepare_outdir(bmp_item *item, const char *outname);
 
-/* An item has its final result: journal it (pipeline.c).  Every executor
- * calls this once per item it ran. */
-void bmp__item_final(bmp__run *run, size_t index);
+/* An item has its final result: out through the run's outlet (the
+ * pipeline journals it).  Every executor calls this once per item it
+ * ran. */
+static inline void bmp__item_final(bmp__run *run, size_t index)
+{
+    if (run->outlet.item_done)
+        run->outlet.item_done(run, index);
+}
 
-/* Reports progress through the pipe's callback, if any (pipeline.c). */
-void bmp__report_progress(bmp__run *run, size_t done, size_t failed,
-                          size_t running, int workers, int64_t mem_in_use);
+/* Reports progress through the run's outlet (the pipe's callback). */
+static inline void bmp__report_progress(bmp__run *run, size_t done,
+                                        size_t failed, size_t running,
+                                        int workers, int64_t mem_in_use)
+{
+    if (run->outlet.progress)
+        run->outlet.progress(run, done, failed, running, workers,
+                             mem_in_use);
+}
+
+/* The item's commit flags for atomic_file.h (fsync, and no replace
+ * unless overwrite), from its keywords with meta winning (fileio.c). */
+unsigned bmp__atomic_flags_for(bmp_item *item);
 
 /* Records a failed write on the item with a message that says what to
  * do: -EEXIST (overwrite), -ENOENT (create_outdir).  Returns rc. */
 int bmp__write_failed(bmp_item *item, const char *outname, int rc);
 
-/* Seconds of a monotonic clock. */
-double bmp__now(void);
 
 #endif

@@ -58,8 +58,21 @@ static void run_clear(bmp__run *run)
     }
 }
 
-void bmp__report_progress(bmp__run *run, size_t done, size_t failed,
-                          size_t running, int workers, int64_t mem_in_use)
+/* The executors the `executor` keyword names: the registry lives here,
+ * with the run that uses it, not in a backend. */
+static const bmp__executor *executor_find(const char *name)
+{
+    static const bmp__executor *const all[] = {&bmp__executor_process,
+                                               &bmp__executor_serial};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        if (strcmp(all[i]->name, name) == 0)
+            return all[i];
+    return NULL;
+}
+
+/* The run's outlet (run.h): progress to the pipe's callback. */
+static void report_progress(bmp__run *run, size_t done, size_t failed,
+                            size_t running, int workers, int64_t mem_in_use)
 {
     if (!run->pipe->progress)
         return;
@@ -76,7 +89,8 @@ void bmp__report_progress(bmp__run *run, size_t done, size_t failed,
     run->pipe->progress(&p, run->pipe->progress_arg);
 }
 
-void bmp__item_final(bmp__run *run, size_t index)
+/* The run's outlet: a finished item goes to the journal. */
+static void item_done(bmp__run *run, size_t index)
 {
     bmp__journal_record(run, index);
 }
@@ -221,7 +235,8 @@ int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
     bmp__run run = {.pipe = pipe, .items = in_names,
                     .count = json_array_size(in_names),
                     .started = bmp__now(), .mem_budget = -1,
-                    .journal_fd = -1};
+                    .journal_fd = -1,
+                    .outlet = {item_done, report_progress}};
     bmp__interrupt_guard guard = {0};
     int rc = 0;
     run.kw = bmp_kw_merge(pipe->kw, kw);
@@ -260,7 +275,7 @@ int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
         goto out;
 
     const char *name = bmp_kw_str(run.kw, "executor", "process");
-    const bmp__executor *executor = bmp__executor_find(name);
+    const bmp__executor *executor = executor_find(name);
     if (!executor) {
         rc = bmp_error_set(err, BMP_EINVAL, "pipeline", NULL,
                            "unknown executor \"%s\" (process or serial)",

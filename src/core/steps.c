@@ -6,7 +6,7 @@
  * with bmp_data/bmp_kwargs).  Here a step returns a verdict and works on
  * the data by reference; keywords are changed directly on the item.
  */
-#include "pipe_internal.h"
+#include "run.h"
 
 #include "meta_internal.h"
 #include "objects_internal.h"

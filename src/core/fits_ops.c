@@ -9,7 +9,7 @@
 
 #include "atomic_file.h"
 #include "objects_internal.h"
-#include "pipe_internal.h"
+#include "run.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -53,10 +53,6 @@ int bmp__atomic_rename(const char *from, const char *to, unsigned flags);
 int bmp__fsync_path(const char *path);
 int bmp__fsync_parent(const char *path);
 
-/* The item keywords' commit flags: fsync, and no replace unless
- * overwrite (both keywords; meta overwrite wins). */
-struct bmp_item;
-unsigned bmp__atomic_flags_for(struct bmp_item *item);
 /* Closes and removes the temporary.  Safe after a failed commit. */
 void bmp__atomic_abort(bmp__atomic_file *f);
 

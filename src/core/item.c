@@ -5,7 +5,7 @@
  * executor (in the caller, a worker process, later a thread or an MPI
  * rank), an item runs the same way and ends as a bmp__result.
  */
-#include "pipe_internal.h"
+#include "run.h"
 
 #include "channel.h"
 #include "meter.h"
@@ -34,19 +34,6 @@ size_t bmp_item_index(const bmp_item *item)
     return item->index;
 }
 
-/* Installs `made` in *slot unless another thread got there first, and
- * returns the object that is there: an object made lazily is then the
- * same for every thread that asks (the loser's copy is dropped). */
-static json_t *install_once(json_t **slot, json_t *made)
-{
-    json_t *there = NULL;
-    if (__atomic_compare_exchange_n(slot, &there, made, 0, __ATOMIC_ACQ_REL,
-                                    __ATOMIC_ACQUIRE))
-        return made;
-    json_decref(made);
-    return there;
-}
-
 json_t *bmp_item_kw(bmp_item *item)
 {
     json_t *kw = __atomic_load_n(&item->kw, __ATOMIC_ACQUIRE);
@@ -60,7 +47,7 @@ json_t *bmp_item_kw(bmp_item *item)
                                      "keywords");
         return NULL;
     }
-    return install_once(&item->kw, copy);
+    return bmp__install_once(&item->kw, copy);
 }
 
 const json_t *bmp__item_kw_view(const bmp_item *item)
@@ -121,68 +108,11 @@ void bmp_item_untrack_group(bmp_item *item, pid_t pgid)
         bmp__channel_untrack_group(pgid);
 }
 
-double bmp__now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* The CPU seconds a getrusage() reports. */
 static double cpu_seconds(const struct rusage *ru)
 {
     return (double)(ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) +
            (ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) * 1e-6;
-}
-
-void bmp__result_clear(bmp__result *r)
-{
-    free(r->outname);
-    free(r->error);
-    json_decref(r->meta);
-    free(r->meta_text);
-    memset(r, 0, sizeof *r);
-    bmp__stats_init(&r->stats);
-}
-
-void bmp__result_fail(bmp__result *r, bmp_status status, int code,
-                      const char *fmt, ...)
-{
-    r->status = status;
-    r->code = code < 0 ? code : BMP_ESTEP;
-    free(r->outname);
-    r->outname = NULL;
-    free(r->error);
-    r->error = NULL;
-    va_list ap;
-    va_start(ap, fmt);
-    if (vasprintf(&r->error, fmt, ap) < 0)
-        r->error = NULL;
-    va_end(ap);
-    if (!r->meta && !r->meta_text)
-        r->meta = json_object();
-}
-
-json_t *bmp__result_meta(bmp__result *r)
-{
-    json_t *meta = bmp__result_meta_made(r);
-    if (meta || !r->meta_text)
-        return meta;
-    json_error_t why;
-    json_t *parsed = json_loads(r->meta_text, JSON_ALLOW_NUL, &why);
-    if (!parsed && json_error_code(&why) == json_error_out_of_memory)
-        return NULL; /* nothing installed: a later call may succeed */
-    if (!json_is_object(parsed)) {
-        /* The text passed the syntax check on arrival (json_syntax.h),
-         * so this is not expected: an error object, not a crash. */
-        json_decref(parsed);
-        parsed = json_pack("{s:s, s:s}", "bmp_error",
-                           "the meta the worker sent cannot be read",
-                           "reason", why.text);
-        if (!parsed)
-            return NULL;
-    }
-    return install_once(&r->meta, parsed);
 }
 
 void bmp__run_item(bmp__run *run, size_t index, bmp__result *out,

@@ -4,7 +4,7 @@
  * atomically (atomic_file.h) so a failed or killed item never leaves a
  * partial file under its final name.
  */
-#include "pipe_internal.h"
+#include "run.h"
 
 #include "atomic_file.h"
 #include "file_kind.h"
@@ -160,4 +160,16 @@ int bmp_default_file_write(bmp_item *item, void *data, const char *outname,
     if (rc < 0)
         return bmp__write_failed(item, outname, rc);
     return 0;
+}
+
+unsigned bmp__atomic_flags_for(bmp_item *item)
+{
+    const json_t *kw = bmp__item_kw_view(item);
+    const json_t *meta = bmp_item_meta(item);
+    unsigned flags = 0;
+    if (bmp_kw_bool(meta, "fsync", bmp_kw_bool(kw, "fsync", 0)))
+        flags |= BMP__ATOMIC_FSYNC;
+    if (!bmp_kw_bool(meta, "overwrite", bmp_kw_bool(kw, "overwrite", 0)))
+        flags |= BMP__ATOMIC_NOREPLACE;
+    return flags;
 }

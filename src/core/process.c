@@ -6,7 +6,7 @@
  * override of any one of them changes just that stage.
  */
 #include "atomic_file.h"
-#include "pipe_internal.h"
+#include "run.h"
 
 #include <errno.h>
 

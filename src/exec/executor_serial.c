@@ -10,6 +10,7 @@
 
 #include <string.h>
 
+
 static int serial_run(bmp__run *run, int workers, bmp_error *err)
 {
     (void)workers;
@@ -33,13 +34,3 @@ static int serial_run(bmp__run *run, int workers, bmp_error *err)
 }
 
 const bmp__executor bmp__executor_serial = {"serial", serial_run};
-
-const bmp__executor *bmp__executor_find(const char *name)
-{
-    static const bmp__executor *const all[] = {&bmp__executor_process,
-                                               &bmp__executor_serial};
-    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
-        if (strcmp(all[i]->name, name) == 0)
-            return all[i];
-    return NULL;
-}

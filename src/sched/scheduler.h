@@ -18,7 +18,7 @@
 #ifndef BMP_SCHEDULER_H
 #define BMP_SCHEDULER_H
 
-#include "pipe_internal.h"
+#include "run.h"
 
 #include <stddef.h>
 #include <stdint.h>

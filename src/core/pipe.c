@@ -2,7 +2,7 @@
  * pipe.c -- the pipe object: operations, user pointer, construction
  * keywords and step lists.  Running is in pipeline.c.
  */
-#include "pipe_internal.h"
+#include "run.h"
 
 #include <errno.h>
 #include <stdlib.h>

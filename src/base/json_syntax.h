@@ -3,7 +3,7 @@
  *
  * The caller keeps each worker's meta as the text the worker sent, and
  * writes it into the pout file and the journal as it is (channel.h,
- * pipe_internal.h).  A worker whose memory went wrong could send text
+ * result.h).  A worker whose memory went wrong could send text
  * that is not JSON, or that closes the object early and adds keys of the
  * pout line's own ("outname", "in_name"): the text is checked once, on
  * arrival, by this single pass that allocates nothing -- a fraction of

@@ -73,7 +73,7 @@ const char *bmp_pout_outname(const bmp_pout *pout, size_t i)
 
 json_t *bmp_pout_meta(const bmp_pout *pout, size_t i)
 {
-    /* Parsed at the first call (pipe_internal.h): the pout is the
+    /* Parsed at the first call (result.h): the pout is the
      * caller's to read, and the object, once made, is the same for every
      * call. */
     return i < bmp_pout_count(pout)

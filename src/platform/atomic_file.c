@@ -3,9 +3,7 @@
  */
 #include "atomic_file.h"
 
-#include "bigmultipipe.h"
 #include "channel.h"
-#include "pipe_internal.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -252,16 +250,4 @@ void bmp__atomic_abort(bmp__atomic_file *f)
     if (f->temp_path)
         unlink(f->temp_path);
     release(f);
-}
-
-unsigned bmp__atomic_flags_for(struct bmp_item *item)
-{
-    const json_t *kw = bmp__item_kw_view(item);
-    const json_t *meta = bmp_item_meta(item);
-    unsigned flags = 0;
-    if (bmp_kw_bool(meta, "fsync", bmp_kw_bool(kw, "fsync", 0)))
-        flags |= BMP__ATOMIC_FSYNC;
-    if (!bmp_kw_bool(meta, "overwrite", bmp_kw_bool(kw, "overwrite", 0)))
-        flags |= BMP__ATOMIC_NOREPLACE;
-    return flags;
 }

@@ -1,0 +1,82 @@
+/*
+ * result.h -- the record of one item's outcome: status, output name,
+ * meta, error and what was measured.  It is all that crosses from a
+ * worker (or any other place an item ran) back to the run, so it sits at
+ * the bottom: the channel encodes it, the pout and the journal store it,
+ * the executors fill it.
+ */
+#ifndef BMP_RESULT_H
+#define BMP_RESULT_H
+
+#include "bigmultipipe.h"
+
+#include <stdint.h>
+#include <time.h>
+
+/* What one item's run measured, apart from the user's meta. */
+typedef struct bmp__stats {
+    double wall_s;     /* elapsed time of the item in its worker */
+    double cpu_s;      /* user + system CPU time of the item */
+    int64_t peak_rss;  /* peak resident bytes of the worker during the
+                          item; -1 when unknown */
+    int64_t start_rss; /* resident bytes of the worker when the item
+                          started; -1 when unknown */
+    int64_t estimate;  /* the scheduler's memory estimate for the item
+                          (what it adds to its worker); -1 none */
+    int over_estimate; /* 1: peak - start_rss passed the estimate */
+    int attempts;      /* times the item was started */
+} bmp__stats;
+
+/* Every figure unknown. */
+static inline void bmp__stats_init(bmp__stats *s)
+{
+    *s = (bmp__stats){.peak_rss = -1, .start_rss = -1, .estimate = -1};
+}
+
+typedef struct bmp__result {
+    bmp_status status;
+    int code;      /* 0, or the negative error of a failure */
+    char *outname; /* malloc'd, or NULL */
+    /* The meta: an object (owned), or, as a worker sent it, its compact
+     * JSON text (malloc'd), parsed only when someone asks for the object
+     * (bmp__result_meta): the caller then neither parses nor prints it
+     * again for the pout, and holds the text's bytes instead of jansson's
+     * objects.  Both NULL: not filled yet.  Once filled, the object is
+     * installed atomically, so that readers of a pout in several threads
+     * may ask at once; the text stays until the result is cleared. */
+    json_t *meta;
+    char *meta_text;
+    char *error;   /* malloc'd message, or NULL */
+    bmp__stats stats;
+} bmp__result;
+
+void bmp__result_clear(bmp__result *r);
+/* The meta object of `r`, parsed from its text at the first call; a text
+ * that is not a JSON object (a worker's memory gone wrong) gives
+ * {"bmp_error": ...}.  Borrowed, until `r` is cleared; NULL only when
+ * memory runs out, or when `r` has no meta at all. */
+json_t *bmp__result_meta(bmp__result *r);
+/* The meta object when it has been made, else NULL (the text may hold
+ * it): for readers that can use either form. */
+static inline json_t *bmp__result_meta_made(const bmp__result *r)
+{
+    return __atomic_load_n(&r->meta, __ATOMIC_ACQUIRE);
+}
+/* Sets a failed result with a formatted message. */
+void bmp__result_fail(bmp__result *r, bmp_status status, int code,
+                      const char *fmt, ...) BMP_PRINTF(4, 5);
+
+/* Installs `made` in *slot unless another thread got there first, and
+ * returns the object that is there: an object made lazily is then the
+ * same for every thread that asks (the loser's copy is dropped). */
+json_t *bmp__install_once(json_t **slot, json_t *made);
+
+/* Seconds of a monotonic clock. */
+static inline double bmp__now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+#endif
