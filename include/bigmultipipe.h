@@ -616,10 +616,16 @@ BMP_API int bmp_pipeline_cached(bmp_pipe *pipe, const json_t *in_names,
 /*
  * Python's PoolClass.  The library's executors are "process" (default: a
  * pool of worker processes, crash-isolated) and "serial" (in the caller).
- * A user executor decides where and in what order items run; it calls
- * bmp_run_item() once for every index, from any thread or process that
- * holds the run.  Results are stored per index, so distinct indices may
- * run concurrently in threads of this process.
+ * A user executor decides where and in what order items run.  For every
+ * index that bmp_run_item_done() does not report finished (a resumed run
+ * has items the journal holds), it either calls bmp_run_item(), which
+ * runs the item here, or computes the item somewhere else (another
+ * process, another machine, another language) and hands its outcome to
+ * bmp_run_set_result().  Either way the result leaves through the run's
+ * own outlet: the journal line and the progress report happen there, and
+ * the pout is built from it, exactly as for the library's executors.
+ * Results are stored per index, so distinct indices may be finished
+ * concurrently from threads of this process.
  */
 typedef struct bmp_run bmp_run;
 
@@ -635,6 +641,16 @@ typedef struct bmp_executor {
 
 /*! bmp_run_count() : number of items in the run. */
 BMP_API size_t bmp_run_count(const bmp_run *run);
+/*! bmp_run_in_name() : item `index` as given in in_names (a JSON string,
+ *  or an array for a group).  Borrowed, for the run's life; NULL when
+ *  `index` is out of range. */
+BMP_API const json_t *bmp_run_in_name(const bmp_run *run, size_t index);
+/*! bmp_run_kw() : the run's keywords (construction merged with the
+ *  run's), to send wherever items are computed.  Borrowed, read-only. */
+BMP_API const json_t *bmp_run_kw(const bmp_run *run);
+/*! bmp_run_item_done() : 1 when item `index` has its final result (taken
+ *  from the journal by a resumed run, or already run or set), else 0. */
+BMP_API int bmp_run_item_done(const bmp_run *run, size_t index);
 /*! bmp_run_item() : runs item `index` in the calling thread and stores
  *  its result (replacing any earlier one).  Thread-safe for distinct
  *  indices.  A crash in a step ends the calling process: that is why the
@@ -727,6 +743,44 @@ typedef struct bmp_item_stats {
 } bmp_item_stats;
 
 #define BMP_ITEM_STATS_VERSION 1u
+
+/* ====================================================================== */
+/*  Results computed elsewhere                                            */
+/* ====================================================================== */
+
+/* The outcome of one item computed outside the library's executors (see
+ * "Executors" above).  Set `version` to BMP_ITEM_RESULT_VERSION. */
+typedef struct bmp_item_result {
+    unsigned version;      /* BMP_ITEM_RESULT_VERSION; 0 is read as 1 */
+    bmp_status status;     /* ok, no_output, failed, crashed, timed_out */
+    const char *outname;   /* the file written: needed for ok, none
+                              otherwise (NULL) */
+    const char *meta_json; /* the item's meta as the text of one JSON
+                              object (json_dumps with JSON_COMPACT gives
+                              it); NULL: {} */
+    const char *error;     /* why it failed; NULL for ok and no_output */
+    int code;              /* a failure's negative code; 0 gives
+                              BMP_ESTEP for a failure */
+    const bmp_item_stats *stats; /* what was measured; NULL: unknown,
+                                    one attempt */
+} bmp_item_result;
+
+#define BMP_ITEM_RESULT_VERSION 1u
+
+/*! bmp_run_set_result() : puts the outcome of item `index`, computed
+ *  elsewhere, into the run, with the checks the process executor applies
+ *  to a worker's result: a status of a finished item (not not_run), an
+ *  output name for ok and none for other statuses, meta that is one JSON
+ *  object on one line (the pout and the journal hold it as it is), an
+ *  item not finished already.  Then, as for every executor, the journal
+ *  records the item and the progress callback hears of it.  Strings are
+ *  copied.  Thread-safe for distinct indices (the progress callback may
+ *  then be called from those threads).
+ *  @return 0; BMP_EINVAL with `err` saying which check failed (the item is
+ *          left as it was); -ENOMEM. */
+BMP_API int bmp_run_set_result(bmp_run *run, size_t index,
+                               const bmp_item_result *result,
+                               bmp_error *err);
 
 /*! bmp_pout_stats() : fills `*out` with the measurements of entry `i`.
  *  Entries read from a file written before estimates existed have

@@ -8,6 +8,7 @@
 #include "run.h"
 
 #include "channel.h"
+#include "json_syntax.h"
 #include "meter.h"
 
 #include <errno.h>
@@ -167,11 +168,125 @@ size_t bmp_run_count(const bmp_run *run)
     return run ? run->count : 0;
 }
 
+const json_t *bmp_run_in_name(const bmp_run *run, size_t index)
+{
+    return run && index < run->count ? json_array_get(run->items, index)
+                                     : NULL;
+}
+
+const json_t *bmp_run_kw(const bmp_run *run)
+{
+    return run ? run->kw : NULL;
+}
+
+int bmp_run_item_done(const bmp_run *run, size_t index)
+{
+    if (!run || index >= run->count)
+        return 0;
+    return (run->skip && run->skip[index]) ||
+           __atomic_load_n(&run->results[index].status, __ATOMIC_ACQUIRE) !=
+               BMP_ITEM_NOT_RUN;
+}
+
+static int is_failure(bmp_status s)
+{
+    return s == BMP_ITEM_FAILED || s == BMP_ITEM_CRASHED ||
+           s == BMP_ITEM_TIMED_OUT;
+}
+
+/* An item finished through the public functions: out through the run's
+ * outlet, as the library's executors send theirs, and a progress report
+ * with the counts of such items. */
+static void user_item_final(bmp__run *run, size_t index)
+{
+    bmp__item_final(run, index);
+    size_t failed =
+        is_failure(run->results[index].status)
+            ? __atomic_add_fetch(&run->user_failed, 1, __ATOMIC_RELAXED)
+            : __atomic_load_n(&run->user_failed, __ATOMIC_RELAXED);
+    size_t done = __atomic_add_fetch(&run->user_done, 1, __ATOMIC_RELAXED);
+    bmp__report_progress(run, run->resumed + done, failed, 0, 0, -1);
+}
+
 void bmp_run_item(bmp_run *run, size_t index)
 {
     if (!run || index >= run->count || (run->skip && run->skip[index]))
         return;
     bmp__result_clear(&run->results[index]);
     bmp__run_item(run, index, &run->results[index], NULL);
-    bmp__item_final(run, index);
+    user_item_final(run, index);
+}
+
+static int set_failed(bmp_error *err, const char *fmt, size_t index,
+                      const char *what)
+{
+    return bmp_error_set(err, BMP_EINVAL, "set_result", NULL, fmt, index,
+                         what);
+}
+
+int bmp_run_set_result(bmp_run *run, size_t index,
+                       const bmp_item_result *result, bmp_error *err)
+{
+    if (!run || !result)
+        return bmp_error_set(err, BMP_EINVAL, "set_result", NULL,
+                             "bmp_run_set_result needs a run and a result");
+    if (result->version > BMP_ITEM_RESULT_VERSION)
+        return bmp_error_set(err, BMP_EINVAL, "set_result", NULL,
+                             "result version %u is newer than this "
+                             "library's (%u)",
+                             result->version, BMP_ITEM_RESULT_VERSION);
+    if (index >= run->count)
+        return bmp_error_set(err, BMP_EINVAL, "set_result", NULL,
+                             "item %zu is out of range (the run has %zu)",
+                             index, run->count);
+    if (bmp_run_item_done(run, index))
+        return set_failed(err, "item %zu %s", index,
+                          run->skip && run->skip[index]
+                              ? "was taken from the journal: it is not run "
+                                "again"
+                              : "has its result already");
+    bmp_status st = result->status;
+    const char *out = result->outname;
+    if ((unsigned)st >= BMP_ITEM_NOT_RUN)
+        return set_failed(err, "item %zu: %s", index,
+                          "the status is not one of a finished item (ok, "
+                          "no_output, failed, crashed, timed_out)");
+    if (st == BMP_ITEM_OK && (!out || !*out))
+        return set_failed(err, "item %zu: %s", index,
+                          "an ok item needs its output name");
+    if (st != BMP_ITEM_OK && out)
+        return set_failed(err, "item %zu: %s", index,
+                          "only an ok item has an output name");
+    const char *meta = result->meta_json;
+    if (meta && !bmp__json_is_object_text(meta, strlen(meta)))
+        return set_failed(err, "item %zu: %s", index,
+                          "the meta is not the text of one JSON object on "
+                          "one line");
+    bmp__result r = {.status = st};
+    bmp__stats_init(&r.stats);
+    r.stats.attempts = 1;
+    if (is_failure(st))
+        r.code = result->code < 0 ? result->code : BMP_ESTEP;
+    const bmp_item_stats *s = result->stats;
+    if (s) {
+        r.stats.attempts = s->attempts;
+        r.stats.wall_s = s->wall_s;
+        r.stats.cpu_s = s->cpu_s;
+        r.stats.peak_rss = s->peak_rss;
+        r.stats.start_rss = s->start_rss;
+        r.stats.estimate = s->estimate;
+        r.stats.over_estimate = s->over_estimate != 0;
+    }
+    if ((out && !(r.outname = strdup(out))) ||
+        (meta && !(r.meta_text = strdup(meta))) ||
+        (!meta && !(r.meta = json_object())) ||
+        (result->error && !(r.error = strdup(result->error)))) {
+        bmp__result_clear(&r);
+        return bmp_error_set(err, -ENOMEM, "set_result", NULL,
+                             "out of memory");
+    }
+    bmp__result_clear(&run->results[index]);
+    run->results[index] = r;
+    user_item_final(run, index);
+    return 0;
 }

@@ -52,6 +52,10 @@ struct bmp_run {
     int journal_fd;       /* -1: no journal */
     int journal_error;    /* first failed journal write, or 0 */
     int64_t mem_budget;   /* bytes for all workers; -1 when unlimited */
+    /* Items finished through the public functions (bmp_run_item,
+     * bmp_run_set_result), counted atomically for their progress
+     * reports; `resumed` items count as finished from the start. */
+    size_t user_done, user_failed, resumed;
     /* Where results leave the executor, set by the pipeline that owns
      * the run: the journal, the progress callback.  An executor calls
      * them through bmp__item_final() and bmp__report_progress() and so

@@ -305,7 +305,9 @@ int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
             goto out;
         }
     }
-    bmp__report_progress(&run, 0, 0, 0, 0, -1);
+    for (size_t i = 0; run.skip && i < run.count; i++)
+        run.resumed += run.skip[i];
+    bmp__report_progress(&run, run.resumed, 0, 0, 0, -1);
     if (pipe->executor.run)
         rc = pipe->executor.run(&run, workers, pipe->executor.arg, err);
     else
