@@ -66,6 +66,14 @@ static inline json_t *bmp__result_meta_made(const bmp__result *r)
 void bmp__result_fail(bmp__result *r, bmp_status status, int code,
                       const char *fmt, ...) BMP_PRINTF(4, 5);
 
+/* The outcomes that count as an item's failure: it ran and went wrong.
+ * No output and not run are not failures. */
+static inline int bmp__status_is_failure(bmp_status s)
+{
+    return s == BMP_ITEM_FAILED || s == BMP_ITEM_CRASHED ||
+           s == BMP_ITEM_TIMED_OUT;
+}
+
 /* Installs `made` in *slot unless another thread got there first, and
  * returns the object that is there: an object made lazily is then the
  * same for every thread that asks (the loser's copy is dropped). */

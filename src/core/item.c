@@ -188,12 +188,6 @@ int bmp_run_item_done(const bmp_run *run, size_t index)
                BMP_ITEM_NOT_RUN;
 }
 
-static int is_failure(bmp_status s)
-{
-    return s == BMP_ITEM_FAILED || s == BMP_ITEM_CRASHED ||
-           s == BMP_ITEM_TIMED_OUT;
-}
-
 /* An item finished through the public functions: out through the run's
  * outlet, as the library's executors send theirs, and a progress report
  * with the counts of such items. */
@@ -201,7 +195,7 @@ static void user_item_final(bmp__run *run, size_t index)
 {
     bmp__item_final(run, index);
     size_t failed =
-        is_failure(run->results[index].status)
+        bmp__status_is_failure(run->results[index].status)
             ? __atomic_add_fetch(&run->user_failed, 1, __ATOMIC_RELAXED)
             : __atomic_load_n(&run->user_failed, __ATOMIC_RELAXED);
     size_t done = __atomic_add_fetch(&run->user_done, 1, __ATOMIC_RELAXED);
@@ -265,7 +259,7 @@ int bmp_run_set_result(bmp_run *run, size_t index,
     bmp__result r = {.status = st};
     bmp__stats_init(&r.stats);
     r.stats.attempts = 1;
-    if (is_failure(st))
+    if (bmp__status_is_failure(st))
         r.code = result->code < 0 ? result->code : BMP_ESTEP;
     const bmp_item_stats *s = result->stats;
     if (s) {

@@ -167,12 +167,6 @@ static int check_paths(bmp__run *run, bmp_error *err)
     return rc;
 }
 
-static int is_failure(bmp_status s)
-{
-    return s == BMP_ITEM_FAILED || s == BMP_ITEM_CRASHED ||
-           s == BMP_ITEM_TIMED_OUT;
-}
-
 /* The results array is allocated with room for as many pout entries
  * (RESULT_ROOM), so that collect() can turn it into the pout's entries in
  * place: a run of a million items then never holds both arrays at once
@@ -330,7 +324,7 @@ int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
         goto out;
     size_t failed = 0;
     for (size_t i = 0; i < run.count; i++)
-        failed += is_failure(run.results[i].status);
+        failed += bmp__status_is_failure(run.results[i].status);
     bmp__report_progress(&run, run.count, failed, 0, 0, -1);
     *pout = collect(&run);
     if (!*pout)

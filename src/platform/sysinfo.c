@@ -26,6 +26,7 @@
  * is tried.
  */
 #include "sysinfo.h"
+#include "units.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -721,7 +722,7 @@ static void put(text *t, const char *fmt, ...)
 static void put_mib(text *t, int64_t bytes)
 {
     if (bytes >= 0)
-        put(t, "%.1f MiB", (double)bytes / 1048576.0);
+        put(t, "%.1f MiB", (double)bytes / BMP__MIB_F);
     else
         put(t, "?");
 }

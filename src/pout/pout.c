@@ -3,6 +3,7 @@
  * Python's prune_pout.  The file format is in pout_json.c.
  */
 #include "pout_internal.h"
+#include "units.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -204,9 +205,7 @@ int bmp_pout_summary(const bmp_pout *pout, bmp_run_summary *out)
         size_t st = (size_t)r->status;
         if (st < sizeof out->by_status / sizeof *out->by_status)
             out->by_status[st]++;
-        out->failures += r->status == BMP_ITEM_FAILED ||
-                         r->status == BMP_ITEM_CRASHED ||
-                         r->status == BMP_ITEM_TIMED_OUT;
+        out->failures += bmp__status_is_failure(r->status);
         out->retried += s->attempts > 1;
         out->estimated += s->estimate >= 0;
         out->wall_s += s->wall_s;
@@ -233,8 +232,8 @@ int bmp_pout_summary(const bmp_pout *pout, bmp_run_summary *out)
                  "%zu of %zu items used more memory than estimated (the "
                  "most: entry %zu, %.1f MiB against %.1f MiB); raise "
                  "process_size or process_expand_factor, or set adaptive",
-                 out->over_estimate, out->count, worst, used / 1048576.0,
-                 (double)s->estimate / 1048576.0);
+                 out->over_estimate, out->count, worst, used / BMP__MIB_F,
+                 (double)s->estimate / BMP__MIB_F);
     }
     return 0;
 }
