@@ -21,6 +21,7 @@
 
 #include "bigmultipipe.h"
 #include "sysinfo.h"
+#include "sysinfo_show.h"
 #include "testutil.h"
 
 #define MiB (1024LL * 1024)
