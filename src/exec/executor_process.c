@@ -756,22 +756,35 @@ static void fill(pool *p)
     }
 }
 
-/* The worker ended (`why`: -EPIPE its socket closed; else a bad message
- * or a read error, and it is killed): the running item gets the death,
- * the items waiting behind it go back to the queue. */
-static void worker_lost(pool *p, worker *w, int why)
+/* Ends w's process (killed first when `kill_first`; *status and *graced
+ * as reap() gives them) and sorts out its queue: the items waiting
+ * behind the running one were never begun and go back to the scheduler
+ * uncharged.  @return the running item, whose outcome the caller
+ * records, or NO_ITEM when the worker held none. */
+#define NO_ITEM SIZE_MAX
+static size_t end_worker(pool *p, worker *w, int kill_first, int *status,
+                         int *graced)
 {
     int queued = w->qlen;
     size_t items[BMP__TASKS_MAX];
     for (int k = 0; k < queued; k++)
         items[k] = queued_item(w, k);
-    int status = 0, graced = 0;
-    reap(w, why != -EPIPE, &status, &graced);
-    if (queued == 0)
-        return; /* it ended between items: nobody's loss */
+    reap(w, kill_first, status, graced);
     for (int k = 1; k < queued; k++)
         give_back(p, items[k]);
-    bmp__result *r = &p->run->results[items[0]];
+    return queued > 0 ? items[0] : NO_ITEM;
+}
+
+/* The worker ended (`why`: -EPIPE its socket closed; else a bad message
+ * or a read error, and it is killed): the running item gets the death,
+ * the items waiting behind it go back to the queue. */
+static void worker_lost(pool *p, worker *w, int why)
+{
+    int status = 0, graced = 0;
+    size_t item = end_worker(p, w, why != -EPIPE, &status, &graced);
+    if (item == NO_ITEM)
+        return; /* it ended between items: nobody's loss */
+    bmp__result *r = &p->run->results[item];
     int memory = 0;
     if (why == -EPIPE) {
         int oom = !graced && oom_killed(w, status);
@@ -781,7 +794,7 @@ static void worker_lost(pool *p, worker *w, int why)
         bmp__result_fail(r, BMP_ITEM_CRASHED, why,
                          "bad message from the worker: %s", bmp_strerror(why));
     }
-    finish(p, items[0], memory, w->max_growth);
+    finish(p, item, memory, w->max_growth);
 }
 
 /* The running item of w was answered (its result is in run->results). */
@@ -841,15 +854,8 @@ static void on_readable(pool *p, worker *w)
 
 static void on_timeout(pool *p, worker *w)
 {
-    size_t item = running_item(w);
     int64_t growth = w->max_growth;
-    int queued = w->qlen;
-    size_t items[BMP__TASKS_MAX];
-    for (int k = 0; k < queued; k++)
-        items[k] = queued_item(w, k);
-    reap(w, 1, NULL, NULL);
-    for (int k = 1; k < queued; k++)
-        give_back(p, items[k]);
+    size_t item = end_worker(p, w, 1, NULL, NULL);
     bmp__result_fail(&p->run->results[item], BMP_ITEM_TIMED_OUT,
                      BMP_ETIMEOUT, "timed out after %g s", p->timeout);
     finish(p, item, 0, growth);
@@ -860,19 +866,9 @@ static void on_timeout(pool *p, worker *w)
 static void stop_all(pool *p)
 {
     for (int i = 0; i < p->nworkers; i++) {
-        worker *w = &p->workers[i];
-        if (!busy(w)) {
-            reap(w, 1, NULL, NULL);
+        size_t item = end_worker(p, &p->workers[i], 1, NULL, NULL);
+        if (item == NO_ITEM)
             continue;
-        }
-        size_t item = running_item(w);
-        int queued = w->qlen;
-        size_t items[BMP__TASKS_MAX];
-        for (int k = 0; k < queued; k++)
-            items[k] = queued_item(w, k);
-        reap(w, 1, NULL, NULL);
-        for (int k = 1; k < queued; k++)
-            give_back(p, items[k]);
         bmp__result_fail(&p->run->results[item], BMP_ITEM_NOT_RUN,
                          BMP_EINTERRUPTED, "interrupted by SIG%s",
                          sigabbrev_np(bmp__interrupted()));
