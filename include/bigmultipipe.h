@@ -119,7 +119,9 @@ typedef struct bmp_error {
     int code;          /* 0 = no error yet */
     char stage[24];    /* "read", "pre_process", "write", "schedule", ... */
     char source[512];  /* the file concerned, or "" */
-    char text[512];    /* human-readable message, complete sentence */
+    char text[512];    /* human-readable message, in the one style of
+                          every message of the library: a lowercase phrase
+                          without a final period ("cannot open %s: %s") */
 } bmp_error;
 
 /*! bmp_error_set() : records an error in `err` (if non-NULL and empty) and

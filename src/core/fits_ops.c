@@ -30,8 +30,8 @@ int bmp_fits_file_read(bmp_item *item, const char *in_name, void **data)
         hdu = index;
     } else if (sel && !json_is_null(sel)) {
         return bmp_item_fail(item, BMP_EKWTYPE,
-                             "Keyword fits_hdu must be an HDU index (an "
-                             "integer >= 0) or an EXTNAME string.");
+                             "keyword fits_hdu must be an HDU index (an "
+                             "integer >= 0) or an EXTNAME string");
     }
     bmp_error err = {0};
     bmp_array *a = NULL;

@@ -69,7 +69,7 @@ static int fits_fail(bmp_error *err, int code, const char *stage,
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
     fits_get_errstatus(status, text);
-    return bmp_error_set(err, code, stage, path, "%s (cfitsio: %s, status %d).",
+    return bmp_error_set(err, code, stage, path, "%s (cfitsio: %s, status %d)",
                          what, text, status);
 }
 
@@ -530,10 +530,10 @@ static int open_read(const char *path, fitsfile **f, const char *stage,
     int fd = bmp__open_regular(path, &kind, NULL);
     if (fd < 0 && kind)
         return bmp_error_set(err, fd, stage, path,
-                             "Cannot read %s as FITS: it is %s, not a "
-                             "regular file.", path, kind);
+                             "cannot read %s as FITS: it is %s, not a "
+                             "regular file", path, kind);
     if (fd < 0)
-        return bmp_error_set(err, fd, stage, path, "Cannot open %s: %s.", path,
+        return bmp_error_set(err, fd, stage, path, "cannot open %s: %s", path,
                              bmp_strerror(fd));
     close(fd);
     int status = 0;
@@ -585,10 +585,10 @@ static int select_hdu(fitsfile *f, const char *path, const char *hdu,
                     return bmp_error_set(err, BMP_EUNSUPPORTED, stage, path,
                                          "%s has no image HDU with data (it "
                                          "has %d HDUs, none an image with "
-                                         "NAXIS > 0).",
+                                         "NAXIS > 0)",
                                          path, num - 1);
                 return fits_fail(err, BMP_EFORMAT, stage, path, status,
-                                 "The header of HDU %d of %s is damaged or "
+                                 "the header of HDU %d of %s is damaged or "
                                  "truncated",
                                  num - 1, path);
             }
@@ -602,7 +602,7 @@ static int select_hdu(fitsfile *f, const char *path, const char *hdu,
         long idx = strtol(hdu, NULL, 10);
         if (errno == ERANGE || idx >= INT_MAX)
             return bmp_error_set(err, BMP_EFITS, stage, path,
-                                 "%s has no HDU %s.", path, hdu);
+                                 "%s has no HDU %s", path, hdu);
         if (fits_movabs_hdu(f, (int)idx + 1, NULL, &status) > 0) {
             if (status == END_OF_FILE || status == BAD_HDU_NUM)
                 return fits_fail(err, BMP_EFITS, stage, path, status,
@@ -643,11 +643,11 @@ static int select_hdu(fitsfile *f, const char *path, const char *hdu,
     describe_hdu(f, what, sizeof what);
     if (type == BINARY_TBL || type == ASCII_TBL)
         return bmp_error_set(err, BMP_EUNSUPPORTED, stage, path,
-                             "%s of %s is %s table, not an image.", what, path,
+                             "%s of %s is %s table, not an image", what, path,
                              type == BINARY_TBL ? "a binary" : "an ASCII");
     if (!hdu_has_image(f, &status))
         return bmp_error_set(err, BMP_EUNSUPPORTED, stage, path,
-                             "%s of %s has no data (NAXIS = 0).", what, path);
+                             "%s of %s has no data (NAXIS = 0)", what, path);
     return 0;
 }
 
@@ -717,19 +717,19 @@ static int read_image(fitsfile *f, const char *path, json_t *cards,
     int groups = 0;
     if (bmp_fits_card_get_bool(cards, "GROUPS", &groups) == 1 && groups)
         return bmp_error_set(err, BMP_EUNSUPPORTED, "read", path,
-                             "%s of %s holds random groups, not an image.",
+                             "%s of %s holds random groups, not an image",
                              what, path);
     if (fits_get_img_type(f, &bitpix, &status) > 0 ||
         fits_get_img_dim(f, &naxis, &status) > 0)
         return fits_fail(err, BMP_EFORMAT, "read", path, status,
-                         "The image header of %s of %s is invalid", what, path);
+                         "the image header of %s of %s is invalid", what, path);
     if (naxis > BMP_MAX_DIMS)
         return bmp_error_set(err, BMP_EUNSUPPORTED, "read", path,
-                             "%s of %s has %d axes; at most %d are supported.",
+                             "%s of %s has %d axes; at most %d are supported",
                              what, path, naxis, BMP_MAX_DIMS);
     if (fits_get_img_sizell(f, naxis, naxes, &status) > 0)
         return fits_fail(err, BMP_EFORMAT, "read", path, status,
-                         "The image header of %s of %s is invalid", what, path);
+                         "the image header of %s of %s is invalid", what, path);
 
     double bscale = 1.0, bzero = 0.0;
     bmp_fits_card_get_real(cards, "BSCALE", &bscale);
@@ -745,19 +745,19 @@ static int read_image(fitsfile *f, const char *path, json_t *cards,
         LONGLONG n = naxes[naxis - 1 - i];
         if (n < 0)
             return bmp_error_set(err, BMP_EFORMAT, "read", path,
-                                 "%s of %s has a negative axis length.", what,
+                                 "%s of %s has a negative axis length", what,
                                  path);
         shape[i] = (size_t)n;
         if (shape[i] != 0 && count > SIZE_MAX / itemsize / shape[i])
             return bmp_error_set(err, -ENOMEM, "read", path,
-                                 "%s of %s is too large for memory.", what,
+                                 "%s of %s is too large for memory", what,
                                  path);
         count *= shape[i];
     }
     bmp_array *a = bmp_array_new(dtype, naxis, shape);
     if (!a)
         return bmp_error_set(err, -ENOMEM, "read", path,
-                             "Out of memory reading %s of %s (%zu bytes).",
+                             "out of memory reading %s of %s (%zu bytes)",
                              what, path, count * itemsize);
     if (count > 0) {
         float fnan = NAN;
@@ -778,11 +778,11 @@ static int read_image(fitsfile *f, const char *path, json_t *cards,
             bmp_object_free(a, NULL);
             if (status == END_OF_FILE || status == READ_ERROR)
                 return fits_fail(err, BMP_EFORMAT, "read", path, status,
-                                 "The data of %s of %s are truncated or "
+                                 "the data of %s of %s are truncated or "
                                  "unreadable",
                                  what, path);
             return fits_fail(err, BMP_EFITS, "read", path, status,
-                             "Cannot read the data of %s of %s", what, path);
+                             "cannot read the data of %s of %s", what, path);
         }
     }
     *out = a;
@@ -803,16 +803,16 @@ static int read_hdu(const char *path, const char *hdu, json_t **cards,
     if ((rc = c_numeric_enter(&loc)) < 0) {
         int st = 0;
         fits_close_file(f, &st);
-        return bmp_error_set(err, rc, "read", path, "Out of memory.");
+        return bmp_error_set(err, rc, "read", path, "out of memory");
     }
     rc = select_hdu(f, path, hdu, array != NULL, "read", err);
     if (rc == 0) {
         int st = read_cards(f, cards);
         if (st < 0)
-            rc = bmp_error_set(err, st, "read", path, "Out of memory.");
+            rc = bmp_error_set(err, st, "read", path, "out of memory");
         else if (st > 0)
             rc = fits_fail(err, BMP_EFORMAT, "read", path, st,
-                           "Cannot read the header of %s", path);
+                           "cannot read the header of %s", path);
     }
     if (rc == 0 && array)
         rc = read_image(f, path, *cards, array, err);
@@ -833,7 +833,7 @@ int bmp_fits_read(const char *path, const char *hdu, bmp_array **out,
         *out = NULL;
     if (!path || !out)
         return bmp_error_set(err, BMP_EINVAL, "read", path,
-                             "bmp_fits_read: path and out are required.");
+                             "bmp_fits_read: path and out are required");
     json_t *cards = NULL;
     bmp_array *a = NULL;
     int rc = read_hdu(path, hdu, &cards, &a, err);
@@ -852,7 +852,7 @@ int bmp_fits_read_header(const char *path, const char *hdu, json_t **cards,
     if (!path || !cards)
         return bmp_error_set(err, BMP_EINVAL, "read", path,
                              "bmp_fits_read_header: path and cards are "
-                             "required.");
+                             "required");
     return read_hdu(path, hdu, cards, NULL, err);
 }
 
@@ -1021,15 +1021,15 @@ static int write_cards(fitsfile *f, const json_t *cards, int is_float,
         const char *key = json_string_value(json_object_get(c, "key"));
         if (!json_is_object(c) || !key)
             return bmp_error_set(err, BMP_EINVAL, "write", path,
-                                 "Header card %zu for %s is not an object "
-                                 "with a string \"key\".",
+                                 "header card %zu for %s is not an object "
+                                 "with a string \"key\"",
                                  i, path);
         json_t *value = json_object_get(c, "value");
         json_t *jcom = json_object_get(c, "comment");
         if (jcom && !json_is_null(jcom) && !json_is_string(jcom))
             return bmp_error_set(err, BMP_EINVAL, "write", path,
-                                 "Header card %zu (%s) for %s has a comment "
-                                 "that is not a string.",
+                                 "header card %zu (%s) for %s has a comment "
+                                 "that is not a string",
                                  i, key, path);
         const char *comment = jcom && json_is_string(jcom)
                                   ? json_string_value(jcom)
@@ -1042,8 +1042,8 @@ static int write_cards(fitsfile *f, const json_t *cards, int is_float,
         char ukey[FLEN_KEYWORD];
         if (strlen(key) >= sizeof ukey)
             return bmp_error_set(err, BMP_EINVAL, "write", path,
-                                 "Header card %zu for %s has a key longer "
-                                 "than %d characters.",
+                                 "header card %zu for %s has a key longer "
+                                 "than %d characters",
                                  i, path, FLEN_KEYWORD - 1);
         snprintf(ukey, sizeof ukey, "%s", key);
         if (strlen(ukey) <= 8 && !strchr(ukey, ' '))
@@ -1054,17 +1054,17 @@ static int write_cards(fitsfile *f, const json_t *cards, int is_float,
         if (!printable(ukey) || !printable(comment) ||
             (json_is_string(value) && !printable(json_string_value(value))))
             return bmp_error_set(err, BMP_EINVAL, "write", path,
-                                 "Header card %zu (%s) for %s holds a "
+                                 "header card %zu (%s) for %s holds a "
                                  "character other than printable ASCII, "
-                                 "which FITS headers cannot hold.",
+                                 "which FITS headers cannot hold",
                                  i, ukey, path);
 
         int status = 0;
         if (is_commentary(ukey)) {
             if (value && !json_is_null(value) && !json_is_string(value))
                 return bmp_error_set(err, BMP_EINVAL, "write", path,
-                                     "Header card %zu (%s) for %s must "
-                                     "have a string value.",
+                                     "header card %zu (%s) for %s must "
+                                     "have a string value",
                                      i, ukey[0] ? ukey : "blank key", path);
             const char *text = json_is_string(value) ? json_string_value(value)
                                                       : "";
@@ -1085,9 +1085,9 @@ static int write_cards(fitsfile *f, const json_t *cards, int is_float,
             double v = json_real_value(value);
             if (!isfinite(v))
                 return bmp_error_set(err, BMP_EINVAL, "write", path,
-                                     "Header card %zu (%s) for %s is not "
+                                     "header card %zu (%s) for %s is not "
                                      "finite; FITS cannot hold NaN or "
-                                     "infinity in a header.",
+                                     "infinity in a header",
                                      i, ukey, path);
             write_real_card(f, ukey, v, comment, &status);
         } else if (json_is_string(value)) {
@@ -1101,14 +1101,14 @@ static int write_cards(fitsfile *f, const json_t *cards, int is_float,
             fits_write_key_dblcmp(f, ukey, cv, -17, comment, &status);
         } else {
             return bmp_error_set(err, BMP_EINVAL, "write", path,
-                                 "Header card %zu (%s) for %s has a value "
+                                 "header card %zu (%s) for %s has a value "
                                  "FITS cannot hold (objects and arrays other "
-                                 "than [re, im] are not allowed).",
+                                 "than [re, im] are not allowed)",
                                  i, ukey, path);
         }
         if (status > 0)
             return fits_fail(err, BMP_EINVAL, "write", path, status,
-                             "Header card %zu (%s) cannot be written to %s", i,
+                             "header card %zu (%s) cannot be written to %s", i,
                              ukey, path);
     }
     return 0;
@@ -1184,9 +1184,9 @@ static int fill_chunk(const bmp_array *a, const layout *l, walker *w,
         }
         if (!(s >= lo && s < hi))
             return bmp_error_set(err, BMP_EINVAL, "write", path,
-                                 "Element %zu (value %g) cannot be stored "
+                                 "element %zu (value %g) cannot be stored "
                                  "in %s as BITPIX %d with BSCALE %g and "
-                                 "BZERO %g.",
+                                 "BZERO %g",
                                  first + j, v, path, l->bitpix, l->bscale,
                                  l->bzero);
         switch (l->bitpix) {
@@ -1213,13 +1213,13 @@ static int write_data(fitsfile *f, const bmp_array *a, const layout *l,
         if (fits_write_img(f, l->ctype, 1, (LONGLONG)a->count, (void *)a->data,
                            &status) > 0)
             return fits_fail(err, BMP_EFITS, "write", path, status,
-                             "Cannot write the data of %s", path);
+                             "cannot write the data of %s", path);
         return 0;
     }
     size_t chunk = a->count < 65536 ? a->count : 65536;
     unsigned char *buf = malloc(chunk * l->out_size);
     if (!buf)
-        return bmp_error_set(err, -ENOMEM, "write", path, "Out of memory.");
+        return bmp_error_set(err, -ENOMEM, "write", path, "out of memory");
     walker w;
     walker_init(&w, a);
     int rc = 0;
@@ -1229,7 +1229,7 @@ static int write_data(fitsfile *f, const bmp_array *a, const layout *l,
         if (rc == 0 && fits_write_img(f, l->ctype, (LONGLONG)first + 1,
                                       (LONGLONG)n, buf, &status) > 0)
             rc = fits_fail(err, BMP_EFITS, "write", path, status,
-                           "Cannot write the data of %s", path);
+                           "cannot write the data of %s", path);
     }
     free(buf);
     return rc;
@@ -1248,11 +1248,11 @@ static int create_temp(const char *path, char **tmp_out, fitsfile **f,
     int rc = bmp__atomic_temp_pattern(path, &tmp);
     if (rc == -EISDIR)
         return bmp_error_set(err, BMP_EINVAL, "write", path,
-                             "Cannot write FITS to %s: the name is a "
-                             "directory.",
+                             "cannot write FITS to %s: the name is a "
+                             "directory",
                              path);
     if (rc < 0)
-        return bmp_error_set(err, rc, "write", path, "Out of memory.");
+        return bmp_error_set(err, rc, "write", path, "out of memory");
     size_t len = strlen(tmp);
     int status = 0;
     for (int attempt = 0; attempt < 8; attempt++) {
@@ -1263,8 +1263,8 @@ static int create_temp(const char *path, char **tmp_out, fitsfile **f,
         if (fd < 0) {
             free(tmp);
             return bmp_error_set(err, fd, "write", path,
-                                 "Cannot create a temporary file beside %s: "
-                                 "%s.",
+                                 "cannot create a temporary file beside %s: "
+                                 "%s",
                                  path, bmp_strerror(fd));
         }
         close(fd);
@@ -1289,7 +1289,7 @@ static int create_temp(const char *path, char **tmp_out, fitsfile **f,
     free(tmp);
     *f = NULL;
     return fits_fail(err, BMP_EFITS, "write", path, status,
-                     "Cannot create a temporary FITS file beside %s", path);
+                     "cannot create a temporary FITS file beside %s", path);
 }
 
 /* Moves the finished temporary file to `path`. */
@@ -1302,10 +1302,10 @@ static int publish(const char *tmp, const char *path, unsigned flags,
         return 0;
     if (rc == -EEXIST)
         return bmp_error_set(err, rc, "write", path,
-                             "Cannot write %s: the file exists; set "
-                             "overwrite to replace it.",
+                             "cannot write %s: the file exists; set "
+                             "overwrite to replace it",
                              path);
-    return bmp_error_set(err, rc, "write", path, "Cannot write %s: %s.", path,
+    return bmp_error_set(err, rc, "write", path, "cannot write %s: %s", path,
                          bmp_strerror(rc));
 }
 
@@ -1317,11 +1317,11 @@ static int write_file(const char *path, const bmp_array *a,
         cards = a->header;
     if (cards && !json_is_array(cards))
         return bmp_error_set(err, BMP_EINVAL, "write", path,
-                             "The header cards for %s are not a JSON array.",
+                             "the header cards for %s are not a JSON array",
                              path);
     if ((flags & BMP_FITS_NO_CLOBBER) && access(path, F_OK) == 0)
         return bmp_error_set(err, -EEXIST, "write", path,
-                             "Cannot write %s: the file exists.", path);
+                             "cannot write %s: the file exists", path);
 
     char *tmp = NULL;
     fitsfile *f = NULL;
@@ -1337,7 +1337,7 @@ static int write_file(const char *path, const bmp_array *a,
         if (lock_fd >= 0)
             close(lock_fd);
         free(tmp);
-        return bmp_error_set(err, rc, "write", path, "Out of memory.");
+        return bmp_error_set(err, rc, "write", path, "out of memory");
     }
 
     int status = 0;
@@ -1346,7 +1346,7 @@ static int write_file(const char *path, const bmp_array *a,
         naxes[i] = (LONGLONG)a->shape[a->ndim - 1 - i];
     if (fits_create_imgll(f, l->imgtype, a->ndim, naxes, &status) > 0) {
         rc = fits_fail(err, BMP_EFITS, "write", path, status,
-                       "Cannot create the image in %s", path);
+                       "cannot create the image in %s", path);
         goto out;
     }
     /* cfitsio adds two COMMENT cards citing the FITS paper; a file read
@@ -1362,7 +1362,7 @@ static int write_file(const char *path, const bmp_array *a,
                         &status);
         if (status > 0) {
             rc = fits_fail(err, BMP_EFITS, "write", path, status,
-                           "Cannot write BSCALE and BZERO to %s", path);
+                           "cannot write BSCALE and BZERO to %s", path);
             goto out;
         }
     }
@@ -1376,7 +1376,7 @@ static int write_file(const char *path, const bmp_array *a,
         fits_set_bscale(f, 1.0, 0.0, &status);
         if (status > 0) {
             rc = fits_fail(err, BMP_EFITS, "write", path, status,
-                           "Cannot set up scaled data in %s", path);
+                           "cannot set up scaled data in %s", path);
             goto out;
         }
     }
@@ -1384,7 +1384,7 @@ static int write_file(const char *path, const bmp_array *a,
         goto out;
     if ((flags & BMP_FITS_CHECKSUM) && fits_write_chksum(f, &status) > 0) {
         rc = fits_fail(err, BMP_EFITS, "write", path, status,
-                       "Cannot write the checksum of %s", path);
+                       "cannot write the checksum of %s", path);
         goto out;
     }
     /* Closing flushes cfitsio's buffers: a full disk shows up here. */
@@ -1392,11 +1392,11 @@ static int write_file(const char *path, const bmp_array *a,
     f = NULL;
     if (status > 0) {
         rc = fits_fail(err, BMP_EFITS, "write", path, status,
-                       "Cannot finish writing %s", path);
+                       "cannot finish writing %s", path);
         goto out;
     }
     if ((flags & BMP_FITS_FSYNC) && (rc = bmp__fsync_path(tmp)) < 0) {
-        bmp_error_set(err, rc, "write", path, "Cannot fsync %s: %s.", path,
+        bmp_error_set(err, rc, "write", path, "cannot fsync %s: %s", path,
                       bmp_strerror(rc));
         goto out;
     }
@@ -1423,18 +1423,18 @@ static int check_write_args(const char *path, const bmp_array *a,
 {
     if (!path || !*path || !a)
         return bmp_error_set(err, BMP_EINVAL, "write", path,
-                             "Writing FITS needs a file name and an array.");
+                             "writing FITS needs a file name and an array");
     if (flags & ~(BMP_FITS_NO_CLOBBER | BMP_FITS_CHECKSUM))
         return bmp_error_set(err, BMP_EINVAL, "write", path,
-                             "Unknown flags 0x%x for writing %s.", flags, path);
+                             "unknown flags 0x%x for writing %s", flags, path);
     if (!array_plausible(a))
         return bmp_error_set(err, BMP_EINVAL, "write", path,
-                             "The data for %s are not a consistent bmp_array.",
+                             "the data for %s are not a consistent bmp_array",
                              path);
     if (a->ndim == 0)
         return bmp_error_set(err, BMP_EUNSUPPORTED, "write", path,
-                             "Cannot write a 0-dimensional array to %s: FITS "
-                             "images have at least one axis.",
+                             "cannot write a 0-dimensional array to %s: FITS "
+                             "images have at least one axis",
                              path);
     return 0;
 }
@@ -1448,8 +1448,8 @@ int bmp_fits_write(const char *path, const bmp_array *a, const json_t *cards,
     layout l;
     if (layout_for_dtype(a->dtype, &l) < 0)
         return bmp_error_set(err, BMP_EUNSUPPORTED, "write", path,
-                             "Cannot write %s data to %s: FITS has no such "
-                             "image type.",
+                             "cannot write %s data to %s: FITS has no such "
+                             "image type",
                              bmp_dtype_name(a->dtype), path);
     return write_file(path, a, cards, &l, flags, err);
 }
@@ -1465,15 +1465,15 @@ int bmp_fits_write_scaled(const char *path, const bmp_array *a,
     if (layout_scaled(bitpix, bscale, bzero, &l) < 0)
         return bmp_error_set(err, BMP_EINVAL, "write", path,
                              "BITPIX %d is not an integer FITS type (8, 16, "
-                             "32 or 64) for scaled data in %s.",
+                             "32 or 64) for scaled data in %s",
                              bitpix, path);
     if (!isfinite(bscale) || bscale == 0.0 || !isfinite(bzero))
         return bmp_error_set(err, BMP_EINVAL, "write", path,
                              "BSCALE must be finite and non-zero and BZERO "
-                             "finite for %s.",
+                             "finite for %s",
                              path);
     if (a->dtype == BMP_DTYPE_COMPLEX64 || a->dtype == BMP_DTYPE_COMPLEX128)
         return bmp_error_set(err, BMP_EUNSUPPORTED, "write", path,
-                             "Cannot write complex data to %s.", path);
+                             "cannot write complex data to %s", path);
     return write_file(path, a, cards, &l, flags, err);
 }

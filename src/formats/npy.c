@@ -72,8 +72,8 @@ static int read_error(bmp_error *err, const char *path, int rc)
 {
     if (rc == 1)
         return fail(err, "read", path, BMP_EFORMAT,
-                    "The file shrank while it was being read.");
-    return fail(err, "read", path, rc, "Cannot read the file: %s.",
+                    "the file shrank while it was being read");
+    return fail(err, "read", path, rc, "cannot read the file: %s",
                 bmp_strerror(rc));
 }
 
@@ -93,18 +93,18 @@ static int read_header(int fd, const char *path, bmp_npy_header *h,
     struct stat st;
     if (fstat(fd, &st) != 0) {
         int rc = -errno;
-        return fail(err, "read", path, rc, "Cannot examine the file: %s.",
+        return fail(err, "read", path, rc, "cannot examine the file: %s",
                     bmp_strerror(rc));
     }
     if (S_ISDIR(st.st_mode))
         return fail(err, "read", path, -EISDIR,
-                    "The name is a directory, not a .npy file.");
+                    "the name is a directory, not a .npy file");
     if (!S_ISREG(st.st_mode))
         return fail(err, "read", path, BMP_EUNSUPPORTED,
-                    "Only regular files are read as .npy files.");
+                    "only regular files are read as .npy files");
     if ((uintmax_t)st.st_size > SIZE_MAX)
         return fail(err, "read", path, -EFBIG,
-                    "The file is too large for this machine.");
+                    "the file is too large for this machine");
     size_t size = (size_t)st.st_size;
     *file_size = size;
 
@@ -118,15 +118,15 @@ static int read_header(int fd, const char *path, bmp_npy_header *h,
         return rc;
     if (h->data_offset > size)
         return fail(err, "read", path, BMP_EFORMAT,
-                    "The header length runs past the end of the file: the "
-                    "header needs %zu bytes, the file has %zu.",
+                    "the header length runs past the end of the file: the "
+                    "header needs %zu bytes, the file has %zu",
                     h->data_offset, size);
 
     /* Bounded by the file size, checked above. */
     unsigned char *header = malloc(h->data_offset);
     if (!header)
         return fail(err, "read", path, -ENOMEM,
-                    "Out of memory for a %zu-byte header.", h->data_offset);
+                    "out of memory for a %zu-byte header", h->data_offset);
     rc = pread_full(fd, header, h->data_offset, 0);
     if (rc != 0) {
         free(header);
@@ -138,8 +138,8 @@ static int read_header(int fd, const char *path, bmp_npy_header *h,
         return rc;
     if (size - h->data_offset < h->nbytes)
         return fail(err, "read", path, BMP_EFORMAT,
-                    "The data are truncated: the shape needs %zu bytes after "
-                    "the header, the file has %zu.", h->nbytes,
+                    "the data are truncated: the shape needs %zu bytes after "
+                    "the header, the file has %zu", h->nbytes,
                     size - h->data_offset);
     return 0;
 }
@@ -154,7 +154,7 @@ static int read_fd(int fd, const char *path, unsigned flags, bmp_array **out,
         return rc;
     bmp_array *a = bmp__array_alloc_header(h.dtype, h.ndim, h.shape);
     if (!a)
-        return fail(err, "read", path, -ENOMEM, "Out of memory.");
+        return fail(err, "read", path, -ENOMEM, "out of memory");
     a->byteorder = h.byteorder;
     a->fortran_order = h.fortran_order;
 
@@ -168,7 +168,7 @@ static int read_fd(int fd, const char *path, unsigned flags, bmp_array **out,
         if (base == MAP_FAILED) {
             rc = -errno;
             bmp_object_free(a, NULL);
-            return fail(err, "read", path, rc, "Cannot map the file: %s.",
+            return fail(err, "read", path, rc, "cannot map the file: %s",
                         bmp_strerror(rc));
         }
         rc = bmp__array_adopt_map(a, base, map_len,
@@ -176,14 +176,14 @@ static int read_fd(int fd, const char *path, unsigned flags, bmp_array **out,
         if (rc < 0) {
             munmap(base, map_len);
             bmp_object_free(a, NULL);
-            return fail(err, "read", path, rc, "Out of memory.");
+            return fail(err, "read", path, rc, "out of memory");
         }
     } else {
         a->data = malloc(h.nbytes ? h.nbytes : 1);
         if (!a->data) {
             bmp_object_free(a, NULL);
             return fail(err, "read", path, -ENOMEM,
-                        "Out of memory for %zu bytes of data.", h.nbytes);
+                        "out of memory for %zu bytes of data", h.nbytes);
         }
         rc = pread_full(fd, a->data, h.nbytes, (off_t)h.data_offset);
         if (rc != 0) {
@@ -204,15 +204,15 @@ int bmp_npy_read(const char *path, unsigned flags, bmp_array **out,
         *out = NULL;
     if (!path || !out)
         return fail(err, "read", path, BMP_EINVAL,
-                    "No file name or no place for the array.");
+                    "no file name or no place for the array");
     /* Never a blocking open: a FIFO is refused, not waited on. */
     const char *kind;
     int fd = bmp__open_regular(path, &kind, NULL);
     if (fd < 0 && kind)
-        return fail(err, "read", path, fd, "%s is %s, not a regular file.",
+        return fail(err, "read", path, fd, "%s is %s, not a regular file",
                     path, kind);
     if (fd < 0)
-        return fail(err, "read", path, fd, "Cannot open the file: %s.",
+        return fail(err, "read", path, fd, "cannot open the file: %s",
                     bmp_strerror(fd));
     int rc = read_fd(fd, path, flags, out, err);
     close(fd);
@@ -226,23 +226,23 @@ static int check_array(const bmp_array *a, const char *path, bmp_error *err)
     size_t itemsize = bmp_dtype_size(a->dtype);
     if (!itemsize)
         return fail(err, "write", path, BMP_EINVAL,
-                    "The array has an unknown dtype (%d).", (int)a->dtype);
+                    "the array has an unknown dtype (%d)", (int)a->dtype);
     if (a->ndim < 0 || a->ndim > BMP_MAX_DIMS)
         return fail(err, "write", path, BMP_EINVAL,
-                    "The array has %d dimensions; 0 to %d are possible.",
+                    "the array has %d dimensions; 0 to %d are possible",
                     a->ndim, BMP_MAX_DIMS);
     size_t count = 1;
     for (int i = 0; i < a->ndim; i++) {
         if (a->shape[i] != 0 && count > SIZE_MAX / a->shape[i])
             return fail(err, "write", path, BMP_EINVAL,
-                        "The array's shape overflows.");
+                        "the array's shape overflows");
         count *= a->shape[i];
     }
     if (a->itemsize != itemsize || a->count != count ||
         a->nbytes != count * itemsize || (a->nbytes && !a->data))
         return fail(err, "write", path, BMP_EINVAL,
-                    "The array's itemsize, count, nbytes or data disagree "
-                    "with its dtype and shape.");
+                    "the array's itemsize, count, nbytes or data disagree "
+                    "with its dtype and shape");
     return 0;
 }
 
@@ -251,7 +251,7 @@ int bmp_npy_write(const char *path, const bmp_array *a, unsigned flags,
 {
     if (!path || !a)
         return fail(err, "write", path, BMP_EINVAL,
-                    "No file name or no array.");
+                    "no file name or no array");
     int rc = check_array(a, path, err);
     if (rc < 0)
         return rc;
@@ -266,34 +266,34 @@ int bmp_npy_write(const char *path, const bmp_array *a, unsigned flags,
     long len = bmp__npy_format_header(&h, header, sizeof header);
     if (len == BMP_EUNSUPPORTED)
         return fail(err, "write", path, BMP_EUNSUPPORTED,
-                    "float16 arrays are read but not written.");
+                    "float16 arrays are read but not written");
     if (len < 0)
         return fail(err, "write", path, BMP_EINVAL,
-                    "The array's byte order '%c' is not '<', '>' or '|'.",
+                    "the array's byte order '%c' is not '<', '>' or '|'",
                     a->byteorder ? a->byteorder : '?');
 
     bmp__atomic_file f;
     rc = bmp__atomic_open(&f, path);
     if (rc < 0)
         return fail(err, "write", path, rc,
-                    "Cannot create a temporary file beside it: %s.",
+                    "cannot create a temporary file beside it: %s",
                     bmp_strerror(rc));
     rc = bmp__atomic_write(&f, header, (size_t)len);
     if (rc == 0 && a->nbytes > 0)
         rc = bmp__atomic_write(&f, a->data, a->nbytes);
     if (rc < 0) {
         bmp__atomic_abort(&f);
-        return fail(err, "write", path, rc, "Cannot write the file: %s.",
+        return fail(err, "write", path, rc, "cannot write the file: %s",
                     bmp_strerror(rc));
     }
     rc = bmp__atomic_commit(&f, ((flags & BMP_NPY_FSYNC) ? BMP__ATOMIC_FSYNC : 0) |
                                     ((flags & BMP_NPY_NOREPLACE) ? BMP__ATOMIC_NOREPLACE : 0));
     if (rc == -EEXIST)
         return fail(err, "write", path, rc,
-                    "The file exists; set overwrite to replace it.");
+                    "the file exists; set overwrite to replace it");
     if (rc < 0)
         return fail(err, "write", path, rc,
-                    "Cannot put the finished file in place: %s.",
+                    "cannot put the finished file in place: %s",
                     bmp_strerror(rc));
     return 0;
 }

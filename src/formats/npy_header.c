@@ -94,29 +94,29 @@ int bmp__npy_parse_prefix(const void *buf, size_t len, bmp_npy_header *out,
     size_t m = len < sizeof npy_magic ? len : sizeof npy_magic;
     if (memcmp(b, npy_magic, m) != 0)
         return fail_at(err, source, BMP_EFORMAT,
-                       "The file is not a .npy file: it does not begin "
-                       "with the magic string \\x93NUMPY.");
+                       "the file is not a .npy file: it does not begin "
+                       "with the magic string \\x93NUMPY");
     if (len < 8)
         return fail_at(err, source, BMP_EFORMAT,
-                       "The header is truncated: the file has only %zu "
-                       "bytes.", len);
+                       "the header is truncated: the file has only %zu "
+                       "bytes", len);
     int major = b[6], minor = b[7];
     if (major < 1 || major > 3 || minor != 0)
         return fail_at(err, source, BMP_EUNSUPPORTED,
-                       "The file has format version %d.%d; versions 1.0, "
-                       "2.0 and 3.0 are supported.", major, minor);
+                       "the file has format version %d.%d; versions 1.0, "
+                       "2.0 and 3.0 are supported", major, minor);
     size_t field = major == 1 ? 2 : 4;
     if (len < 8 + field)
         return fail_at(err, source, BMP_EFORMAT,
-                       "The header is truncated: the file ends inside the "
-                       "header length field.");
+                       "the header is truncated: the file ends inside the "
+                       "header length field");
     uint64_t hlen = (uint64_t)b[8] | (uint64_t)b[9] << 8;
     if (field == 4)
         hlen |= (uint64_t)b[10] << 16 | (uint64_t)b[11] << 24;
     if (hlen > SIZE_MAX - 8 - field)
         return fail_at(err, source, BMP_EFORMAT,
-                       "The header length %llu is too large for this "
-                       "machine.", (unsigned long long)hlen);
+                       "the header length %llu is too large for this "
+                       "machine", (unsigned long long)hlen);
     out->major = major;
     out->minor = minor;
     out->data_offset = 8 + field + (size_t)hlen;
@@ -207,15 +207,15 @@ static int parse_string(cursor *c, const unsigned char **s, size_t *n)
     while (c->p < c->end && *c->p != quote) {
         if (*c->p == '\\')
             return fail(c, BMP_EFORMAT,
-                        "Bad header dict at byte %zu: escape sequences in "
-                        "strings are not supported.", offset(c));
+                        "bad header dict at byte %zu: escape sequences in "
+                        "strings are not supported", offset(c));
         if (*c->p == '\n' || *c->p == '\r')
             break;
         c->p++;
     }
     if (c->p >= c->end || *c->p != quote)
         return fail(c, BMP_EFORMAT,
-                    "Bad header dict at byte %zu: unterminated string.", at);
+                    "bad header dict at byte %zu: unterminated string", at);
     *s = start;
     *n = (size_t)(c->p - start);
     c->p++;
@@ -239,8 +239,8 @@ static int parse_bool(cursor *c, int *out)
     char q[200];
     c->p = start;
     return fail(c, BMP_EFORMAT,
-                "Bad header dict at byte %zu: 'fortran_order' must be True "
-                "or False, not %s.", offset(c), found(c, q, sizeof q));
+                "bad header dict at byte %zu: 'fortran_order' must be True "
+                "or False, not %s", offset(c), found(c, q, sizeof q));
 }
 
 /* A non-negative integer that fits in size_t. */
@@ -257,8 +257,8 @@ static int parse_dim(cursor *c, size_t *out)
     if (!is_digit(peek(c))) {
         c->p = start;
         return fail(c, BMP_EFORMAT,
-                    "Bad header dict at byte %zu: a shape entry must be an "
-                    "integer, not %s.", offset(c), found(c, q, sizeof q));
+                    "bad header dict at byte %zu: a shape entry must be an "
+                    "integer, not %s", offset(c), found(c, q, sizeof q));
     }
     size_t value = 0;
     int overflow = 0;
@@ -283,21 +283,21 @@ static int parse_dim(cursor *c, size_t *out)
         size_t n = (size_t)(c->end - start);
         c->p = start;
         return fail(c, BMP_EFORMAT,
-                    "Bad header dict at byte %zu: a shape entry must be an "
-                    "integer, not '%s'.", offset(c),
+                    "bad header dict at byte %zu: a shape entry must be an "
+                    "integer, not '%s'", offset(c),
                     quote_bytes(q, sizeof q, start, n > 12 ? 12 : n));
     }
     size_t n = (size_t)(c->p - start);
     if (negative && (value != 0 || overflow)) {
         c->p = start;
         return fail(c, BMP_EFORMAT,
-                    "The shape has a negative entry, %s.",
+                    "the shape has a negative entry, %s",
                     quote_bytes(q, sizeof q, start, n));
     }
     if (overflow) {
         c->p = start;
         return fail(c, BMP_EFORMAT,
-                    "The shape entry %s overflows the size of memory.",
+                    "the shape entry %s overflows the size of memory",
                     quote_bytes(q, sizeof q, start, n));
     }
     *out = value;
@@ -309,8 +309,8 @@ static int parse_shape(cursor *c, bmp_npy_header *h)
     char q[200];
     if (peek(c) != '(')
         return fail(c, BMP_EFORMAT,
-                    "Bad header dict at byte %zu: 'shape' must be a tuple of "
-                    "integers, not %s.", offset(c), found(c, q, sizeof q));
+                    "bad header dict at byte %zu: 'shape' must be a tuple of "
+                    "integers, not %s", offset(c), found(c, q, sizeof q));
     c->p++;
     int ndim = 0, trailing_comma = 0;
     for (;;) {
@@ -321,8 +321,8 @@ static int parse_shape(cursor *c, bmp_npy_header *h)
         }
         if (ndim == BMP_MAX_DIMS)
             return fail(c, BMP_EUNSUPPORTED,
-                        "The array has more than %d dimensions, the most "
-                        "this library supports.", BMP_MAX_DIMS);
+                        "the array has more than %d dimensions, the most "
+                        "this library supports", BMP_MAX_DIMS);
         int rc = parse_dim(c, &h->shape[ndim]);
         if (rc < 0)
             return rc;
@@ -337,8 +337,8 @@ static int parse_shape(cursor *c, bmp_npy_header *h)
             break;
         } else {
             return fail(c, BMP_EFORMAT,
-                        "Bad header dict at byte %zu: expected ',' or ')' "
-                        "in 'shape', found %s.", offset(c),
+                        "bad header dict at byte %zu: expected ',' or ')' "
+                        "in 'shape', found %s", offset(c),
                         found(c, q, sizeof q));
         }
     }
@@ -346,7 +346,7 @@ static int parse_shape(cursor *c, bmp_npy_header *h)
     if (ndim == 1 && !trailing_comma)
         return fail(c, BMP_EFORMAT,
                     "'shape' must be a tuple: (%zu) is an integer in "
-                    "parentheses; a one-dimensional shape is written (%zu,).",
+                    "parentheses; a one-dimensional shape is written (%zu,)",
                     h->shape[0], h->shape[0]);
     h->ndim = ndim;
     return 0;
@@ -358,12 +358,12 @@ static int parse_descr(cursor *c, const unsigned char **s, size_t *n)
     int ch = peek(c);
     if (ch == '[' || ch == '{')
         return fail(c, BMP_EUNSUPPORTED,
-                    "Structured dtypes (a %s as 'descr') are not supported.",
+                    "structured dtypes (a %s as 'descr') are not supported",
                     ch == '[' ? "list" : "dict");
     if (ch != '\'' && ch != '"')
         return fail(c, BMP_EFORMAT,
-                    "Bad header dict at byte %zu: 'descr' must be a string, "
-                    "not %s.", offset(c), found(c, q, sizeof q));
+                    "bad header dict at byte %zu: 'descr' must be a string, "
+                    "not %s", offset(c), found(c, q, sizeof q));
     return parse_string(c, s, n);
 }
 
@@ -420,21 +420,21 @@ static int interpret_descr(cursor *c, const unsigned char *s, size_t n,
         int kind = tn > 0 ? t[0] : 0;
         if (kind == 'O')
             return fail(c, BMP_EUNSUPPORTED,
-                        "Object arrays ('%s') are not supported: their data "
-                        "are pickled Python objects.", q);
+                        "object arrays ('%s') are not supported: their data "
+                        "are pickled Python objects", q);
         if (kind == 'U' || kind == 'S' || kind == 'a')
             return fail(c, BMP_EUNSUPPORTED,
-                        "String arrays ('%s') are not supported.", q);
+                        "string arrays ('%s') are not supported", q);
         if (kind == 'V')
             return fail(c, BMP_EUNSUPPORTED,
-                        "Void (raw record) arrays ('%s') are not supported.", q);
+                        "void (raw record) arrays ('%s') are not supported", q);
         if (kind == 'M' || kind == 'm')
             return fail(c, BMP_EUNSUPPORTED,
-                        "Datetime and timedelta arrays ('%s') are not "
-                        "supported.", q);
+                        "datetime and timedelta arrays ('%s') are not "
+                        "supported", q);
         return fail(c, BMP_EUNSUPPORTED,
-                    "The dtype '%s' is not supported; supported are bool, "
-                    "int8-64, uint8-64, float16-64 and complex64-128.", q);
+                    "the dtype '%s' is not supported; supported are bool, "
+                    "int8-64, uint8-64, float16-64 and complex64-128", q);
     }
     h->dtype = dtype;
     if (bmp_dtype_size(dtype) == 1)
@@ -461,8 +461,8 @@ static int parse_dict(cursor *c, bmp_npy_header *h)
     skip_space(c);
     if (peek(c) != '{')
         return fail(c, BMP_EFORMAT,
-                    "The header is not a dict: expected '{' at byte %zu, "
-                    "found %s.", offset(c), found(c, q, sizeof q));
+                    "the header is not a dict: expected '{' at byte %zu, "
+                    "found %s", offset(c), found(c, q, sizeof q));
     c->p++;
     for (;;) {
         skip_space(c);
@@ -472,8 +472,8 @@ static int parse_dict(cursor *c, bmp_npy_header *h)
         }
         if (peek(c) != '\'' && peek(c) != '"')
             return fail(c, BMP_EFORMAT,
-                        "Bad header dict at byte %zu: expected a quoted key "
-                        "or '}', found %s.", offset(c), found(c, q, sizeof q));
+                        "bad header dict at byte %zu: expected a quoted key "
+                        "or '}', found %s", offset(c), found(c, q, sizeof q));
         const unsigned char *key;
         size_t key_len;
         int rc = parse_string(c, &key, &key_len);
@@ -482,8 +482,8 @@ static int parse_dict(cursor *c, bmp_npy_header *h)
         skip_space(c);
         if (peek(c) != ':')
             return fail(c, BMP_EFORMAT,
-                        "Bad header dict at byte %zu: expected ':' after a "
-                        "key, found %s.", offset(c), found(c, q, sizeof q));
+                        "bad header dict at byte %zu: expected ':' after a "
+                        "key, found %s", offset(c), found(c, q, sizeof q));
         c->p++;
         skip_space(c);
         /* A repeated key is allowed: the last one wins, as in Python. */
@@ -498,8 +498,8 @@ static int parse_dict(cursor *c, bmp_npy_header *h)
             have_shape = 1;
         } else {
             return fail(c, BMP_EFORMAT,
-                        "The header has an unexpected key '%s'; NumPy allows "
-                        "only 'descr', 'fortran_order' and 'shape'.",
+                        "the header has an unexpected key '%s'; NumPy allows "
+                        "only 'descr', 'fortran_order' and 'shape'",
                         quote_bytes(q, sizeof q, key, key_len));
         }
         if (rc < 0)
@@ -512,20 +512,20 @@ static int parse_dict(cursor *c, bmp_npy_header *h)
             break;
         } else {
             return fail(c, BMP_EFORMAT,
-                        "Bad header dict at byte %zu: expected ',' or '}', "
-                        "found %s.", offset(c), found(c, q, sizeof q));
+                        "bad header dict at byte %zu: expected ',' or '}', "
+                        "found %s", offset(c), found(c, q, sizeof q));
         }
     }
     skip_space(c);
     if (c->p != c->end)
         return fail(c, BMP_EFORMAT,
-                    "Bad header at byte %zu: unexpected %s after the dict.",
+                    "bad header at byte %zu: unexpected %s after the dict",
                     offset(c), found(c, q, sizeof q));
     const char *missing = !have_descr ? "descr"
                         : !have_order ? "fortran_order"
                         : !have_shape ? "shape" : NULL;
     if (missing)
-        return fail(c, BMP_EFORMAT, "The header lacks the key '%s'.", missing);
+        return fail(c, BMP_EFORMAT, "the header lacks the key '%s'", missing);
     return interpret_descr(c, descr, descr_len, h);
 }
 
@@ -544,8 +544,8 @@ static int compute_size(cursor *c, bmp_npy_header *h)
         }
         if (bytes > (size_t)PTRDIFF_MAX / h->shape[i])
             return fail(c, BMP_EFORMAT,
-                        "The shape's size overflows: %d dimensions of "
-                        "%zu-byte elements exceed the address space.",
+                        "the shape's size overflows: %d dimensions of "
+                        "%zu-byte elements exceed the address space",
                         h->ndim, itemsize);
         bytes *= h->shape[i];
         count *= h->shape[i];
@@ -560,15 +560,15 @@ int bmp__npy_parse(const void *buf, size_t len, bmp_npy_header *out,
 {
     if (!buf || !out)
         return bmp_error_set(err, BMP_EINVAL, "read", source,
-                             "No buffer or no header to fill.");
+                             "no buffer or no header to fill");
     memset(out, 0, sizeof *out);
     int rc = bmp__npy_parse_prefix(buf, len, out, err, source);
     if (rc < 0)
         return rc;
     if (out->data_offset > len)
         return fail_at(err, source, BMP_EFORMAT,
-                       "The header is truncated: it declares %zu bytes, "
-                       "only %zu are present.", out->data_offset, len);
+                       "the header is truncated: it declares %zu bytes, "
+                       "only %zu are present", out->data_offset, len);
     /* Version 3.0 is UTF-8 and the others Latin-1; bytes beyond ASCII can
      * only occur inside strings, where they already make an unknown key or
      * dtype, so the bytes are parsed alike for all versions. */

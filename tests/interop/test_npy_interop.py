@@ -219,11 +219,11 @@ def refusals(tmp):
     """Files NumPy writes that this library refuses, with their reasons."""
     cases = [
         ("structured", np.zeros(3, dtype=[("a", "<f8"), ("b", "<i4")]),
-         "Structured dtypes"),
-        ("unicode", np.array(["ab", "cde"]), "String arrays"),
-        ("bytes", np.array([b"ab", b"c"]), "String arrays"),
-        ("object", np.array([1, "x", None], dtype=object), "Object arrays"),
-        ("datetime", np.array(["2020-01-01"], dtype="M8[D]"), "Datetime"),
+         "structured dtypes"),
+        ("unicode", np.array(["ab", "cde"]), "string arrays"),
+        ("bytes", np.array([b"ab", b"c"]), "string arrays"),
+        ("object", np.array([1, "x", None], dtype=object), "object arrays"),
+        ("datetime", np.array(["2020-01-01"], dtype="M8[D]"), "datetime"),
         ("longdouble", np.zeros(2, dtype=np.longdouble), "is not supported"),
     ]
     for name, arr, message in cases:

@@ -466,7 +466,7 @@ static void fits_scaled_errors(void **state)
     bmp_error err = {0};
     assert_int_equal(bmp_fits_write_scaled(path, a, NULL, 16, 1, 0, 0, &err),
                      BMP_EINVAL);
-    assert_contains(err.text, "Element 1");
+    assert_contains(err.text, "element 1");
     assert_contains(err.text, "BITPIX 16");
     assert_string_equal(err.stage, "write");
 

@@ -545,7 +545,7 @@ static void npy_read_errors(void **state)
     assert_null(a);
     assert_string_equal(err.stage, "read");
     assert_string_equal(err.source, path);
-    assert_non_null(strstr(err.text, "Cannot open"));
+    assert_non_null(strstr(err.text, "cannot open"));
     memset(&err, 0, sizeof err);
     assert_int_equal(bmp_npy_read(dir, 0, &a, &err), -EISDIR);
     assert_int_equal(bmp_npy_read(NULL, 0, &a, NULL), BMP_EINVAL);
