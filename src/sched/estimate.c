@@ -138,16 +138,12 @@ int bmp__sched_setup(bmp__sched *s, bmp__run *run, int max_running,
         } else if (share >= 0) {
             cfg.budget = share; /* a nested run: the parent item's share */
         } else {
-            int64_t avail = bmp__sched_sample_avail();
-            if (avail < 0) {
-                int code = avail >= -4095 ? (int)avail : -EIO;
-                return bmp_error_set(err, code, STAGE, NULL,
-                                     "cannot tell how much memory is "
-                                     "available (%s); give the keyword "
-                                     "mem_available",
-                                     bmp_strerror(code));
-            }
-            cfg.budget = (int64_t)(frac * (double)avail);
+            double budget;
+            rc = bmp__mem_budget(frac, bmp__sched_sample_avail(), &budget,
+                                 err);
+            if (rc < 0)
+                return rc;
+            cfg.budget = (int64_t)budget;
         }
     }
     rc = bmp__sched_init(s, &cfg, run->count);

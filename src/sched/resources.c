@@ -17,6 +17,7 @@
  *    mistake shows on the first run, not on the machine where it matters.
  */
 #include "channel.h"
+#include "scheduler.h"
 #include "sysinfo.h"
 
 #include <errno.h>
@@ -38,6 +39,21 @@ int64_t bmp_mem_available(void)
     bmp__sysinfo si;
     bmp__sysinfo_init(&si);
     return bmp__sysinfo_read_mem("", &si);
+}
+
+int bmp__mem_budget(double frac, int64_t avail, double *budget,
+                    bmp_error *err)
+{
+    if (avail < 0) {
+        /* A failed read is a negative errno; anything else is no code. */
+        int code = avail >= -4095 ? (int)avail : -EIO;
+        return bmp_error_set(err, code, STAGE, NULL,
+                             "cannot tell how much memory is available "
+                             "(%s); give the keyword mem_available",
+                             bmp_strerror(code));
+    }
+    *budget = frac * (double)avail;
+    return 0;
 }
 
 int bmp_num_can_process(size_t num_items, const json_t *kw, bmp_error *err)
@@ -163,15 +179,8 @@ int bmp__num_can_process_with(size_t num_items, const json_t *kw, int cores,
         if (!has_mem) {
             if (mem_avail == BMP__ASK_MEM)
                 mem_avail = bmp_mem_available();
-            if (mem_avail < 0) {
-                int code = mem_avail >= INT_MIN ? (int)mem_avail : -EIO;
-                return bmp_error_set(err, code, STAGE, NULL,
-                                     "cannot tell how much memory is "
-                                     "available (%s); give the keyword "
-                                     "mem_available",
-                                     bmp_strerror(code));
-            }
-            memory = frac * (double)mem_avail;
+            if ((rc = bmp__mem_budget(frac, mem_avail, &memory, err)) < 0)
+                return rc;
         }
         double fit = floor(memory / psize);
         if (fit < 1 && error_if_zero) {

@@ -212,6 +212,17 @@ double bmp__sched_factor(const bmp__sched *s);
 int bmp__sched_setup(bmp__sched *s, bmp__run *run, int max_running,
                      unsigned char *failed, bmp_error *err);
 
+/*! bmp__mem_budget() : the memory a run's workers may hold together
+ *  when no keyword gives it: `frac` (mem_frac) x `avail`, the system's
+ *  available memory, into *budget.  One place for the rule and for its
+ *  failure, which both the worker count (resources.c) and the
+ *  scheduler's budget (estimate.c) meet.
+ *  @return 0, or with `avail` negative (the read failed: -errno) that
+ *          error, err filled: "cannot tell how much memory is
+ *          available (...); give the keyword mem_available". */
+int bmp__mem_budget(double frac, int64_t avail, double *budget,
+                    bmp_error *err);
+
 /*! bmp__sched_sample_avail() : the system's available memory for the
  *  scheduler: bmp_mem_available(), or the test hook below when set. */
 int64_t bmp__sched_sample_avail(void);
