@@ -47,7 +47,6 @@
 /* Between two samples of /proc: short enough to see an item grow before
  * the next one starts beside it, long enough to cost nothing. */
 #define SAMPLE_S 0.15
-#define MIB 1048576.0
 
 typedef struct worker {
     pid_t pid; /* 0: no process */
@@ -124,7 +123,7 @@ static int limit_memory(int64_t start_vm, int64_t estimate,
     if (start_vm < 0 || estimate < 0 || getrlimit(RLIMIT_AS, saved) != 0)
         return 0;
     double want = (double)start_vm + (double)estimate +
-                  (double)estimate / 16 + 16 * MIB;
+                  (double)estimate / 16 + 16 * BMP__MIB_F;
     if (want >= (double)RLIM_INFINITY / 2)
         return 0;
     rlim_t limit = (rlim_t)want;
@@ -183,8 +182,8 @@ static void worker_main(bmp__run *run, int fd, bmp__temp_log *log,
                    bmp_kw_bool(run->kw, "adaptive", 0) ||
                    run->pipe->ops.size_estimate != NULL;
     if (!budgeted) {
-        mallopt(M_MMAP_THRESHOLD, 64 << 20);
-        mallopt(M_TRIM_THRESHOLD, 128 << 20);
+        mallopt(M_MMAP_THRESHOLD, (int)(64 * BMP__MIB));
+        mallopt(M_TRIM_THRESHOLD, (int)(128 * BMP__MIB));
     }
     bmp__meter meter;
     bmp__meter_open(&meter, budgeted);
@@ -438,12 +437,6 @@ static void item_done(pool *p, size_t item, int failed)
     bmp__item_final(p->run, item);
 }
 
-static int is_failure(const bmp__result *r)
-{
-    return r->status == BMP_ITEM_FAILED || r->status == BMP_ITEM_CRASHED ||
-           r->status == BMP_ITEM_TIMED_OUT;
-}
-
 /* An item has a final or retryable result in run->results[item].
  * `growth`: its peak above its worker's start, -1 unknown. */
 static void finish(pool *p, size_t item, int memory_failure, int64_t growth)
@@ -465,14 +458,14 @@ static void finish(pool *p, size_t item, int memory_failure, int64_t growth)
                      "failed twice for memory: %s (the second time alone, "
                      "with an estimate of %.1f MiB)",
                      was ? was : bmp_strerror(r->code),
-                     (double)est / MIB) < 0)
+                     (double)est / BMP__MIB_F) < 0)
             r->error = NULL;
         free(was);
         item_done(p, item, 1);
         return;
     }
     /* The memory retry is not one of the retries the keyword grants. */
-    int failed = is_failure(r);
+    int failed = bmp__status_is_failure(r->status);
     int general = p->attempts[item] - (p->sched.items[item].mem_failures > 0);
     if (failed && general <= p->retries) {
         bmp__sched_requeue(&p->sched, item);
@@ -495,7 +488,7 @@ static void too_large(pool *p, size_t item)
 {
     bmp__result *r = &p->run->results[item];
     int64_t e = bmp__sched_estimate(&p->sched, item);
-    double budget = (double)p->sched.cfg.budget / MIB;
+    double budget = (double)p->sched.cfg.budget / BMP__MIB_F;
     int after_failure = p->sched.items[item].mem_failures > 0;
     bmp__sched_drop(&p->sched, item);
     if (after_failure) {
@@ -503,15 +496,15 @@ static void too_large(pool *p, size_t item)
         bmp__result_fail(r, r->status, BMP_ENOMEM_BUDGET,
                          "failed for memory (%s), and a retry with %.1f "
                          "MiB exceeds the memory budget, %.1f MiB",
-                         was ? was : "out of memory", (double)e / MIB,
-                         budget);
+                         was ? was : "out of memory",
+                         (double)e / BMP__MIB_F, budget);
         free(was);
     } else {
         bmp__result_fail(r, BMP_ITEM_FAILED, BMP_ENOMEM_BUDGET,
                          "estimated memory %.1f MiB exceeds the memory "
                          "budget, %.1f MiB; with error_if_zero false it "
                          "would run alone",
-                         (double)e / MIB, budget);
+                         (double)e / BMP__MIB_F, budget);
     }
     r->stats.estimate = e;
     r->stats.attempts = p->attempts[item];

@@ -26,8 +26,7 @@ static int serial_run(bmp__run *run, int workers, bmp_error *err)
                                  run->count);
         bmp__run_item(run, i, &run->results[i], NULL);
         bmp__item_final(run, i);
-        failed += run->results[i].status != BMP_ITEM_OK &&
-                  run->results[i].status != BMP_ITEM_NO_OUTPUT;
+        failed += bmp__status_is_failure(run->results[i].status);
         bmp__report_progress(run, i + 1, failed, 0, 0, -1);
     }
     return 0;

@@ -25,7 +25,6 @@
 #include <math.h>
 
 #define STAGE "schedule"
-#define MIB 1048576.0
 
 int bmp_physical_cores(void)
 {
@@ -189,7 +188,7 @@ int bmp__num_can_process_with(size_t num_items, const json_t *kw, int cores,
                     err, BMP_ENOMEM_BUDGET, STAGE, NULL,
                     "process_size %.1f MiB exceeds the memory available "
                     "for processes, %.1f MiB (%s)",
-                    psize / MIB, memory / MIB,
+                    psize / BMP__MIB_F, memory / BMP__MIB_F,
                     share >= 0 ? "the share of the item running this "
                                  "nested pipeline"
                                : "keyword mem_available");
@@ -198,7 +197,8 @@ int bmp__num_can_process_with(size_t num_items, const json_t *kw, int cores,
                 "process_size %.1f MiB exceeds the memory available for "
                 "processes, %.1f MiB (mem_frac %g of %.1f MiB available "
                 "now)",
-                psize / MIB, memory / MIB, frac, (double)mem_avail / MIB);
+                psize / BMP__MIB_F, memory / BMP__MIB_F, frac,
+                (double)mem_avail / BMP__MIB_F);
         }
         by_mem = fit < 1 ? 0 : clamp_count(fit);
     }

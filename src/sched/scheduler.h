@@ -19,11 +19,10 @@
 #define BMP_SCHEDULER_H
 
 #include "run.h"
+#include "units.h"
 
 #include <stddef.h>
 #include <stdint.h>
-
-#define BMP__MIB ((int64_t)1 << 20)
 
 typedef enum bmp__order {
     BMP__ORDER_INPUT = 0,        /* in_names order */
