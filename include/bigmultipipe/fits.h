@@ -220,8 +220,9 @@ BMP_API int bmp_fits_card_remove(json_t *cards, const char *key);
 
 /*! bmp_fits_file_read() : a bmp_ops.file_read that reads one image with
  *  bmp_fits_read() into a bmp_array.  The keyword `fits_hdu` (string or
- *  integer; not given: the default choice) selects the HDU.  On failure
- *  the item fails with bmp_fits_read()'s code and message. */
+ *  integer >= 0; not given: the default choice) selects the HDU; of
+ *  another type, it fails the item with BMP_EKWTYPE.  On failure the
+ *  item fails with bmp_fits_read()'s code and message. */
 BMP_API int bmp_fits_file_read(bmp_item *item, const char *in_name,
                                void **data);
 
@@ -230,7 +231,8 @@ BMP_API int bmp_fits_file_read(bmp_item *item, const char *in_name,
  *  its header cards from array->header.  When the keyword create_outdir
  *  is true (a create_outdir key in the item's meta overrides it), the
  *  output's directory and its parents are created first.  The keyword
- *  `fits_checksum` (bool) adds CHECKSUM/DATASUM.  *written is left NULL. */
+ *  `fits_checksum` (bool) adds CHECKSUM/DATASUM; of another type, it
+ *  fails the item with BMP_EKWTYPE.  *written is left NULL. */
 BMP_API int bmp_fits_file_write(bmp_item *item, void *data,
                                 const char *outname, char **written);
 

@@ -8,6 +8,7 @@
 #include "bigmultipipe.h"
 
 #include "atomic_file.h"
+#include "format_ops.h"
 #include "objects_internal.h"
 #include "run.h"
 
@@ -50,12 +51,14 @@ int bmp_fits_file_write(bmp_item *item, void *data, const char *outname,
         return bmp_item_fail(item, BMP_EINVAL,
                              "bmp_fits_file_write writes bmp_array data "
                              "only; reduce a group to one array first");
+    /* Before the directory is made: a failed item leaves nothing. */
+    int checksum = 0;
+    if (bmp__ops_kw_bool(item, "fits_checksum", &checksum) < 0)
+        return BMP_EKWTYPE;
     int rc = bmp__prepare_outdir(item, outname);
     if (rc < 0)
         return rc;
-    unsigned flags = bmp_kw_bool(bmp__item_kw_view(item), "fits_checksum", 0)
-                         ? BMP_FITS_CHECKSUM
-                         : 0u;
+    unsigned flags = checksum ? BMP_FITS_CHECKSUM : 0u;
     unsigned atomic = bmp__atomic_flags_for(item);
     if (atomic & BMP__ATOMIC_NOREPLACE)
         flags |= BMP_FITS_NO_CLOBBER;

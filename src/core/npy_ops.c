@@ -8,6 +8,7 @@
 #include "bigmultipipe.h"
 
 #include "atomic_file.h"
+#include "format_ops.h"
 #include "objects_internal.h"
 #include "run.h"
 
@@ -15,24 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A boolean keyword, or a failure of the item naming it. */
-static int kw_flag(bmp_item *item, const json_t *obj, const char *key,
-                   int *value)
-{
-    int rc = bmp_kw_get_bool(obj, key, value);
-    if (rc < 0)
-        return bmp_item_fail(item, BMP_EKWTYPE,
-                             "keyword %s must be a boolean", key);
-    return 0;
-}
-
 int bmp_npy_file_read(bmp_item *item, const char *in_name, void **data)
 {
     *data = NULL;
-    const json_t *kw = bmp__item_kw_view(item);
     int use_mmap = 0, native = 1;
-    if (kw_flag(item, kw, "npy_mmap", &use_mmap) < 0 ||
-        kw_flag(item, kw, "npy_native", &native) < 0)
+    if (bmp__ops_kw_bool(item, "npy_mmap", &use_mmap) < 0 ||
+        bmp__ops_kw_bool(item, "npy_native", &native) < 0)
         return BMP_EKWTYPE;
     unsigned flags = (use_mmap ? BMP_NPY_MMAP : 0) |
                      (native ? BMP_NPY_NATIVE : 0);

@@ -2,11 +2,12 @@
  * test_fits.c -- FITS images through cfitsio: round trips of every BITPIX
  * and of scaled data, header cards of every type, HDU selection, axis
  * order, and the errors for tables, missing HDUs, truncated and non-FITS
- * files.  Files the library cannot write (several HDUs, tables, BLANK,
+ * files; the ops' keywords.  Files the library cannot write (several HDUs, tables, BLANK,
  * tile compression) are made with cfitsio directly.
  */
 #include "bigmultipipe.h"
 
+#include "pout_internal.h"
 #include "testutil.h"
 
 #include <setjmp.h>
@@ -1181,6 +1182,85 @@ static void fits_threads(void **state)
     }
 }
 
+/* ---------------------------------------------------------------------- */
+/*  The ops' keywords                                                     */
+/* ---------------------------------------------------------------------- */
+
+/* One run of the FITS ops over `in` with `kw` (taken), in the serial
+ * executor. */
+static bmp_pout *run_fits_ops(const char *in, json_t *kw)
+{
+    bmp_ops ops = {.version = BMP_OPS_VERSION,
+                   .file_read = bmp_fits_file_read,
+                   .file_write = bmp_fits_file_write};
+    bmp_pipe *pipe = bmp_pipe_new(&ops, NULL);
+    assert_non_null(pipe);
+    json_t *names = json_pack("[s]", in);
+    json_object_set_new(kw, "executor", json_string("serial"));
+    json_object_set_new(kw, "overwrite", json_true());
+    bmp_pout *pout = NULL;
+    bmp_error err = {0};
+    if (bmp_pipeline(pipe, names, kw, NULL, NULL, &pout, &err) != 0)
+        fail_msg("bmp_pipeline: %s", err.text);
+    assert_int_equal(bmp_pout_count(pout), 1);
+    json_decref(names);
+    json_decref(kw);
+    bmp_pipe_free(pipe);
+    return pout;
+}
+
+static void assert_kw_type_failure(bmp_pout *pout, const char *message)
+{
+    assert_int_equal(bmp_pout_status(pout, 0), BMP_ITEM_FAILED);
+    assert_int_equal(pout->entries[0].r.code, BMP_EKWTYPE);
+    assert_non_null(bmp_pout_error(pout, 0));
+    assert_contains(bmp_pout_error(pout, 0), message);
+    assert_null(bmp_pout_outname(pout, 0));
+    bmp_pout_free(pout);
+}
+
+/* A keyword of the wrong type fails the item with BMP_EKWTYPE, naming the
+ * keyword and the type wanted, as in the .npy ops: fits_checksum was
+ * once taken as false instead. */
+static void fits_ops_keyword_types(void **state)
+{
+    const char *dir = *state;
+    char *in = tu_join(dir, "in.fits");
+    const size_t shape[2] = {3, 4};
+    bmp_array *a = make_values(BMP_DTYPE_INT16, 2, shape);
+    bmp_error err = {0};
+    assert_int_equal(bmp_fits_write(in, a, NULL, 0, &err), 0);
+    bmp_object_free(a, NULL);
+
+    assert_kw_type_failure(
+        run_fits_ops(in, json_pack("{s:s, s:s}", "outdir", dir,
+                                   "fits_checksum", "yes")),
+        "keyword fits_checksum must be a boolean");
+    assert_kw_type_failure(
+        run_fits_ops(in, json_pack("{s:s, s:[i]}", "outdir", dir,
+                                   "fits_hdu", 0)),
+        "keyword fits_hdu must be an HDU index");
+    assert_kw_type_failure(
+        run_fits_ops(in, json_pack("{s:s, s:i}", "outdir", dir,
+                                   "fits_hdu", -1)),
+        "keyword fits_hdu must be an HDU index");
+
+    /* The same keywords with their types: the checksum is written. */
+    bmp_pout *pout = run_fits_ops(in, json_pack("{s:s, s:b, s:i}", "outdir",
+                                                dir, "fits_checksum", 1,
+                                                "fits_hdu", 0));
+    assert_int_equal(bmp_pout_status(pout, 0), BMP_ITEM_OK);
+    const char *out = bmp_pout_outname(pout, 0);
+    assert_non_null(out);
+    json_t *cards = NULL;
+    assert_int_equal(bmp_fits_read_header(out, NULL, &cards, &err), 0);
+    const char *sum;
+    assert_int_equal(bmp_fits_card_get_str(cards, "CHECKSUM", &sum), 1);
+    json_decref(cards);
+    bmp_pout_free(pout);
+    free(in);
+}
+
 #define CASE(name) cmocka_unit_test_setup_teardown(name, setup_dir, teardown_dir)
 
 int main(void)
@@ -1218,6 +1298,7 @@ int main(void)
         CASE(fits_checksum),
         CASE(fits_compressed_inputs),
         CASE(fits_threads),
+        CASE(fits_ops_keyword_types),
     };
     return cmocka_run_group_tests_name("fits", tests, NULL, NULL);
 }

@@ -1,13 +1,14 @@
 /*
  * test_npy.c -- the .npy reader and writer: round trips of every dtype,
  * order, byte order and rank; header syntax; memory maps; atomic writes;
- * and the malformed files of tests/data/npy/invalid/, each a folder with
+ * the ops' keywords; and the malformed files of tests/data/npy/invalid/, each a folder with
  * input.npy and expected.txt (a substring of the error text).
  */
 #include "bigmultipipe.h"
 
 #include "array_internal.h"
 #include "npy_internal.h"
+#include "pout_internal.h"
 #include "testutil.h"
 
 #include <setjmp.h>
@@ -654,6 +655,77 @@ static void npy_invalid_cases(void **state)
     assert_true(cases >= 30);
 }
 
+/* One run of the .npy ops over `in` with `kw` (taken), in the serial
+ * executor. */
+static bmp_pout *run_npy_ops(const char *in, json_t *kw)
+{
+    bmp_ops ops = {.version = BMP_OPS_VERSION,
+                   .file_read = bmp_npy_file_read,
+                   .file_write = bmp_npy_file_write};
+    bmp_pipe *pipe = bmp_pipe_new(&ops, NULL);
+    assert_non_null(pipe);
+    json_t *names = json_pack("[s]", in);
+    json_object_set_new(kw, "executor", json_string("serial"));
+    json_object_set_new(kw, "overwrite", json_true());
+    bmp_pout *pout = NULL;
+    bmp_error err = {0};
+    if (bmp_pipeline(pipe, names, kw, NULL, NULL, &pout, &err) != 0)
+        fail_msg("bmp_pipeline: %s", err.text);
+    assert_int_equal(bmp_pout_count(pout), 1);
+    json_decref(names);
+    json_decref(kw);
+    bmp_pipe_free(pipe);
+    return pout;
+}
+
+static void assert_kw_type_failure(bmp_pout *pout, const char *message)
+{
+    assert_int_equal(bmp_pout_status(pout, 0), BMP_ITEM_FAILED);
+    assert_int_equal(pout->entries[0].r.code, BMP_EKWTYPE);
+    assert_non_null(bmp_pout_error(pout, 0));
+    assert_non_null(strstr(bmp_pout_error(pout, 0), message));
+    assert_null(bmp_pout_outname(pout, 0));
+    bmp_pout_free(pout);
+}
+
+/* A keyword of the wrong type fails the item with BMP_EKWTYPE, naming the
+ * keyword and the type wanted, as in the FITS ops. */
+static void npy_ops_keyword_types(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char *in = tu_join(dir, "in.npy");
+    const size_t shape[2] = {5, 3};
+    bmp_array *a = make_array(BMP_DTYPE_INT32, 2, shape, 0, OTHER);
+    assert_int_equal(bmp_npy_write(in, a, 0, NULL), 0);
+    bmp_object_free(a, NULL);
+
+    assert_kw_type_failure(
+        run_npy_ops(in, json_pack("{s:s, s:s}", "outdir", dir, "npy_mmap",
+                                  "yes")),
+        "keyword npy_mmap must be a boolean");
+    assert_kw_type_failure(
+        run_npy_ops(in, json_pack("{s:s, s:[b]}", "outdir", dir,
+                                  "npy_native", 0)),
+        "keyword npy_native must be a boolean");
+
+    /* The same keywords with their types: npy_native false keeps the
+     * input's byte order in the output. */
+    bmp_pout *pout = run_npy_ops(in, json_pack("{s:s, s:b, s:b}", "outdir",
+                                               dir, "npy_mmap", 1,
+                                               "npy_native", 0));
+    assert_int_equal(bmp_pout_status(pout, 0), BMP_ITEM_OK);
+    assert_non_null(bmp_pout_outname(pout, 0));
+    bmp_array *out = NULL;
+    assert_int_equal(bmp_npy_read(bmp_pout_outname(pout, 0), 0, &out, NULL), 0);
+    assert_int_equal(out->byteorder, OTHER);
+    bmp_object_free(out, NULL);
+    bmp_pout_free(pout);
+    free(in);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -668,6 +740,7 @@ int main(void)
         cmocka_unit_test(npy_read_errors),
         cmocka_unit_test(npy_to_native),
         cmocka_unit_test(npy_invalid_cases),
+        cmocka_unit_test(npy_ops_keyword_types),
     };
     return cmocka_run_group_tests_name("npy", tests, NULL, NULL);
 }
