@@ -1424,7 +1424,7 @@ static int check_write_args(const char *path, const bmp_array *a,
     if (!path || !*path || !a)
         return bmp_error_set(err, BMP_EINVAL, "write", path,
                              "writing FITS needs a file name and an array");
-    if (flags & ~(BMP_FITS_NO_CLOBBER | BMP_FITS_CHECKSUM))
+    if (flags & ~(BMP_FITS_NO_CLOBBER | BMP_FITS_CHECKSUM | BMP_FITS_FSYNC))
         return bmp_error_set(err, BMP_EINVAL, "write", path,
                              "unknown flags 0x%x for writing %s", flags, path);
     if (!array_plausible(a))

@@ -1012,6 +1012,12 @@ static void fits_write_atomic(void **state)
     char *fresh = tu_join(dir, "fresh.fits");
     write_ok(fresh, a, NULL, BMP_FITS_NO_CLOBBER);
     assert_int_equal(count_entries(dir), 2);
+    /* Every flag of the header is accepted, together. */
+    write_ok(fresh, b, NULL, BMP_FITS_FSYNC | BMP_FITS_CHECKSUM);
+    c = read_ok(fresh, NULL);
+    assert_int_equal(c->dtype, BMP_DTYPE_FLOAT32);
+    bmp_object_free(c, NULL);
+    assert_int_equal(count_entries(dir), 2);
 
     /* A missing directory: the errno, and nothing created. */
     char *nodir = tu_join(dir, "no/such/dir/x.fits");
@@ -1245,10 +1251,12 @@ static void fits_ops_keyword_types(void **state)
                                    "fits_hdu", -1)),
         "keyword fits_hdu must be an HDU index");
 
-    /* The same keywords with their types: the checksum is written. */
-    bmp_pout *pout = run_fits_ops(in, json_pack("{s:s, s:b, s:i}", "outdir",
-                                                dir, "fits_checksum", 1,
-                                                "fits_hdu", 0));
+    /* The same keywords with their types: the checksum is written (and
+     * fsync, which the ops turn into BMP_FITS_FSYNC, is accepted). */
+    bmp_pout *pout = run_fits_ops(in, json_pack("{s:s, s:b, s:i, s:b}",
+                                                "outdir", dir,
+                                                "fits_checksum", 1,
+                                                "fits_hdu", 0, "fsync", 1));
     assert_int_equal(bmp_pout_status(pout, 0), BMP_ITEM_OK);
     const char *out = bmp_pout_outname(pout, 0);
     assert_non_null(out);
