@@ -58,12 +58,9 @@ int bmp_fits_file_write(bmp_item *item, void *data, const char *outname,
     int rc = bmp__prepare_outdir(item, outname);
     if (rc < 0)
         return rc;
-    unsigned flags = checksum ? BMP_FITS_CHECKSUM : 0u;
-    unsigned atomic = bmp__atomic_flags_for(item);
-    if (atomic & BMP__ATOMIC_NOREPLACE)
-        flags |= BMP_FITS_NO_CLOBBER;
-    if (atomic & BMP__ATOMIC_FSYNC)
-        flags |= BMP_FITS_FSYNC;
+    unsigned flags =
+        (checksum ? BMP_FITS_CHECKSUM : 0u) |
+        bmp__write_flags(bmp__atomic_flags_for(item), BMP__FITS_WRITE_BITS);
     bmp_error err = {0};
     rc = bmp_fits_write(outname, (const bmp_array *)data, NULL, flags, &err);
     if (rc == -EEXIST || rc == -ENOENT)

@@ -10,6 +10,7 @@
 #include "bigmultipipe.h"
 
 #include "run.h"
+#include "write_flags.h"
 
 /* *value = the boolean keyword `key` of the item (untouched when not
  * given).  @return 0, or BMP_EKWTYPE with the item failed, naming the

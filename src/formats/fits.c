@@ -31,6 +31,7 @@
 #include "atomic_file.h"
 #include "file_kind.h"
 #include "keywords_internal.h"
+#include "write_flags.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -1296,8 +1297,8 @@ static int create_temp(const char *path, char **tmp_out, fitsfile **f,
 static int publish(const char *tmp, const char *path, unsigned flags,
                    bmp_error *err)
 {
-    int rc = bmp__atomic_rename(
-        tmp, path, (flags & BMP_FITS_NO_CLOBBER) ? BMP__ATOMIC_NOREPLACE : 0);
+    int rc = bmp__atomic_rename(tmp, path,
+                                bmp__commit_flags(flags, BMP__FITS_WRITE_BITS));
     if (rc == 0)
         return 0;
     if (rc == -EEXIST)
@@ -1319,6 +1320,9 @@ static int write_file(const char *path, const bmp_array *a,
         return bmp_error_set(err, BMP_EINVAL, "write", path,
                              "the header cards for %s are not a JSON array",
                              path);
+    /* Only to spare building a file that cannot be put in place: the
+     * rename in publish() is what refuses an existing file, also one
+     * that appears meanwhile. */
     if ((flags & BMP_FITS_NO_CLOBBER) && access(path, F_OK) == 0)
         return bmp_error_set(err, -EEXIST, "write", path,
                              "cannot write %s: the file exists", path);

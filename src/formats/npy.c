@@ -20,6 +20,7 @@
 #include "array_internal.h"
 #include "atomic_file.h"
 #include "file_kind.h"
+#include "write_flags.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -286,8 +287,7 @@ int bmp_npy_write(const char *path, const bmp_array *a, unsigned flags,
         return fail(err, "write", path, rc, "cannot write the file: %s",
                     bmp_strerror(rc));
     }
-    rc = bmp__atomic_commit(&f, ((flags & BMP_NPY_FSYNC) ? BMP__ATOMIC_FSYNC : 0) |
-                                    ((flags & BMP_NPY_NOREPLACE) ? BMP__ATOMIC_NOREPLACE : 0));
+    rc = bmp__atomic_commit(&f, bmp__commit_flags(flags, BMP__NPY_WRITE_BITS));
     if (rc == -EEXIST)
         return fail(err, "write", path, rc,
                     "the file exists; set overwrite to replace it");
