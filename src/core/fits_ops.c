@@ -1,9 +1,9 @@
 /*
  * fits_ops.c -- FITS reading and writing as ready-made bmp_ops entries.
  *
- * Kept apart from fits.c so that the format code depends on nothing of
- * the pipeline: these adapters only translate keywords into arguments and
- * bmp_error records into item failures.
+ * Kept apart from formats/fits_*.c so that the format code depends on
+ * nothing of the pipeline: these adapters only translate keywords into
+ * arguments and bmp_error records into item failures.
  */
 #include "bigmultipipe.h"
 
