@@ -20,6 +20,7 @@
  * a host program and with nested pipelines in workers.
  */
 #include "executor.h"
+#include "pool.h"
 
 #include "channel.h"
 #include "interrupt.h"
@@ -79,7 +80,8 @@ typedef struct worker {
     int disabled;          /* given up on: the run goes on without it */
 } worker;
 
-typedef struct pool {
+typedef struct bmp__pool pool;
+struct bmp__pool {
     bmp__run *run;
     worker *workers;
     int nworkers;
@@ -88,12 +90,17 @@ typedef struct pool {
     int max_items;    /* items per worker before it is replaced; 0: none */
     int enforce;      /* limit each item's address space to its estimate */
     bmp__sched sched; /* the queue and the admission policy */
-    size_t done;
+    size_t done;      /* final or resumed: for progress reports */
     size_t failed;    /* finished as failed, crashed or timed out */
     size_t reported;  /* `done` at the last progress report */
+    size_t added;     /* items added (bmp__pool_add) */
+    size_t final;     /* of those, final: out through the outlet */
+    int ended;        /* no more items will come */
+    int error;        /* a drive failed: the pool is over */
     int *attempts;    /* per item */
     int *served;      /* per worker slot: items run by its process */
-    unsigned char *est_failed; /* per item: size_estimate failed */
+    struct pollfd *fds; /* one per worker, and the interrupt's */
+    int *slot;          /* fds[k] is workers[slot[k]] */
     int track;          /* measure each item's memory: it has a budget to
                            keep, or enforce */
     int64_t avail;      /* the system's available memory, last sample */
@@ -107,7 +114,7 @@ typedef struct pool {
     double item_s;   /* running mean of an item's wall time; 0: none yet */
     int spawn_error; /* the last failure to start a worker, -errno */
     size_t unstartable; /* items failed for it (no_workers) */
-} pool;
+};
 
 /* ---- the worker side -------------------------------------------------- */
 
@@ -434,6 +441,7 @@ static void item_done(pool *p, size_t item, int failed)
 {
     p->failed += failed != 0;
     p->done++;
+    p->final++;
     bmp__item_final(p->run, item);
 }
 
@@ -741,8 +749,10 @@ static void fill(pool *p)
     }
     for (int i = 0; i < p->nworkers; i++)
         flush(p, &p->workers[i]);
-    if (v == BMP__SCHED_EMPTY) {
-        /* Nothing left to start: let idle workers go. */
+    if (v == BMP__SCHED_EMPTY && p->ended) {
+        /* Nothing left to start, and nothing more will come: let idle
+         * workers go.  While input is open they wait for the next
+         * items, which would otherwise pay for a fork each. */
         for (int i = 0; i < p->nworkers; i++)
             if (p->workers[i].pid > 0 && p->workers[i].qlen == 0)
                 reap(&p->workers[i], 0, NULL, NULL);
@@ -950,31 +960,35 @@ static int all_disabled(const pool *p)
     return 1;
 }
 
-static int pool_loop(pool *p)
+/* Rounds of the pool until input has ended and every item added is
+ * final (BMP__POOL_DONE), an error, `deadline` (bmp__now(); < 0: none),
+ * or, while input is open, an item becoming final or nothing left to
+ * wait for (0). */
+static int pool_loop(pool *p, double deadline)
 {
-    /* One slot per worker, plus the interrupt descriptor. */
-    struct pollfd *fds = calloc((size_t)p->nworkers + 1, sizeof *fds);
-    int *slot = calloc((size_t)p->nworkers, sizeof *slot);
-    if (!fds || !slot) {
-        free(fds);
-        free(slot);
-        return -ENOMEM;
-    }
+    struct pollfd *fds = p->fds;
+    int *slot = p->slot;
+    size_t final_at_start = p->final;
     int idle_rounds = 0;
-    while (p->done < p->run->count) {
+    for (int round = 0;; round++) {
+        if (p->ended && p->final == p->added)
+            return BMP__POOL_DONE;
         if (bmp__interrupted()) {
             stop_all(p);
-            free(fds);
-            free(slot);
             return BMP_EINTERRUPTED;
         }
         double now = bmp__now();
+        /* Open input: the caller may have items for the room made. */
+        if (!p->ended && p->final != final_at_start)
+            return 0;
+        if (deadline >= 0 && now >= deadline && round > 0)
+            return 0; /* a wait of 0 still gets one round */
         if (p->sched.running > 0 && now - p->last_sample >= SAMPLE_S)
             sample(p, now);
         fill(p);
         int n = 0;
-        double wait_s = -1;
         now = bmp__now();
+        double wait_s = deadline < 0 ? -1 : deadline > now ? deadline - now : 0;
         for (int i = 0; i < p->nworkers; i++) {
             worker *w = &p->workers[i];
             if (!busy(w))
@@ -992,23 +1006,29 @@ static int pool_loop(pool *p)
             slot[n++] = i;
         }
         if (n == 0) {
-            if (p->sched.queued > 0 && all_disabled(p)) {
-                int rc = no_workers(p);
-                free(fds);
-                free(slot);
-                return rc;
-            }
+            if (p->sched.queued > 0 && all_disabled(p))
+                return no_workers(p);
             /* Items wait for a slot's next try to start a process. */
             double at = next_spawn_at(p);
             if (p->sched.queued > 0 && at >= 0) {
+                if (deadline >= 0 && at > deadline)
+                    at = deadline;
                 if (at > now)
                     nap(at - now);
+                continue;
+            }
+            if (p->sched.queued == 0 && !p->ended) {
+                /* Nothing to wait for but the caller's next items. */
+                if (deadline < 0)
+                    return 0;
+                if (deadline > now)
+                    nap(deadline - now);
                 continue;
             }
             /* A time-out above may have queued a retry: fill() again.
              * Nothing running twice in a row means nothing can start. */
             if (p->sched.queued == 0 || ++idle_rounds > 1)
-                break;
+                return p->ended ? BMP__POOL_DONE : 0;
             continue;
         }
         idle_rounds = 0;
@@ -1033,12 +1053,8 @@ static int pool_loop(pool *p)
             fds[n] = (struct pollfd){.fd = wake, .events = POLLIN};
         int ms = (int)ceil(wait_s * 1000);
         int ready = poll(fds, (nfds_t)(n + (wake >= 0)), ms);
-        if (ready < 0 && errno != EINTR) {
-            int rc = -errno;
-            free(fds);
-            free(slot);
-            return rc;
-        }
+        if (ready < 0 && errno != EINTR)
+            return -errno;
         for (int k = 0; ready > 0 && k < n; k++) {
             if (fds[k].revents)
                 on_readable(p, &p->workers[slot[k]]);
@@ -1050,91 +1066,175 @@ static int pool_loop(pool *p)
             bmp__interrupt_drain();
         report(p);
     }
-    free(fds);
-    free(slot);
-    return 0;
 }
 
-static int process_run(bmp__run *run, int workers, bmp_error *err)
+int bmp__pool_new(bmp__run *run, int workers, unsigned flags,
+                  bmp__pool **out, bmp_error *err)
 {
-    if (run->count == 0)
-        return 0;
-    pool p = {.run = run, .mem_in_use = -1, .avail = -1};
-    p.nworkers = workers < 1 ? 1 : workers;
-    if ((size_t)p.nworkers > run->count)
-        p.nworkers = (int)run->count;
-    p.timeout = bmp_kw_real(run->kw, "timeout", 0);
-    p.retries = bmp_kw_int(run->kw, "retries", 0);
-    p.max_items = (int)bmp_kw_int(run->kw, "worker_max_items", 0);
-    p.enforce = bmp_kw_bool(run->kw, "enforce", 0);
-    if (p.timeout < 0 || p.retries < 0 || p.max_items < 0)
+    *out = NULL;
+    pool *p = calloc(1, sizeof *p);
+    if (!p)
+        return bmp_error_set(err, -ENOMEM, "schedule", NULL,
+                             "out of memory");
+    p->run = run;
+    p->mem_in_use = p->avail = -1;
+    p->nworkers = workers < 1 ? 1 : workers;
+    if ((size_t)p->nworkers > run->count)
+        p->nworkers = run->count > 0 ? (int)run->count : 1;
+    p->timeout = bmp_kw_real(run->kw, "timeout", 0);
+    p->retries = bmp_kw_int(run->kw, "retries", 0);
+    p->max_items = (int)bmp_kw_int(run->kw, "worker_max_items", 0);
+    p->enforce = bmp_kw_bool(run->kw, "enforce", 0);
+    if (p->timeout < 0 || p->retries < 0 || p->max_items < 0) {
+        free(p);
         return bmp_error_set(err, BMP_EINVAL, "schedule", NULL,
                              "timeout, retries and worker_max_items must not "
                              "be negative");
-    p.est_failed = calloc(run->count, 1);
-    if (!p.est_failed)
-        return bmp_error_set(err, -ENOMEM, "schedule", NULL,
-                             "out of memory for %zu items", run->count);
-    int rc = bmp__sched_setup(&p.sched, run, p.nworkers, p.est_failed, err);
+    }
+    int rc = bmp__sched_configure(&p->sched, run, p->nworkers,
+                                  (flags & BMP__POOL_ESTIMATES) != 0, err);
     if (rc < 0) {
-        free(p.est_failed);
+        free(p);
         return rc;
     }
-    p.attempts = calloc(run->count, sizeof *p.attempts);
-    p.workers = calloc((size_t)p.nworkers, sizeof *p.workers);
-    p.served = calloc((size_t)p.nworkers, sizeof *p.served);
-    if (!p.attempts || !p.workers || !p.served) {
-        rc = bmp_error_set(err, -ENOMEM, "schedule", NULL,
-                           "out of memory for %zu items", run->count);
-        goto out;
+    /* Until the caller says otherwise, more items may come. */
+    bmp__sched_input_open(&p->sched, 1);
+    p->attempts = calloc(run->count ? run->count : 1, sizeof *p->attempts);
+    p->workers = calloc((size_t)p->nworkers, sizeof *p->workers);
+    p->served = calloc((size_t)p->nworkers, sizeof *p->served);
+    p->fds = calloc((size_t)p->nworkers + 1, sizeof *p->fds);
+    p->slot = calloc((size_t)p->nworkers, sizeof *p->slot);
+    if (!p->attempts || !p->workers || !p->served || !p->fds || !p->slot) {
+        bmp__pool_free(p);
+        return bmp_error_set(err, -ENOMEM, "schedule", NULL,
+                             "out of memory for %zu items", run->count);
     }
-    for (size_t i = 0; i < run->count; i++) {
-        if (run->skip && run->skip[i])
-            p.done++; /* resumed from the journal */
-        else if (p.est_failed[i])
-            item_done(&p, i, 1);
-    }
-    p.reported = p.done;
-    p.track = p.sched.cfg.budget >= 0 || p.enforce;
+    for (size_t i = 0; run->skip && i < run->count; i++)
+        p->done += run->skip[i]; /* resumed from the journal */
+    p->reported = p->done;
+    p->track = p->sched.cfg.budget >= 0 || p->enforce;
     /* Pipelining needs nothing per item from the caller between items:
      * no memory to measure, no item to pause, no factor to learn. */
-    p.pipelined = !p.track && !p.sched.cfg.suspend && !p.sched.cfg.adaptive;
-    if (p.pipelined)
-        p.sched.cfg.max_running = p.nworkers * BMP__TASKS_MAX;
-    for (int i = 0; i < p.nworkers; i++) {
-        p.workers[i].fd = -1;
+    p->pipelined = !p->track && !p->sched.cfg.suspend && !p->sched.cfg.adaptive;
+    if (p->pipelined)
+        p->sched.cfg.max_running = p->nworkers * BMP__TASKS_MAX;
+    for (int i = 0; i < p->nworkers; i++) {
+        p->workers[i].fd = -1;
         /* Without a shared log, temporaries are announced on the socket. */
-        p.workers[i].log = bmp__temp_log_new();
+        p->workers[i].log = bmp__temp_log_new();
     }
-    sample(&p, bmp__now());
-    rc = pool_loop(&p);
+    sample(p, bmp__now());
+    *out = p;
+    return 0;
+}
+
+int bmp__pool_add(bmp__pool *p, size_t index, int64_t estimate)
+{
+    if (p->error)
+        return p->error;
+    bmp__run *run = p->run;
+    if (p->ended || index >= run->count)
+        return BMP_EINVAL;
+    if (p->sched.items[index].added || (run->skip && run->skip[index]))
+        return -EALREADY;
+    p->added++;
+    if (bmp__sched_setup_item(&p->sched, run, index, estimate) < 0) {
+        /* Its failed result is in place: it is final without running.
+         * Marked as added, so that it cannot come twice. */
+        p->sched.items[index].added = 1;
+        item_done(p, index, 1);
+        return 1;
+    }
+    bmp__sched_add(&p->sched, index);
+    return 0;
+}
+
+void bmp__pool_end_input(bmp__pool *p)
+{
+    p->ended = 1;
+    /* A finite batch: first fit needs no hold against starvation. */
+    bmp__sched_input_open(&p->sched, 0);
+}
+
+int bmp__pool_drive(bmp__pool *p, double wait_s, bmp_error *err)
+{
+    if (p->error)
+        return bmp_error_set(err, p->error, "schedule", NULL,
+                             "the worker pool stopped: %s",
+                             bmp_strerror(p->error));
+    int rc = pool_loop(p, wait_s >= 0 ? bmp__now() + wait_s : -1);
+    if (rc >= 0)
+        return rc;
+    p->error = rc;
+    bmp__run *run = p->run;
     if (rc == BMP_EINTERRUPTED)
         bmp_error_set(err, rc, "schedule", NULL,
                       "interrupted by SIG%s: %zu of %zu items finished",
-                      sigabbrev_np(bmp__interrupted()), p.done, run->count);
+                      sigabbrev_np(bmp__interrupted()), p->done, run->count);
     else if (rc == BMP_ENOWORKER)
         bmp_error_set(err, rc, "schedule", NULL,
                       "cannot start a worker process: %s; %zu of %zu items "
                       "failed for it",
-                      bmp_strerror(p.spawn_error), p.unstartable,
+                      bmp_strerror(p->spawn_error), p->unstartable,
                       run->count);
-    else if (rc < 0)
+    else
         bmp_error_set(err, rc, "schedule", NULL, "worker pool failed: %s",
                       bmp_strerror(rc));
-out:
-    if (p.workers) {
-        for (int i = 0; i < p.nworkers; i++) {
-            reap(&p.workers[i], rc < 0, NULL, NULL);
-            bmp__reader_free(&p.workers[i].rd);
-            bmp__temp_log_free(p.workers[i].log);
+    return rc;
+}
+
+void bmp__pool_get_state(const bmp__pool *p, bmp__pool_state *st)
+{
+    int slots = 0;
+    for (int i = 0; i < p->nworkers; i++)
+        slots += !p->workers[i].disabled;
+    *st = (bmp__pool_state){.added = p->added,
+                            .queued = p->sched.queued,
+                            .running = (size_t)p->sched.running,
+                            .finished = p->final,
+                            .workers = slots,
+                            .input_ended = p->ended};
+}
+
+void bmp__pool_free(bmp__pool *p)
+{
+    if (!p)
+        return;
+    /* Items still in workers will not be collected: end them now rather
+     * than wait for them. */
+    int kill_first = p->error < 0 || p->final < p->added;
+    if (p->workers) {
+        for (int i = 0; i < p->nworkers; i++) {
+            reap(&p->workers[i], kill_first, NULL, NULL);
+            bmp__reader_free(&p->workers[i].rd);
+            bmp__temp_log_free(p->workers[i].log);
         }
     }
-    bmp__sched_free(&p.sched);
-    free(p.est_failed);
-    free(p.attempts);
-    free(p.workers);
-    free(p.served);
-    return rc;
+    bmp__sched_free(&p->sched);
+    free(p->attempts);
+    free(p->workers);
+    free(p->served);
+    free(p->fds);
+    free(p->slot);
+    free(p);
+}
+
+/* The executor: every item added, end of input, driven to the end. */
+static int process_run(bmp__run *run, int workers, bmp_error *err)
+{
+    if (run->count == 0)
+        return 0;
+    bmp__pool *p;
+    int rc = bmp__pool_new(run, workers, 0, &p, err);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < run->count; i++)
+        if (!(run->skip && run->skip[i]))
+            bmp__pool_add(p, i, -1);
+    bmp__pool_end_input(p);
+    rc = bmp__pool_drive(p, -1, err);
+    bmp__pool_free(p);
+    return rc < 0 ? rc : 0;
 }
 
 const bmp__executor bmp__executor_process = {"process", process_run};

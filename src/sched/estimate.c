@@ -78,8 +78,8 @@ static int64_t default_mem_low(void)
     return total / 20 < cap ? total / 20 : cap;
 }
 
-int bmp__sched_setup(bmp__sched *s, bmp__run *run, int max_running,
-                     unsigned char *failed, bmp_error *err)
+int bmp__sched_configure(bmp__sched *s, bmp__run *run, int max_running,
+                         int estimated, bmp_error *err)
 {
     const json_t *kw = run->kw;
     bmp__sched_config cfg = {.budget = -1, .max_running = max_running,
@@ -130,7 +130,7 @@ int bmp__sched_setup(bmp__sched *s, bmp__run *run, int max_running,
 
     bmp_ops *ops = &run->pipe->ops;
     int any_estimate = has_psize || ops->size_estimate || has_factor ||
-                       cfg.adaptive;
+                       cfg.adaptive || estimated;
     if (any_estimate) {
         int64_t share = bmp__worker_mem_share();
         if (has_mem) {
@@ -153,45 +153,61 @@ int bmp__sched_setup(bmp__sched *s, bmp__run *run, int max_running,
 
     /* Input sizes feed the expand factor, and order the queue when
      * nothing better is known. */
-    int want_input = !has_psize &&
-                     (has_factor || cfg.adaptive ||
-                      (cfg.order == BMP__ORDER_LARGEST_FIRST &&
-                       !ops->size_estimate));
+    s->rule.size = has_psize ? (int64_t)psize : -1;
+    s->rule.op = !has_psize && ops->size_estimate;
+    s->rule.factor = has_factor || cfg.adaptive;
+    s->rule.input = !has_psize &&
+                    (has_factor || cfg.adaptive ||
+                     (cfg.order == BMP__ORDER_LARGEST_FIRST &&
+                      !ops->size_estimate));
+    run->mem_budget = cfg.budget;
+    return 0;
+}
+
+int bmp__sched_setup_item(bmp__sched *s, bmp__run *run, size_t i,
+                          int64_t estimate)
+{
+    const json_t *item = json_array_get(run->items, i);
+    if (estimate >= 0) {
+        /* The caller's own figure: nothing to learn from, nothing to
+         * sort by but it. */
+        bmp__sched_set_item(s, i, estimate, -1);
+        return 0;
+    }
+    int64_t fixed = s->rule.size;
+    if (s->rule.op) {
+        int64_t bytes = -1;
+        int rc = run->pipe->ops.size_estimate(item, run->kw, &bytes,
+                                              run->pipe->user);
+        if (rc < 0) {
+            bmp__result_fail(&run->results[i], BMP_ITEM_FAILED, rc,
+                             "size_estimate failed: %s", bmp_strerror(rc));
+            return rc;
+        }
+        fixed = bytes >= 0 ? bytes : -1;
+    }
+    int64_t in = -1;
+    if (s->rule.input || (fixed < 0 && s->rule.factor))
+        in = input_bytes(item, 0);
+    bmp__sched_set_item(s, i, fixed, in);
+    return 0;
+}
+
+int bmp__sched_setup(bmp__sched *s, bmp__run *run, int max_running,
+                     unsigned char *failed, bmp_error *err)
+{
+    int rc = bmp__sched_configure(s, run, max_running, 0, err);
+    if (rc < 0)
+        return rc;
     for (size_t i = 0; i < run->count; i++) {
         if (run->skip && run->skip[i])
             continue;
-        const json_t *item = json_array_get(run->items, i);
-        int64_t fixed = has_psize ? (int64_t)psize : -1;
-        if (!has_psize && ops->size_estimate) {
-            int64_t bytes = -1;
-            rc = ops->size_estimate(item, kw, &bytes, run->pipe->user);
-            if (rc < 0) {
-                bmp__result_fail(&run->results[i], BMP_ITEM_FAILED, rc,
-                                 "size_estimate failed: %s",
-                                 bmp_strerror(rc));
-                if (failed)
-                    failed[i] = 1;
-                continue;
-            }
-            fixed = bytes >= 0 ? bytes : -1;
+        if (bmp__sched_setup_item(s, run, i, -1) < 0) {
+            if (failed)
+                failed[i] = 1;
+            continue;
         }
-        int64_t in = -1;
-        if (want_input || (fixed < 0 && (has_factor || cfg.adaptive)))
-            in = input_bytes(item, 0);
-        bmp__sched_set_item(s, i, fixed, in);
+        bmp__sched_add(s, i);
     }
-    unsigned char *skip = NULL;
-    if (run->skip || failed) {
-        skip = calloc(run->count ? run->count : 1, 1);
-        if (!skip) {
-            bmp__sched_free(s);
-            return bmp_error_set(err, -ENOMEM, STAGE, NULL, "out of memory");
-        }
-        for (size_t i = 0; i < run->count; i++)
-            skip[i] = (run->skip && run->skip[i]) || (failed && failed[i]);
-    }
-    bmp__sched_build(s, skip);
-    free(skip);
-    run->mem_budget = cfg.budget;
     return 0;
 }

@@ -44,9 +44,8 @@ int bmp__sched_init(bmp__sched *s, const bmp__sched_config *cfg,
         it->fixed = it->input_bytes = it->retry_estimate = -1;
         it->estimate = -1;
         it->state = BMP__SCHED_DONE;
-        s->order[i] = s->pos[i] = i;
+        s->pos[i] = SIZE_MAX;
     }
-    s->first = count;
     s->blocked_gen = UINT64_MAX;
     return 0;
 }
@@ -115,11 +114,26 @@ int bmp__sched_needs_alone(const bmp__sched *s, size_t i)
 
 /* ---- the queue -------------------------------------------------------- */
 
+/* Items are added over time (bmp__sched_add), and order applies among the
+ * items queued.  An added item goes to the tail, unordered; the next
+ * bmp__sched_next() sorts the tail and merges it into the ordered part,
+ * dropping the entries of items that left the queue.  So a batch added
+ * at once costs one sort, as before items could arrive, and an item
+ * added while others run costs a merge with what is queued, not with
+ * every item of the run. */
+
 typedef struct sort_key {
     int cls;       /* 0: estimate known, 1: input size only, 2: neither */
     int64_t value; /* larger first */
     size_t index;  /* ties: input order */
 } sort_key;
+
+static sort_key key_of(const bmp__sched *s, size_t i)
+{
+    if (s->cfg.order != BMP__ORDER_LARGEST_FIRST)
+        return (sort_key){0, 0, i};
+    return (sort_key){s->items[i].key_cls, s->items[i].key, i};
+}
 
 static int compare_keys(const void *a, const void *b)
 {
@@ -131,33 +145,112 @@ static int compare_keys(const void *a, const void *b)
     return x->index < y->index ? -1 : x->index > y->index;
 }
 
+/* Whether item i has its entry in the queue's array. */
+static int has_entry(const bmp__sched *s, size_t i)
+{
+    size_t k = s->pos[i];
+    return k < s->nsorted + s->ntail && s->order[k] == i;
+}
+
+static void to_tail(bmp__sched *s, size_t i)
+{
+    size_t k = s->nsorted + s->ntail++;
+    s->order[k] = i;
+    s->pos[i] = k;
+}
+
+int bmp__sched_add(bmp__sched *s, size_t i)
+{
+    if (i >= s->count)
+        return -EINVAL;
+    bmp__sched_item *it = &s->items[i];
+    if (it->added)
+        return -EALREADY;
+    it->added = 1;
+    /* The key is taken now, as a batch's was when it was built: a retry
+     * with a larger estimate keeps its place. */
+    int64_t e = bmp__sched_estimate(s, i);
+    it->key_cls = (unsigned char)(e >= 0 ? 0 : it->input_bytes >= 0 ? 1 : 2);
+    it->key = e >= 0 ? e : it->input_bytes;
+    it->state = BMP__SCHED_QUEUED;
+    s->queued++;
+    to_tail(s, i);
+    s->gen++;
+    return 0;
+}
+
+void bmp__sched_input_open(bmp__sched *s, int open)
+{
+    s->open = open != 0;
+    s->gen++;
+}
+
 void bmp__sched_build(bmp__sched *s, const unsigned char *skip)
 {
-    s->queued = 0;
-    for (size_t i = 0; i < s->count; i++) {
-        int q = !(skip && skip[i]);
-        s->items[i].state = q ? BMP__SCHED_QUEUED : BMP__SCHED_DONE;
-        s->queued += (size_t)q;
-        s->order[i] = i;
-    }
-    sort_key *keys = NULL;
-    if (s->cfg.order == BMP__ORDER_LARGEST_FIRST && s->count > 1)
-        keys = malloc(s->count * sizeof *keys);
-    if (keys) {
-        for (size_t i = 0; i < s->count; i++) {
-            int64_t e = bmp__sched_estimate(s, i);
-            int64_t in = s->items[i].input_bytes;
-            keys[i] = (sort_key){e >= 0 ? 0 : in >= 0 ? 1 : 2,
-                                 e >= 0 ? e : in, i};
+    for (size_t i = 0; i < s->count; i++)
+        if (!(skip && skip[i]))
+            bmp__sched_add(s, i);
+}
+
+/* Puts the tail in order and merges it into the ordered part. */
+static void merge_tail(bmp__sched *s)
+{
+    /* The ordered part without the entries of items gone from the queue
+     * (started, dropped): what is left is queued, in order. */
+    size_t q = 0;
+    for (size_t k = s->first; k < s->nsorted; k++) {
+        size_t i = s->order[k];
+        if (s->items[i].state == BMP__SCHED_QUEUED && s->pos[i] == k) {
+            s->order[q] = i;
+            s->pos[i] = q++;
         }
-        qsort(keys, s->count, sizeof *keys, compare_keys);
-        for (size_t k = 0; k < s->count; k++)
-            s->order[k] = keys[k].index;
-        free(keys);
     }
-    /* Without memory for the sort, input order is still a valid order. */
-    for (size_t k = 0; k < s->count; k++)
-        s->pos[s->order[k]] = k;
+    size_t t = 0, tail = s->nsorted;
+    sort_key *keys = malloc(s->ntail * sizeof *keys);
+    if (!keys) {
+        /* Without memory for the sort, arrival order is still an order:
+         * the tail follows the ordered part as it came. */
+        for (size_t k = 0; k < s->ntail; k++) {
+            size_t i = s->order[tail + k];
+            s->order[q] = i;
+            s->pos[i] = q++;
+        }
+        s->nsorted = q;
+        s->ntail = 0;
+        s->first = 0;
+        s->gen++;
+        return;
+    }
+    int sorted = 1;
+    for (size_t k = 0; k < s->ntail; k++) {
+        size_t i = s->order[tail + k];
+        if (s->items[i].state != BMP__SCHED_QUEUED)
+            continue;
+        keys[t] = key_of(s, i);
+        sorted = sorted && (t == 0 || compare_keys(&keys[t - 1], &keys[t]) < 0);
+        t++;
+    }
+    /* Items added in input order need no sort: the common case. */
+    if (!sorted)
+        qsort(keys, t, sizeof *keys, compare_keys);
+    /* Merge from the back: the ordered part's entries move up by at most
+     * t places, into room that is free. */
+    size_t a = q, b = t, out = q + t;
+    while (b > 0) {
+        sort_key ka = a > 0 ? key_of(s, s->order[a - 1]) : keys[0];
+        if (a > 0 && compare_keys(&ka, &keys[b - 1]) > 0) {
+            size_t i = s->order[--a];
+            s->order[--out] = i;
+            s->pos[i] = out;
+        } else {
+            size_t i = keys[--b].index;
+            s->order[--out] = i;
+            s->pos[i] = out;
+        }
+    }
+    free(keys);
+    s->nsorted = q + t;
+    s->ntail = 0;
     s->first = 0;
     s->gen++;
 }
@@ -166,7 +259,11 @@ static void enqueue(bmp__sched *s, size_t i)
 {
     s->items[i].state = BMP__SCHED_QUEUED;
     s->queued++;
-    if (s->pos[i] < s->first)
+    /* Back at its place when it still has one; after a merge dropped
+     * it, added again as new. */
+    if (!has_entry(s, i))
+        to_tail(s, i);
+    else if (s->pos[i] < s->first)
         s->first = s->pos[i];
     s->gen++;
 }
@@ -185,12 +282,15 @@ bmp__sched_verdict bmp__sched_next(bmp__sched *s, int64_t avail,
     if (c->mem_low > 0 && avail >= 0 && avail < c->mem_low && s->running > 0)
         return BMP__SCHED_WAIT;
     int64_t free_mem = c->budget >= 0 ? c->budget - s->charged : INT64_MAX;
+    if (s->ntail > 0)
+        merge_tail(s);
     if (s->blocked_gen == s->gen && free_mem <= s->blocked_free)
         return BMP__SCHED_WAIT;
-    while (s->first < s->count &&
+    while (s->first < s->nsorted &&
            s->items[s->order[s->first]].state != BMP__SCHED_QUEUED)
         s->first++;
-    for (size_t k = s->first; k < s->count; k++) {
+    size_t passed = SIZE_MAX; /* the first queued item that cannot start */
+    for (size_t k = s->first; k < s->nsorted; k++) {
         size_t i = s->order[k];
         if (s->items[i].state != BMP__SCHED_QUEUED)
             continue;
@@ -199,17 +299,23 @@ bmp__sched_verdict bmp__sched_next(bmp__sched *s, int64_t avail,
             *item = i;
             return BMP__SCHED_TOO_LARGE;
         }
-        if (bmp__sched_needs_alone(s, i)) {
-            if (s->running == 0) {
-                *item = i;
-                return BMP__SCHED_START;
-            }
+        int fits = bmp__sched_needs_alone(s, i)
+                       ? s->running == 0
+                       : e < 0 || c->budget < 0 || e <= free_mem;
+        if (!fits) {
+            if (passed == SIZE_MAX)
+                passed = i;
             continue;
         }
-        if (e < 0 || c->budget < 0 || e <= free_mem) {
-            *item = i;
-            return BMP__SCHED_START;
+        if (passed != SIZE_MAX && s->open) {
+            /* Input still open: passing has no end by itself. */
+            bmp__sched_item *held = &s->items[passed];
+            if (held->passed >= BMP__SCHED_PASS_MAX)
+                return BMP__SCHED_WAIT;
+            held->passed++;
         }
+        *item = i;
+        return BMP__SCHED_START;
     }
     s->blocked_gen = s->gen;
     s->blocked_free = free_mem;

@@ -66,25 +66,50 @@ typedef struct bmp__sched_item {
     int64_t estimate;       /* the estimate it started with; -1 none */
     int64_t charged;        /* counted against the budget while running */
     uint64_t seq;           /* start order: larger is younger */
+    int64_t key;            /* largest first: the size it is sorted by */
+    unsigned short passed;  /* later items started while it waited */
+    unsigned char key_cls;  /* 0 estimate, 1 input size, 2 neither */
     unsigned char state;    /* bmp__sched_state */
     unsigned char alone;    /* must run with nothing else */
     unsigned char mem_failures;
+    unsigned char added;    /* bmp__sched_add() took it */
 } bmp__sched_item;
+
+/* While input is open, a queued item that later items have passed this
+ * many times (first fit) holds back everything behind it until it
+ * starts: with items still arriving, passing is no longer bounded by a
+ * finite batch (doc/scheduler.md). */
+#define BMP__SCHED_PASS_MAX 32
 
 typedef struct bmp__sched {
     bmp__sched_config cfg;
     size_t count;
     bmp__sched_item *items;
-    size_t *order; /* queue order: item indices */
-    size_t *pos;   /* pos[item] = its place in order */
+    /* The queue: order[0..nsorted) in queue order (entries of items no
+     * longer queued are skipped and dropped at the next merge), then
+     * order[nsorted..nsorted+ntail) the items added since, in arrival
+     * order, merged in by bmp__sched_next().  An item has one entry at
+     * most, so `count` places hold them all. */
+    size_t *order; /* item indices */
+    size_t *pos;   /* pos[item] = its place in order, when it has one */
+    size_t nsorted, ntail;
     size_t first;  /* order[..first-1] are not queued */
     size_t queued;
+    int open;      /* more items may be added (bmp__sched_input_open) */
     int running;   /* RUNNING + SUSPENDED */
     int active;    /* RUNNING */
     int alone_running;
     int64_t charged; /* sum over running items */
     double learned;  /* max (growth - overhead) / input seen; < 0: none */
     uint64_t seq;
+    /* How estimate.c fills an item added later (bmp__sched_setup_item):
+     * the run's rules, read once. */
+    struct {
+        int64_t size;         /* process_size; -1 none */
+        unsigned char op;     /* ask the size_estimate operation */
+        unsigned char input;  /* stat the input, for the order */
+        unsigned char factor; /* an expand factor applies */
+    } rule;
     /* A scan that found nothing to start; until the free memory grows,
      * an item is queued or the estimates change, nothing will fit. */
     uint64_t gen, blocked_gen;
@@ -120,13 +145,29 @@ int bmp__sched_init(bmp__sched *s, const bmp__sched_config *cfg,
 void bmp__sched_free(bmp__sched *s);
 
 /*! bmp__sched_set_item() : item i's fixed estimate and input bytes (-1:
- *  unknown).  Before bmp__sched_build(). */
+ *  unknown).  Before the item is added. */
 void bmp__sched_set_item(bmp__sched *s, size_t i, int64_t fixed,
                          int64_t input_bytes);
 
-/*! bmp__sched_build() : queues every item not in `skip` (may be NULL) in
- *  the configured order.  Largest first sorts by the estimate, or by the
- *  input bytes when there is none; ties and unknowns keep input order. */
+/*! bmp__sched_add() : item i joins the queue, now or while others run.
+ *  The queue order applies among the items queued: input order is the
+ *  items' indices, largest first sorts by the estimate the item has when
+ *  added, or by its input bytes when there is none; ties and unknowns
+ *  keep input order.  Items added are put in order at the next
+ *  bmp__sched_next(), all at once (a sort of the new ones and a merge).
+ *  @return 0; -EINVAL for an index out of range; -EALREADY for an item
+ *          added before. */
+int bmp__sched_add(bmp__sched *s, size_t i);
+
+/*! bmp__sched_input_open() : whether items may still be added (0 after
+ *  init: a finite batch).  While open, an item passed over
+ *  BMP__SCHED_PASS_MAX times holds back the items behind it, so that a
+ *  stream of smaller items cannot starve a large one; a finite batch
+ *  needs no such rule. */
+void bmp__sched_input_open(bmp__sched *s, int open);
+
+/*! bmp__sched_build() : adds every item not in `skip` (may be NULL), a
+ *  finite batch. */
 void bmp__sched_build(bmp__sched *s, const unsigned char *skip);
 
 /*! bmp__sched_estimate() : the estimate item i would start with now:
@@ -198,16 +239,34 @@ double bmp__sched_factor(const bmp__sched *s);
 
 /* ---- the setup (estimate.c) ------------------------------------------ */
 
-/*! bmp__sched_setup() : reads the run's scheduling keywords (order,
+/*! bmp__sched_configure() : reads the run's scheduling keywords (order,
  *  adaptive, process_expand_factor, mem_low, suspend, error_if_zero,
- *  mem_available, mem_frac, process_size), computes the budget and the
- *  estimates, calls the size_estimate operation per item, and builds the
- *  queue of `s` for `max_running` workers.  An item whose size_estimate
- *  failed gets its failed result in run->results, is marked in
- *  `failed` (count bytes, may be NULL) and is not queued.
+ *  mem_available, mem_frac, process_size), computes the budget and
+ *  makes `s` a table of the run's items, none added, for `max_running`
+ *  workers.  A budget is kept when the keywords give estimates, or when
+ *  `estimated` says the caller will give them with the items.  Sets
+ *  run->mem_budget.
  *  @return 0, or a negative error with `err` filled (stage "schedule"):
  *          BMP_EKWTYPE, BMP_EINVAL, -ENOMEM, or the error of reading the
  *          available memory when estimates need a budget. */
+int bmp__sched_configure(bmp__sched *s, bmp__run *run, int max_running,
+                         int estimated, bmp_error *err);
+
+/*! bmp__sched_setup_item() : item i's estimate and input bytes, before it
+ *  is added: `estimate` when >= 0 (the caller's figure, first of all);
+ *  else process_size; else the size_estimate operation, called now, in
+ *  this process; else, through the expand factor, the input's size
+ *  (stat()).  @return 0, or the operation's negative error: the item's
+ *          failed result is then in run->results[i], and it is not to be
+ *          added. */
+int bmp__sched_setup_item(bmp__sched *s, bmp__run *run, size_t i,
+                          int64_t estimate);
+
+/*! bmp__sched_setup() : bmp__sched_configure(), then every item not
+ *  resumed set up and added, a finite batch.  An item whose
+ *  size_estimate failed gets its failed result in run->results, is
+ *  marked in `failed` (count bytes, may be NULL) and is not queued.
+ *  @return as bmp__sched_configure(). */
 int bmp__sched_setup(bmp__sched *s, bmp__run *run, int max_running,
                      unsigned char *failed, bmp_error *err);
 
