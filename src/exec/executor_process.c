@@ -9,6 +9,11 @@
  * estimate); they inherit the run (the items, the keywords, the steps)
  * from the fork, so only an index goes out and only a result comes back.
  *
+ * The pool can be fed over time (pool.h): items added while others run,
+ * the end of input said when it comes.  The executor's run() adds every
+ * item at once, ends the input and drives the pool to the end, so there
+ * is one path for both.
+ *
  * Which item starts when is the scheduler's decision (scheduler.h): this
  * file measures (each running worker's resident memory, the memory the
  * system has left, how a worker died) and acts (starts, pauses, resumes,
@@ -988,7 +993,9 @@ static int pool_loop(pool *p, double deadline)
         fill(p);
         int n = 0;
         now = bmp__now();
-        double wait_s = deadline < 0 ? -1 : deadline > now ? deadline - now : 0;
+        double wait_s = deadline < 0    ? -1
+                        : deadline > now ? deadline - now
+                                         : 0;
         for (int i = 0; i < p->nworkers; i++) {
             worker *w = &p->workers[i];
             if (!busy(w))
@@ -1115,7 +1122,8 @@ int bmp__pool_new(bmp__run *run, int workers, unsigned flags,
     p->track = p->sched.cfg.budget >= 0 || p->enforce;
     /* Pipelining needs nothing per item from the caller between items:
      * no memory to measure, no item to pause, no factor to learn. */
-    p->pipelined = !p->track && !p->sched.cfg.suspend && !p->sched.cfg.adaptive;
+    p->pipelined =
+        !p->track && !p->sched.cfg.suspend && !p->sched.cfg.adaptive;
     if (p->pipelined)
         p->sched.cfg.max_running = p->nworkers * BMP__TASKS_MAX;
     for (int i = 0; i < p->nworkers; i++) {

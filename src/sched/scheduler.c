@@ -11,9 +11,12 @@
  * First fit, not strict order: the queue is scanned in order (input
  * order, or largest first) and the first item that fits starts.  A large
  * item at the head therefore does not idle the cores while it waits for
- * memory; smaller items pass it.  It cannot wait forever: the queue is a
- * finite batch, so at worst it starts when the smaller items are done.
- * See doc/scheduler.md for the alternatives that were rejected.
+ * memory; smaller items pass it.  It cannot wait forever: once input has
+ * ended the queue is a finite batch, so at worst it starts when the
+ * smaller items are done; while items may still arrive, it is passed
+ * BMP__SCHED_PASS_MAX times at most, and then holds back the items
+ * behind it.  See doc/scheduler.md for the alternatives that were
+ * rejected.
  */
 #include "scheduler.h"
 
@@ -227,7 +230,8 @@ static void merge_tail(bmp__sched *s)
         if (s->items[i].state != BMP__SCHED_QUEUED)
             continue;
         keys[t] = key_of(s, i);
-        sorted = sorted && (t == 0 || compare_keys(&keys[t - 1], &keys[t]) < 0);
+        if (t > 0 && compare_keys(&keys[t - 1], &keys[t]) > 0)
+            sorted = 0;
         t++;
     }
     /* Items added in input order need no sort: the common case. */
