@@ -192,22 +192,3 @@ int bmp__sched_setup_item(bmp__sched *s, bmp__run *run, size_t i,
     bmp__sched_set_item(s, i, fixed, in);
     return 0;
 }
-
-int bmp__sched_setup(bmp__sched *s, bmp__run *run, int max_running,
-                     unsigned char *failed, bmp_error *err)
-{
-    int rc = bmp__sched_configure(s, run, max_running, 0, err);
-    if (rc < 0)
-        return rc;
-    for (size_t i = 0; i < run->count; i++) {
-        if (run->skip && run->skip[i])
-            continue;
-        if (bmp__sched_setup_item(s, run, i, -1) < 0) {
-            if (failed)
-                failed[i] = 1;
-            continue;
-        }
-        bmp__sched_add(s, i);
-    }
-    return 0;
-}

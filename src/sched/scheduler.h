@@ -7,9 +7,8 @@
  *    measures and passes in.  No I/O, no clock, no processes, so every
  *    decision can be tested with made-up numbers;
  *  - the setup (estimate.c): reads the run's keywords, computes the
- *    budget and each item's estimate (process_size, the size_estimate
- *    operation, process_expand_factor x input bytes), and fills the
- *    policy's table.
+ *    budget, and each item's estimate as it is added (process_size, the
+ *    size_estimate operation, process_expand_factor x input bytes).
  *
  * Memory figures are bytes.  An item's estimate is what the item adds to
  * the resident memory of its worker; the worker's own baseline (code,
@@ -261,14 +260,6 @@ int bmp__sched_configure(bmp__sched *s, bmp__run *run, int max_running,
  *          added. */
 int bmp__sched_setup_item(bmp__sched *s, bmp__run *run, size_t i,
                           int64_t estimate);
-
-/*! bmp__sched_setup() : bmp__sched_configure(), then every item not
- *  resumed set up and added, a finite batch.  An item whose
- *  size_estimate failed gets its failed result in run->results, is
- *  marked in `failed` (count bytes, may be NULL) and is not queued.
- *  @return as bmp__sched_configure(). */
-int bmp__sched_setup(bmp__sched *s, bmp__run *run, int max_running,
-                     unsigned char *failed, bmp_error *err);
 
 /*! bmp__mem_budget() : the memory a run's workers may hold together
  *  when no keyword gives it: `frac` (mem_frac) x `avail`, the system's
