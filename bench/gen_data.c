@@ -85,8 +85,8 @@ static size_t npy_header(char *buf, size_t cap, size_t rows, size_t cols)
     return padded;
 }
 
-static void gen_npy(const char *dir, long long count, size_t rows,
-                    size_t cols, int noisy)
+static void gen_npy(const char *dir, long long count, size_t rows, size_t cols,
+                    int noisy)
 {
     size_t n = rows * cols;
     char header[256];

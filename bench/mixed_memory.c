@@ -153,10 +153,10 @@ static int size_from_name(const json_t *in_name, const json_t *kw,
 typedef struct sampler {
     pthread_t thread;
     atomic_int stop;
-    int64_t baseline;  /* resident bytes of an idle worker */
-    int64_t peak;      /* most resident bytes of all workers at once */
+    int64_t baseline;   /* resident bytes of an idle worker */
+    int64_t peak;       /* most resident bytes of all workers at once */
     int64_t peak_items; /* most of that above the workers' baselines */
-    double over_s;     /* seconds the items held more than the budget */
+    double over_s;      /* seconds the items held more than the budget */
     int64_t budget;
     long samples;
 } sampler;
@@ -260,8 +260,10 @@ static double wait_quiet(double patience)
         if (share < 0.10)
             return share;
     }
-    fprintf(stderr, "  (the machine stayed busy: %.0f%% of its CPUs used "
-                    "by others)\n", 100 * share);
+    fprintf(stderr,
+            "  (the machine stayed busy: %.0f%% of its CPUs used "
+            "by others)\n",
+            100 * share);
     return share;
 }
 
@@ -277,15 +279,15 @@ static const char *const method_names[N_METHODS] = {
 };
 
 typedef struct result {
-    double makespan;   /* median over repetitions */
-    int64_t peak;      /* largest over repetitions */
+    double makespan;    /* median over repetitions */
+    int64_t peak;       /* largest over repetitions */
     int64_t peak_items; /* largest over repetitions */
-    double over_s;     /* largest over repetitions */
-    double others;     /* largest share of the CPUs other programs used
-                          while the method ran */
-    int discarded;     /* runs done again because others took the CPUs */
-    int workers;       /* the count the method starts */
-    int ok;            /* every item succeeded in every repetition */
+    double over_s;      /* largest over repetitions */
+    double others;      /* largest share of the CPUs other programs used
+                           while the method ran */
+    int discarded;      /* runs done again because others took the CPUs */
+    int workers;        /* the count the method starts */
+    int ok;             /* every item succeeded in every repetition */
 } result;
 
 static json_t *method_kw(int m, const settings *s)
@@ -355,10 +357,11 @@ static double run_method(int m, const settings *s, const json_t *names,
             bmp_pout_stats(pout, i, &st);
             double end = bmp_kw_real(meta, "end", 0) - t0;
             int mib = item_mib(json_string_value(bmp_pout_in_name(pout, i)));
-            fprintf(stderr, "    item %2zu %4d MiB  start %6.2f  touched "
-                            "%6.2f  end %6.2f  wall %5.2f cpu %5.2f  "
-                            "worker at start %.2f MiB, added beyond its "
-                            "data %.2f MiB\n",
+            fprintf(stderr,
+                    "    item %2zu %4d MiB  start %6.2f  touched "
+                    "%6.2f  end %6.2f  wall %5.2f cpu %5.2f  "
+                    "worker at start %.2f MiB, added beyond its "
+                    "data %.2f MiB\n",
                     i, mib, end - st.wall_s,
                     bmp_kw_real(meta, "touched", 0) - t0, end, st.wall_s,
                     st.cpu_s, (double)st.start_rss / MiB,
@@ -434,16 +437,21 @@ static void describe_machine(const settings *s)
     printf("Machine: %d physical cores, %.1f GiB of memory, Linux %s; load "
            "average %.2f at the start.  Items compute %.1f ms per MiB; "
            "%d jobs; %d repetition%s (median makespan, largest peak).\n\n",
-           bmp_physical_cores(), (double)pages * page / (1 << 30),
-           u.release, load[0], s->ms_per_mib, s->jobs, s->reps,
-           s->reps == 1 ? "" : "s");
+           bmp_physical_cores(), (double)pages * page / (1 << 30), u.release,
+           load[0], s->ms_per_mib, s->jobs, s->reps, s->reps == 1 ? "" : "s");
 }
 
 int main(int argc, char **argv)
 {
-    settings s = {.budget_mib = 1024, .items = 40, .min_mib = 8,
-                  .max_mib = 800, .ms_per_mib = 5, .jobs = 0, .reps = 1,
-                  .seed = 7, .dir = NULL};
+    settings s = {.budget_mib = 1024,
+                  .items = 40,
+                  .min_mib = 8,
+                  .max_mib = 800,
+                  .ms_per_mib = 5,
+                  .jobs = 0,
+                  .reps = 1,
+                  .seed = 7,
+                  .dir = NULL};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -521,8 +529,9 @@ int main(int argc, char **argv)
         json_array_append_new(names, json_string(path));
         total += mib[i];
     }
-    fprintf(stderr, "mixed_memory: %d items, %d to %d MiB, %lld MiB in all "
-                    "(%.1f x the %d MiB budget)\n",
+    fprintf(stderr,
+            "mixed_memory: %d items, %d to %d MiB, %lld MiB in all "
+            "(%.1f x the %d MiB budget)\n",
             s.items, s.min_mib, s.max_mib, (long long)total,
             (double)total / s.budget_mib, s.budget_mib);
     calibrate();
@@ -555,9 +564,10 @@ int main(int argc, char **argv)
                 wait_quiet(300);
                 double try_t = run_method(m, &s, names, item_time, &try_smp,
                                           &try_ok, &try_others);
-                fprintf(stderr, "  %-46s %7.2f s, peak %6.0f MiB (items "
-                                "%6.0f MiB), others used %2.0f%% of the "
-                                "CPUs%s\n",
+                fprintf(stderr,
+                        "  %-46s %7.2f s, peak %6.0f MiB (items "
+                        "%6.0f MiB), others used %2.0f%% of the "
+                        "CPUs%s\n",
                         method_names[m], try_t, (double)try_smp.peak / MiB,
                         (double)try_smp.peak_items / MiB, 100 * try_others,
                         try_others > 0.10 ? ": done again" : "");
@@ -606,8 +616,7 @@ int main(int argc, char **argv)
            "worker.\n\n",
            s.items, s.min_mib, s.max_mib, (long long)total,
            (double)total / s.budget_mib, s.budget_mib, bound, work, s.jobs,
-           cpu_bound, area, s.budget_mib, mem_bound,
-           (double)baseline / MiB);
+           cpu_bound, area, s.budget_mib, mem_bound, (double)baseline / MiB);
     int discarded = 0;
     printf("| method | workers | makespan | / bound | vs largest first | "
            "peak memory (items) | over budget | others' CPU |\n");

@@ -115,8 +115,10 @@ static int do_seed(const char *in, const char *out)
         return -1;
     size_t at = wl_npy_f8_header(buf, size, &count);
     if (!at || at % sizeof(double) || count > (size - at) / sizeof(double)) {
-        fprintf(stderr, "perfile: %s: not a C-order little-endian float64 "
-                        ".npy file\n", in);
+        fprintf(stderr,
+                "perfile: %s: not a C-order little-endian float64 "
+                ".npy file\n",
+                in);
         return -1;
     }
     double *d = (double *)(void *)(buf + at);

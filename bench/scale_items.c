@@ -95,7 +95,8 @@ static long meta_cost_kib(size_t count, int as_text)
 int main(int argc, char **argv)
 {
     if (argc < 2)
-        bu_die("usage: scale_items N [-j WORKERS] [--executor process|serial]");
+        bu_die(
+            "usage: scale_items N [-j WORKERS] [--executor process|serial]");
     size_t count = (size_t)bu_parse_count(argv[1], "N");
     long long jobs = 0;
     const char *executor = "process";

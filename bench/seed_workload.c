@@ -82,7 +82,8 @@ static int later_booster(bmp_item *item, void **data, void *arg)
 static int median(bmp_item *item, void **data, void *arg)
 {
     (void)arg;
-    return bmp_kw_set_real(bmp_item_meta(item), "median", wl_median(values(*data), count(*data)));
+    return bmp_kw_set_real(bmp_item_meta(item), "median",
+                           wl_median(values(*data), count(*data)));
 }
 
 static int average(bmp_item *item, void **data, void *arg)
@@ -131,7 +132,8 @@ int main(int argc, char **argv)
         .data_process = times_ten,
     };
     bmp_pipe *pipe = bmp_pipe_new(&ops, NULL);
-    if (!pipe || bmp_pipe_add_pre(pipe, check_dtype, NULL, "check_dtype") < 0 ||
+    if (!pipe ||
+        bmp_pipe_add_pre(pipe, check_dtype, NULL, "check_dtype") < 0 ||
         bmp_pipe_add_pre(pipe, reject, NULL, "reject") < 0 ||
         bmp_pipe_add_pre(pipe, boost_later, NULL, "boost_later") < 0 ||
         bmp_pipe_add_post(pipe, later_booster, NULL, "later_booster") < 0 ||

@@ -72,7 +72,8 @@ int main(int argc, char **argv)
         argv += 2;
     }
     if (argc < 3)
-        bu_die("usage: timeit [--quiet SECONDS] RESULT_FILE COMMAND [ARGS...]");
+        bu_die(
+            "usage: timeit [--quiet SECONDS] RESULT_FILE COMMAND [ARGS...]");
     FILE *out = fopen(argv[1], "ae");
     if (!out)
         bu_die("cannot open %s: %s", argv[1], strerror(errno));
@@ -106,12 +107,12 @@ int main(int argc, char **argv)
         others = (busy1 - busy0 - cpu) / (wall * ncpu);
     if (others < 0) /* clock ticks are coarser than rusage */
         others = 0;
-    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    int code = WIFEXITED(status) ? WEXITSTATUS(status)
+                                 : 128 + WTERMSIG(status);
     fprintf(out,
             "wall_s=%.6f cpu_s=%.6f user_s=%.6f sys_s=%.6f others=%.3f "
             "waited_s=%.2f status=%d\n",
-            wall, cpu, tv(ru.ru_utime), tv(ru.ru_stime), others, waited,
-            code);
+            wall, cpu, tv(ru.ru_utime), tv(ru.ru_stime), others, waited, code);
     if (fclose(out) != 0)
         bu_die("cannot write %s", argv[1]);
     return code;

@@ -63,7 +63,8 @@ static int calibrate(bmp_item *item, void **data)
         if (rc < 0)
             return bmp_item_fail(item, rc, "bias frame: %s", err.text);
         if (frame->count != in->count || frame->ndim != in->ndim ||
-            memcmp(frame->shape, in->shape, sizeof(size_t) * (size_t)in->ndim)) {
+            memcmp(frame->shape, in->shape,
+                   sizeof(size_t) * (size_t)in->ndim)) {
             bmp_object_free(frame, NULL);
             return bmp_item_fail(item, BMP_EINVAL,
                                  "bias frame %s has another shape than %s",
@@ -163,14 +164,16 @@ static json_t *make_inputs(const char *dir, char *bias_path, size_t size)
     for (int k = 0; k < 4; k++) {
         bmp_array *a = bmp_array_new(BMP_DTYPE_UINT16, 2, shape);
         for (size_t i = 0; i < a->count; i++)
-            ((uint16_t *)a->data)[i] =
-                (uint16_t)(((float *)bias->data)[i] + 50.0f * (float)(k + 1) +
-                           (float)(i % shape[1]) * 0.25f);
+            ((uint16_t *)a->data)[i] = (uint16_t)(((float *)bias->data)[i] +
+                                                  50.0f * (float)(k + 1) +
+                                                  (float)(i % shape[1]) *
+                                                      0.25f);
         a->header = json_array();
         char object[32], path[4096];
         snprintf(object, sizeof object, "field %d", k);
         bmp_fits_card_set_str(a->header, "OBJECT", object, "target");
-        bmp_fits_card_set_real(a->header, "EXPTIME", 10.0 * (k + 1), "seconds");
+        bmp_fits_card_set_real(a->header, "EXPTIME", 10.0 * (k + 1),
+                               "seconds");
         snprintf(path, sizeof path, "%s/image_%d.fits", dir, k);
         if (bmp_fits_write(path, a, NULL, 0, &err) < 0) {
             fprintf(stderr, "%s\n", err.text);
@@ -261,9 +264,12 @@ int main(int argc, char **argv)
         const char *in = json_string_value(bmp_pout_in_name(pout, i));
         const char *out = bmp_pout_outname(pout, i);
         char *meta = json_dumps(bmp_pout_meta(pout, i),
-                                JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(6));
-        const char *base_in = in && strrchr(in, '/') ? strrchr(in, '/') + 1 : in;
-        const char *base_out = out && strrchr(out, '/') ? strrchr(out, '/') + 1 : out;
+                                JSON_COMPACT | JSON_SORT_KEYS |
+                                    JSON_REAL_PRECISION(6));
+        const char *base_in = in && strrchr(in, '/') ? strrchr(in, '/') + 1
+                                                     : in;
+        const char *base_out = out && strrchr(out, '/') ? strrchr(out, '/') + 1
+                                                        : out;
         printf("%s -> %s [%s] %s\n", base_in ? base_in : "(group)",
                base_out ? base_out : "None",
                bmp_status_name(bmp_pout_status(pout, i)), meta ? meta : "{}");

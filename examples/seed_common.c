@@ -161,7 +161,8 @@ static void print_meta(json_t *meta)
     json_t *value;
     int first = 1;
     putchar('{');
-    json_object_foreach(meta, key, value) {
+    json_object_foreach(meta, key, value)
+    {
         printf("%s'%s': ", first ? "" : ", ", key);
         if (json_is_number(value))
             print_float(json_number_value(value));
@@ -213,11 +214,11 @@ int seed_run(bmp_pipe *dmp)
     char *dir = seed_make_inputs(&in_names);
     /* boost_target at construction, the rest at run time: every step sees
      * them merged. */
-    json_t *construction = json_pack("{s:i, s:s}", "boost_target", 3,
-                                     "outdir", dir);
+    json_t *construction = json_pack("{s:i, s:s}", "boost_target", 3, "outdir",
+                                     dir);
     bmp_pipe_kw_update(dmp, construction);
-    json_t *run = json_pack("{s:i, s:i}", "reject_value", 2,
-                            "boost_amount", 5);
+    json_t *run = json_pack("{s:i, s:i}", "reject_value", 2, "boost_amount",
+                            5);
 
     bmp_pout *pout = NULL;
     bmp_error err = {0};

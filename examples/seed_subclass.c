@@ -23,9 +23,9 @@ static int data_process_meta_create(bmp_item *item, void **data)
         *data = NULL;
         return BMP_STOP;
     }
-    int flag_to_boost_later =
-        bmp_kw_get_real(kw, "boost_target", &boost_target) == 1 &&
-        seed_first(a) == boost_target;
+    int flag_to_boost_later = bmp_kw_get_real(kw, "boost_target",
+                                              &boost_target) == 1 &&
+                              seed_first(a) == boost_target;
     bmp_kw_get_real(kw, "boost_amount", &boost_amount);
 
     /* Processing step */

@@ -15,10 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(cond)                \
-    do {                           \
-        if (!(cond))               \
-            __builtin_trap();      \
+#define CHECK(cond)           \
+    do {                      \
+        if (!(cond))          \
+            __builtin_trap(); \
     } while (0)
 
 static void check_header(const bmp_npy_header *h, size_t size)
@@ -63,7 +63,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(back.data_offset == (size_t)len);
     CHECK(back.dtype == h.dtype && back.byteorder == h.byteorder);
     CHECK(back.fortran_order == h.fortran_order && back.ndim == h.ndim);
-    CHECK(memcmp(back.shape, h.shape, sizeof h.shape[0] * (size_t)h.ndim) == 0);
+    CHECK(memcmp(back.shape, h.shape, sizeof h.shape[0] * (size_t)h.ndim) ==
+          0);
     CHECK(back.count == h.count && back.nbytes == h.nbytes);
     return 0;
 }

@@ -21,10 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(cond)                \
-    do {                           \
-        if (!(cond))               \
-            __builtin_trap();      \
+#define CHECK(cond)           \
+    do {                      \
+        if (!(cond))          \
+            __builtin_trap(); \
     } while (0)
 
 /* The result as a pout line, read back: nothing in the worker's bytes may

@@ -82,21 +82,21 @@ BMP_API const char *bmp_version_string(void);
 /* ====================================================================== */
 
 /* The library's own codes.  Values are appended, never reused. */
-#define BMP_ERROR_MAP(XX)                                                    \
-    XX(EINVAL, -30001, "invalid argument")                                   \
-    XX(EKWTYPE, -30002, "keyword has the wrong type")                        \
-    XX(ENOMEM_BUDGET, -30003, "memory budget too small for one process")     \
-    XX(ENOOUTNAME, -30004, "no output name can be made for this item")       \
-    XX(ESTEP, -30005, "a processing step failed")                            \
-    XX(ECRASH, -30006, "worker process crashed")                             \
-    XX(ETIMEOUT, -30007, "item timed out")                                   \
-    XX(EPROTO, -30008, "malformed message from a worker")                    \
-    XX(EFORMAT, -30009, "malformed file")                                    \
-    XX(EUNSUPPORTED, -30010, "unsupported feature of a file format")         \
-    XX(EINTERRUPTED, -30011, "run interrupted")                              \
-    XX(ENOITEMS, -30012, "no items to process")                              \
-    XX(EPOUT, -30013, "malformed pout file")                                 \
-    XX(EFITS, -30014, "FITS library error")                                  \
+#define BMP_ERROR_MAP(XX)                                                \
+    XX(EINVAL, -30001, "invalid argument")                               \
+    XX(EKWTYPE, -30002, "keyword has the wrong type")                    \
+    XX(ENOMEM_BUDGET, -30003, "memory budget too small for one process") \
+    XX(ENOOUTNAME, -30004, "no output name can be made for this item")   \
+    XX(ESTEP, -30005, "a processing step failed")                        \
+    XX(ECRASH, -30006, "worker process crashed")                         \
+    XX(ETIMEOUT, -30007, "item timed out")                               \
+    XX(EPROTO, -30008, "malformed message from a worker")                \
+    XX(EFORMAT, -30009, "malformed file")                                \
+    XX(EUNSUPPORTED, -30010, "unsupported feature of a file format")     \
+    XX(EINTERRUPTED, -30011, "run interrupted")                          \
+    XX(ENOITEMS, -30012, "no items to process")                          \
+    XX(EPOUT, -30013, "malformed pout file")                             \
+    XX(EFITS, -30014, "FITS library error")                              \
     XX(ENOWORKER, -30015, "no worker process could be started")
 
 typedef enum bmp_errcode {
@@ -116,12 +116,12 @@ BMP_API const char *bmp_err_name(int code);
  * storage (usually on the stack).  Once `code` is non-zero, later errors
  * are not recorded: the first cause is the one reported. */
 typedef struct bmp_error {
-    int code;          /* 0 = no error yet */
-    char stage[24];    /* "read", "pre_process", "write", "schedule", ... */
-    char source[512];  /* the file concerned, or "" */
-    char text[512];    /* human-readable message, in the one style of
-                          every message of the library: a lowercase phrase
-                          without a final period ("cannot open %s: %s") */
+    int code;         /* 0 = no error yet */
+    char stage[24];   /* "read", "pre_process", "write", "schedule", ... */
+    char source[512]; /* the file concerned, or "" */
+    char text[512];   /* human-readable message, in the one style of
+                         every message of the library: a lowercase phrase
+                         without a final period ("cannot open %s: %s") */
 } bmp_error;
 
 /*! bmp_error_set() : records an error in `err` (if non-NULL and empty) and
@@ -213,9 +213,8 @@ typedef struct bmp_list {
 BMP_API bmp_buffer *bmp_buffer_new(size_t size);
 /*! bmp_list_new() : a list of `count` NULL elements; `element_free(e,
  *  user)` frees each non-NULL element on destruction (NULL: not freed). */
-BMP_API bmp_list *bmp_list_new(size_t count,
-                               void (*element_free)(void *, void *),
-                               void *user);
+BMP_API bmp_list *
+bmp_list_new(size_t count, void (*element_free)(void *, void *), void *user);
 /*! bmp_object_free() : calls the object's destroy; NULL is a no-op.
  *  `user` is ignored; the signature fits bmp_ops.data_free. */
 BMP_API void bmp_object_free(void *object, void *user);
@@ -355,8 +354,8 @@ BMP_API int bmp_multi_proc(bmp_item *item, void **data, void *arg);
 BMP_API int bmp_cleanup(json_t *meta, const char *const keys[]);
 /*! bmp_multi_logging() : appends the formatted message to the list
  *  meta[level], creating it.  @return 0, -ENOMEM, BMP_EINVAL. */
-BMP_API int bmp_multi_logging(json_t *meta, const char *level,
-                              const char *fmt, ...) BMP_PRINTF(3, 4);
+BMP_API int bmp_multi_logging(json_t *meta, const char *level, const char *fmt,
+                              ...) BMP_PRINTF(3, 4);
 
 /* ====================================================================== */
 /*  Operations: the "subclass"                                            */
@@ -430,8 +429,7 @@ BMP_API int bmp_default_file_read(bmp_item *item, const char *in_name,
                                   void **data);
 BMP_API int bmp_default_pre_process(bmp_item *item, void **data);
 BMP_API int bmp_default_data_process(bmp_item *item, void **data);
-BMP_API int bmp_default_data_process_meta_create(bmp_item *item,
-                                                 void **data);
+BMP_API int bmp_default_data_process_meta_create(bmp_item *item, void **data);
 BMP_API int bmp_default_post_process(bmp_item *item, void **data);
 BMP_API int bmp_default_outname_create(bmp_item *item, char **outname);
 BMP_API int bmp_default_file_write(bmp_item *item, void *data,
@@ -481,10 +479,10 @@ typedef struct bmp_own_file {
  *  directory, a stat() per directory and per file to be written that
  *  exists, and a stat() per input only when one of those exists.  Names
  *  that differ only in case are different files here, also on a file
- *  system that ignores case.  bmp_pipeline() calls it itself (with BMP_CHECK_OUTPUTS when
- *  the default naming and file_process are in use and check_outnames is
- *  not false); a program that writes outputs its own way (a command per
- *  file) calls it with what it knows.
+ *  system that ignores case.  bmp_pipeline() calls it itself (with
+ * BMP_CHECK_OUTPUTS when the default naming and file_process are in use and
+ * check_outnames is not false); a program that writes outputs its own way (a
+ * command per file) calls it with what it knows.
  *  @return 0; BMP_EINVAL with `err` naming both items (or the file and
  *          the item); -ENOMEM.  Thread-safe; reads `in_names` and `kw`. */
 BMP_API int bmp_check_paths(const json_t *in_names, const json_t *kw,
@@ -781,8 +779,7 @@ typedef struct bmp_item_result {
  *  @return 0; BMP_EINVAL with `err` saying which check failed (the item is
  *          left as it was); -ENOMEM. */
 BMP_API int bmp_run_set_result(bmp_run *run, size_t index,
-                               const bmp_item_result *result,
-                               bmp_error *err);
+                               const bmp_item_result *result, bmp_error *err);
 
 /*! bmp_pout_stats() : fills `*out` with the measurements of entry `i`.
  *  Entries read from a file written before estimates existed have
@@ -795,19 +792,19 @@ BMP_API int bmp_pout_stats(const bmp_pout *pout, size_t i,
 /* A whole run at a glance: counts, memory, and a warning to show the
  * user when estimates were too low.  `version` as bmp_item_stats. */
 typedef struct bmp_run_summary {
-    unsigned version;       /* BMP_RUN_SUMMARY_VERSION */
-    size_t count;           /* entries */
-    size_t by_status[8];    /* entries per bmp_status, by its value */
-    size_t failures;        /* failed + crashed + timed_out */
-    size_t retried;         /* entries started more than once */
-    size_t estimated;       /* entries with a memory estimate */
-    size_t over_estimate;   /* entries whose peak passed their estimate */
-    int64_t peak_rss_max;   /* the largest peak of one item; -1 unknown */
-    size_t peak_rss_index;  /* its entry */
-    double wall_s;          /* sums over the entries */
+    unsigned version;      /* BMP_RUN_SUMMARY_VERSION */
+    size_t count;          /* entries */
+    size_t by_status[8];   /* entries per bmp_status, by its value */
+    size_t failures;       /* failed + crashed + timed_out */
+    size_t retried;        /* entries started more than once */
+    size_t estimated;      /* entries with a memory estimate */
+    size_t over_estimate;  /* entries whose peak passed their estimate */
+    int64_t peak_rss_max;  /* the largest peak of one item; -1 unknown */
+    size_t peak_rss_index; /* its entry */
+    double wall_s;         /* sums over the entries */
     double cpu_s;
-    char warning[256];      /* "" or a sentence naming the worst item
-                               over its estimate and what to change */
+    char warning[256]; /* "" or a sentence naming the worst item
+                          over its estimate and what to change */
 } bmp_run_summary;
 
 #define BMP_RUN_SUMMARY_VERSION 1u
@@ -840,8 +837,7 @@ BMP_API int bmp_pout_write(const bmp_pout *pout, const char *path,
  *  @return 0, or a negative error (-errno of the failed write or flush,
  *          -ENOMEM, BMP_EINVAL for a NULL argument) with `err` filled;
  *          the stream may then hold some of the lines. */
-BMP_API int bmp_pout_write_fp(const bmp_pout *pout, FILE *fp,
-                              bmp_error *err);
+BMP_API int bmp_pout_write_fp(const bmp_pout *pout, FILE *fp, bmp_error *err);
 /*! bmp_pout_read() : reads a file written by bmp_pout_write().
  *  @return 0 with *pout new, or a negative error (err filled). */
 BMP_API int bmp_pout_read(const char *path, bmp_pout **pout, bmp_error *err);
@@ -918,8 +914,7 @@ BMP_API int bmp_parse_size(const char *text, int64_t *bytes);
  *  defaults above are the library's own, and an unset key does not
  *  override a construction keyword.  @return 0, or BMP_EINVAL (err names
  *  the option). */
-BMP_API int bmp_args_parse(int *argc, char **argv, json_t *kw,
-                           bmp_error *err);
+BMP_API int bmp_args_parse(int *argc, char **argv, json_t *kw, bmp_error *err);
 /*! bmp_args_help() : the help text for the options above, one per line;
  *  static storage. */
 BMP_API const char *bmp_args_help(void);
@@ -931,10 +926,19 @@ BMP_API const char *bmp_args_help(void);
 /* Element types.  Values are appended, never reused. */
 typedef enum bmp_dtype {
     BMP_DTYPE_BOOL = 1,
-    BMP_DTYPE_INT8, BMP_DTYPE_INT16, BMP_DTYPE_INT32, BMP_DTYPE_INT64,
-    BMP_DTYPE_UINT8, BMP_DTYPE_UINT16, BMP_DTYPE_UINT32, BMP_DTYPE_UINT64,
-    BMP_DTYPE_FLOAT16, BMP_DTYPE_FLOAT32, BMP_DTYPE_FLOAT64,
-    BMP_DTYPE_COMPLEX64, BMP_DTYPE_COMPLEX128
+    BMP_DTYPE_INT8,
+    BMP_DTYPE_INT16,
+    BMP_DTYPE_INT32,
+    BMP_DTYPE_INT64,
+    BMP_DTYPE_UINT8,
+    BMP_DTYPE_UINT16,
+    BMP_DTYPE_UINT32,
+    BMP_DTYPE_UINT64,
+    BMP_DTYPE_FLOAT16,
+    BMP_DTYPE_FLOAT32,
+    BMP_DTYPE_FLOAT64,
+    BMP_DTYPE_COMPLEX64,
+    BMP_DTYPE_COMPLEX128
 } bmp_dtype;
 
 #define BMP_MAX_DIMS 32
@@ -944,9 +948,9 @@ typedef enum bmp_dtype {
 typedef struct bmp_array {
     bmp_object obj;
     bmp_dtype dtype;
-    char byteorder;     /* '<' little, '>' big, '|' not applicable */
-    int fortran_order;  /* 1: first index varies fastest */
-    int ndim;           /* 0 for a scalar */
+    char byteorder;    /* '<' little, '>' big, '|' not applicable */
+    int fortran_order; /* 1: first index varies fastest */
+    int ndim;          /* 0 for a scalar */
     size_t shape[BMP_MAX_DIMS];
     size_t itemsize;    /* bytes per element */
     size_t count;       /* elements: product of shape (1 when ndim is 0) */

@@ -151,7 +151,8 @@ static void print_listing(const bmp_pout *pout)
         const char *key;
         json_t *value;
         int first = 1;
-        json_object_foreach(bmp_pout_meta(pout, i), key, value) {
+        json_object_foreach(bmp_pout_meta(pout, i), key, value)
+        {
             printf("%s'%s': ", first ? "" : ", ", key);
             print_float(json_number_value(value));
             first = 0;
@@ -169,7 +170,8 @@ static int make_inputs(const char *dir, json_t *names)
         char *name = NULL;
         bmp_error err = {0};
         int rc = a && asprintf(&name, "%s/big_array_%d.npy", dir, i) >= 0
-                     ? 0 : -ENOMEM;
+                     ? 0
+                     : -ENOMEM;
         for (size_t k = 0; rc == 0 && k < a->count; k++)
             ((double *)a->data)[k] = i;
         if (rc == 0)
@@ -204,8 +206,10 @@ int cmd_demo(int argc, char **argv)
     tool_args a;
     char msg[1024];
     if (tool_args_parse(argc, argv, CMD_DEMO, &a, msg, sizeof msg) < 0) {
-        fprintf(stderr, "bigmultipipe demo: %s\n(see bigmultipipe demo "
-                        "--help)\n", msg);
+        fprintf(stderr,
+                "bigmultipipe demo: %s\n(see bigmultipipe demo "
+                "--help)\n",
+                msg);
         tool_args_free(&a);
         return EXIT_USAGE;
     }
@@ -220,8 +224,8 @@ int cmd_demo(int argc, char **argv)
     bmp_pout *pout = NULL, *pruned = NULL;
     bmp_pipe *pipe = NULL;
     int status = EXIT_SOME_FAILED;
-    if (asprintf(&dir, "%s/bmp-demo-XXXXXX", tmp && *tmp ? tmp : "/tmp") < 0
-        || !mkdtemp(dir)) {
+    if (asprintf(&dir, "%s/bmp-demo-XXXXXX", tmp && *tmp ? tmp : "/tmp") < 0 ||
+        !mkdtemp(dir)) {
         perror("bigmultipipe demo: cannot make a temporary directory");
         free(dir);
         dir = NULL;
@@ -235,8 +239,8 @@ int cmd_demo(int argc, char **argv)
                          .file_write = bmp_npy_file_write,
                          .data_process = times_ten};
     pipe = bmp_pipe_new(&ops, NULL);
-    json_t *construction = json_pack("{s:i, s:s}", "boost_target", 3,
-                                     "outdir", dir);
+    json_t *construction = json_pack("{s:i, s:s}", "boost_target", 3, "outdir",
+                                     dir);
     if (!pipe || !construction || bmp_pipe_kw_update(pipe, construction) ||
         bmp_pipe_add_pre(pipe, reject, NULL, "reject") ||
         bmp_pipe_add_pre(pipe, boost_later, NULL, "boost_later") ||

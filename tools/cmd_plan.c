@@ -83,19 +83,19 @@ int cmd_plan(int argc, char **argv)
     printf(LABEL "%d\n", "physical cores:", cores);
     int64_t avail = bmp_mem_available();
     if (avail >= 0)
-        printf(LABEL "%s\n", "memory available:",
-               format_bytes(avail, b1, sizeof b1));
+        printf(LABEL "%s\n",
+               "memory available:", format_bytes(avail, b1, sizeof b1));
     else
-        printf(LABEL "unknown (%s)\n", "memory available:",
-               bmp_strerror((int)avail));
+        printf(LABEL "unknown (%s)\n",
+               "memory available:", bmp_strerror((int)avail));
 
     int64_t budget = -1;
     long long given;
     double frac = bmp_kw_real(a.kw, "mem_frac", 0.8);
     if (bmp_kw_get_int(a.kw, "mem_available", &given) == 1) {
         budget = given;
-        printf(LABEL "%s (--mem_available)\n", "memory budget:",
-               format_bytes(budget, b1, sizeof b1));
+        printf(LABEL "%s (--mem_available)\n",
+               "memory budget:", format_bytes(budget, b1, sizeof b1));
     } else if (avail >= 0) {
         budget = (int64_t)(frac * (double)avail);
         printf(LABEL "%s (mem_frac %g of the memory available)\n",
@@ -110,8 +110,8 @@ int cmd_plan(int argc, char **argv)
     long long size = 0;
     double factor = 0;
     if (bmp_kw_get_int(kw, "process_size", &size) == 1) {
-        printf(LABEL "%s (--process_size)\n", "per-item estimate:",
-               format_bytes(size, b1, sizeof b1));
+        printf(LABEL "%s (--process_size)\n",
+               "per-item estimate:", format_bytes(size, b1, sizeof b1));
     } else if (bmp_kw_get_real(kw, "process_expand_factor", &factor) == 1 &&
                largest >= 0) {
         size = (long long)(factor * (double)largest);
@@ -120,8 +120,7 @@ int cmd_plan(int argc, char **argv)
         bmp_kw_set_int(kw, "process_size", size);
         printf(LABEL "%s (process_expand_factor %g x the largest input, "
                      "%s: %s)\n",
-               "per-item estimate:", format_bytes(size, b1, sizeof b1),
-               factor,
+               "per-item estimate:", format_bytes(size, b1, sizeof b1), factor,
                json_string_value(json_array_get(names, largest_at)),
                format_bytes(largest, b2, sizeof b2));
     } else {
@@ -153,9 +152,8 @@ int cmd_plan(int argc, char **argv)
         printf(LABEL "%d (one per input)\n", "workers:", n);
     else
         printf(LABEL "%d (%s%s)\n", "workers:", n,
-               bmp_kw_has(a.kw, "num_processes")
-                   ? "as --num_processes says"
-                   : "one per physical core",
+               bmp_kw_has(a.kw, "num_processes") ? "as --num_processes says"
+                                                 : "one per physical core",
                count ? "" : "; no inputs given");
 out:
     json_decref(kw);

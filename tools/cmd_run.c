@@ -130,8 +130,7 @@ int cmd_run(int argc, char **argv)
             usage(err.text);
         else
             fprintf(stderr, "bigmultipipe run: %s\n", err.text);
-        status = err.code != BMP_ENOMEM_BUDGET ? EXIT_USAGE
-                                               : EXIT_SOME_FAILED;
+        status = err.code != BMP_ENOMEM_BUDGET ? EXIT_USAGE : EXIT_SOME_FAILED;
         goto out;
     }
 
@@ -147,8 +146,10 @@ int cmd_run(int argc, char **argv)
     int lock_fd = -1;
     int mrc = run_dir_make(&meta_dir, &lock_fd);
     if (mrc < 0) {
-        fprintf(stderr, "bigmultipipe run: cannot make a temporary "
-                        "directory: %s\n", strerror(-mrc));
+        fprintf(stderr,
+                "bigmultipipe run: cannot make a temporary "
+                "directory: %s\n",
+                strerror(-mrc));
         goto out;
     }
     struct stat run_st = {0};
@@ -232,8 +233,9 @@ int cmd_run(int argc, char **argv)
         char extra[64] = "";
         if (not_run)
             snprintf(extra, sizeof extra, ", %zu not run", not_run);
-        fprintf(stderr, "%zu item%s: %zu ok, %zu no output, %zu failed%s in "
-                        "%.1f s\n",
+        fprintf(stderr,
+                "%zu item%s: %zu ok, %zu no output, %zu failed%s in "
+                "%.1f s\n",
                 n, n == 1 ? "" : "s", ok, none, failed, extra, elapsed);
     }
     status = failed || not_run || rc < 0 || stopped ? EXIT_SOME_FAILED

@@ -245,8 +245,8 @@ static int gather_meta(bmp_item *item, const spawn_result *r,
                                 text_json(out->buf ? out->buf : "", n));
             if (out->total > n)
                 json_object_set_new(meta, "stdout_truncated",
-                                    json_integer((json_int_t)(out->total -
-                                                              n)));
+                                    json_integer(
+                                        (json_int_t)(out->total - n)));
         }
     }
     const capture *err = &r->err;
@@ -254,8 +254,8 @@ static int gather_meta(bmp_item *item, const spawn_result *r,
         json_object_set_new(meta, "stderr", text_json(err->buf, err->len));
         if (err->total > err->len)
             json_object_set_new(meta, "stderr_truncated",
-                                json_integer((json_int_t)(err->total -
-                                                          err->len)));
+                                json_integer(
+                                    (json_int_t)(err->total - err->len)));
     }
     size_t len;
     char *text = NULL;
@@ -418,8 +418,8 @@ int command_file_process(bmp_item *item, char **outname)
          * Checked now to spare the run; the rename checks again. */
         struct stat out_st;
         int exists = stat(out, &out_st) == 0;
-        if (exists && stat(in, &in_st) == 0 &&
-            out_st.st_dev == in_st.st_dev && out_st.st_ino == in_st.st_ino) {
+        if (exists && stat(in, &in_st) == 0 && out_st.st_dev == in_st.st_dev &&
+            out_st.st_ino == in_st.st_ino) {
             rc = bmp_item_fail(item, BMP_EINVAL,
                                "output name %s is the item's own input; "
                                "choose another --outdir or "
@@ -481,8 +481,8 @@ int command_file_process(bmp_item *item, char **outname)
         goto done;
     }
     if (r.exec_errno) {
-        rc = bmp_item_fail(item, -r.exec_errno, "cannot run %s: %s",
-                           argv[0], strerror(r.exec_errno));
+        rc = bmp_item_fail(item, -r.exec_errno, "cannot run %s: %s", argv[0],
+                           strerror(r.exec_errno));
         goto done;
     }
     if (WIFEXITED(r.status) && spec->reject_code > 0 &&
@@ -507,8 +507,7 @@ int command_file_process(bmp_item *item, char **outname)
         } else {
             rc = bmp_item_fail(item, BMP_ESTEP,
                                "command exited with code %d%s%s",
-                               WEXITSTATUS(r.status), why[0] ? ": " : "",
-                               why);
+                               WEXITSTATUS(r.status), why[0] ? ": " : "", why);
         }
         goto done;
     }
@@ -532,10 +531,12 @@ int command_file_process(bmp_item *item, char **outname)
                 rmdir(temp);
             goto done;
         }
-        int untouched_reservation =
-            st.st_size == 0 && fstat(temp_fd, &reserved) == 0 &&
-            reserved.st_ino == st.st_ino && reserved.st_dev == st.st_dev &&
-            st.st_mtim.tv_sec == 1 && st.st_mtim.tv_nsec == 0;
+        int untouched_reservation = st.st_size == 0 &&
+                                    fstat(temp_fd, &reserved) == 0 &&
+                                    reserved.st_ino == st.st_ino &&
+                                    reserved.st_dev == st.st_dev &&
+                                    st.st_mtim.tv_sec == 1 &&
+                                    st.st_mtim.tv_nsec == 0;
         if (!untouched_reservation) {
             int replace = bmp_kw_bool(bmp_item_meta(item), "overwrite",
                                       bmp_kw_bool(kw, "overwrite", 0));

@@ -25,8 +25,8 @@ static int read_names(FILE *f, int sep, json_t *names)
         if (n == 0)
             continue;
         /* Names are bytes; jansson's checks would refuse non-UTF-8. */
-        if (json_array_append_new(names, json_stringn_nocheck(line,
-                                                              (size_t)n))) {
+        if (json_array_append_new(names,
+                                  json_stringn_nocheck(line, (size_t)n))) {
             rc = -ENOMEM;
             break;
         }
@@ -49,8 +49,7 @@ int inputs_collect(const tool_args *a, json_t **names, char *msg,
     for (int i = 0; i < a->ninputs; i++) {
         if (!a->inputs[i][0])
             continue;
-        if (json_array_append_new(*names,
-                                  json_string_nocheck(a->inputs[i]))) {
+        if (json_array_append_new(*names, json_string_nocheck(a->inputs[i]))) {
             snprintf(msg, msgsize, "out of memory");
             return -1;
         }

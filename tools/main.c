@@ -10,8 +10,10 @@
 int main(int argc, char **argv)
 {
     if (bmp_version_number() != BMP_VERSION_NUMBER) {
-        fprintf(stderr, "bigmultipipe: built for library %d but running "
-                        "with %s\n", BMP_VERSION_NUMBER, bmp_version_string());
+        fprintf(stderr,
+                "bigmultipipe: built for library %d but running "
+                "with %s\n",
+                BMP_VERSION_NUMBER, bmp_version_string());
         return 1;
     }
     const char *sub = argc > 1 ? argv[1] : NULL;
@@ -38,7 +40,9 @@ int main(int argc, char **argv)
         tool_print_man(stdout);
         return 0;
     }
-    fprintf(stderr, "bigmultipipe: unknown command \"%s\" (run, plan, demo; "
-                    "see bigmultipipe --help)\n", sub);
+    fprintf(stderr,
+            "bigmultipipe: unknown command \"%s\" (run, plan, demo; "
+            "see bigmultipipe --help)\n",
+            sub);
     return EXIT_USAGE;
 }

@@ -22,9 +22,22 @@
 #include <string.h>
 
 enum opt_id {
-    O_LIB, O_JOBS, O_INPUT_LIST, O_NULL, O_SHELL, O_REJECT_CODE, O_OUTPUT,
-    O_EXPAND, O_TIMEOUT, O_RETRIES, O_OVERWRITE, O_JOURNAL, O_RESUME,
-    O_FORCE_RESUME, O_QUIET, O_HELP
+    O_LIB,
+    O_JOBS,
+    O_INPUT_LIST,
+    O_NULL,
+    O_SHELL,
+    O_REJECT_CODE,
+    O_OUTPUT,
+    O_EXPAND,
+    O_TIMEOUT,
+    O_RETRIES,
+    O_OVERWRITE,
+    O_JOURNAL,
+    O_RESUME,
+    O_FORCE_RESUME,
+    O_QUIET,
+    O_HELP
 };
 
 typedef struct tool_option {
@@ -92,8 +105,8 @@ static const tool_option tool_options[] = {
 #define N_TOOL_OPTIONS (sizeof tool_options / sizeof *tool_options)
 
 /* The order in which groups are shown. */
-static const char *const groups[] = {G_INPUT,     G_COMMAND,     G_OUTPUT,
-                                     G_SHARED,    G_RESOURCES,   G_RELIABILITY,
+static const char *const groups[] = {G_INPUT,  G_COMMAND,   G_OUTPUT,
+                                     G_SHARED, G_RESOURCES, G_RELIABILITY,
                                      G_GENERAL};
 
 /* ---- prose shared by --help and the manual page ----------------------- */
@@ -140,22 +153,20 @@ static const char *const description[] = {
 };
 
 static const pair commands[] = {
-    {"run",
-     "Runs COMMAND once per input. Inputs are the words after :::, the "
-     "names in each --input-list file, or, when neither is given, the "
-     "names on standard input, one a line. When no word of the command "
-     "holds a placeholder, {in} is appended as its last argument."},
+    {"run", "Runs COMMAND once per input. Inputs are the words after :::, the "
+            "names in each --input-list file, or, when neither is given, the "
+            "names on standard input, one a line. When no word of the command "
+            "holds a placeholder, {in} is appended as its last argument."},
     {"plan",
      "Prints what a run with the same options and inputs would use (the "
      "physical cores, the memory available, the memory budget, the memory "
      "one item needs and the number of workers) and runs nothing. A "
      "command after -- is accepted and ignored, so that run can be "
      "replaced by plan in a command line."},
-    {"demo",
-     "Runs the example of the Python package's documentation: ten "
-     "1000 x 2000 float64 .npy arrays through a pipeline of pre- and "
-     "post-processing steps, in a temporary directory, and prints the "
-     "listing that the Python package prints."},
+    {"demo", "Runs the example of the Python package's documentation: ten "
+             "1000 x 2000 float64 .npy arrays through a pipeline of pre- and "
+             "post-processing steps, in a temporary directory, and prints the "
+             "listing that the Python package prints."},
 };
 
 static const pair placeholders[] = {
@@ -211,7 +222,8 @@ static const char *const output_text[] = {
     "and stats (wall_s, cpu_s, peak_rss, attempts). Names that are not "
     "UTF-8 are written as Python's surrogateescape writes them.",
     "A summary goes to standard error: \"N items: X ok, Y no output, Z "
-    "failed in T s\" (with \", W not run\" after an interruption). When standard error is a terminal, a progress line "
+    "failed in T s\" (with \", W not run\" after an interruption). When "
+    "standard error is a terminal, a progress line "
     "above it shows the items done, failed, the rate, the time left, the "
     "workers and the memory in use against the budget. Nothing else is "
     "written to standard error unless something goes wrong.",
@@ -311,8 +323,7 @@ static int name_eq(const char *given, size_t len, const char *name)
     return 1;
 }
 
-static int fail(char *msg, size_t size, const char *fmt, ...)
-    BMP_PRINTF(3, 4);
+static int fail(char *msg, size_t size, const char *fmt, ...) BMP_PRINTF(3, 4);
 
 static int fail(char *msg, size_t size, const char *fmt, ...)
 {
@@ -372,8 +383,8 @@ static int apply(const tool_option *o, const char *value, tool_args *a,
             return fail(msg, size, "out of memory");
         return 0;
     case O_INPUT_LIST: {
-        const char **l = realloc(a->lists, (size_t)(a->nlists + 1) *
-                                               sizeof *l);
+        const char **l = realloc(a->lists,
+                                 (size_t)(a->nlists + 1) * sizeof *l);
         if (!l)
             return fail(msg, size, "out of memory");
         a->lists = l;
@@ -389,14 +400,14 @@ static int apply(const tool_option *o, const char *value, tool_args *a,
         if (parse_long_int(value, 1, 255, &n))
             return fail(msg, size,
                         "--reject-code: \"%s\" is not an exit code from 1 "
-                        "to 255", value);
+                        "to 255",
+                        value);
         a->reject_code = (int)n;
         return 0;
     case O_RETRIES:
         if (parse_long_int(value, 0, 1000000, &n))
             return fail(msg, size,
-                        "--retries: \"%s\" is not a count (0 or more)",
-                        value);
+                        "--retries: \"%s\" is not a count (0 or more)", value);
         rc = bmp_kw_set_int(a->kw, "retries", n);
         break;
     case O_TIMEOUT:
@@ -406,20 +417,11 @@ static int apply(const tool_option *o, const char *value, tool_args *a,
                         o->name, value);
         rc = bmp_kw_set_real(a->kw, o->name, x);
         break;
-    case O_OVERWRITE:
-        rc = bmp_kw_set_bool(a->kw, "overwrite", 1);
-        break;
-    case O_RESUME:
-        rc = bmp_kw_set_bool(a->kw, "resume", 1);
-        break;
-    case O_FORCE_RESUME:
-        rc = bmp_kw_set_bool(a->kw, "force_resume", 1);
-        break;
-    case O_JOURNAL:
-        rc = bmp_kw_set_str(a->kw, "journal", value);
-        break;
-    case O_LIB:
-        break;
+    case O_OVERWRITE: rc = bmp_kw_set_bool(a->kw, "overwrite", 1); break;
+    case O_RESUME: rc = bmp_kw_set_bool(a->kw, "resume", 1); break;
+    case O_FORCE_RESUME: rc = bmp_kw_set_bool(a->kw, "force_resume", 1); break;
+    case O_JOURNAL: rc = bmp_kw_set_str(a->kw, "journal", value); break;
+    case O_LIB: break;
     }
     if (rc < 0)
         return fail(msg, size, "out of memory");
@@ -494,8 +496,10 @@ int tool_args_parse(int argc, char **argv, unsigned command, tool_args *a,
                     /* An empty name would be read as "none" by some
                      * and as the current directory by others. */
                     if (!*value && strcmp(l->arg, "FILE") == 0) {
-                        fail(msg, msgsize, "%s needs a file name, not an "
-                             "empty string", canon);
+                        fail(msg, msgsize,
+                             "%s needs a file name, not an "
+                             "empty string",
+                             canon);
                         goto out;
                     }
                     if (push_lib(&lib, &nlib, value))
@@ -512,8 +516,10 @@ int tool_args_parse(int argc, char **argv, unsigned command, tool_args *a,
                     o = &tool_options[k];
             if (o && arg[2]) {
                 if (!o->arg) {
-                    fail(msg, msgsize, "%s: unknown option (give short "
-                         "options one at a time)", arg);
+                    fail(msg, msgsize,
+                         "%s: unknown option (give short "
+                         "options one at a time)",
+                         arg);
                     goto out;
                 }
                 value = arg + 2; /* -j4 */
@@ -536,11 +542,15 @@ int tool_args_parse(int argc, char **argv, unsigned command, tool_args *a,
         }
         if (o->arg && !*value && strcmp(o->arg, "FILE") == 0) {
             if (o->name)
-                fail(msg, msgsize, "--%s needs a file name, not an empty "
-                     "string", o->name);
+                fail(msg, msgsize,
+                     "--%s needs a file name, not an empty "
+                     "string",
+                     o->name);
             else
-                fail(msg, msgsize, "-%c needs a file name, not an empty "
-                     "string", o->short_name);
+                fail(msg, msgsize,
+                     "-%c needs a file name, not an empty "
+                     "string",
+                     o->short_name);
             goto out;
         }
         if (apply(o, value, a, &lib, &nlib, msg, msgsize))
@@ -564,7 +574,8 @@ int tool_args_parse(int argc, char **argv, unsigned command, tool_args *a,
      * never an input of that name. */
     for (int k = 0; k < a->ninputs; k++) {
         if (strcmp(a->inputs[k], ":::") == 0) {
-            fail(msg, msgsize, "a second ::: among the inputs; give every "
+            fail(msg, msgsize,
+                 "a second ::: among the inputs; give every "
                  "input after one :::");
             goto out;
         }
@@ -703,8 +714,8 @@ static void print_options(FILE *out, unsigned command)
             if (o->id == O_JOBS && (command & RP))
                 continue; /* shown with --num_processes */
             if (!header) {
-                fprintf(out, "\n%s:\n", o->id == O_JOBS ? "Options"
-                                                        : groups[g]);
+                fprintf(out, "\n%s:\n",
+                        o->id == O_JOBS ? "Options" : groups[g]);
                 header = 1;
             }
             int n = 0;
@@ -730,17 +741,19 @@ void tool_print_help(FILE *out, unsigned command)
 {
     if (command == 0) {
         for (size_t k = 0; k < sizeof synopsis / sizeof *synopsis; k++)
-            fprintf(out, "%s bigmultipipe %s\n", k ? "      " : "Usage:",
-                    synopsis[k]);
+            fprintf(out, "%s bigmultipipe %s\n",
+                    k ? "      " : "Usage:", synopsis[k]);
         fputc('\n', out);
         wrap(out, description[0], 0, 0);
         fprintf(out, "\nCommands:\n");
         for (size_t k = 0; k < sizeof commands / sizeof *commands; k++)
             print_term(out, commands[k].term, commands[k].text, 8);
         fputc('\n', out);
-        wrap(out, "Run \"bigmultipipe COMMAND --help\" for the options of "
-                  "each command, and \"man bigmultipipe\" for the whole "
-                  "manual.", 0, 0);
+        wrap(out,
+             "Run \"bigmultipipe COMMAND --help\" for the options of "
+             "each command, and \"man bigmultipipe\" for the whole "
+             "manual.",
+             0, 0);
         return;
     }
     const pair *c = command_text(command);
@@ -847,8 +860,9 @@ void tool_print_man(FILE *out)
     fprintf(out, ".\\\" The manual of the bigmultipipe command.  Made by "
                  "\"bigmultipipe --man\"\n.\\\" from the option table of "
                  "tools/options.c: edit that, not this file.\n");
-    fprintf(out, ".TH BIGMULTIPIPE 1 \"\" \"bigmultipipe %s\" "
-                 "\"User Commands\"\n",
+    fprintf(out,
+            ".TH BIGMULTIPIPE 1 \"\" \"bigmultipipe %s\" "
+            "\"User Commands\"\n",
             bmp_version_string());
     fputs(".SH NAME\nbigmultipipe \\- ", out);
     troff_line(out, summary_text);
@@ -908,8 +922,8 @@ void tool_print_man(FILE *out)
         troff_line(out, output_text[k]);
     }
     fputs(".SH EXIT STATUS\n", out);
-    man_pairs(out, exit_statuses,
-              sizeof exit_statuses / sizeof *exit_statuses, 1);
+    man_pairs(out, exit_statuses, sizeof exit_statuses / sizeof *exit_statuses,
+              1);
     fputs(".SH ENVIRONMENT\n", out);
     man_pairs(out, environment, sizeof environment / sizeof *environment, 1);
     fputs(".SH EXAMPLES\n", out);

@@ -15,8 +15,8 @@
 
 const char *format_bytes(int64_t bytes, char *buf, size_t size)
 {
-    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB",
-                                        "PiB"};
+    static const char *const units[] = {"B",   "KiB", "MiB",
+                                        "GiB", "TiB", "PiB"};
     double v = (double)bytes;
     size_t u = 0;
     while (v >= 1024 && u + 1 < sizeof units / sizeof *units) {
@@ -71,12 +71,10 @@ void progress_update(const bmp_progress *p, void *arg)
                       p->workers, p->workers == 1 ? "" : "s");
     if (n < (int)sizeof line && (p->mem_in_use >= 0 || p->mem_budget >= 0))
         snprintf(line + n, sizeof line - (size_t)n, "  mem %s / %s",
-                 p->mem_in_use >= 0
-                     ? format_bytes(p->mem_in_use, a, sizeof a)
-                     : "?",
-                 p->mem_budget >= 0
-                     ? format_bytes(p->mem_budget, b, sizeof b)
-                     : "no limit");
+                 p->mem_in_use >= 0 ? format_bytes(p->mem_in_use, a, sizeof a)
+                                    : "?",
+                 p->mem_budget >= 0 ? format_bytes(p->mem_budget, b, sizeof b)
+                                    : "no limit");
     fprintf(s->out, "\r%s\033[K", line);
     fflush(s->out);
     s->drawn = 1;

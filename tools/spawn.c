@@ -184,14 +184,14 @@ static const char *program_path(const char *name)
 
 typedef struct child_args {
     const spawn_options *o;
-    const char *path;     /* the program */
-    char **sh_argv;       /* "sh", path, argv[1..]: for a script without
-                             "#!", as execvp runs it */
+    const char *path; /* the program */
+    char **sh_argv;   /* "sh", path, argv[1..]: for a script without
+                         "#!", as execvp runs it */
     pid_t parent;
     int out_fd, err_fd;
-    int parent_fds[2];     /* the parent's ends of the pipes: closed in
-                              the child first, so that its own opens fit
-                              under a tight descriptor limit */
+    int parent_fds[2]; /* the parent's ends of the pipes: closed in
+                          the child first, so that its own opens fit
+                          under a tight descriptor limit */
     /* How an exec failure comes back: with CLONE_VM the child writes the
      * errno into the parent's memory, which the parent reads once the
      * child has exec'd or exited (CLONE_VFORK); a fork()ed child has no
@@ -334,8 +334,12 @@ int spawn_run(const spawn_options *o, spawn_result *r)
         goto out;
     }
     volatile int child_errno = 0;
-    child_args a = {.o = o, .path = path, .sh_argv = sh_argv,
-                    .parent = getpid(), .out_fd = out[1], .err_fd = err[1],
+    child_args a = {.o = o,
+                    .path = path,
+                    .sh_argv = sh_argv,
+                    .parent = getpid(),
+                    .out_fd = out[1],
+                    .err_fd = err[1],
                     .parent_fds = {out[0], err[0]},
                     .exec_errno = SPAWN_WITH_FORK ? NULL : &child_errno,
                     .report_fd = report[1]};

@@ -102,8 +102,7 @@ char *temp_out_template(const char *final, size_t *xoff)
 
 /* 1 when `name` (a base name, `len` bytes) is the temporary of the final
  * base name `p` describes. */
-static int temp_name_matches(const temp_parts *p, const char *name,
-                             size_t len)
+static int temp_name_matches(const temp_parts *p, const char *name, size_t len)
 {
     size_t mark = sizeof TEMP_MARK - 1;
     if (len != 1 + p->baselen + mark + TEMP_RANDOM + p->extlen ||
@@ -180,8 +179,7 @@ static const char *working_dir(void)
  * claim without its last NUL, which is ignored.  Relative names are
  * written from the working directory, so that a run started elsewhere,
  * sweeping the claims of a dead run, finds the same files. */
-static int claim_write(const char *claim, const char *final,
-                       const char *temp)
+static int claim_write(const char *claim, const char *final, const char *temp)
 {
     const char *dir = "";
     if (final[0] != '/' && !(dir = working_dir()))
@@ -226,8 +224,7 @@ void claim_release(const char *claim)
     char buf[2 * 4096 + 2];
     size_t len = 0;
     ssize_t n;
-    while (len < sizeof buf &&
-           (n = read(fd, buf + len, sizeof buf - len)) > 0)
+    while (len < sizeof buf && (n = read(fd, buf + len, sizeof buf - len)) > 0)
         len += (size_t)n;
     close(fd);
     /* Only a whole claim ("FINAL\0TEMP\0"), and only a name that is
@@ -251,8 +248,8 @@ int temp_out_create(char *temp, size_t xoff, const char *claim,
         if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
             struct timespec ts;
             clock_gettime(CLOCK_MONOTONIC, &ts);
-            uint64_t x = (uint64_t)ts.tv_nsec ^
-                         ((uint64_t)getpid() << 20) ^ (uint64_t)tries;
+            uint64_t x = (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 20) ^
+                         (uint64_t)tries;
             for (int i = 0; i < TEMP_RANDOM; i++, x >>= 8)
                 r[i] = (unsigned char)x;
         }
@@ -266,8 +263,8 @@ int temp_out_create(char *temp, size_t xoff, const char *claim,
         /* 0666: the kernel applies the umask, as for any new file.  Not
          * inherited by the program (O_CLOEXEC): a background child of it
          * must not keep the lock after the worker is gone. */
-        int fd = open(temp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
-                                O_CLOEXEC, 0666);
+        int fd = open(temp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                      0666);
         if (fd < 0) {
             if (errno == EEXIST)
                 continue;

@@ -22,19 +22,19 @@ enum { CMD_RUN = 1u, CMD_PLAN = 2u, CMD_DEMO = 4u };
 
 /* What the options of one command line say. */
 typedef struct tool_args {
-    json_t *kw;          /* the run keywords; owned */
-    char **command;      /* words after "--" up to ":::"; borrowed argv */
+    json_t *kw;     /* the run keywords; owned */
+    char **command; /* words after "--" up to ":::"; borrowed argv */
     int ncommand;
-    char **inputs;       /* words after ":::"; borrowed argv */
+    char **inputs; /* words after ":::"; borrowed argv */
     int ninputs;
-    const char **lists;  /* --input-list files, in order; owned array */
+    const char **lists; /* --input-list files, in order; owned array */
     int nlists;
-    int null_sep;        /* -0: names end with NUL, not newline */
-    int shell;           /* --shell */
-    int quiet;           /* -q */
-    int help;            /* -h */
-    int reject_code;     /* --reject-code, or -1 */
-    const char *output;  /* --output, or NULL for standard output */
+    int null_sep;       /* -0: names end with NUL, not newline */
+    int shell;          /* --shell */
+    int quiet;          /* -q */
+    int help;           /* -h */
+    int reject_code;    /* --reject-code, or -1 */
+    const char *output; /* --output, or NULL for standard output */
 } tool_args;
 
 /*! tool_args_parse() : parses argv[1..argc) (argv[0] is the subcommand)
@@ -104,10 +104,10 @@ typedef struct spawn_result {
 } spawn_result;
 
 typedef struct spawn_options {
-    char *const *argv;       /* argv[0] is looked up in PATH, as execvp */
-    char *const *envp;       /* the environment for the program */
-    int restore_sigint;      /* reset SIGINT to its default action */
-    bmp_item *item;          /* the item whose worker runs it, or NULL */
+    char *const *argv;  /* argv[0] is looked up in PATH, as execvp */
+    char *const *envp;  /* the environment for the program */
+    int restore_sigint; /* reset SIGINT to its default action */
+    bmp_item *item;     /* the item whose worker runs it, or NULL */
 } spawn_options;
 
 /*! spawn_run() : runs the program with standard input from /dev/null and
@@ -126,7 +126,7 @@ void spawn_result_free(spawn_result *r);
 /* What every item runs; shared by the caller and, through the fork, the
  * workers. */
 typedef struct command_spec {
-    char **words;         /* the command with placeholders */
+    char **words; /* the command with placeholders */
     int nwords;
     int shell;            /* run through sh -c */
     int reject_code;      /* exit code meaning "reject", or -1 */

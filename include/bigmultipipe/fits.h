@@ -108,12 +108,14 @@ BMP_API int bmp_fits_read_header(const char *path, const char *hdu,
 /* ---------------------------------------------------------------------- */
 
 /* Flags of bmp_fits_write() and bmp_fits_write_scaled(). */
-#define BMP_FITS_NO_CLOBBER 0x1u /* fail with -EEXIST if `path` exists (the
-                                    flag BMP_NPY_NOREPLACE of npy.h under
-                                    this module's name) */
-#define BMP_FITS_CHECKSUM 0x2u   /* add CHECKSUM and DATASUM cards */
-#define BMP_FITS_FSYNC 0x4u      /* fsync the file before the rename, and
-                                    its directory after */
+#define BMP_FITS_NO_CLOBBER                                               \
+    0x1u                       /* fail with -EEXIST if `path` exists (the \
+                                  flag BMP_NPY_NOREPLACE of npy.h under   \
+                                  this module's name) */
+#define BMP_FITS_CHECKSUM 0x2u /* add CHECKSUM and DATASUM cards */
+#define BMP_FITS_FSYNC                            \
+    0x4u /* fsync the file before the rename, and \
+            its directory after */
 
 /*! bmp_fits_write() :
  *  Writes `a` as the primary image of a new FITS file at `path`, replacing
@@ -209,8 +211,8 @@ BMP_API int bmp_fits_card_set_str(json_t *cards, const char *key,
  *      bmp_fits_card_append(a->header, "HISTORY", v, NULL);
  *      json_decref(v);
  *  @return : 0, BMP_EINVAL, -ENOMEM. */
-BMP_API int bmp_fits_card_append(json_t *cards, const char *key,
-                                 json_t *value, const char *comment);
+BMP_API int bmp_fits_card_append(json_t *cards, const char *key, json_t *value,
+                                 const char *comment);
 
 /*! bmp_fits_card_remove() : removes every card with `key`.
  *  @return : the number removed (>= 0), or BMP_EINVAL. */

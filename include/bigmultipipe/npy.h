@@ -21,19 +21,20 @@
 #define BMP_NPY_MMAP 0x1u   /* read: map the file rather than copy it */
 #define BMP_NPY_NATIVE 0x2u /* read: convert the data to native byte order */
 #define BMP_NPY_FSYNC 0x4u  /* write: fsync the file and its directory */
-#define BMP_NPY_NOREPLACE 0x8u /* write: fail with -EEXIST if the file exists
-                                  (the flag BMP_FITS_NO_CLOBBER of fits.h
-                                  under this module's name) */
+#define BMP_NPY_NOREPLACE                               \
+    0x8u /* write: fail with -EEXIST if the file exists \
+            (the flag BMP_FITS_NO_CLOBBER of fits.h     \
+            under this module's name) */
 
 /* What a .npy header says, as bmp_npy_parse_header() finds it.  Filled by
  * the library; later versions may append fields. */
 typedef struct bmp_npy_header {
-    int major, minor;   /* format version: 1.0, 2.0 or 3.0 */
+    int major, minor; /* format version: 1.0, 2.0 or 3.0 */
     bmp_dtype dtype;
-    char byteorder;     /* '<', '>', or '|' for one-byte types; the file's
-                           '=', '|' or missing prefix becomes native */
-    int fortran_order;  /* 1 when the header says True */
-    int ndim;           /* 0 for a scalar */
+    char byteorder;    /* '<', '>', or '|' for one-byte types; the file's
+                          '=', '|' or missing prefix becomes native */
+    int fortran_order; /* 1 when the header says True */
+    int ndim;          /* 0 for a scalar */
     size_t shape[BMP_MAX_DIMS];
     size_t count;       /* elements: product of shape (1 when ndim is 0) */
     size_t nbytes;      /* bytes of data: count * element size */
@@ -85,8 +86,8 @@ BMP_API int bmp_npy_read(const char *path, unsigned flags, bmp_array **out,
  *  @return 0, or a negative error with `err` filled: BMP_EUNSUPPORTED
  *          (float16), BMP_EINVAL (NULL argument, or an array whose fields
  *          disagree), -errno from the file system. */
-BMP_API int bmp_npy_write(const char *path, const bmp_array *a,
-                          unsigned flags, bmp_error *err);
+BMP_API int bmp_npy_write(const char *path, const bmp_array *a, unsigned flags,
+                          bmp_error *err);
 
 /*! bmp_array_to_native() :
  *  Swaps the array's data in place to native byte order and sets
@@ -115,7 +116,7 @@ BMP_API int bmp_npy_file_read(bmp_item *item, const char *in_name,
  *  (BMP_NPY_NOREPLACE, -EEXIST) unless the keyword overwrite is true
  *  (meta keys override both).  Failures are recorded with
  *  bmp_item_fail().  @return 0 or a negative error. */
-BMP_API int bmp_npy_file_write(bmp_item *item, void *data,
-                               const char *outname, char **written);
+BMP_API int bmp_npy_file_write(bmp_item *item, void *data, const char *outname,
+                               char **written);
 
 #endif

@@ -17,13 +17,20 @@ static const struct {
     const char *name;
     size_t size;
 } dtype_table[] = {
-    [BMP_DTYPE_BOOL] = {"bool", 1},          [BMP_DTYPE_INT8] = {"int8", 1},
-    [BMP_DTYPE_INT16] = {"int16", 2},        [BMP_DTYPE_INT32] = {"int32", 4},
-    [BMP_DTYPE_INT64] = {"int64", 8},        [BMP_DTYPE_UINT8] = {"uint8", 1},
-    [BMP_DTYPE_UINT16] = {"uint16", 2},      [BMP_DTYPE_UINT32] = {"uint32", 4},
-    [BMP_DTYPE_UINT64] = {"uint64", 8},      [BMP_DTYPE_FLOAT16] = {"float16", 2},
-    [BMP_DTYPE_FLOAT32] = {"float32", 4},    [BMP_DTYPE_FLOAT64] = {"float64", 8},
-    [BMP_DTYPE_COMPLEX64] = {"complex64", 8}, [BMP_DTYPE_COMPLEX128] = {"complex128", 16},
+    [BMP_DTYPE_BOOL] = {"bool", 1},
+    [BMP_DTYPE_INT8] = {"int8", 1},
+    [BMP_DTYPE_INT16] = {"int16", 2},
+    [BMP_DTYPE_INT32] = {"int32", 4},
+    [BMP_DTYPE_INT64] = {"int64", 8},
+    [BMP_DTYPE_UINT8] = {"uint8", 1},
+    [BMP_DTYPE_UINT16] = {"uint16", 2},
+    [BMP_DTYPE_UINT32] = {"uint32", 4},
+    [BMP_DTYPE_UINT64] = {"uint64", 8},
+    [BMP_DTYPE_FLOAT16] = {"float16", 2},
+    [BMP_DTYPE_FLOAT32] = {"float32", 4},
+    [BMP_DTYPE_FLOAT64] = {"float64", 8},
+    [BMP_DTYPE_COMPLEX64] = {"complex64", 8},
+    [BMP_DTYPE_COMPLEX128] = {"complex128", 16},
 };
 
 static int dtype_known(bmp_dtype d)
@@ -164,7 +171,12 @@ double bmp_array_get_double(const bmp_array *a, size_t i)
     unsigned char buf[16];
     load_native(a, i, buf);
     switch (a->dtype) {
-#define AS(type) { type v; memcpy(&v, buf, sizeof v); return (double)v; }
+#define AS(type)                   \
+    {                              \
+        type v;                    \
+        memcpy(&v, buf, sizeof v); \
+        return (double)v;          \
+    }
     case BMP_DTYPE_BOOL: return buf[0] != 0;
     case BMP_DTYPE_INT8: AS(int8_t)
     case BMP_DTYPE_INT16: AS(int16_t)
@@ -174,7 +186,11 @@ double bmp_array_get_double(const bmp_array *a, size_t i)
     case BMP_DTYPE_UINT16: AS(uint16_t)
     case BMP_DTYPE_UINT32: AS(uint32_t)
     case BMP_DTYPE_UINT64: AS(uint64_t)
-    case BMP_DTYPE_FLOAT16: { uint16_t h; memcpy(&h, buf, 2); return half_to_double(h); }
+    case BMP_DTYPE_FLOAT16: {
+        uint16_t h;
+        memcpy(&h, buf, 2);
+        return half_to_double(h);
+    }
     case BMP_DTYPE_FLOAT32: AS(float)
     case BMP_DTYPE_FLOAT64: AS(double)
     case BMP_DTYPE_COMPLEX64: AS(float)
@@ -188,7 +204,12 @@ void bmp_array_set_double(bmp_array *a, size_t i, double v)
 {
     unsigned char buf[16] = {0};
     switch (a->dtype) {
-#define TO(type) { type t = (type)v; memcpy(buf, &t, sizeof t); break; }
+#define TO(type)                   \
+    {                              \
+        type t = (type)v;          \
+        memcpy(buf, &t, sizeof t); \
+        break;                     \
+    }
     case BMP_DTYPE_BOOL: buf[0] = v != 0; break;
     case BMP_DTYPE_INT8: TO(int8_t)
     case BMP_DTYPE_INT16: TO(int16_t)
@@ -198,7 +219,8 @@ void bmp_array_set_double(bmp_array *a, size_t i, double v)
     case BMP_DTYPE_UINT16: TO(uint16_t)
     case BMP_DTYPE_UINT32: TO(uint32_t)
     case BMP_DTYPE_UINT64: TO(uint64_t)
-    case BMP_DTYPE_FLOAT16: return; /* read-only dtype, as the format spec says */
+    case BMP_DTYPE_FLOAT16:
+        return; /* read-only dtype, as the format spec says */
     case BMP_DTYPE_FLOAT32: TO(float)
     case BMP_DTYPE_FLOAT64: TO(double)
     case BMP_DTYPE_COMPLEX64: TO(float)
@@ -217,20 +239,19 @@ int bmp__is_array(const void *data)
 static void swap_groups(unsigned char *p, size_t n, size_t part)
 {
     switch (part) {
-#define SWAP(type, fn)                                 \
+#define SWAP(type, fn)                                  \
     for (size_t i = 0; i < n; i++, p += sizeof(type)) { \
-        type v;                                        \
-        memcpy(&v, p, sizeof v);                       \
-        v = fn(v);                                     \
-        memcpy(p, &v, sizeof v);                       \
-    }                                                  \
+        type v;                                         \
+        memcpy(&v, p, sizeof v);                        \
+        v = fn(v);                                      \
+        memcpy(p, &v, sizeof v);                        \
+    }                                                   \
     break;
     case 2: SWAP(uint16_t, __builtin_bswap16)
     case 4: SWAP(uint32_t, __builtin_bswap32)
     case 8: SWAP(uint64_t, __builtin_bswap64)
 #undef SWAP
-    default:
-        break;
+    default: break;
     }
 }
 

@@ -15,15 +15,12 @@ const char *bmp_strerror(int code)
 {
     static _Thread_local char unknown[128];
     switch (code) {
-    case 0:
-        return "success";
+    case 0: return "success";
 #define BMP__ERR_TEXT(name, value, text) \
-    case BMP_##name:                     \
-        return text;
+    case BMP_##name: return text;
         BMP_ERROR_MAP(BMP__ERR_TEXT)
 #undef BMP__ERR_TEXT
-    default:
-        break;
+    default: break;
     }
     if (code < 0 && code > -4096) {
         /* GNU strerror_r may return a static string instead of filling. */
@@ -36,15 +33,12 @@ const char *bmp_strerror(int code)
 const char *bmp_err_name(int code)
 {
     switch (code) {
-    case 0:
-        return "OK";
+    case 0: return "OK";
 #define BMP__ERR_NAME(name, value, text) \
-    case BMP_##name:                     \
-        return "BMP_" #name;
+    case BMP_##name: return "BMP_" #name;
         BMP_ERROR_MAP(BMP__ERR_NAME)
 #undef BMP__ERR_NAME
-    default:
-        break;
+    default: break;
     }
     if (code < 0 && code > -4096) {
         const char *name = strerrorname_np(-code);

@@ -228,18 +228,12 @@ static int value(cursor *c, int depth)
     if (c->at >= c->end || depth > MAX_DEPTH)
         return 0;
     switch (*c->at) {
-    case '{':
-        return container(c, depth, 1);
-    case '[':
-        return container(c, depth, 0);
-    case '"':
-        return string(c, 0);
-    case 't':
-        return literal(c, "true", 4);
-    case 'f':
-        return literal(c, "false", 5);
-    case 'n':
-        return literal(c, "null", 4);
+    case '{': return container(c, depth, 1);
+    case '[': return container(c, depth, 0);
+    case '"': return string(c, 0);
+    case 't': return literal(c, "true", 4);
+    case 'f': return literal(c, "false", 5);
+    case 'n': return literal(c, "null", 4);
     default:
         return (*c->at == '-' || (*c->at >= '0' && *c->at <= '9')) &&
                number(c);
@@ -250,6 +244,5 @@ int bmp__json_is_object_text(const char *text, size_t len)
 {
     cursor c = {(const unsigned char *)text,
                 (const unsigned char *)text + len};
-    return len > 0 && text[0] == '{' && container(&c, 1, 1) &&
-           c.at == c.end;
+    return len > 0 && text[0] == '{' && container(&c, 1, 1) && c.at == c.end;
 }

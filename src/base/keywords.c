@@ -158,7 +158,8 @@ json_t *bmp_kw_merge(const json_t *base, const json_t *over)
         const char *key;
         json_t *value;
         /* The cast is safe: jansson's iteration does not modify `over`. */
-        json_object_foreach((json_t *)over, key, value) {
+        json_object_foreach((json_t *)over, key, value)
+        {
             json_t *copy = json_deep_copy(value);
             if (!copy || json_object_set_new(merged, key, copy) != 0) {
                 json_decref(merged);

@@ -41,7 +41,8 @@ void bmp__meta_apply_cleanup(json_t *meta)
     json_incref(list);
     size_t i;
     json_t *key;
-    json_array_foreach(list, i, key) {
+    json_array_foreach(list, i, key)
+    {
         if (json_is_string(key))
             json_object_del(meta, json_string_value(key));
     }

@@ -60,8 +60,8 @@ json_t *bmp__result_meta(bmp__result *r)
          * so this is not expected: an error object, not a crash. */
         json_decref(parsed);
         parsed = json_pack("{s:s, s:s}", "bmp_error",
-                           "the meta the worker sent cannot be read",
-                           "reason", why.text);
+                           "the meta the worker sent cannot be read", "reason",
+                           why.text);
         if (!parsed)
             return NULL;
     }

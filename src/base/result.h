@@ -46,7 +46,7 @@ typedef struct bmp__result {
      * may ask at once; the text stays until the result is cleared. */
     json_t *meta;
     char *meta_text;
-    char *error;   /* malloc'd message, or NULL */
+    char *error; /* malloc'd message, or NULL */
     bmp__stats stats;
 } bmp__result;
 

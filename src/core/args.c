@@ -21,14 +21,24 @@ static const struct option_spec {
     opt_kind kind;
     const char *help;
 } options[] = {
-    {"outdir", OPT_STRING, "DIR       directory to which files are written (default .)"},
-    {"create_outdir", OPT_FLAG, "          create outdir and its parents (--no-create_outdir: do not; default)"},
-    {"read_pout", OPT_STRING, "FILE   return the pout stored in FILE instead of running, if readable"},
+    {"outdir", OPT_STRING,
+     "DIR       directory to which files are written (default .)"},
+    {"create_outdir", OPT_FLAG,
+     "          create outdir and its parents (--no-create_outdir: do not; "
+     "default)"},
+    {"read_pout", OPT_STRING,
+     "FILE   return the pout stored in FILE instead of running, if readable"},
     {"write_pout", OPT_STRING, "FILE  store the pout in FILE (JSON Lines)"},
-    {"outname_append", OPT_STRING, "TEXT  put before the extension of output names (default _bmp)"},
-    {"num_processes", OPT_NUMBER, "N  worker processes; 0 = all physical cores, below 1 = a fraction of them"},
-    {"mem_available", OPT_SIZE, "SIZE  memory for all workers (512M, 2G); default: mem_frac of what is available"},
-    {"mem_frac", OPT_NUMBER, "F       fraction of the available memory to use (default 0.8)"},
+    {"outname_append", OPT_STRING,
+     "TEXT  put before the extension of output names (default _bmp)"},
+    {"num_processes", OPT_NUMBER,
+     "N  worker processes; 0 = all physical cores, below 1 = a fraction of "
+     "them"},
+    {"mem_available", OPT_SIZE,
+     "SIZE  memory for all workers (512M, 2G); default: mem_frac of what is "
+     "available"},
+    {"mem_frac", OPT_NUMBER,
+     "F       fraction of the available memory to use (default 0.8)"},
     {"process_size", OPT_SIZE, "SIZE   memory one item needs (512M, 2G)"},
 };
 
@@ -45,10 +55,22 @@ int bmp_parse_size(const char *text, int64_t *bytes)
         return BMP_EINVAL;
     double scale = 1;
     switch (toupper((unsigned char)*end)) {
-    case 'K': scale = 1024.0; end++; break;
-    case 'M': scale = 1024.0 * 1024; end++; break;
-    case 'G': scale = 1024.0 * 1024 * 1024; end++; break;
-    case 'T': scale = 1024.0 * 1024 * 1024 * 1024; end++; break;
+    case 'K':
+        scale = 1024.0;
+        end++;
+        break;
+    case 'M':
+        scale = 1024.0 * 1024;
+        end++;
+        break;
+    case 'G':
+        scale = 1024.0 * 1024 * 1024;
+        end++;
+        break;
+    case 'T':
+        scale = 1024.0 * 1024 * 1024 * 1024;
+        end++;
+        break;
     default: break;
     }
     if (scale > 1 && (*end == 'i' || *end == 'I'))
@@ -68,8 +90,7 @@ static int set_option(const struct option_spec *o, const char *value,
                       json_t *kw, bmp_error *err)
 {
     switch (o->kind) {
-    case OPT_STRING:
-        return bmp_kw_set_str(kw, o->name, value);
+    case OPT_STRING: return bmp_kw_set_str(kw, o->name, value);
     case OPT_SIZE: {
         int64_t bytes;
         if (bmp_parse_size(value, &bytes) < 0)
@@ -91,8 +112,7 @@ static int set_option(const struct option_spec *o, const char *value,
             return bmp_kw_set_int(kw, o->name, (long long)v);
         return bmp_kw_set_real(kw, o->name, v);
     }
-    case OPT_FLAG:
-        break;
+    case OPT_FLAG: break;
     }
     return BMP_EINVAL;
 }

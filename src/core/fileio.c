@@ -25,8 +25,8 @@ int bmp_default_file_read(bmp_item *item, const char *in_name, void **data)
     off_t size = 0;
     int fd = bmp__open_regular(in_name, &kind, &size);
     if (fd < 0 && kind)
-        return bmp_item_fail(item, fd, "%s is %s, not a regular file",
-                             in_name, kind);
+        return bmp_item_fail(item, fd, "%s is %s, not a regular file", in_name,
+                             kind);
     if (fd < 0)
         return bmp_item_fail(item, fd, "cannot open %s: %s", in_name,
                              bmp_strerror(fd));
@@ -68,8 +68,8 @@ int bmp__read_member(bmp_item *item, const json_t *member, void **data)
         return bmp_item_fail(item, BMP_EINVAL,
                              "an item must be a file name or a group of "
                              "items");
-    bmp_list *list = bmp_list_new(json_array_size(member),
-                                  pipe->ops.data_free, pipe->user);
+    bmp_list *list = bmp_list_new(json_array_size(member), pipe->ops.data_free,
+                                  pipe->user);
     if (!list)
         return bmp_item_fail(item, -ENOMEM, "out of memory reading a group");
     for (size_t i = 0; i < list->count; i++) {

@@ -27,7 +27,8 @@ int bmp_fits_file_read(bmp_item *item, const char *in_name, void **data)
     if (json_is_string(sel)) {
         hdu = json_string_value(sel);
     } else if (json_is_integer(sel) && json_integer_value(sel) >= 0) {
-        snprintf(index, sizeof index, "%lld", (long long)json_integer_value(sel));
+        snprintf(index, sizeof index, "%lld",
+                 (long long)json_integer_value(sel));
         hdu = index;
     } else if (sel && !json_is_null(sel)) {
         return bmp_item_fail(item, BMP_EKWTYPE,
@@ -58,9 +59,9 @@ int bmp_fits_file_write(bmp_item *item, void *data, const char *outname,
     int rc = bmp__prepare_outdir(item, outname);
     if (rc < 0)
         return rc;
-    unsigned flags =
-        (checksum ? BMP_FITS_CHECKSUM : 0u) |
-        bmp__write_flags(bmp__atomic_flags_for(item), BMP__FITS_WRITE_BITS);
+    unsigned flags = (checksum ? BMP_FITS_CHECKSUM : 0u) |
+                     bmp__write_flags(bmp__atomic_flags_for(item),
+                                      BMP__FITS_WRITE_BITS);
     bmp_error err = {0};
     rc = bmp_fits_write(outname, (const bmp_array *)data, NULL, flags, &err);
     if (rc == -EEXIST || rc == -ENOENT)

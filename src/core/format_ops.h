@@ -15,12 +15,11 @@
 /* *value = the boolean keyword `key` of the item (untouched when not
  * given).  @return 0, or BMP_EKWTYPE with the item failed, naming the
  * keyword and the type wanted, when the keyword holds another type. */
-static inline int bmp__ops_kw_bool(bmp_item *item, const char *key,
-                                   int *value)
+static inline int bmp__ops_kw_bool(bmp_item *item, const char *key, int *value)
 {
     if (bmp_kw_get_bool(bmp__item_kw_view(item), key, value) < 0)
-        return bmp_item_fail(item, BMP_EKWTYPE,
-                             "keyword %s must be a boolean", key);
+        return bmp_item_fail(item, BMP_EKWTYPE, "keyword %s must be a boolean",
+                             key);
     return 0;
 }
 

@@ -44,8 +44,9 @@ json_t *bmp_item_kw(bmp_item *item)
     if (!copy) {
         /* No keywords would be wrong ones: the item fails. */
         item->kw_failed = 1;
-        bmp_item_fail(item, -ENOMEM, "out of memory copying the item's "
-                                     "keywords");
+        bmp_item_fail(item, -ENOMEM,
+                      "out of memory copying the item's "
+                      "keywords");
         return NULL;
     }
     return bmp__install_once(&item->kw, copy);
@@ -194,10 +195,10 @@ int bmp_run_item_done(const bmp_run *run, size_t index)
 static void user_item_final(bmp__run *run, size_t index)
 {
     bmp__item_final(run, index);
-    size_t failed =
-        bmp__status_is_failure(run->results[index].status)
-            ? __atomic_add_fetch(&run->user_failed, 1, __ATOMIC_RELAXED)
-            : __atomic_load_n(&run->user_failed, __ATOMIC_RELAXED);
+    size_t failed = bmp__status_is_failure(run->results[index].status)
+                        ? __atomic_add_fetch(&run->user_failed, 1,
+                                             __ATOMIC_RELAXED)
+                        : __atomic_load_n(&run->user_failed, __ATOMIC_RELAXED);
     size_t done = __atomic_add_fetch(&run->user_done, 1, __ATOMIC_RELAXED);
     bmp__report_progress(run, run->resumed + done, failed, 0, 0, -1);
 }

@@ -44,8 +44,8 @@ int bmp_npy_file_write(bmp_item *item, void *data, const char *outname,
     int rc = bmp__prepare_outdir(item, outname);
     if (rc < 0)
         return rc;
-    unsigned flags =
-        bmp__write_flags(bmp__atomic_flags_for(item), BMP__NPY_WRITE_BITS);
+    unsigned flags = bmp__write_flags(bmp__atomic_flags_for(item),
+                                      BMP__NPY_WRITE_BITS);
     bmp_error err = {0};
     rc = bmp_npy_write(outname, data, flags, &err);
     if (rc == -EEXIST || rc == -ENOENT)

@@ -82,8 +82,8 @@ int bmp_outname_create(const char *in_name, const json_t *kw,
 
 int bmp_default_outname_create(bmp_item *item, char **outname)
 {
-    int rc = bmp_outname_create(bmp_item_name(item), bmp__item_kw_view(item), item->meta,
-                                outname);
+    int rc = bmp_outname_create(bmp_item_name(item), bmp__item_kw_view(item),
+                                item->meta, outname);
     if (rc == BMP_ENOOUTNAME)
         return bmp_item_fail(item, rc,
                              json_is_array(item->in_name)

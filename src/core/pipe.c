@@ -27,8 +27,8 @@ int bmp__step_list_append(bmp__step_list *list, bmp_step_fn fn, void *arg,
         if (!copy)
             return -ENOMEM;
     }
-    list->steps[list->count++] =
-        (bmp_step){fn, arg, list->owns_names ? copy : name};
+    list->steps[list->count++] = (bmp_step){fn, arg,
+                                            list->owns_names ? copy : name};
     return 0;
 }
 

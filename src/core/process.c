@@ -109,7 +109,8 @@ int bmp_default_file_process(bmp_item *item, char **outname)
      * directory, is made only when that refusal happens.  Any other
      * writer, or overwrite, is checked before it writes. */
     int refused_at_rename = ops->file_write == bmp_default_file_write &&
-                            (bmp__atomic_flags_for(item) & BMP__ATOMIC_NOREPLACE);
+                            (bmp__atomic_flags_for(item) &
+                             BMP__ATOMIC_NOREPLACE);
     if (!refused_at_rename && output_is_input(item, proposed)) {
         bmp_item_data_free(item, data);
         rc = own_input_error(item, proposed);
@@ -119,7 +120,8 @@ int bmp_default_file_process(bmp_item *item, char **outname)
     char *written = NULL;
     rc = ops->file_write(item, data, proposed, &written);
     bmp_item_data_free(item, data);
-    if (rc == -EEXIST && refused_at_rename && output_is_input(item, proposed)) {
+    if (rc == -EEXIST && refused_at_rename &&
+        output_is_input(item, proposed)) {
         free(item->error); /* "exists" is true, but this says more */
         item->error = NULL;
         rc = own_input_error(item, proposed);

@@ -43,8 +43,8 @@ struct bmp_run {
     bmp_pipe *pipe;
     const json_t *items; /* borrowed array */
     size_t count;
-    json_t *kw;          /* merged construction < run; owned */
-    bmp__step_list pre;  /* construction then run steps; names borrowed */
+    json_t *kw;         /* merged construction < run; owned */
+    bmp__step_list pre; /* construction then run steps; names borrowed */
     bmp__step_list post;
     bmp__result *results; /* count entries, filled by the executor */
     double started;       /* bmp__now() at the start */
@@ -124,8 +124,7 @@ static inline void bmp__report_progress(bmp__run *run, size_t done,
                                         int workers, int64_t mem_in_use)
 {
     if (run->outlet.progress)
-        run->outlet.progress(run, done, failed, running, workers,
-                             mem_in_use);
+        run->outlet.progress(run, done, failed, running, workers, mem_in_use);
 }
 
 /* The item's commit flags for atomic_file.h (fsync, and no replace
@@ -135,6 +134,5 @@ unsigned bmp__atomic_flags_for(bmp_item *item);
 /* Records a failed write on the item with a message that says what to
  * do: -EEXIST (overwrite), -ENOENT (create_outdir).  Returns rc. */
 int bmp__write_failed(bmp_item *item, const char *outname, int rc);
-
 
 #endif

@@ -29,7 +29,7 @@ typedef enum { ROLE_INPUT, ROLE_OUTPUT, ROLE_OWN } role;
 typedef struct path_key {
     dev_t dev;
     ino_t ino;
-    char *base;       /* NULL: an inode key; else a name key */
+    char *base; /* NULL: an inode key; else a name key */
     role role;
     size_t item;      /* item index, or the own file's index */
     const char *path; /* as given; borrowed */
@@ -191,8 +191,8 @@ static int compare_keys(const void *a, const void *b)
     }
     /* Outputs first within one file, then own files, then inputs, each
      * in item order: the messages then name the lowest items. */
-    static const int rank[] = {[ROLE_OUTPUT] = 0, [ROLE_OWN] = 1,
-                               [ROLE_INPUT] = 2};
+    static const int rank[] = {
+        [ROLE_OUTPUT] = 0, [ROLE_OWN] = 1, [ROLE_INPUT] = 2};
     if (x->role != y->role)
         return rank[x->role] - rank[y->role];
     return (x->item > y->item) - (x->item < y->item);
@@ -235,9 +235,8 @@ static int conflict(const path_key *a, const path_key *b,
     const char *what = own[mine->item].what;
     if (other->role == ROLE_OWN)
         return bmp_error_set(err, BMP_EINVAL, "paths", mine->path,
-                             "the %s %s and the %s %s are the same file",
-                             what, mine->path, own[other->item].what,
-                             other->path);
+                             "the %s %s and the %s %s are the same file", what,
+                             mine->path, own[other->item].what, other->path);
     return bmp_error_set(err, BMP_EINVAL, "paths", mine->path,
                          "the %s %s is item %zu's %s %s; it would be "
                          "overwritten: name another file",
@@ -447,8 +446,8 @@ void bmp__dead_temps_free(bmp__dead_temps *t)
  * cannot take it in between. */
 static int remove_if_dead(const char *path)
 {
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
-                            O_NOCTTY);
+    int fd = open(path,
+                  O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)
         return 0;
     struct stat st;
@@ -471,8 +470,7 @@ size_t bmp__remove_dead_temps(bmp__dead_temps *t)
 
 int bmp__check_run_paths(const json_t *items, char *const *outs,
                          const json_t *kw, const bmp_own_file *extra,
-                         size_t nextra, bmp__dead_temps *dead,
-                         bmp_error *err)
+                         size_t nextra, bmp__dead_temps *dead, bmp_error *err)
 {
     size_t count = json_array_size(items);
     /* The run's own files: its keywords' first, then the caller's. */
@@ -481,8 +479,8 @@ int bmp__check_run_paths(const json_t *items, char *const *outs,
         return bmp_error_set(err, -ENOMEM, "paths", NULL, "out of memory");
     size_t nown = 0;
     own[nown++] = (bmp_own_file){"journal", bmp_kw_str(kw, "journal", NULL)};
-    own[nown++] =
-        (bmp_own_file){"write_pout", bmp_kw_str(kw, "write_pout", NULL)};
+    own[nown++] = (bmp_own_file){"write_pout",
+                                 bmp_kw_str(kw, "write_pout", NULL)};
     for (size_t i = 0; i < nextra; i++)
         own[nown++] = extra[i];
     int any_own = 0;
@@ -590,9 +588,10 @@ int bmp__run_outputs(const json_t *items, const json_t *kw, char ***outs)
         return -ENOMEM;
     for (size_t i = 0; i < count; i++) {
         const json_t *item = json_array_get(items, i);
-        int rc = bmp_outname_create(
-            json_is_string(item) ? json_string_value(item) : NULL, kw, NULL,
-            &o[i]);
+        int rc = bmp_outname_create(json_is_string(item)
+                                        ? json_string_value(item)
+                                        : NULL,
+                                    kw, NULL, &o[i]);
         if (rc == -ENOMEM) {
             bmp__run_outputs_free(o, i);
             *outs = NULL;
@@ -631,4 +630,3 @@ int bmp_check_paths(const json_t *in_names, const json_t *kw, unsigned flags,
     bmp__run_outputs_free(outs, count);
     return rc;
 }
-

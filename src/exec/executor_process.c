@@ -63,11 +63,11 @@ typedef struct worker {
     int qhead, qlen;
     bmp__task pending[BMP__TASKS_MAX]; /* queued, not yet sent */
     int npending;
-    double started;         /* when the running item started (moved on
-                               by pauses) */
-    bmp__reader rd;         /* what the worker sent, not yet parsed */
-    bmp__temp_log *log;     /* the slot's temporary outputs, shared */
-    char **temps;           /* and those sent on the socket */
+    double started;     /* when the running item started (moved on
+                           by pauses) */
+    bmp__reader rd;     /* what the worker sent, not yet parsed */
+    bmp__temp_log *log; /* the slot's temporary outputs, shared */
+    char **temps;       /* and those sent on the socket */
     size_t ntemps;
     /* Memory of the running item, as the caller samples it. */
     int64_t estimate;      /* sent with the item; -1 none */
@@ -80,9 +80,9 @@ typedef struct worker {
     int suspended;         /* stopped with SIGSTOP */
     double stopped_at;
     /* A slot whose process could not be started (spawn_failed). */
-    int spawn_fails;       /* failures in a row */
-    double retry_at;       /* no new attempt before then */
-    int disabled;          /* given up on: the run goes on without it */
+    int spawn_fails; /* failures in a row */
+    double retry_at; /* no new attempt before then */
+    int disabled;    /* given up on: the run goes on without it */
 } worker;
 
 typedef struct bmp__pool pool;
@@ -90,20 +90,20 @@ struct bmp__pool {
     bmp__run *run;
     worker *workers;
     int nworkers;
-    double timeout;   /* seconds per item; 0: none */
-    long retries;     /* extra attempts for a failed item */
-    int max_items;    /* items per worker before it is replaced; 0: none */
-    int enforce;      /* limit each item's address space to its estimate */
-    bmp__sched sched; /* the queue and the admission policy */
-    size_t done;      /* final or resumed: for progress reports */
-    size_t failed;    /* finished as failed, crashed or timed out */
-    size_t reported;  /* `done` at the last progress report */
-    size_t added;     /* items added (bmp__pool_add) */
-    size_t final;     /* of those, final: out through the outlet */
-    int ended;        /* no more items will come */
-    int error;        /* a drive failed: the pool is over */
-    int *attempts;    /* per item */
-    int *served;      /* per worker slot: items run by its process */
+    double timeout;     /* seconds per item; 0: none */
+    long retries;       /* extra attempts for a failed item */
+    int max_items;      /* items per worker before it is replaced; 0: none */
+    int enforce;        /* limit each item's address space to its estimate */
+    bmp__sched sched;   /* the queue and the admission policy */
+    size_t done;        /* final or resumed: for progress reports */
+    size_t failed;      /* finished as failed, crashed or timed out */
+    size_t reported;    /* `done` at the last progress report */
+    size_t added;       /* items added (bmp__pool_add) */
+    size_t final;       /* of those, final: out through the outlet */
+    int ended;          /* no more items will come */
+    int error;          /* a drive failed: the pool is over */
+    int *attempts;      /* per item */
+    int *served;        /* per worker slot: items run by its process */
     struct pollfd *fds; /* one per worker, and the interrupt's */
     int *slot;          /* fds[k] is workers[slot[k]] */
     int track;          /* measure each item's memory: it has a budget to
@@ -115,9 +115,9 @@ struct bmp__pool {
     /* Pipelining: several items queued in each worker when items are
      * short, so that a worker never waits for the caller between two
      * items and the caller wakes up once for many results. */
-    int pipelined;   /* allowed: no memory tracking or pausing */
-    double item_s;   /* running mean of an item's wall time; 0: none yet */
-    int spawn_error; /* the last failure to start a worker, -errno */
+    int pipelined;      /* allowed: no memory tracking or pausing */
+    double item_s;      /* running mean of an item's wall time; 0: none yet */
+    int spawn_error;    /* the last failure to start a worker, -errno */
     size_t unstartable; /* items failed for it (no_workers) */
 };
 
@@ -134,8 +134,8 @@ static int limit_memory(int64_t start_vm, int64_t estimate,
 {
     if (start_vm < 0 || estimate < 0 || getrlimit(RLIMIT_AS, saved) != 0)
         return 0;
-    double want = (double)start_vm + (double)estimate +
-                  (double)estimate / 16 + 16 * BMP__MIB_F;
+    double want = (double)start_vm + (double)estimate + (double)estimate / 16 +
+                  16 * BMP__MIB_F;
     if (want >= (double)RLIM_INFINITY / 2)
         return 0;
     rlim_t limit = (rlim_t)want;
@@ -214,8 +214,8 @@ static void worker_main(bmp__run *run, int fd, bmp__temp_log *log,
         struct rusage usage[2];
         bmp__meter_start(&meter, enforce, &usage[0]);
         struct rlimit saved;
-        int limited =
-            enforce && limit_memory(meter.start_vm, estimate, &saved);
+        int limited = enforce &&
+                      limit_memory(meter.start_vm, estimate, &saved);
         bmp__result r;
         bmp__run_item(run, (size_t)index, &r, usage);
         /* Its groups are the item's only while it runs. */
@@ -433,8 +433,7 @@ static void describe_death(bmp__result *r, int status, int graced, int oom)
  * under enforce, a crash once the item had nearly used up its
  * address-space allowance: the allocation that failed, in code that did
  * not check for it. */
-static int died_for_memory(const pool *p, const worker *w, int status,
-                           int oom)
+static int died_for_memory(const pool *p, const worker *w, int status, int oom)
 {
     if (!WIFSIGNALED(status))
         return 0;
@@ -460,8 +459,8 @@ static void finish(pool *p, size_t item, int memory_failure, int64_t growth)
     r->stats.estimate = est;
     r->stats.over_estimate = est >= 0 && growth >= 0 &&
                              growth > est + BMP__OVER_SLACK(est);
-    bmp__sched_outcome o =
-        bmp__sched_finish(&p->sched, item, growth, memory_failure);
+    bmp__sched_outcome o = bmp__sched_finish(&p->sched, item, growth,
+                                             memory_failure);
     if (o == BMP__SCHED_RETRY_MEMORY)
         return; /* queued again, to run alone with more */
     if (o == BMP__SCHED_FINAL_MEMORY) {
@@ -509,8 +508,8 @@ static void too_large(pool *p, size_t item)
         bmp__result_fail(r, r->status, BMP_ENOMEM_BUDGET,
                          "failed for memory (%s), and a retry with %.1f "
                          "MiB exceeds the memory budget, %.1f MiB",
-                         was ? was : "out of memory",
-                         (double)e / BMP__MIB_F, budget);
+                         was ? was : "out of memory", (double)e / BMP__MIB_F,
+                         budget);
         free(was);
     } else {
         bmp__result_fail(r, BMP_ITEM_FAILED, BMP_ENOMEM_BUDGET,
@@ -731,8 +730,8 @@ static void flush(pool *p, worker *w)
         for (int k = 1; k < n; k++)
             give_back(p, (size_t)w->pending[k].index);
         bmp__sched_finish(&p->sched, first, -1, 0);
-        bmp__result_fail(&p->run->results[first], BMP_ITEM_FAILED,
-                         BMP_ECRASH, "workers die before taking an item");
+        bmp__result_fail(&p->run->results[first], BMP_ITEM_FAILED, BMP_ECRASH,
+                         "workers die before taking an item");
         p->run->results[first].stats.attempts = p->attempts[first];
         item_done(p, first, 1);
         return;
@@ -822,8 +821,9 @@ static void answered(pool *p, worker *w)
                          ? r->stats.peak_rss - r->stats.start_rss
                          : w->max_growth;
     if (r->stats.wall_s >= 0)
-        p->item_s = p->item_s > 0 ? p->item_s + (r->stats.wall_s - p->item_s) / 8
-                                  : r->stats.wall_s + 1e-6;
+        p->item_s = p->item_s > 0
+                        ? p->item_s + (r->stats.wall_s - p->item_s) / 8
+                        : r->stats.wall_s + 1e-6;
     if (w->qlen > 0)
         head_starts(p, w, bmp__now());
     finish(p, item, r->status == BMP_ITEM_FAILED && r->code == -ENOMEM,
@@ -864,8 +864,8 @@ static void on_timeout(pool *p, worker *w)
 {
     int64_t growth = w->max_growth;
     size_t item = end_worker(p, w, 1, NULL, NULL);
-    bmp__result_fail(&p->run->results[item], BMP_ITEM_TIMED_OUT,
-                     BMP_ETIMEOUT, "timed out after %g s", p->timeout);
+    bmp__result_fail(&p->run->results[item], BMP_ITEM_TIMED_OUT, BMP_ETIMEOUT,
+                     "timed out after %g s", p->timeout);
     finish(p, item, 0, growth);
 }
 
@@ -993,7 +993,7 @@ static int pool_loop(pool *p, double deadline)
         fill(p);
         int n = 0;
         now = bmp__now();
-        double wait_s = deadline < 0    ? -1
+        double wait_s = deadline < 0     ? -1
                         : deadline > now ? deadline - now
                                          : 0;
         for (int i = 0; i < p->nworkers; i++) {
@@ -1075,14 +1075,13 @@ static int pool_loop(pool *p, double deadline)
     }
 }
 
-int bmp__pool_new(bmp__run *run, int workers, unsigned flags,
-                  bmp__pool **out, bmp_error *err)
+int bmp__pool_new(bmp__run *run, int workers, unsigned flags, bmp__pool **out,
+                  bmp_error *err)
 {
     *out = NULL;
     pool *p = calloc(1, sizeof *p);
     if (!p)
-        return bmp_error_set(err, -ENOMEM, "schedule", NULL,
-                             "out of memory");
+        return bmp_error_set(err, -ENOMEM, "schedule", NULL, "out of memory");
     p->run = run;
     p->mem_in_use = p->avail = -1;
     p->nworkers = workers < 1 ? 1 : workers;
@@ -1122,8 +1121,8 @@ int bmp__pool_new(bmp__run *run, int workers, unsigned flags,
     p->track = p->sched.cfg.budget >= 0 || p->enforce;
     /* Pipelining needs nothing per item from the caller between items:
      * no memory to measure, no item to pause, no factor to learn. */
-    p->pipelined =
-        !p->track && !p->sched.cfg.suspend && !p->sched.cfg.adaptive;
+    p->pipelined = !p->track && !p->sched.cfg.suspend &&
+                   !p->sched.cfg.adaptive;
     if (p->pipelined)
         p->sched.cfg.max_running = p->nworkers * BMP__TASKS_MAX;
     for (int i = 0; i < p->nworkers; i++) {

@@ -10,7 +10,6 @@
 
 #include <string.h>
 
-
 static int serial_run(bmp__run *run, int workers, bmp_error *err)
 {
     (void)workers;

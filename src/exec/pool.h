@@ -56,8 +56,8 @@ typedef struct bmp__pool bmp__pool;
  *  @return 0, or a negative error with `err` filled (stage "schedule"):
  *          a bad keyword, no memory, the available memory unknown when
  *          estimates need a budget. */
-int bmp__pool_new(bmp__run *run, int workers, unsigned flags,
-                  bmp__pool **out, bmp_error *err);
+int bmp__pool_new(bmp__run *run, int workers, unsigned flags, bmp__pool **out,
+                  bmp_error *err);
 
 /*! bmp__pool_add() : item `index` of the run joins the queue, before the
  *  first drive or while others run.  `estimate`: the bytes the item

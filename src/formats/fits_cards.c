@@ -119,16 +119,11 @@ static json_t *parse_value(const char *value, char *str, int *is_str)
         unquote(value, str);
         *is_str = 1;
         return json_string(str);
-    case 'L':
-        return json_boolean(value[0] == 'T');
-    case 'I':
-        return parse_integer(value);
-    case 'F':
-        return parse_real(value);
-    case 'X':
-        return parse_complex(value);
-    default:
-        return json_string(value);
+    case 'L': return json_boolean(value[0] == 'T');
+    case 'I': return parse_integer(value);
+    case 'F': return parse_real(value);
+    case 'X': return parse_complex(value);
+    default: return json_string(value);
     }
 }
 
@@ -207,7 +202,8 @@ static json_t *parse_cards(const char *hdr, int n)
 
         json_t *c;
         int is_value = strncmp(card + 8, "= ", 2) == 0 ||
-                       (strncmp(card, "HIERARCH ", 9) == 0 && strchr(card, '='));
+                       (strncmp(card, "HIERARCH ", 9) == 0 &&
+                        strchr(card, '='));
         if (is_commentary(key) || !is_value) {
             /* Commentary text keeps its leading blanks, as astropy does. */
             snprintf(str, sizeof str, "%s", card + 8);
@@ -231,7 +227,8 @@ static json_t *parse_cards(const char *hdr, int n)
                          text_add(&com, comment, strlen(comment)) == 0;
                 int more = 1;
                 while (ok && more && i + 1 < n &&
-                       strncmp(hdr + (size_t)(i + 1) * 80, "CONTINUE", 8) == 0) {
+                       strncmp(hdr + (size_t)(i + 1) * 80, "CONTINUE", 8) ==
+                           0) {
                     char next[FLEN_CARD], piece[FLEN_CARD], pcom[FLEN_CARD];
                     i++;
                     memcpy(next, hdr + (size_t)i * 80, 80);
@@ -290,7 +287,8 @@ static size_t card_index(const json_t *cards, const char *key)
     json_t *c;
     if (!json_is_array(cards) || !key)
         return (size_t)-1;
-    json_array_foreach(cards, i, c) {
+    json_array_foreach(cards, i, c)
+    {
         const char *k = json_string_value(json_object_get(c, "key"));
         if (k && strcasecmp(k, key) == 0)
             return i;
@@ -315,8 +313,7 @@ int bmp_fits_card_get_real(const json_t *cards, const char *key, double *out)
     return bmp__value_real(card_value(cards, key), out);
 }
 
-int bmp_fits_card_get_int(const json_t *cards, const char *key,
-                          long long *out)
+int bmp_fits_card_get_int(const json_t *cards, const char *key, long long *out)
 {
     return bmp__value_int(card_value(cards, key), out);
 }
@@ -374,7 +371,8 @@ static int card_set(json_t *cards, const char *key, json_t *value,
     }
     if (json_object_set_new(c, "value", value) != 0)
         return -ENOMEM;
-    if (comment && json_object_set_new(c, "comment", json_string(comment)) != 0)
+    if (comment &&
+        json_object_set_new(c, "comment", json_string(comment)) != 0)
         return -ENOMEM;
     return 0;
 }
@@ -426,9 +424,11 @@ int bmp_fits_card_remove(json_t *cards, const char *key)
 
 static int is_skipped_key(const char *key, int is_float)
 {
-    static const char *const always[] = {
-        "SIMPLE", "XTENSION", "BITPIX", "NAXIS", "EXTEND", "PCOUNT",
-        "GCOUNT", "BSCALE", "BZERO", "END", "CHECKSUM", "DATASUM", NULL};
+    static const char *const always[] = {"SIMPLE", "XTENSION", "BITPIX",
+                                         "NAXIS",  "EXTEND",   "PCOUNT",
+                                         "GCOUNT", "BSCALE",   "BZERO",
+                                         "END",    "CHECKSUM", "DATASUM",
+                                         NULL};
     for (int i = 0; always[i]; i++)
         if (strcmp(key, always[i]) == 0)
             return 1;
@@ -499,7 +499,8 @@ int bmp__fits_write_cards(fitsfile *f, const json_t *cards, int is_float,
 {
     size_t i;
     json_t *c;
-    json_array_foreach(cards, i, c) {
+    json_array_foreach(cards, i, c)
+    {
         const char *key = json_string_value(json_object_get(c, "key"));
         if (!json_is_object(c) || !key)
             return bmp_error_set(err, BMP_EINVAL, "write", path,
@@ -549,7 +550,7 @@ int bmp__fits_write_cards(fitsfile *f, const json_t *cards, int is_float,
                                      "have a string value",
                                      i, ukey[0] ? ukey : "blank key", path);
             const char *text = json_is_string(value) ? json_string_value(value)
-                                                      : "";
+                                                     : "";
             if (strcmp(ukey, "COMMENT") == 0)
                 fits_write_comment(f, text, &status);
             else if (strcmp(ukey, "HISTORY") == 0)

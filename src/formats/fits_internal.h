@@ -25,12 +25,11 @@
 /* Records an error whose cause is cfitsio `status`, appending cfitsio's
  * description to the phrase made from `fmt`. */
 static inline int fits_fail(bmp_error *err, int code, const char *stage,
-                            const char *path, int status, const char *fmt,
-                            ...) BMP_PRINTF(6, 7);
+                            const char *path, int status, const char *fmt, ...)
+    BMP_PRINTF(6, 7);
 
 static inline int fits_fail(bmp_error *err, int code, const char *stage,
-                            const char *path, int status, const char *fmt,
-                            ...)
+                            const char *path, int status, const char *fmt, ...)
 {
     char what[384], text[FLEN_STATUS];
     va_list ap;

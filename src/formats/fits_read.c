@@ -61,7 +61,8 @@ static int open_read(const char *path, fitsfile **f, const char *stage,
     if (fd < 0 && kind)
         return bmp_error_set(err, fd, stage, path,
                              "cannot read %s as FITS: it is %s, not a "
-                             "regular file", path, kind);
+                             "regular file",
+                             path, kind);
     if (fd < 0)
         return bmp_error_set(err, fd, stage, path, "cannot open %s: %s", path,
                              bmp_strerror(fd));
@@ -125,10 +126,11 @@ static int select_hdu(fitsfile *f, const char *path, const char *hdu,
                                  "%s has no HDU %s", path, hdu);
         if (fits_movabs_hdu(f, (int)idx + 1, NULL, &status) > 0) {
             if (status == END_OF_FILE || status == BAD_HDU_NUM)
-                return fits_fail(err, BMP_EFITS, stage, path, status,
-                                 "%s has no HDU %ld (HDUs are numbered from 0, "
-                                 "the primary HDU)",
-                                 path, idx);
+                return fits_fail(
+                    err, BMP_EFITS, stage, path, status,
+                    "%s has no HDU %ld (HDUs are numbered from 0, "
+                    "the primary HDU)",
+                    path, idx);
             return fits_fail(err, BMP_EFORMAT, stage, path, status,
                              "HDU %ld of %s cannot be reached: the file is "
                              "damaged or truncated",
@@ -216,11 +218,8 @@ static void choose_dtype(int bitpix, double bscale, double bzero,
         *dtype = scaled ? BMP_DTYPE_FLOAT64 : BMP_DTYPE_INT64;
         *ctype = scaled ? TDOUBLE : TLONGLONG;
         return;
-    case -64:
-        *dtype = BMP_DTYPE_FLOAT64, *ctype = TDOUBLE;
-        return;
-    default:
-        break;
+    case -64: *dtype = BMP_DTYPE_FLOAT64, *ctype = TDOUBLE; return;
+    default: break;
     }
     *dtype = BMP_DTYPE_FLOAT32, *ctype = TFLOAT;
 }
@@ -242,14 +241,16 @@ static int read_image(fitsfile *f, const char *path, json_t *cards,
     if (fits_get_img_type(f, &bitpix, &status) > 0 ||
         fits_get_img_dim(f, &naxis, &status) > 0)
         return fits_fail(err, BMP_EFORMAT, "read", path, status,
-                         "the image header of %s of %s is invalid", what, path);
+                         "the image header of %s of %s is invalid", what,
+                         path);
     if (naxis > BMP_MAX_DIMS)
         return bmp_error_set(err, BMP_EUNSUPPORTED, "read", path,
                              "%s of %s has %d axes; at most %d are supported",
                              what, path, naxis, BMP_MAX_DIMS);
     if (fits_get_img_sizell(f, naxis, naxes, &status) > 0)
         return fits_fail(err, BMP_EFORMAT, "read", path, status,
-                         "the image header of %s of %s is invalid", what, path);
+                         "the image header of %s of %s is invalid", what,
+                         path);
 
     double bscale = 1.0, bzero = 0.0;
     bmp_fits_card_get_real(cards, "BSCALE", &bscale);

@@ -56,7 +56,9 @@ static int layout_for_dtype(bmp_dtype d, layout *l)
     case BMP_DTYPE_UINT16: l->imgtype = USHORT_IMG, l->ctype = TUSHORT; break;
     case BMP_DTYPE_INT32: l->imgtype = LONG_IMG, l->ctype = TINT; break;
     case BMP_DTYPE_UINT32: l->imgtype = ULONG_IMG, l->ctype = TUINT; break;
-    case BMP_DTYPE_INT64: l->imgtype = LONGLONG_IMG, l->ctype = TLONGLONG; break;
+    case BMP_DTYPE_INT64:
+        l->imgtype = LONGLONG_IMG, l->ctype = TLONGLONG;
+        break;
     case BMP_DTYPE_UINT64:
         l->imgtype = ULONGLONG_IMG, l->ctype = TULONGLONG;
         break;
@@ -66,8 +68,7 @@ static int layout_for_dtype(bmp_dtype d, layout *l)
     case BMP_DTYPE_FLOAT64:
         l->imgtype = DOUBLE_IMG, l->ctype = TDOUBLE, l->is_float = 1;
         break;
-    default:
-        return BMP_EUNSUPPORTED;
+    default: return BMP_EUNSUPPORTED;
     }
     l->out_size = bmp_dtype_size(d);
     return 0;
@@ -81,8 +82,7 @@ static int layout_scaled(int bitpix, double bscale, double bzero, layout *l)
     case 16: l->imgtype = SHORT_IMG, l->ctype = TSHORT; break;
     case 32: l->imgtype = LONG_IMG, l->ctype = TINT; break;
     case 64: l->imgtype = LONGLONG_IMG, l->ctype = TLONGLONG; break;
-    default:
-        return BMP_EINVAL;
+    default: return BMP_EINVAL;
     }
     l->out_size = (size_t)bitpix / 8;
     l->scaled = 1;
@@ -110,8 +110,8 @@ static int array_plausible(const bmp_array *a)
         return 0;
     if (a->nbytes > 0 && !a->data)
         return 0;
-    return a->byteorder == '<' || a->byteorder == '>' ||
-           a->byteorder == '|' || a->byteorder == '=';
+    return a->byteorder == '<' || a->byteorder == '>' || a->byteorder == '|' ||
+           a->byteorder == '=';
 }
 
 /* Walks an array's elements in C (logical) order and gives each one's
@@ -164,8 +164,8 @@ static int fill_chunk(const bmp_array *a, const layout *l, walker *w,
     for (size_t j = 0; j < n; j++, walker_next(w)) {
         unsigned char *dst = buf + j * l->out_size;
         if (!l->scaled) {
-            const unsigned char *src =
-                (const unsigned char *)a->data + w->pos * a->itemsize;
+            const unsigned char *src = (const unsigned char *)a->data +
+                                       w->pos * a->itemsize;
             if (swap)
                 for (size_t k = 0; k < a->itemsize; k++)
                     dst[k] = src[a->itemsize - 1 - k];
@@ -190,10 +190,26 @@ static int fill_chunk(const bmp_array *a, const layout *l, walker *w,
                                  first + j, v, path, l->bitpix, l->bscale,
                                  l->bzero);
         switch (l->bitpix) {
-        case 8: { uint8_t t = (uint8_t)s; memcpy(dst, &t, 1); break; }
-        case 16: { int16_t t = (int16_t)s; memcpy(dst, &t, 2); break; }
-        case 32: { int32_t t = (int32_t)s; memcpy(dst, &t, 4); break; }
-        default: { int64_t t = (int64_t)s; memcpy(dst, &t, 8); break; }
+        case 8: {
+            uint8_t t = (uint8_t)s;
+            memcpy(dst, &t, 1);
+            break;
+        }
+        case 16: {
+            int16_t t = (int16_t)s;
+            memcpy(dst, &t, 2);
+            break;
+        }
+        case 32: {
+            int32_t t = (int32_t)s;
+            memcpy(dst, &t, 4);
+            break;
+        }
+        default: {
+            int64_t t = (int64_t)s;
+            memcpy(dst, &t, 8);
+            break;
+        }
         }
     }
     return 0;
@@ -297,7 +313,8 @@ static int publish(const char *tmp, const char *path, unsigned flags,
                    bmp_error *err)
 {
     int rc = bmp__atomic_rename(tmp, path,
-                                bmp__commit_flags(flags, BMP__FITS_WRITE_BITS));
+                                bmp__commit_flags(flags,
+                                                  BMP__FITS_WRITE_BITS));
     if (rc == 0)
         return 0;
     if (rc == -EEXIST)

@@ -140,8 +140,8 @@ static int read_header(int fd, const char *path, bmp_npy_header *h,
     if (size - h->data_offset < h->nbytes)
         return fail(err, "read", path, BMP_EFORMAT,
                     "the data are truncated: the shape needs %zu bytes after "
-                    "the header, the file has %zu", h->nbytes,
-                    size - h->data_offset);
+                    "the header, the file has %zu",
+                    h->nbytes, size - h->data_offset);
     return 0;
 }
 

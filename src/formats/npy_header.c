@@ -41,8 +41,8 @@ enum { NPY_ALIGN = 64, NPY_GROWTH_DIGITS = 21 };
 /* Error records                                                           */
 /* ---------------------------------------------------------------------- */
 
-static int vfail(bmp_error *err, const char *source, int code,
-                 const char *fmt, va_list ap)
+static int vfail(bmp_error *err, const char *source, int code, const char *fmt,
+                 va_list ap)
 {
     char text[sizeof err->text];
     vsnprintf(text, sizeof text, fmt, ap);
@@ -99,12 +99,14 @@ int bmp__npy_parse_prefix(const void *buf, size_t len, bmp_npy_header *out,
     if (len < 8)
         return fail_at(err, source, BMP_EFORMAT,
                        "the header is truncated: the file has only %zu "
-                       "bytes", len);
+                       "bytes",
+                       len);
     int major = b[6], minor = b[7];
     if (major < 1 || major > 3 || minor != 0)
         return fail_at(err, source, BMP_EUNSUPPORTED,
                        "the file has format version %d.%d; versions 1.0, "
-                       "2.0 and 3.0 are supported", major, minor);
+                       "2.0 and 3.0 are supported",
+                       major, minor);
     size_t field = major == 1 ? 2 : 4;
     if (len < 8 + field)
         return fail_at(err, source, BMP_EFORMAT,
@@ -116,7 +118,8 @@ int bmp__npy_parse_prefix(const void *buf, size_t len, bmp_npy_header *out,
     if (hlen > SIZE_MAX - 8 - field)
         return fail_at(err, source, BMP_EFORMAT,
                        "the header length %llu is too large for this "
-                       "machine", (unsigned long long)hlen);
+                       "machine",
+                       (unsigned long long)hlen);
     out->major = major;
     out->minor = minor;
     out->data_offset = 8 + field + (size_t)hlen;
@@ -130,7 +133,7 @@ int bmp__npy_parse_prefix(const void *buf, size_t len, bmp_npy_header *out,
 typedef struct cursor {
     const unsigned char *base; /* start of the file, for byte offsets */
     const unsigned char *p;
-    const unsigned char *end;  /* end of the header */
+    const unsigned char *end; /* end of the header */
     bmp_error *err;
     const char *source;
     int python2_longs; /* accept 3L */
@@ -158,7 +161,8 @@ static const char *found(const cursor *c, char *out, size_t cap)
         return "the end of the header";
     char q[200];
     size_t n = (size_t)(c->end - c->p);
-    snprintf(out, cap, "'%s'", quote_bytes(q, sizeof q, c->p, n > 12 ? 12 : n));
+    snprintf(out, cap, "'%s'",
+             quote_bytes(q, sizeof q, c->p, n > 12 ? 12 : n));
     return out;
 }
 
@@ -173,7 +177,8 @@ static void skip_space(cursor *c)
 {
     while (c->p < c->end) {
         unsigned char ch = *c->p;
-        if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\f') {
+        if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' ||
+            ch == '\f') {
             c->p++;
         } else if (ch == '#') {
             while (c->p < c->end && *c->p != '\n')
@@ -208,7 +213,8 @@ static int parse_string(cursor *c, const unsigned char **s, size_t *n)
         if (*c->p == '\\')
             return fail(c, BMP_EFORMAT,
                         "bad header dict at byte %zu: escape sequences in "
-                        "strings are not supported", offset(c));
+                        "strings are not supported",
+                        offset(c));
         if (*c->p == '\n' || *c->p == '\r')
             break;
         c->p++;
@@ -240,7 +246,8 @@ static int parse_bool(cursor *c, int *out)
     c->p = start;
     return fail(c, BMP_EFORMAT,
                 "bad header dict at byte %zu: 'fortran_order' must be True "
-                "or False, not %s", offset(c), found(c, q, sizeof q));
+                "or False, not %s",
+                offset(c), found(c, q, sizeof q));
 }
 
 /* A non-negative integer that fits in size_t. */
@@ -258,7 +265,8 @@ static int parse_dim(cursor *c, size_t *out)
         c->p = start;
         return fail(c, BMP_EFORMAT,
                     "bad header dict at byte %zu: a shape entry must be an "
-                    "integer, not %s", offset(c), found(c, q, sizeof q));
+                    "integer, not %s",
+                    offset(c), found(c, q, sizeof q));
     }
     size_t value = 0;
     int overflow = 0;
@@ -284,14 +292,14 @@ static int parse_dim(cursor *c, size_t *out)
         c->p = start;
         return fail(c, BMP_EFORMAT,
                     "bad header dict at byte %zu: a shape entry must be an "
-                    "integer, not '%s'", offset(c),
+                    "integer, not '%s'",
+                    offset(c),
                     quote_bytes(q, sizeof q, start, n > 12 ? 12 : n));
     }
     size_t n = (size_t)(c->p - start);
     if (negative && (value != 0 || overflow)) {
         c->p = start;
-        return fail(c, BMP_EFORMAT,
-                    "the shape has a negative entry, %s",
+        return fail(c, BMP_EFORMAT, "the shape has a negative entry, %s",
                     quote_bytes(q, sizeof q, start, n));
     }
     if (overflow) {
@@ -310,7 +318,8 @@ static int parse_shape(cursor *c, bmp_npy_header *h)
     if (peek(c) != '(')
         return fail(c, BMP_EFORMAT,
                     "bad header dict at byte %zu: 'shape' must be a tuple of "
-                    "integers, not %s", offset(c), found(c, q, sizeof q));
+                    "integers, not %s",
+                    offset(c), found(c, q, sizeof q));
     c->p++;
     int ndim = 0, trailing_comma = 0;
     for (;;) {
@@ -322,7 +331,8 @@ static int parse_shape(cursor *c, bmp_npy_header *h)
         if (ndim == BMP_MAX_DIMS)
             return fail(c, BMP_EUNSUPPORTED,
                         "the array has more than %d dimensions, the most "
-                        "this library supports", BMP_MAX_DIMS);
+                        "this library supports",
+                        BMP_MAX_DIMS);
         int rc = parse_dim(c, &h->shape[ndim]);
         if (rc < 0)
             return rc;
@@ -338,8 +348,8 @@ static int parse_shape(cursor *c, bmp_npy_header *h)
         } else {
             return fail(c, BMP_EFORMAT,
                         "bad header dict at byte %zu: expected ',' or ')' "
-                        "in 'shape', found %s", offset(c),
-                        found(c, q, sizeof q));
+                        "in 'shape', found %s",
+                        offset(c), found(c, q, sizeof q));
         }
     }
     /* "(3)" is Python's integer 3, not a tuple; NumPy refuses it. */
@@ -363,7 +373,8 @@ static int parse_descr(cursor *c, const unsigned char **s, size_t *n)
     if (ch != '\'' && ch != '"')
         return fail(c, BMP_EFORMAT,
                     "bad header dict at byte %zu: 'descr' must be a string, "
-                    "not %s", offset(c), found(c, q, sizeof q));
+                    "not %s",
+                    offset(c), found(c, q, sizeof q));
     return parse_string(c, s, n);
 }
 
@@ -391,27 +402,33 @@ static int interpret_descr(cursor *c, const unsigned char *s, size_t n,
         for (size_t i = 1; i < tn; i++)
             size = size * 10 + (unsigned)(t[i] - '0');
         switch (t[0]) {
-        case 'b':
-            dtype = size == 1 ? BMP_DTYPE_BOOL : 0;
-            break;
+        case 'b': dtype = size == 1 ? BMP_DTYPE_BOOL : 0; break;
         case 'i':
-            dtype = size == 1 ? BMP_DTYPE_INT8 : size == 2 ? BMP_DTYPE_INT16
-                  : size == 4 ? BMP_DTYPE_INT32 : size == 8 ? BMP_DTYPE_INT64 : 0;
+            dtype = size == 1   ? BMP_DTYPE_INT8
+                    : size == 2 ? BMP_DTYPE_INT16
+                    : size == 4 ? BMP_DTYPE_INT32
+                    : size == 8 ? BMP_DTYPE_INT64
+                                : 0;
             break;
         case 'u':
-            dtype = size == 1 ? BMP_DTYPE_UINT8 : size == 2 ? BMP_DTYPE_UINT16
-                  : size == 4 ? BMP_DTYPE_UINT32 : size == 8 ? BMP_DTYPE_UINT64 : 0;
+            dtype = size == 1   ? BMP_DTYPE_UINT8
+                    : size == 2 ? BMP_DTYPE_UINT16
+                    : size == 4 ? BMP_DTYPE_UINT32
+                    : size == 8 ? BMP_DTYPE_UINT64
+                                : 0;
             break;
         case 'f':
-            dtype = size == 2 ? BMP_DTYPE_FLOAT16 : size == 4 ? BMP_DTYPE_FLOAT32
-                  : size == 8 ? BMP_DTYPE_FLOAT64 : 0;
+            dtype = size == 2   ? BMP_DTYPE_FLOAT16
+                    : size == 4 ? BMP_DTYPE_FLOAT32
+                    : size == 8 ? BMP_DTYPE_FLOAT64
+                                : 0;
             break;
         case 'c':
-            dtype = size == 8 ? BMP_DTYPE_COMPLEX64
-                  : size == 16 ? BMP_DTYPE_COMPLEX128 : 0;
+            dtype = size == 8    ? BMP_DTYPE_COMPLEX64
+                    : size == 16 ? BMP_DTYPE_COMPLEX128
+                                 : 0;
             break;
-        default:
-            break;
+        default: break;
         }
     } else if (tn == 1 && t[0] == '?') {
         dtype = BMP_DTYPE_BOOL;
@@ -421,20 +438,24 @@ static int interpret_descr(cursor *c, const unsigned char *s, size_t n,
         if (kind == 'O')
             return fail(c, BMP_EUNSUPPORTED,
                         "object arrays ('%s') are not supported: their data "
-                        "are pickled Python objects", q);
+                        "are pickled Python objects",
+                        q);
         if (kind == 'U' || kind == 'S' || kind == 'a')
             return fail(c, BMP_EUNSUPPORTED,
                         "string arrays ('%s') are not supported", q);
         if (kind == 'V')
             return fail(c, BMP_EUNSUPPORTED,
-                        "void (raw record) arrays ('%s') are not supported", q);
+                        "void (raw record) arrays ('%s') are not supported",
+                        q);
         if (kind == 'M' || kind == 'm')
             return fail(c, BMP_EUNSUPPORTED,
                         "datetime and timedelta arrays ('%s') are not "
-                        "supported", q);
+                        "supported",
+                        q);
         return fail(c, BMP_EUNSUPPORTED,
                     "the dtype '%s' is not supported; supported are bool, "
-                    "int8-64, uint8-64, float16-64 and complex64-128", q);
+                    "int8-64, uint8-64, float16-64 and complex64-128",
+                    q);
     }
     h->dtype = dtype;
     if (bmp_dtype_size(dtype) == 1)
@@ -462,7 +483,8 @@ static int parse_dict(cursor *c, bmp_npy_header *h)
     if (peek(c) != '{')
         return fail(c, BMP_EFORMAT,
                     "the header is not a dict: expected '{' at byte %zu, "
-                    "found %s", offset(c), found(c, q, sizeof q));
+                    "found %s",
+                    offset(c), found(c, q, sizeof q));
     c->p++;
     for (;;) {
         skip_space(c);
@@ -473,7 +495,8 @@ static int parse_dict(cursor *c, bmp_npy_header *h)
         if (peek(c) != '\'' && peek(c) != '"')
             return fail(c, BMP_EFORMAT,
                         "bad header dict at byte %zu: expected a quoted key "
-                        "or '}', found %s", offset(c), found(c, q, sizeof q));
+                        "or '}', found %s",
+                        offset(c), found(c, q, sizeof q));
         const unsigned char *key;
         size_t key_len;
         int rc = parse_string(c, &key, &key_len);
@@ -483,7 +506,8 @@ static int parse_dict(cursor *c, bmp_npy_header *h)
         if (peek(c) != ':')
             return fail(c, BMP_EFORMAT,
                         "bad header dict at byte %zu: expected ':' after a "
-                        "key, found %s", offset(c), found(c, q, sizeof q));
+                        "key, found %s",
+                        offset(c), found(c, q, sizeof q));
         c->p++;
         skip_space(c);
         /* A repeated key is allowed: the last one wins, as in Python. */
@@ -513,7 +537,8 @@ static int parse_dict(cursor *c, bmp_npy_header *h)
         } else {
             return fail(c, BMP_EFORMAT,
                         "bad header dict at byte %zu: expected ',' or '}', "
-                        "found %s", offset(c), found(c, q, sizeof q));
+                        "found %s",
+                        offset(c), found(c, q, sizeof q));
         }
     }
     skip_space(c);
@@ -521,9 +546,10 @@ static int parse_dict(cursor *c, bmp_npy_header *h)
         return fail(c, BMP_EFORMAT,
                     "bad header at byte %zu: unexpected %s after the dict",
                     offset(c), found(c, q, sizeof q));
-    const char *missing = !have_descr ? "descr"
-                        : !have_order ? "fortran_order"
-                        : !have_shape ? "shape" : NULL;
+    const char *missing = !have_descr   ? "descr"
+                          : !have_order ? "fortran_order"
+                          : !have_shape ? "shape"
+                                        : NULL;
     if (missing)
         return fail(c, BMP_EFORMAT, "the header lacks the key '%s'", missing);
     return interpret_descr(c, descr, descr_len, h);
@@ -568,7 +594,8 @@ int bmp__npy_parse(const void *buf, size_t len, bmp_npy_header *out,
     if (out->data_offset > len)
         return fail_at(err, source, BMP_EFORMAT,
                        "the header is truncated: it declares %zu bytes, "
-                       "only %zu are present", out->data_offset, len);
+                       "only %zu are present",
+                       out->data_offset, len);
     /* Version 3.0 is UTF-8 and the others Latin-1; bytes beyond ASCII can
      * only occur inside strings, where they already make an unknown key or
      * dtype, so the bytes are parsed alike for all versions. */

@@ -23,10 +23,10 @@ typedef struct bmp__write_bits {
     unsigned fsync, noreplace;
 } bmp__write_bits;
 
-#define BMP__NPY_WRITE_BITS                                                 \
+#define BMP__NPY_WRITE_BITS \
     ((bmp__write_bits){.fsync = BMP_NPY_FSYNC, .noreplace = BMP_NPY_NOREPLACE})
-#define BMP__FITS_WRITE_BITS                                                \
-    ((bmp__write_bits){.fsync = BMP_FITS_FSYNC,                             \
+#define BMP__FITS_WRITE_BITS                    \
+    ((bmp__write_bits){.fsync = BMP_FITS_FSYNC, \
                        .noreplace = BMP_FITS_NO_CLOBBER})
 
 /* A writer's flags -> commit flags (the other bits are dropped). */

@@ -103,22 +103,36 @@ static const struct {
     const char *key;
     kw_type type;
 } library_keywords[] = {
-    {"num_processes", KW_NUMBER}, {"mem_available", KW_NUMBER},
-    {"mem_frac", KW_NUMBER},      {"process_size", KW_NUMBER},
+    {"num_processes", KW_NUMBER},
+    {"mem_available", KW_NUMBER},
+    {"mem_frac", KW_NUMBER},
+    {"process_size", KW_NUMBER},
     {"process_expand_factor", KW_NUMBER},
-    {"timeout", KW_NUMBER},       {"retries", KW_NUMBER},
-    {"worker_max_items", KW_NUMBER}, {"mem_low", KW_NUMBER},
-    {"error_if_zero", KW_BOOL},   {"create_outdir", KW_BOOL},
-    {"no_bmp_cleanup", KW_BOOL},  {"overwrite", KW_BOOL},
-    {"fsync", KW_BOOL},           {"resume", KW_BOOL},
-    {"handle_signals", KW_BOOL},  {"check_outnames", KW_BOOL},
-    {"adaptive", KW_BOOL},        {"enforce", KW_BOOL},
-    {"suspend", KW_BOOL},         {"force_resume", KW_BOOL},
+    {"timeout", KW_NUMBER},
+    {"retries", KW_NUMBER},
+    {"worker_max_items", KW_NUMBER},
+    {"mem_low", KW_NUMBER},
+    {"error_if_zero", KW_BOOL},
+    {"create_outdir", KW_BOOL},
+    {"no_bmp_cleanup", KW_BOOL},
+    {"overwrite", KW_BOOL},
+    {"fsync", KW_BOOL},
+    {"resume", KW_BOOL},
+    {"handle_signals", KW_BOOL},
+    {"check_outnames", KW_BOOL},
+    {"adaptive", KW_BOOL},
+    {"enforce", KW_BOOL},
+    {"suspend", KW_BOOL},
+    {"force_resume", KW_BOOL},
     {"pipeline_id", KW_STRING},
-    {"outdir", KW_STRING},        {"outname_append", KW_STRING},
-    {"outname", KW_STRING},       {"executor", KW_STRING},
-    {"journal", KW_STRING},       {"read_pout", KW_STRING},
-    {"write_pout", KW_STRING},    {"order", KW_STRING},
+    {"outdir", KW_STRING},
+    {"outname_append", KW_STRING},
+    {"outname", KW_STRING},
+    {"executor", KW_STRING},
+    {"journal", KW_STRING},
+    {"read_pout", KW_STRING},
+    {"write_pout", KW_STRING},
+    {"order", KW_STRING},
 };
 
 static int check_keyword_types(const json_t *kw, bmp_error *err)
@@ -130,10 +144,10 @@ static int check_keyword_types(const json_t *kw, bmp_error *err)
         json_t *v = json_object_get(kw, library_keywords[i].key);
         if (!v || json_is_null(v))
             continue;
-        int ok = library_keywords[i].type == KW_NUMBER   ? json_is_number(v)
-                 : library_keywords[i].type == KW_BOOL   ? json_is_boolean(v) ||
-                                                             json_is_integer(v)
-                                                         : json_is_string(v);
+        int ok = library_keywords[i].type == KW_NUMBER ? json_is_number(v)
+                 : library_keywords[i].type == KW_BOOL
+                     ? json_is_boolean(v) || json_is_integer(v)
+                     : json_is_string(v);
         if (!ok)
             return bmp_error_set(err, BMP_EKWTYPE, "keywords", NULL,
                                  "keyword %s must be %s",
@@ -158,8 +172,8 @@ static int check_paths(bmp__run *run, bmp_error *err)
     if (known && bmp__run_outputs(run->items, run->kw, &outs) < 0)
         return bmp_error_set(err, -ENOMEM, "outname", NULL, "out of memory");
     bmp__dead_temps dead = {0};
-    int rc =
-        bmp__check_run_paths(run->items, outs, run->kw, NULL, 0, &dead, err);
+    int rc = bmp__check_run_paths(run->items, outs, run->kw, NULL, 0, &dead,
+                                  err);
     if (rc == 0)
         bmp__remove_dead_temps(&dead);
     bmp__dead_temps_free(&dead);
@@ -226,9 +240,11 @@ int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
                                  i);
     }
 
-    bmp__run run = {.pipe = pipe, .items = in_names,
+    bmp__run run = {.pipe = pipe,
+                    .items = in_names,
                     .count = json_array_size(in_names),
-                    .started = bmp__now(), .mem_budget = -1,
+                    .started = bmp__now(),
+                    .mem_budget = -1,
                     .journal_fd = -1,
                     .outlet = {item_done, report_progress}};
     bmp__interrupt_guard guard = {0};
@@ -252,8 +268,7 @@ int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
     /* A resumed run re-runs items whose outputs may exist from the run
      * that was cut short: those are its own, complete (written
      * atomically), and safe to replace. */
-    if (bmp_kw_bool(run.kw, "resume", 0) &&
-        !bmp_kw_has(run.kw, "overwrite") &&
+    if (bmp_kw_bool(run.kw, "resume", 0) && !bmp_kw_has(run.kw, "overwrite") &&
         bmp_kw_set_bool(run.kw, "overwrite", 1) < 0) {
         rc = bmp_error_set(err, -ENOMEM, "pipeline", NULL, "out of memory");
         goto out;
@@ -349,8 +364,7 @@ int bmp_pipeline_cached(bmp_pipe *pipe, const json_t *in_names,
     if (!merged)
         return bmp_error_set(err, -ENOMEM, "pipeline", NULL, "out of memory");
     const char *read_path = bmp_kw_str(merged, "read_pout", NULL);
-    if (read_path && *read_path &&
-        bmp_pout_read(read_path, pout, NULL) == 0) {
+    if (read_path && *read_path && bmp_pout_read(read_path, pout, NULL) == 0) {
         json_decref(merged);
         return 0;
     }

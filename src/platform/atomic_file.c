@@ -83,8 +83,8 @@ int bmp__atomic_create_unique(char *path)
          * (ENOLCK, ENOSYS, EOPNOTSUPP) still gets its outputs, unlocked:
          * no later run can prove such a temporary dead, so none removes
          * it. */
-        if (fd >= 0 && (flock(fd, LOCK_EX | LOCK_NB) == 0 ||
-                        errno != EWOULDBLOCK))
+        if (fd >= 0 &&
+            (flock(fd, LOCK_EX | LOCK_NB) == 0 || errno != EWOULDBLOCK))
             return fd;
         int e = fd >= 0 ? EEXIST : errno;
         if (fd >= 0)

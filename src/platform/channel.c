@@ -127,7 +127,8 @@ int bmp__channel_send_result(int fd, const bmp__result *r)
     if (r->meta && !meta) {
         /* Not serialisable (e.g. a string that is not UTF-8): report it
          * rather than lose the item silently. */
-        meta = strdup("{\"bmp_error\": \"meta could not be encoded as JSON\"}");
+        meta = strdup(
+            "{\"bmp_error\": \"meta could not be encoded as JSON\"}");
         if (!meta)
             return -ENOMEM;
     }
@@ -213,9 +214,12 @@ void bmp__channel_notify_temp(const char *path)
      * name is not forgotten when its creation fails: the caller's unlink
      * then finds nothing, but for a name another process took at the
      * same moment, which random names make all but impossible.) */
-    frame_header h = {.magic = TEMP_MAGIC, .outname_len = strlen(path),
-                      .meta_len = NO_STRING, .error_len = NO_STRING};
-    struct iovec iov[2] = {{&h, sizeof h}, {(void *)path, (size_t)h.outname_len}};
+    frame_header h = {.magic = TEMP_MAGIC,
+                      .outname_len = strlen(path),
+                      .meta_len = NO_STRING,
+                      .error_len = NO_STRING};
+    struct iovec iov[2] = {{&h, sizeof h},
+                           {(void *)path, (size_t)h.outname_len}};
     pthread_once(&notice_once, notice_lock_setup);
     pthread_mutex_lock(&notice_lock);
     /* Best effort: if the caller is gone, nobody is left to clean up. */
@@ -372,8 +376,8 @@ int bmp__reader_next(bmp__reader *rd, bmp__result *r, char **temp_path)
      * (bmp__result_meta), and goes into the pout file as it is: a text
      * that is not one JSON object (a NUL in it, a cut, bytes after the
      * object) is refused here, as a frame from a worker gone wrong. */
-    if (r->meta_text && !bmp__json_is_object_text(r->meta_text,
-                                                  (size_t)h.meta_len)) {
+    if (r->meta_text &&
+        !bmp__json_is_object_text(r->meta_text, (size_t)h.meta_len)) {
         bmp__result_clear(r);
         return BMP_EPROTO;
     }

@@ -81,8 +81,8 @@ typedef struct bmp__reader {
 } bmp__reader;
 void bmp__reader_free(bmp__reader *rd);
 /* One non-blocking read of what the socket holds.  @return 1 bytes came,
- * 0 end of file (the worker closed or reset its socket: it died), -EAGAIN nothing
- * yet, -ENOMEM or -errno. */
+ * 0 end of file (the worker closed or reset its socket: it died), -EAGAIN
+ * nothing yet, -ENOMEM or -errno. */
 int bmp__reader_fill(bmp__reader *rd, int fd);
 /* The next whole frame buffered: a result fills *r (cleared first) and
  * gives 1; a temporary-file notice sets *temp_path (malloc'd) and gives

@@ -83,8 +83,8 @@ void bmp__meter_start(bmp__meter *m, int need_vm, struct rusage *start)
     if (m->clear_fd >= 0 && pwrite(m->clear_fd, "5", 1, 0) < 0) {
     }
     if (m->statm_fd >= 0 && full)
-        m->checked =
-            bmp__statm_read(m->statm_fd, &m->start_rss, &m->start_vm) == 0;
+        m->checked = bmp__statm_read(m->statm_fd, &m->start_rss,
+                                     &m->start_vm) == 0;
     bmp__usage_now(start);
 }
 

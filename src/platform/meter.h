@@ -9,8 +9,9 @@
  * from /proc/self/status costs the kernel formatting the whole file,
  * several microseconds per item.  Some kernels keep the peak of a thread
  * that has ended apart, where the reset does not reach it, and
- * getrusage() mixes it in; the meter checks for that against statm (every item in a run with a memory
- * budget, every 64th otherwise) and from then on reads VmHWM.
+ * getrusage() mixes it in; the meter checks for that against statm (every item
+ * in a run with a memory budget, every 64th otherwise) and from then on reads
+ * VmHWM.
  *
  * In a run without a memory budget the meter also keeps the worker's
  * measurements between items: when an item left the peak where it found
@@ -32,13 +33,13 @@
 
 typedef struct bmp__meter {
     int clear_fd, status_fd, statm_fd; /* -1: not available */
-    int every_item;   /* read statm before every item */
-    int use_status;   /* an ended thread's peak is in getrusage's */
+    int every_item;                    /* read statm before every item */
+    int use_status; /* an ended thread's peak is in getrusage's */
     unsigned long items;
     int64_t start_rss, start_vm; /* of the current item; -1 unknown */
-    int checked;      /* statm was read for the current item */
-    int carry;        /* the next item may start from last_end */
-    struct rusage last_end; /* getrusage() at the last item's end */
+    int checked;                 /* statm was read for the current item */
+    int carry;                   /* the next item may start from last_end */
+    struct rusage last_end;      /* getrusage() at the last item's end */
 } bmp__meter;
 
 /* getrusage(RUSAGE_SELF) into *ru; on failure zero CPU time and a peak

@@ -48,8 +48,7 @@
 static int join_path(char *buf, size_t size, const char *a, const char *b,
                      const char *c)
 {
-    int n = snprintf(buf, size, "%s%s%s", a ? a : "", b ? b : "",
-                     c ? c : "");
+    int n = snprintf(buf, size, "%s%s%s", a ? a : "", b ? b : "", c ? c : "");
     return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
@@ -68,8 +67,8 @@ static FILE *open_file(const char *root, const char *path, const char *name,
 }
 
 /* The first line of a file, newline removed.  @return 0 or -errno. */
-static int read_first_line(const char *root, const char *dir,
-                           const char *name, char *buf, size_t size)
+static int read_first_line(const char *root, const char *dir, const char *name,
+                           char *buf, size_t size)
 {
     int rc;
     FILE *f = open_file(root, dir, name, &rc);
@@ -199,12 +198,12 @@ static int self_cgroup(const char *root, int version, const char *controller,
         if (!c2)
             continue;
         *c1 = *c2 = '\0';
-        int match = version == 2
-                        ? strcmp(line, "0") == 0 && c1[1] == '\0'
-                        : list_has(c1 + 1, controller);
+        int match = version == 2 ? strcmp(line, "0") == 0 && c1[1] == '\0'
+                                 : list_has(c1 + 1, controller);
         if (match) {
             rc = snprintf(path, size, "%s", c2 + 1) < (int)size
-                     ? 0 : -ENAMETOOLONG;
+                     ? 0
+                     : -ENAMETOOLONG;
             break;
         }
     }
@@ -465,8 +464,9 @@ int bmp__sysinfo_read_cpu(const char *root, const char *topology,
 /* kB figures of /proc/meminfo, in bytes. */
 static int read_meminfo(const char *root, bmp__sysinfo *si)
 {
-    static const char *const keys[] = {"MemTotal", "MemAvailable", "MemFree",
-                                       "Buffers", "Cached", "SReclaimable"};
+    static const char *const keys[] = {"MemTotal", "MemAvailable",
+                                       "MemFree",  "Buffers",
+                                       "Cached",   "SReclaimable"};
     enum { TOTAL, AVAIL, FREE, BUFFERS, CACHED, SRECLAIM, NKEYS };
     int64_t v[NKEYS];
     int rc;
@@ -536,8 +536,7 @@ static int mem_level(const char *root, int version, const char *dir,
         /* total_ counts the whole subtree, as usage_in_bytes does. */
         if (read_keyed(root, dir, "/memory.stat", "total_inactive_file",
                        &inactive) &&
-            read_keyed(root, dir, "/memory.stat", "inactive_file",
-                       &inactive))
+            read_keyed(root, dir, "/memory.stat", "inactive_file", &inactive))
             inactive = 0;
     }
     if (*usage >= 0 && inactive > 0)
@@ -560,8 +559,9 @@ static void read_mem_cgroup(const char *root, bmp__sysinfo *si)
             if (limit < 0)
                 continue;
             /* Usage unknown: the limit alone still bounds the answer. */
-            int64_t avail = usage < 0 ? limit
-                            : usage < limit ? limit - usage : 0;
+            int64_t avail = usage < 0       ? limit
+                            : usage < limit ? limit - usage
+                                            : 0;
             if (si->cgroup_mem_available == BMP__UNKNOWN ||
                 avail < si->cgroup_mem_available) {
                 si->cgroup_mem_limit = limit;

@@ -22,11 +22,11 @@
 
 /* Where the final core count came from: the tightest of the figures. */
 typedef enum bmp__cpu_source {
-    BMP__CPU_FROM_NONE = 0,  /* nothing could be read: 1 core assumed */
-    BMP__CPU_FROM_CORES,     /* hwloc's physical cores in the affinity mask */
-    BMP__CPU_FROM_AFFINITY,  /* no topology: logical CPUs in the mask */
-    BMP__CPU_FROM_ONLINE,    /* no mask either: online logical CPUs */
-    BMP__CPU_FROM_QUOTA      /* the cgroup CPU quota was tighter */
+    BMP__CPU_FROM_NONE = 0, /* nothing could be read: 1 core assumed */
+    BMP__CPU_FROM_CORES,    /* hwloc's physical cores in the affinity mask */
+    BMP__CPU_FROM_AFFINITY, /* no topology: logical CPUs in the mask */
+    BMP__CPU_FROM_ONLINE,   /* no mask either: online logical CPUs */
+    BMP__CPU_FROM_QUOTA     /* the cgroup CPU quota was tighter */
 } bmp__cpu_source;
 
 /* Where the final available-memory figure came from. */

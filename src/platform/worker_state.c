@@ -23,7 +23,7 @@
  *   its waitpid() fail with ECHILD.
  * Each comparison costs about 0.5 us here; the other signals wait for
  * the comparison of all, after each millisecond of item time. */
-static const int every_item[] = {SIGSEGV, SIGBUS, SIGFPE,
+static const int every_item[] = {SIGSEGV, SIGBUS,  SIGFPE,
                                  SIGILL,  SIGTERM, SIGCHLD};
 
 void bmp__worker_state_save(bmp__worker_state *s)

@@ -39,13 +39,13 @@
 #include <sys/types.h>
 
 typedef struct bmp__worker_state {
-    int cwd_fd;                  /* -1: the directory could not be opened */
+    int cwd_fd; /* -1: the directory could not be opened */
     mode_t umask;
     sigset_t mask;
-    struct sigaction act[NSIG];  /* by signal number */
-    unsigned char known[NSIG];   /* act[sig] was read */
-    double since_full;           /* item seconds since every signal was
-                                    compared */
+    struct sigaction act[NSIG]; /* by signal number */
+    unsigned char known[NSIG];  /* act[sig] was read */
+    double since_full;          /* item seconds since every signal was
+                                   compared */
 } bmp__worker_state;
 
 /* Records the state a new worker has set up, before its first item. */

@@ -152,7 +152,8 @@ static int compare_records(const char *theirs, const char *ours, char *why,
     static const char *const keys[] = {"outdir", "outname_append", "outname",
                                        "pipeline_id"};
     for (size_t i = 0; i < sizeof keys / sizeof *keys && at < size; i++) {
-        json_t *x = json_object_get(a, keys[i]), *y = json_object_get(b, keys[i]);
+        json_t *x = json_object_get(a, keys[i]),
+               *y = json_object_get(b, keys[i]);
         if (x && json_is_null(x))
             x = NULL; /* unset */
         if (y && json_is_null(y))
@@ -242,10 +243,11 @@ static int load(bmp__run *run, const char *path, const char *record,
             bmp__result_clear(&e.r);
             continue;
         }
-        int usable =
-            json_equal(e.in_name, json_array_get(run->items, index)) &&
-            (e.r.status == BMP_ITEM_OK || e.r.status == BMP_ITEM_NO_OUTPUT) &&
-            (!e.r.outname || access(e.r.outname, F_OK) == 0);
+        int usable = json_equal(e.in_name,
+                                json_array_get(run->items, index)) &&
+                     (e.r.status == BMP_ITEM_OK ||
+                      e.r.status == BMP_ITEM_NO_OUTPUT) &&
+                     (!e.r.outname || access(e.r.outname, F_OK) == 0);
         json_decref(e.in_name);
         if (!usable) {
             bmp__result_clear(&e.r);
@@ -263,8 +265,8 @@ static int load(bmp__run *run, const char *path, const char *record,
 /* A forced resume makes the journal this run's: its record, then the
  * entries taken from the old one, written beside it and renamed over it,
  * so that a kill leaves the old journal or the new one, whole. */
-static int rewrite_journal(bmp__run *run, const char *path,
-                           const char *record, bmp_error *err)
+static int rewrite_journal(bmp__run *run, const char *path, const char *record,
+                           bmp_error *err)
 {
     bmp__atomic_file f;
     int rc = bmp__atomic_open(&f, path);

@@ -12,9 +12,12 @@
 #include <string.h>
 
 static const char *const status_names[] = {
-    [BMP_ITEM_OK] = "ok",           [BMP_ITEM_NO_OUTPUT] = "no_output",
-    [BMP_ITEM_FAILED] = "failed",   [BMP_ITEM_CRASHED] = "crashed",
-    [BMP_ITEM_TIMED_OUT] = "timed_out", [BMP_ITEM_NOT_RUN] = "not_run",
+    [BMP_ITEM_OK] = "ok",
+    [BMP_ITEM_NO_OUTPUT] = "no_output",
+    [BMP_ITEM_FAILED] = "failed",
+    [BMP_ITEM_CRASHED] = "crashed",
+    [BMP_ITEM_TIMED_OUT] = "timed_out",
+    [BMP_ITEM_NOT_RUN] = "not_run",
 };
 
 const char *bmp_status_name(bmp_status status)
@@ -157,8 +160,7 @@ int bmp_prune_pout(const bmp_pout *pout, const json_t *in_names,
         if (prunable(&pout->entries[i]))
             continue;
         if (copy_entry(&out->entries[k++], &pout->entries[i]) < 0 ||
-            (names && json_array_append(names,
-                                        json_array_get(in_names, i)))) {
+            (names && json_array_append(names, json_array_get(in_names, i)))) {
             bmp_pout_free(out);
             json_decref(names);
             return -ENOMEM;
@@ -218,8 +220,8 @@ int bmp_pout_summary(const bmp_pout *pout, bmp_run_summary *out)
             continue;
         out->over_estimate++;
         int64_t used = s->peak_rss - (s->start_rss > 0 ? s->start_rss : 0);
-        double ratio = (double)used / (double)(s->estimate > 0 ? s->estimate
-                                                               : 1);
+        double ratio = (double)used /
+                       (double)(s->estimate > 0 ? s->estimate : 1);
         if (worst == SIZE_MAX || ratio > worst_ratio) {
             worst = i;
             worst_ratio = ratio;

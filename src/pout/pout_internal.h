@@ -39,8 +39,7 @@ char *bmp__pout_entry_line(const bmp_pout *pout, size_t i);
 
 /* The same line for a result outside a pout; with index >= 0 the object
  * starts with "index" (the journal's lines). */
-char *bmp__entry_line(const json_t *in_name, const bmp__result *r,
-                      long index);
+char *bmp__entry_line(const json_t *in_name, const bmp__result *r, long index);
 
 /* Parses one line written by bmp__pout_entry_line() into entry `e`.
  * @return 0, or BMP_EPOUT with `why` set to a static reason. */

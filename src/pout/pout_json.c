@@ -165,7 +165,8 @@ static int append_seconds(char **buf, size_t *len, size_t *cap, double v)
     long long ns = llround(v * 1e9);
     long long whole = ns / 1000000000, frac = ns % 1000000000;
     if (frac == 0)
-        return append_int(buf, len, cap, whole) || append(buf, len, cap, ".0", 2);
+        return append_int(buf, len, cap, whole) ||
+               append(buf, len, cap, ".0", 2);
     int digits = 9;
     while (frac % 10 == 0) {
         frac /= 10;
@@ -187,8 +188,7 @@ static int append_stats(char **buf, size_t *len, size_t *cap,
            LIT(",\"cpu_s\":") || append_seconds(buf, len, cap, s->cpu_s) ||
            LIT(",\"peak_rss\":") || append_int(buf, len, cap, s->peak_rss) ||
            LIT(",\"attempts\":") || append_int(buf, len, cap, s->attempts) ||
-           LIT(",\"start_rss\":") ||
-           append_int(buf, len, cap, s->start_rss) ||
+           LIT(",\"start_rss\":") || append_int(buf, len, cap, s->start_rss) ||
            LIT(",\"estimate\":") || append_int(buf, len, cap, s->estimate) ||
            LIT(",\"over_estimate\":") ||
            (s->over_estimate ? LIT("true}") : LIT("false}"));
@@ -247,8 +247,7 @@ int bmp__entry_append(char **buf, size_t *len, size_t *cap,
     return rc ? -ENOMEM : 0;
 }
 
-char *bmp__entry_line(const json_t *in_name, const bmp__result *r,
-                      long index)
+char *bmp__entry_line(const json_t *in_name, const bmp__result *r, long index)
 {
     char *buf = NULL;
     size_t len = 0, cap = 0;
@@ -278,10 +277,8 @@ json_t *bmp_pout_entry_json(const bmp_pout *pout, size_t i)
                      e->in_name ? e->in_name : json_null(), "outname",
                      e->r.outname ? json_string_nocheck(e->r.outname)
                                   : json_null(),
-                     "meta",
-                     meta ? json_incref(meta) : json_object(),
-                     "status",
-                     bmp_status_name(e->r.status), "error",
+                     "meta", meta ? json_incref(meta) : json_object(),
+                     "status", bmp_status_name(e->r.status), "error",
                      e->r.error ? json_string_nocheck(e->r.error)
                                 : json_null(),
                      "stats", stats_json(&e->r.stats));
@@ -360,7 +357,8 @@ static json_t *unalias_name(const json_t *v)
         return NULL;
     size_t k = 0;
     for (size_t i = 0; i < n;) {
-        if (i + 2 < n && s[i] == 0xef && (s[i + 1] == 0x9e || s[i + 1] == 0x9f) &&
+        if (i + 2 < n && s[i] == 0xef &&
+            (s[i + 1] == 0x9e || s[i + 1] == 0x9f) &&
             (s[i + 2] & 0xc0) == 0x80) {
             unsigned cp = ((s[i] & 0x0fu) << 12) | ((s[i + 1] & 0x3fu) << 6) |
                           (s[i + 2] & 0x3fu);
@@ -485,7 +483,8 @@ int bmp_pout_write(const bmp_pout *pout, const char *path, bmp_error *err)
     }
     free(chunk);
     if (rc == 0)
-        rc = bmp__atomic_commit(&f, 0); /* a cache: replacing it is the point */
+        rc = bmp__atomic_commit(&f,
+                                0); /* a cache: replacing it is the point */
     else
         bmp__atomic_abort(&f);
     if (rc < 0)
@@ -561,8 +560,8 @@ int bmp_pout_read(const char *path, bmp_pout **pout, bmp_error *err)
         rc = bmp__pout_entry_parse(line, &out->entries[out->count], &why);
         out->count++; /* a half-parsed entry is still freed with the pout */
         if (rc < 0)
-            bmp_error_set(err, rc, "read_pout", path, "%s line %zu: %s",
-                          path, lineno, why);
+            bmp_error_set(err, rc, "read_pout", path, "%s line %zu: %s", path,
+                          lineno, why);
     }
     free(line);
     fclose(f);

@@ -82,7 +82,8 @@ int bmp__sched_configure(bmp__sched *s, bmp__run *run, int max_running,
                          int estimated, bmp_error *err)
 {
     const json_t *kw = run->kw;
-    bmp__sched_config cfg = {.budget = -1, .max_running = max_running,
+    bmp__sched_config cfg = {.budget = -1,
+                             .max_running = max_running,
                              .error_if_zero = 1,
                              .margin = BMP__ADAPTIVE_MARGIN};
     const char *order = NULL;
@@ -95,7 +96,8 @@ int bmp__sched_configure(bmp__sched *s, bmp__run *run, int max_running,
     else if (rc == 1 && strcmp(order, "input") != 0)
         return bmp_error_set(err, BMP_EINVAL, STAGE, NULL,
                              "unknown order \"%s\" (input or "
-                             "largest_first)", order);
+                             "largest_first)",
+                             order);
     static const char *const bools[] = {"adaptive", "suspend", "enforce",
                                         "error_if_zero"};
     int values[4] = {0, 0, 0, 1};
@@ -113,7 +115,8 @@ int bmp__sched_configure(bmp__sched *s, bmp__run *run, int max_running,
     if (has_factor && !(factor > 0))
         return bmp_error_set(err, BMP_EINVAL, STAGE, NULL,
                              "process_expand_factor must be positive (got "
-                             "%g)", factor);
+                             "%g)",
+                             factor);
     int has_low = bmp_kw_get_real(kw, "mem_low", &mem_low);
     if (has_low == BMP_EKWTYPE)
         return kw_type_error(err, "mem_low", "a number of bytes");
@@ -156,10 +159,9 @@ int bmp__sched_configure(bmp__sched *s, bmp__run *run, int max_running,
     s->rule.size = has_psize ? (int64_t)psize : -1;
     s->rule.op = !has_psize && ops->size_estimate;
     s->rule.factor = has_factor || cfg.adaptive;
-    s->rule.input = !has_psize &&
-                    (has_factor || cfg.adaptive ||
-                     (cfg.order == BMP__ORDER_LARGEST_FIRST &&
-                      !ops->size_estimate));
+    s->rule.input = !has_psize && (has_factor || cfg.adaptive ||
+                                   (cfg.order == BMP__ORDER_LARGEST_FIRST &&
+                                    !ops->size_estimate));
     run->mem_budget = cfg.budget;
     return 0;
 }

@@ -40,8 +40,7 @@ int64_t bmp_mem_available(void)
     return bmp__sysinfo_read_mem("", &si);
 }
 
-int bmp__mem_budget(double frac, int64_t avail, double *budget,
-                    bmp_error *err)
+int bmp__mem_budget(double frac, int64_t avail, double *budget, bmp_error *err)
 {
     if (avail < 0) {
         /* A failed read is a negative errno; anything else is no code. */
@@ -64,20 +63,14 @@ int bmp_num_can_process(size_t num_items, const json_t *kw, bmp_error *err)
 static const char *type_name(const json_t *v)
 {
     switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "an object";
-    case JSON_ARRAY:
-        return "an array";
-    case JSON_STRING:
-        return "a string";
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
     case JSON_INTEGER:
-    case JSON_REAL:
-        return "a number";
+    case JSON_REAL: return "a number";
     case JSON_TRUE:
-    case JSON_FALSE:
-        return "a boolean";
-    default:
-        return "null";
+    case JSON_FALSE: return "a boolean";
+    default: return "null";
     }
 }
 
@@ -148,11 +141,13 @@ int bmp__num_can_process_with(size_t num_items, const json_t *kw, int cores,
     if (has_mem && !(mem_given >= 0))
         return bmp_error_set(err, BMP_EINVAL, STAGE, NULL,
                              "mem_available must not be negative (got %g "
-                             "bytes)", mem_given);
+                             "bytes)",
+                             mem_given);
     if (!(frac > 0 && frac <= 1))
         return bmp_error_set(err, BMP_EINVAL, STAGE, NULL,
                              "mem_frac must be above 0 and at most 1 "
-                             "(got %g)", frac);
+                             "(got %g)",
+                             frac);
     if (has_psize && !(psize > 0))
         return bmp_error_set(err, BMP_EINVAL, STAGE, NULL,
                              "process_size must be positive (got %g bytes)",

@@ -24,8 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int bmp__sched_init(bmp__sched *s, const bmp__sched_config *cfg,
-                    size_t count)
+int bmp__sched_init(bmp__sched *s, const bmp__sched_config *cfg, size_t count)
 {
     memset(s, 0, sizeof *s);
     s->cfg = *cfg;
@@ -272,8 +271,7 @@ static void enqueue(bmp__sched *s, size_t i)
     s->gen++;
 }
 
-bmp__sched_verdict bmp__sched_next(bmp__sched *s, int64_t avail,
-                                   size_t *item)
+bmp__sched_verdict bmp__sched_next(bmp__sched *s, int64_t avail, size_t *item)
 {
     const bmp__sched_config *c = &s->cfg;
     if (s->queued == 0)

@@ -29,8 +29,8 @@ typedef enum bmp__order {
 } bmp__order;
 
 typedef struct bmp__sched_config {
-    int64_t budget;       /* bytes for all running items; -1: no limit */
-    int max_running;      /* at most this many items at once (>= 1) */
+    int64_t budget;  /* bytes for all running items; -1: no limit */
+    int max_running; /* at most this many items at once (>= 1) */
     bmp__order order;
     int error_if_zero;    /* an item above the budget fails (1) or runs
                              alone (0) */
@@ -71,7 +71,7 @@ typedef struct bmp__sched_item {
     unsigned char state;    /* bmp__sched_state */
     unsigned char alone;    /* must run with nothing else */
     unsigned char mem_failures;
-    unsigned char added;    /* bmp__sched_add() took it */
+    unsigned char added; /* bmp__sched_add() took it */
 } bmp__sched_item;
 
 /* While input is open, a queued item that later items have passed this
@@ -92,11 +92,11 @@ typedef struct bmp__sched {
     size_t *order; /* item indices */
     size_t *pos;   /* pos[item] = its place in order, when it has one */
     size_t nsorted, ntail;
-    size_t first;  /* order[..first-1] are not queued */
+    size_t first; /* order[..first-1] are not queued */
     size_t queued;
-    int open;      /* more items may be added (bmp__sched_input_open) */
-    int running;   /* RUNNING + SUSPENDED */
-    int active;    /* RUNNING */
+    int open;    /* more items may be added (bmp__sched_input_open) */
+    int running; /* RUNNING + SUSPENDED */
+    int active;  /* RUNNING */
     int alone_running;
     int64_t charged; /* sum over running items */
     double learned;  /* max (growth - overhead) / input seen; < 0: none */
@@ -139,8 +139,7 @@ typedef enum bmp__sched_action {
 
 /*! bmp__sched_init() : a table of `count` items, all with no estimate,
  *  none queued.  @return 0 or -ENOMEM. */
-int bmp__sched_init(bmp__sched *s, const bmp__sched_config *cfg,
-                    size_t count);
+int bmp__sched_init(bmp__sched *s, const bmp__sched_config *cfg, size_t count);
 void bmp__sched_free(bmp__sched *s);
 
 /*! bmp__sched_set_item() : item i's fixed estimate and input bytes (-1:
@@ -188,8 +187,7 @@ int bmp__sched_needs_alone(const bmp__sched *s, size_t i);
  *  running, some queued item always may start (or is TOO_LARGE), so a
  *  run never stalls.  Pure: the caller commits with bmp__sched_start()
  *  or bmp__sched_drop(). */
-bmp__sched_verdict bmp__sched_next(bmp__sched *s, int64_t avail,
-                                   size_t *item);
+bmp__sched_verdict bmp__sched_next(bmp__sched *s, int64_t avail, size_t *item);
 
 /*! bmp__sched_start() : item i (queued) starts now.  @return its
  *  estimate (-1 none), to record and to give the worker. */
@@ -213,8 +211,7 @@ void bmp__sched_observe(bmp__sched *s, size_t i, int64_t used);
  *          measured peak and twice its estimate), FINAL_MEMORY (its
  *          second memory failure) or FINAL. */
 bmp__sched_outcome bmp__sched_finish(bmp__sched *s, size_t i,
-                                     int64_t peak_growth,
-                                     int memory_failure);
+                                     int64_t peak_growth, int memory_failure);
 
 /*! bmp__sched_requeue() : item i (done) is queued again, for the
  *  retries keyword. */

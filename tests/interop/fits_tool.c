@@ -67,7 +67,13 @@ static void print_element(const bmp_array *a, size_t i)
 {
     const unsigned char *p = (const unsigned char *)a->data + i * a->itemsize;
     switch (a->dtype) {
-#define INT(type, fmt, cast) { type v; memcpy(&v, p, sizeof v); printf(fmt, (cast)v); break; }
+#define INT(type, fmt, cast)     \
+    {                            \
+        type v;                  \
+        memcpy(&v, p, sizeof v); \
+        printf(fmt, (cast)v);    \
+        break;                   \
+    }
     case BMP_DTYPE_BOOL: fputs(p[0] ? "true" : "false", stdout); break;
     case BMP_DTYPE_INT8: INT(int8_t, "%lld", long long)
     case BMP_DTYPE_INT16: INT(int16_t, "%lld", long long)
@@ -78,8 +84,18 @@ static void print_element(const bmp_array *a, size_t i)
     case BMP_DTYPE_UINT32: INT(uint32_t, "%llu", unsigned long long)
     case BMP_DTYPE_UINT64: INT(uint64_t, "%llu", unsigned long long)
 #undef INT
-    case BMP_DTYPE_FLOAT32: { float v; memcpy(&v, p, 4); print_float(v, 9); break; }
-    case BMP_DTYPE_FLOAT64: { double v; memcpy(&v, p, 8); print_float(v, 17); break; }
+    case BMP_DTYPE_FLOAT32: {
+        float v;
+        memcpy(&v, p, 4);
+        print_float(v, 9);
+        break;
+    }
+    case BMP_DTYPE_FLOAT64: {
+        double v;
+        memcpy(&v, p, 8);
+        print_float(v, 17);
+        break;
+    }
     default: print_float(bmp_array_get_double(a, i), 17); break;
     }
 }
@@ -139,13 +155,13 @@ static void known_value(bmp_dtype d, size_t i, unsigned char *out)
     const size_t last = 23;
     switch (d) {
     case BMP_DTYPE_BOOL: out[0] = i % 3 == 0; return;
-#define SPREAD(type, lo, hi)                                                  \
-    {                                                                         \
-        __int128 step = ((__int128)(hi) - (__int128)(lo)) / (__int128)last;   \
-        type v = i == last ? (type)(hi)                                       \
-                           : (type)((__int128)(lo) + step * (__int128)i);     \
-        memcpy(out, &v, sizeof v);                                            \
-        return;                                                               \
+#define SPREAD(type, lo, hi)                                                \
+    {                                                                       \
+        __int128 step = ((__int128)(hi) - (__int128)(lo)) / (__int128)last; \
+        type v = i == last ? (type)(hi)                                     \
+                           : (type)((__int128)(lo) + step * (__int128)i);   \
+        memcpy(out, &v, sizeof v);                                          \
+        return;                                                             \
     }
     case BMP_DTYPE_INT8: SPREAD(int8_t, INT8_MIN, INT8_MAX)
     case BMP_DTYPE_INT16: SPREAD(int16_t, INT16_MIN, INT16_MAX)
@@ -157,19 +173,22 @@ static void known_value(bmp_dtype d, size_t i, unsigned char *out)
     case BMP_DTYPE_UINT64: SPREAD(uint64_t, 0, UINT64_MAX)
 #undef SPREAD
     case BMP_DTYPE_FLOAT32: {
-        const float special[] = {0, NAN, INFINITY, -0.0f, FLT_TRUE_MIN, FLT_MAX};
-        float v = i >= 1 && i <= 5 ? special[i] : (float)(((double)i - 11.5) * 1250 / 7);
+        const float special[] = {0,     NAN,          INFINITY,
+                                 -0.0f, FLT_TRUE_MIN, FLT_MAX};
+        float v = i >= 1 && i <= 5 ? special[i]
+                                   : (float)(((double)i - 11.5) * 1250 / 7);
         memcpy(out, &v, 4);
         return;
     }
     case BMP_DTYPE_FLOAT64: {
-        const double special[] = {0, NAN, INFINITY, -0.0, DBL_TRUE_MIN, DBL_MAX};
-        double v = i >= 1 && i <= 5 ? special[i] : ((double)i - 11.5) * 1250 / 7;
+        const double special[] = {0,    NAN,          INFINITY,
+                                  -0.0, DBL_TRUE_MIN, DBL_MAX};
+        double v = i >= 1 && i <= 5 ? special[i]
+                                    : ((double)i - 11.5) * 1250 / 7;
         memcpy(out, &v, 8);
         return;
     }
-    default:
-        memset(out, 0, bmp_dtype_size(d));
+    default: memset(out, 0, bmp_dtype_size(d));
     }
 }
 
@@ -251,20 +270,23 @@ static int cmd_write(int argc, char **argv)
                 size_t si = fortran ? i + 2 * (j + 3 * k) : ci;
                 unsigned char v[16];
                 if (scaled) {
-                    double s = bitpix == 8 ? (double)ci * 10 : (double)ci * 100 - 1150;
+                    double s = bitpix == 8 ? (double)ci * 10
+                                           : (double)ci * 100 - 1150;
                     double d = bzero + bscale * (s + 0.25);
                     memcpy(v, &d, 8);
                 } else {
                     known_value(dtype, ci, v);
                 }
-                unsigned char *dst = (unsigned char *)a->data + si * a->itemsize;
+                unsigned char *dst = (unsigned char *)a->data +
+                                     si * a->itemsize;
                 for (size_t b = 0; b < a->itemsize; b++)
-                    dst[b] = a->byteorder == OTHER ? v[a->itemsize - 1 - b] : v[b];
+                    dst[b] = a->byteorder == OTHER ? v[a->itemsize - 1 - b]
+                                                   : v[b];
             }
     a->header = known_cards();
     bmp_error err = {0};
-    int rc = scaled ? bmp_fits_write_scaled(out, a, NULL, bitpix, bscale, bzero,
-                                            flags, &err)
+    int rc = scaled ? bmp_fits_write_scaled(out, a, NULL, bitpix, bscale,
+                                            bzero, flags, &err)
                     : bmp_fits_write(out, a, NULL, flags, &err);
     bmp_object_free(a, NULL);
     if (rc < 0)
@@ -281,10 +303,9 @@ int main(int argc, char **argv)
         return cmd_header(argv[2], argc > 3 ? argv[3] : NULL);
     if (argc >= 2 && strcmp(argv[1], "write") == 0)
         return cmd_write(argc, argv);
-    fprintf(stderr,
-            "usage: fits_tool dump FILE [HDU]\n"
-            "       fits_tool header FILE [HDU]\n"
-            "       fits_tool write DTYPE OUT [--fortran] [--swapped] "
-            "[--checksum] [--scaled BITPIX BSCALE BZERO]\n");
+    fprintf(stderr, "usage: fits_tool dump FILE [HDU]\n"
+                    "       fits_tool header FILE [HDU]\n"
+                    "       fits_tool write DTYPE OUT [--fortran] [--swapped] "
+                    "[--checksum] [--scaled BITPIX BSCALE BZERO]\n");
     return 64;
 }

@@ -34,10 +34,9 @@ static int die(const char *what, const bmp_error *err)
 
 static int usage(void)
 {
-    fprintf(stderr,
-            "usage: npy_tool dump [--mmap] [--keep-order] FILE\n"
-            "       npy_tool write DTYPE C|F '<'|'>' OUT [DIM...]\n"
-            "       npy_tool copy [--mmap] IN OUT\n");
+    fprintf(stderr, "usage: npy_tool dump [--mmap] [--keep-order] FILE\n"
+                    "       npy_tool write DTYPE C|F '<'|'>' OUT [DIM...]\n"
+                    "       npy_tool copy [--mmap] IN OUT\n");
     return 2;
 }
 
@@ -50,12 +49,12 @@ static void print_value(const bmp_array *a, size_t i)
 {
     const unsigned char *p = (const unsigned char *)a->data + i * a->itemsize;
     switch (a->dtype) {
-#define INT(type, fmt)                          \
-    {                                           \
-        type v;                                 \
-        memcpy(&v, p, sizeof v);                \
-        printf("\"%" fmt "\"", v);              \
-        return;                                 \
+#define INT(type, fmt)             \
+    {                              \
+        type v;                    \
+        memcpy(&v, p, sizeof v);   \
+        printf("\"%" fmt "\"", v); \
+        return;                    \
     }
     case BMP_DTYPE_BOOL: printf("\"%d\"", p[0] != 0); return;
     case BMP_DTYPE_INT8: INT(int8_t, PRId8)
@@ -68,8 +67,18 @@ static void print_value(const bmp_array *a, size_t i)
     case BMP_DTYPE_UINT64: INT(uint64_t, PRIu64)
 #undef INT
     case BMP_DTYPE_FLOAT16: print_real(bmp_array_get_double(a, i)); return;
-    case BMP_DTYPE_FLOAT32: { float v; memcpy(&v, p, 4); print_real(v); return; }
-    case BMP_DTYPE_FLOAT64: { double v; memcpy(&v, p, 8); print_real(v); return; }
+    case BMP_DTYPE_FLOAT32: {
+        float v;
+        memcpy(&v, p, 4);
+        print_real(v);
+        return;
+    }
+    case BMP_DTYPE_FLOAT64: {
+        double v;
+        memcpy(&v, p, 8);
+        print_real(v);
+        return;
+    }
     case BMP_DTYPE_COMPLEX64: {
         float v[2];
         memcpy(v, p, 8);
@@ -154,15 +163,36 @@ static void pattern(const bmp_array *a, size_t i, unsigned char *out)
         x *= 1e10;
     switch (a->dtype) {
     case BMP_DTYPE_BOOL: out[0] = i % 3 == 0; return;
-    case BMP_DTYPE_INT8: case BMP_DTYPE_UINT8: { uint8_t v = (uint8_t)bits; memcpy(out, &v, 1); return; }
-    case BMP_DTYPE_INT16: case BMP_DTYPE_UINT16: { uint16_t v = (uint16_t)bits; memcpy(out, &v, 2); return; }
-    case BMP_DTYPE_INT32: case BMP_DTYPE_UINT32: { uint32_t v = (uint32_t)bits; memcpy(out, &v, 4); return; }
-    case BMP_DTYPE_INT64: case BMP_DTYPE_UINT64: memcpy(out, &bits, 8); return;
+    case BMP_DTYPE_INT8:
+    case BMP_DTYPE_UINT8: {
+        uint8_t v = (uint8_t)bits;
+        memcpy(out, &v, 1);
+        return;
+    }
+    case BMP_DTYPE_INT16:
+    case BMP_DTYPE_UINT16: {
+        uint16_t v = (uint16_t)bits;
+        memcpy(out, &v, 2);
+        return;
+    }
+    case BMP_DTYPE_INT32:
+    case BMP_DTYPE_UINT32: {
+        uint32_t v = (uint32_t)bits;
+        memcpy(out, &v, 4);
+        return;
+    }
+    case BMP_DTYPE_INT64:
+    case BMP_DTYPE_UINT64: memcpy(out, &bits, 8); return;
     case BMP_DTYPE_FLOAT16: return;
-    case BMP_DTYPE_FLOAT32: { float v = (float)x; memcpy(out, &v, 4); return; }
+    case BMP_DTYPE_FLOAT32: {
+        float v = (float)x;
+        memcpy(out, &v, 4);
+        return;
+    }
     case BMP_DTYPE_FLOAT64: memcpy(out, &x, 8); return;
     case BMP_DTYPE_COMPLEX64: {
-        float v[2] = {(float)((double)i * 0.5), (float)(-((double)i * 0.25) - 1)};
+        float v[2] = {(float)((double)i * 0.5),
+                      (float)(-((double)i * 0.25) - 1)};
         memcpy(out, v, 8);
         return;
     }
@@ -213,8 +243,10 @@ static int write_cmd(int argc, char **argv)
     int swap = a->itemsize > 1 && (order == '<') != native_little;
     if (a->itemsize > 1)
         a->byteorder = order;
-    size_t part = (dtype == BMP_DTYPE_COMPLEX64 || dtype == BMP_DTYPE_COMPLEX128)
-                      ? a->itemsize / 2 : a->itemsize;
+    size_t part = (dtype == BMP_DTYPE_COMPLEX64 ||
+                   dtype == BMP_DTYPE_COMPLEX128)
+                      ? a->itemsize / 2
+                      : a->itemsize;
     for (size_t i = 0; i < a->count; i++) {
         unsigned char *p = (unsigned char *)a->data + i * a->itemsize;
         pattern(a, i, p);

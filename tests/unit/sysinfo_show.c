@@ -26,28 +26,20 @@ int bmp__sysinfo_read(const char *root, const char *topology,
 const char *bmp__cpu_source_name(bmp__cpu_source source)
 {
     switch (source) {
-    case BMP__CPU_FROM_CORES:
-        return "cores";
-    case BMP__CPU_FROM_AFFINITY:
-        return "affinity";
-    case BMP__CPU_FROM_ONLINE:
-        return "online";
-    case BMP__CPU_FROM_QUOTA:
-        return "quota";
-    default:
-        return "none";
+    case BMP__CPU_FROM_CORES: return "cores";
+    case BMP__CPU_FROM_AFFINITY: return "affinity";
+    case BMP__CPU_FROM_ONLINE: return "online";
+    case BMP__CPU_FROM_QUOTA: return "quota";
+    default: return "none";
     }
 }
 
 const char *bmp__mem_source_name(bmp__mem_source source)
 {
     switch (source) {
-    case BMP__MEM_FROM_MEMINFO:
-        return "meminfo";
-    case BMP__MEM_FROM_CGROUP:
-        return "cgroup";
-    default:
-        return "none";
+    case BMP__MEM_FROM_MEMINFO: return "meminfo";
+    case BMP__MEM_FROM_CGROUP: return "cgroup";
+    default: return "none";
     }
 }
 
@@ -73,19 +65,19 @@ json_t *bmp__sysinfo_json(const bmp__sysinfo *si)
         {"cpus_allowed", figure(si->cpus_allowed, 1)},
         {"cpus_online", figure(si->cpus_online, 1)},
         {"cpu_cgroup_version", json_integer(si->cpu_cgroup_version)},
-        {"cpu_cgroup", si->cpu_cgroup[0] ? json_string(si->cpu_cgroup)
-                                         : json_null()},
+        {"cpu_cgroup",
+         si->cpu_cgroup[0] ? json_string(si->cpu_cgroup) : json_null()},
         {"cpu_quota_us", figure(si->cpu_quota_us, 1)},
-        {"cpu_period_us", figure(si->cpu_quota_us > 0 ? si->cpu_period_us
-                                                      : BMP__UNKNOWN, 1)},
+        {"cpu_period_us",
+         figure(si->cpu_quota_us > 0 ? si->cpu_period_us : BMP__UNKNOWN, 1)},
         {"cpu_quota_cores", figure(si->cpu_quota_cores, 1)},
         {"mem_available", figure(si->mem_available, 0)},
         {"mem_source", json_string(bmp__mem_source_name(si->mem_source))},
         {"mem_total", figure(si->mem_total, 0)},
         {"mem_available_system", figure(si->mem_available_system, 0)},
         {"mem_cgroup_version", json_integer(si->mem_cgroup_version)},
-        {"mem_cgroup", si->mem_cgroup[0] ? json_string(si->mem_cgroup)
-                                         : json_null()},
+        {"mem_cgroup",
+         si->mem_cgroup[0] ? json_string(si->mem_cgroup) : json_null()},
         {"cgroup_mem_limit", figure(si->cgroup_mem_limit, 0)},
         {"cgroup_mem_usage", figure(si->cgroup_mem_usage, 0)},
         {"cgroup_mem_available", figure(si->cgroup_mem_available, 0)},

@@ -18,18 +18,16 @@ static void args_sizes(void **state)
     static const struct {
         const char *text;
         int64_t bytes;
-    } ok[] = {{"4096", 4096},        {"64k", 65536},
-              {"512M", 512LL << 20}, {"2G", 2LL << 30},
-              {"1.5G", 3LL << 29},   {"2GiB", 2LL << 30},
-              {"3MB", 3LL << 20},    {"1T", 1LL << 40},
-              {"0", 0}};
+    } ok[] = {{"4096", 4096},     {"64k", 65536},      {"512M", 512LL << 20},
+              {"2G", 2LL << 30},  {"1.5G", 3LL << 29}, {"2GiB", 2LL << 30},
+              {"3MB", 3LL << 20}, {"1T", 1LL << 40},   {"0", 0}};
     for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
         int64_t b = -1;
         assert_int_equal(bmp_parse_size(ok[i].text, &b), 0);
         assert_int_equal(b, ok[i].bytes);
     }
-    const char *bad[] = {"", "G", "-1G", "12X", "1GG", "nan", "inf",
-                         "99999999999T", "1 G"};
+    const char *bad[] = {"",    "G",   "-1G",          "12X", "1GG",
+                         "nan", "inf", "99999999999T", "1 G"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         int64_t b = 0;
         assert_int_equal(bmp_parse_size(bad[i], &b), BMP_EINVAL);
@@ -40,11 +38,25 @@ static void args_sizes(void **state)
 static void args_all_options(void **state)
 {
     (void)state;
-    char *argv[] = {"prog", "--outdir", "out", "--create_outdir",
-                    "--read_pout=r.jsonl", "--write_pout", "w.jsonl",
-                    "mine", "--outname_append", "_x", "--num_processes",
-                    "0.5", "--mem_available", "2G", "--mem_frac=0.5",
-                    "--process_size", "512M", "--own-flag", NULL};
+    char *argv[] = {"prog",
+                    "--outdir",
+                    "out",
+                    "--create_outdir",
+                    "--read_pout=r.jsonl",
+                    "--write_pout",
+                    "w.jsonl",
+                    "mine",
+                    "--outname_append",
+                    "_x",
+                    "--num_processes",
+                    "0.5",
+                    "--mem_available",
+                    "2G",
+                    "--mem_frac=0.5",
+                    "--process_size",
+                    "512M",
+                    "--own-flag",
+                    NULL};
     int argc = 18;
     json_t *kw = json_object();
     bmp_error err = {0};
@@ -72,8 +84,8 @@ static void args_defaults_and_negation(void **state)
     (void)state;
     char *argv[] = {"prog", "--no-create_outdir", NULL};
     int argc = 2;
-    json_t *kw = json_pack("{s:b, s:s}", "create_outdir", 1,
-                           "outname_append", "_keep");
+    json_t *kw = json_pack("{s:b, s:s}", "create_outdir", 1, "outname_append",
+                           "_keep");
     assert_int_equal(bmp_args_parse(&argc, argv, kw, NULL), 0);
     assert_false(bmp_kw_bool(kw, "create_outdir", 1));
     /* Defaults are the library's: options not given stay unset, so run
@@ -137,10 +149,11 @@ static void args_help_lists_every_option(void **state)
 {
     (void)state;
     const char *help = bmp_args_help();
-    const char *names[] = {"--outdir", "--create_outdir", "--read_pout",
-                           "--write_pout", "--outname_append",
-                           "--num_processes", "--mem_available",
-                           "--mem_frac", "--process_size"};
+    const char *names[] = {"--outdir",         "--create_outdir",
+                           "--read_pout",      "--write_pout",
+                           "--outname_append", "--num_processes",
+                           "--mem_available",  "--mem_frac",
+                           "--process_size"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         assert_non_null(strstr(help, names[i]));
 }

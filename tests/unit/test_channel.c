@@ -56,7 +56,8 @@ static void channel_tasks_in_batches_and_pieces(void **state)
     assert_int_equal(bmp__channel_recv_task(sv[1], &index, &estimate), 1);
     assert_int_equal(index, 9);
     assert_int_equal(bmp__write_all(sv[0], (char *)&split + 5,
-                                    sizeof split - 5), 0);
+                                    sizeof split - 5),
+                     0);
     assert_int_equal(bmp__channel_recv_task(sv[1], &index, &estimate), 1);
     assert_int_equal(index, 10);
     assert_int_equal(estimate, 42);
@@ -65,8 +66,7 @@ static void channel_tasks_in_batches_and_pieces(void **state)
     /* End of file between tasks is the normal end; inside one, an error. */
     assert_int_equal(bmp__write_all(sv[0], &split, 3), 0);
     close(sv[0]);
-    assert_int_equal(bmp__channel_recv_task(sv[1], &index, &estimate),
-                     -EPIPE);
+    assert_int_equal(bmp__channel_recv_task(sv[1], &index, &estimate), -EPIPE);
     bmp__channel_set_worker(-1, NULL);
     close(sv[1]);
 
@@ -220,7 +220,8 @@ static void channel_many_frames_one_read(void **state)
         assert_true(f == 1 || f == -EAGAIN);
         char *temp;
         while (bmp__reader_next(&rd, &got, &temp) == 1) {
-            assert_int_equal(bmp_kw_int(bmp__result_meta(&got), "i", -1), seen);
+            assert_int_equal(bmp_kw_int(bmp__result_meta(&got), "i", -1),
+                             seen);
             seen++;
         }
     }
@@ -260,7 +261,8 @@ static void channel_large_meta(void **state)
         k = bmp__reader_next(&rd, &got, &temp);
     }
     assert_int_equal(k, 1);
-    assert_string_equal(json_string_value(json_object_get(bmp__result_meta(&got), "big")),
+    assert_string_equal(json_string_value(
+                            json_object_get(bmp__result_meta(&got), "big")),
                         text);
     close(sv[0]);
     close(sv[1]);
@@ -286,8 +288,8 @@ static void channel_malformed_frames_refused(void **state)
         size_t at;
         unsigned char byte;
     } cases[] = {
-        {0, 'Z'},                  /* magic */
-        {4, 200},                  /* status */
+        {0, 'Z'},                   /* magic */
+        {4, 200},                   /* status */
         {outname_len_at + 4, 0x7f}, /* outname length ~ 2^39 */
     };
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {

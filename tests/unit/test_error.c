@@ -68,15 +68,15 @@ static void error_map_complete(void **state)
     BMP_ERROR_MAP(COUNT)
 #undef COUNT
     assert_int_equal(n, N_LIBRARY_CODES);
-#define CHECK(n_, v_, t_)                                                  \
-    {                                                                      \
-        int found = 0;                                                     \
-        for (size_t i = 0; i < N_LIBRARY_CODES; i++)                       \
-            if (library_codes[i].code == (v_) &&                           \
-                strcmp(library_codes[i].name, "BMP_" #n_) == 0 &&          \
-                strcmp(library_codes[i].text, (t_)) == 0)                  \
-                found = 1;                                                 \
-        assert_true(found);                                                \
+#define CHECK(n_, v_, t_)                                         \
+    {                                                             \
+        int found = 0;                                            \
+        for (size_t i = 0; i < N_LIBRARY_CODES; i++)              \
+            if (library_codes[i].code == (v_) &&                  \
+                strcmp(library_codes[i].name, "BMP_" #n_) == 0 && \
+                strcmp(library_codes[i].text, (t_)) == 0)         \
+                found = 1;                                        \
+        assert_true(found);                                       \
     }
     BMP_ERROR_MAP(CHECK)
 #undef CHECK

@@ -247,14 +247,14 @@ static void executor_queued_items_survive_faults(void **state)
                          NULL);
         bmp_pipe_add_post(pipe, record_ahead, NULL, NULL);
         json_t *kw = json_pack("{s:s, s:i, s:f, s:b}", "outdir", dir,
-                               "num_processes", 2, "timeout", 1.0,
-                               "overwrite", 1);
+                               "num_processes", 2, "timeout", 1.0, "overwrite",
+                               1);
         bmp_pout *pout = run(pipe, names, kw);
         long long most_ahead = 0;
         for (size_t i = 0; i < N_SHORT; i++) {
             json_t *e = bmp_pout_entry_json(pout, i);
-            long long attempts =
-                bmp_kw_int(json_object_get(e, "stats"), "attempts", -1);
+            long long attempts = bmp_kw_int(json_object_get(e, "stats"),
+                                            "attempts", -1);
             json_decref(e);
             assert_int_equal(attempts, 1);
             if (i == SHORT_VICTIM) {
@@ -333,8 +333,8 @@ static void executor_retries_recover(void **state)
     for (size_t i = 0; i < N_ITEMS; i++) {
         assert_int_equal(bmp_pout_status(pout, i), BMP_ITEM_OK);
         json_t *e = bmp_pout_entry_json(pout, i);
-        long long attempts =
-            bmp_kw_int(json_object_get(e, "stats"), "attempts", -1);
+        long long attempts = bmp_kw_int(json_object_get(e, "stats"),
+                                        "attempts", -1);
         assert_int_equal(attempts, (i == 2 || i == 5) ? 2 : 1);
         json_decref(e);
     }
@@ -438,7 +438,8 @@ static void executor_measures_peak_memory(void **state)
     bmp_pout *pout = run(pipe, f->names, kw);
     for (size_t i = 0; i < N_ITEMS; i++) {
         json_t *e = bmp_pout_entry_json(pout, i);
-        long long peak = bmp_kw_int(json_object_get(e, "stats"), "peak_rss", -1);
+        long long peak = bmp_kw_int(json_object_get(e, "stats"), "peak_rss",
+                                    -1);
         long long touched = (i % 2 ? 8LL : 128LL) << 20;
         /* At least what the item touched; and, being reset per item, not
          * the peak of the large item before it.  The sanitizers keep
@@ -563,7 +564,8 @@ static void executor_peak_after_thread_exit(void **state)
             assert_int_equal(bmp_pout_stats(pout, (size_t)i, &s), 0);
             if (s.peak_rss - s.start_rss > (int64_t)16 << 20)
                 fail_msg("item %d (budget %d): peak %lld above a start of "
-                         "%lld", i, budgeted, (long long)s.peak_rss,
+                         "%lld",
+                         i, budgeted, (long long)s.peak_rss,
                          (long long)s.start_rss);
         }
         bmp_pout_free(pout);
@@ -1279,8 +1281,8 @@ static void *pipeline_thread(void *arg)
     thread_job *job = arg;
     /* Its own JSON values: jansson's reference counts are not shared
      * safely between threads. */
-    json_t *one = json_pack(
-        "[s]", json_string_value(json_array_get(job->f->names, 0)));
+    json_t *one = json_pack("[s]", json_string_value(
+                                       json_array_get(job->f->names, 0)));
     for (int k = 0; k < 5; k++) {
         bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
         bmp_pipe_add_post(pipe, value_to_meta, NULL, NULL);

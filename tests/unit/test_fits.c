@@ -2,8 +2,8 @@
  * test_fits.c -- FITS images through cfitsio: round trips of every BITPIX
  * and of scaled data, header cards of every type, HDU selection, axis
  * order, and the errors for tables, missing HDUs, truncated and non-FITS
- * files; the ops' keywords.  Files the library cannot write (several HDUs, tables, BLANK,
- * tile compression) are made with cfitsio directly.
+ * files; the ops' keywords.  Files the library cannot write (several HDUs,
+ * tables, BLANK, tile compression) are made with cfitsio directly.
  */
 #include "bigmultipipe.h"
 
@@ -61,12 +61,12 @@ static bmp_array *make_values(bmp_dtype dtype, int ndim, const size_t *shape)
         for (size_t i = 0; i < n; i++)
             p[i] = i % 3 == 0;
         break;
-#define EXTREMES(type, lo, hi)                   \
-    {                                            \
-        type *v = a->data;                       \
-        v[0] = lo;                               \
-        v[n - 1] = hi;                           \
-        break;                                   \
+#define EXTREMES(type, lo, hi) \
+    {                          \
+        type *v = a->data;     \
+        v[0] = lo;             \
+        v[n - 1] = hi;         \
+        break;                 \
     }
     case BMP_DTYPE_INT8: EXTREMES(int8_t, INT8_MIN, INT8_MAX)
     case BMP_DTYPE_UINT8: EXTREMES(uint8_t, 0, UINT8_MAX)
@@ -79,22 +79,22 @@ static bmp_array *make_values(bmp_dtype dtype, int ndim, const size_t *shape)
 #undef EXTREMES
     case BMP_DTYPE_FLOAT32: {
         float *v = a->data;
-        const float special[] = {NAN, INFINITY, -INFINITY, -0.0f, 1e-45f,
-                                 3.4028235e38f, -1.5f, 0.1f};
+        const float special[] = {NAN,    INFINITY,      -INFINITY, -0.0f,
+                                 1e-45f, 3.4028235e38f, -1.5f,     0.1f};
         for (size_t i = 0; i < n; i++)
             v[i] = i < 8 ? special[i] : (float)i * 0.37f - 11.0f;
         break;
     }
     case BMP_DTYPE_FLOAT64: {
         double *v = a->data;
-        const double special[] = {NAN, INFINITY, -INFINITY, -0.0, 5e-324,
-                                  1.7976931348623157e308, -1.5, 0.1};
+        const double special[] = {NAN,  INFINITY, -INFINITY,
+                                  -0.0, 5e-324,   1.7976931348623157e308,
+                                  -1.5, 0.1};
         for (size_t i = 0; i < n; i++)
             v[i] = i < 8 ? special[i] : (double)i * 0.37 - 11.0;
         break;
     }
-    default:
-        break;
+    default: break;
     }
     return a;
 }
@@ -106,7 +106,8 @@ static void assert_same_values(const bmp_array *a, const bmp_array *b)
     for (int i = 0; i < a->ndim; i++)
         assert_int_equal(a->shape[i], b->shape[i]);
     assert_int_equal(a->count, b->count);
-    int is_float = a->dtype == BMP_DTYPE_FLOAT32 || a->dtype == BMP_DTYPE_FLOAT64;
+    int is_float = a->dtype == BMP_DTYPE_FLOAT32 ||
+                   a->dtype == BMP_DTYPE_FLOAT64;
     if (!is_float && a->byteorder == b->byteorder && !a->fortran_order &&
         !b->fortran_order && a->itemsize == b->itemsize) {
         assert_memory_equal(a->data, b->data, a->nbytes);
@@ -163,7 +164,8 @@ static char *make_mef(const char *dir)
     check(fits_create_diskfile(&f, path, &st));
     check(fits_create_img(f, SHORT_IMG, 0, NULL, &st));
     char *ttype[] = {"X"}, *tform[] = {"E"}, *tunit[] = {""};
-    check(fits_create_tbl(f, BINARY_TBL, 3, 1, ttype, tform, tunit, "TAB", &st));
+    check(
+        fits_create_tbl(f, BINARY_TBL, 3, 1, ttype, tform, tunit, "TAB", &st));
     float x[3] = {1, 2, 3};
     check(fits_write_col(f, TFLOAT, 1, 1, 1, 3, x, &st));
     for (int v = 1; v <= 2; v++) {
@@ -261,10 +263,10 @@ static void roundtrip(const char *dir, bmp_dtype dtype, int bitpix,
     free(path);
 }
 
-#define ROUNDTRIP(name, dtype, bitpix, bzero, read_as)              \
-    static void fits_roundtrip_##name(void **state)                 \
-    {                                                               \
-        roundtrip(*state, dtype, bitpix, bzero, read_as);           \
+#define ROUNDTRIP(name, dtype, bitpix, bzero, read_as)    \
+    static void fits_roundtrip_##name(void **state)       \
+    {                                                     \
+        roundtrip(*state, dtype, bitpix, bzero, read_as); \
     }
 ROUNDTRIP(uint8, BMP_DTYPE_UINT8, 8, 0, BMP_DTYPE_UINT8)
 ROUNDTRIP(int8, BMP_DTYPE_INT8, 8, -128, BMP_DTYPE_INT8)
@@ -342,8 +344,10 @@ static void fits_fortran_and_swapped_input(void **state)
                 for (size_t j = 0; j < 3; j++)
                     for (size_t k = 0; k < 4; k++) {
                         size_t ci = (i * 3 + j) * 4 + k;
-                        size_t xi = x->fortran_order ? i + 2 * (j + 3 * k) : ci;
-                        bmp_array_set_double(x, xi, bmp_array_get_double(c, ci));
+                        size_t xi = x->fortran_order ? i + 2 * (j + 3 * k)
+                                                     : ci;
+                        bmp_array_set_double(x, xi,
+                                             bmp_array_get_double(c, ci));
                     }
             char *path = tu_join(*state, "order.fits");
             write_ok(path, x, NULL, 0);
@@ -405,15 +409,17 @@ static void fits_scaled_roundtrip(void **state)
         bmp_array *a = bmp_array_new(BMP_DTYPE_FLOAT64, 2, shape);
         double span = cases[c].bitpix == 8 ? 250 : 30000;
         for (size_t i = 0; i < a->count; i++)
-            ((double *)a->data)[i] =
-                cases[c].bzero +
-                cases[c].bscale * (span * (double)i / (double)a->count - 
-                                   (cases[c].bitpix == 8 ? 0 : span / 2)) +
-                cases[c].bscale * 0.3;
+            ((double *)a->data)[i] = cases[c].bzero +
+                                     cases[c].bscale *
+                                         (span * (double)i / (double)a->count -
+                                          (cases[c].bitpix == 8 ? 0
+                                                                : span / 2)) +
+                                     cases[c].bscale * 0.3;
         char *path = tu_join(*state, "scaled.fits");
         bmp_error err = {0};
         int rc = bmp_fits_write_scaled(path, a, NULL, cases[c].bitpix,
-                                       cases[c].bscale, cases[c].bzero, 0, &err);
+                                       cases[c].bscale, cases[c].bzero, 0,
+                                       &err);
         if (rc)
             fail_msg("case %zu: %s", c, err.text);
         bmp_array *b = read_ok(path, NULL);
@@ -427,7 +433,8 @@ static void fits_scaled_roundtrip(void **state)
         assert_true(bs == cases[c].bscale);
         assert_true(bz == cases[c].bzero);
         for (size_t i = 0; i < a->count; i++) {
-            double x = bmp_array_get_double(a, i), y = bmp_array_get_double(b, i);
+            double x = bmp_array_get_double(a, i),
+                   y = bmp_array_get_double(b, i);
             double tol = cases[c].bscale * 0.5 + fabs(x) * 1e-6;
             if (fabs(x - y) > tol)
                 fail_msg("case %zu element %zu: %.17g vs %.17g", c, i, x, y);
@@ -448,7 +455,8 @@ static void fits_scaled_unsigned_convention(void **state)
     char *path = tu_join(*state, "u16.fits");
     bmp_error err = {0};
     assert_int_equal(bmp_fits_write_scaled(path, a, NULL, 16, 1.0, 32768.0, 0,
-                                           &err), 0);
+                                           &err),
+                     0);
     bmp_array *b = read_ok(path, NULL);
     assert_int_equal(b->dtype, BMP_DTYPE_UINT16);
     assert_memory_equal(b->data, v, sizeof v);
@@ -478,7 +486,8 @@ static void fits_scaled_errors(void **state)
     assert_contains(err.text, "40000");
     /* In range once scaled. */
     memset(&err, 0, sizeof err);
-    assert_int_equal(bmp_fits_write_scaled(path, a, NULL, 16, 2, 0, 0, &err), 0);
+    assert_int_equal(bmp_fits_write_scaled(path, a, NULL, 16, 2, 0, 0, &err),
+                     0);
     assert_int_equal(unlink(path), 0);
 
     memset(&err, 0, sizeof err);
@@ -530,8 +539,8 @@ static void fits_blank_becomes_nan(void **state)
 /*  Header cards                                                          */
 /* ---------------------------------------------------------------------- */
 
-static void assert_card(const json_t *card, const char *key, const char *value_json,
-                        const char *comment)
+static void assert_card(const json_t *card, const char *key,
+                        const char *value_json, const char *comment)
 {
     const char *k = json_string_value(json_object_get(card, "key"));
     if (!k || strcmp(k, key) != 0)
@@ -545,7 +554,8 @@ static void assert_card(const json_t *card, const char *key, const char *value_j
     }
     json_decref(expected);
     if (comment)
-        assert_string_equal(json_string_value(json_object_get(card, "comment")),
+        assert_string_equal(json_string_value(
+                                json_object_get(card, "comment")),
                             comment);
 }
 
@@ -557,26 +567,35 @@ static void fits_cards_every_type(void **state)
     memcpy(longstr + 140, "it's done", 10); /* a quote across the join */
 
     json_t *cards = json_array();
-    assert_int_equal(bmp_fits_card_set_str(cards, "OBJECT", "M31", "target"), 0);
-    assert_int_equal(bmp_fits_card_set_real(cards, "EXPTIME", 30.0, "seconds"), 0);
+    assert_int_equal(bmp_fits_card_set_str(cards, "OBJECT", "M31", "target"),
+                     0);
+    assert_int_equal(bmp_fits_card_set_real(cards, "EXPTIME", 30.0, "seconds"),
+                     0);
     assert_int_equal(bmp_fits_card_set_real(cards, "TENTH", 0.1, NULL), 0);
-    assert_int_equal(bmp_fits_card_set_real(cards, "THIRD", 1.0 / 3.0, NULL), 0);
+    assert_int_equal(bmp_fits_card_set_real(cards, "THIRD", 1.0 / 3.0, NULL),
+                     0);
     assert_int_equal(bmp_fits_card_set_real(cards, "HUGE", 1e300, NULL), 0);
-    assert_int_equal(bmp_fits_card_set_real(cards, "TINY", -2.5e-310, NULL), 0);
+    assert_int_equal(bmp_fits_card_set_real(cards, "TINY", -2.5e-310, NULL),
+                     0);
     assert_int_equal(bmp_fits_card_set_int(cards, "NCOMBINE", 7, "frames"), 0);
     assert_int_equal(bmp_fits_card_set_int(cards, "BIGINT", 9007199254740993LL,
-                                           NULL), 0);
+                                           NULL),
+                     0);
     assert_int_equal(bmp_fits_card_set_int(cards, "NEGINT", -42, NULL), 0);
     assert_int_equal(bmp_fits_card_set_bool(cards, "FLAG", 1, "on"), 0);
     assert_int_equal(bmp_fits_card_set_bool(cards, "OFF", 0, NULL), 0);
-    assert_int_equal(bmp_fits_card_set_str(cards, "LONGSTR", longstr, "long"), 0);
-    assert_int_equal(bmp_fits_card_set_str(cards, "QUOTE", "O'Brien", NULL), 0);
+    assert_int_equal(bmp_fits_card_set_str(cards, "LONGSTR", longstr, "long"),
+                     0);
+    assert_int_equal(bmp_fits_card_set_str(cards, "QUOTE", "O'Brien", NULL),
+                     0);
     assert_int_equal(bmp_fits_card_set_str(cards, "EMPTY", "", NULL), 0);
     assert_int_equal(bmp_fits_card_append(cards, "UNDEF", NULL, "unknown"), 0);
     json_t *cx = json_pack("[ff]", 1.5, -2.0);
     assert_int_equal(bmp_fits_card_append(cards, "CPLX", cx, NULL), 0);
     json_decref(cx);
-    assert_int_equal(bmp_fits_card_set_int(cards, "ESO DET CHIP NO", 3, "hier"), 0);
+    assert_int_equal(bmp_fits_card_set_int(cards, "ESO DET CHIP NO", 3,
+                                           "hier"),
+                     0);
     assert_int_equal(bmp_fits_card_set_int(cards, "lower", 1, NULL), 0);
     json_t *t = json_string("first comment");
     assert_int_equal(bmp_fits_card_append(cards, "COMMENT", t, NULL), 0);
@@ -627,8 +646,10 @@ static void fits_cards_every_type(void **state)
     assert_card(json_array_get(h, i++), "ESO DET CHIP NO", "3", "hier");
     assert_card(json_array_get(h, i++), "LOWER", "1", "");
     assert_card(json_array_get(h, i++), "COMMENT", "\"first comment\"", "");
-    assert_card(json_array_get(h, i++), "HISTORY", "\"processed by a test\"", "");
-    assert_card(json_array_get(h, i++), "COMMENT", "\"   indented comment\"", "");
+    assert_card(json_array_get(h, i++), "HISTORY", "\"processed by a test\"",
+                "");
+    assert_card(json_array_get(h, i++), "COMMENT", "\"   indented comment\"",
+                "");
     assert_card(json_array_get(h, i++), "", "\"blank keyword text\"", "");
     assert_int_equal(json_array_size(h), i);
 
@@ -666,7 +687,8 @@ static void fits_cards_structural_skipped(void **state)
     assert_non_null(cards);
     size_t shape[1] = {3};
     for (int as_float = 0; as_float < 2; as_float++) {
-        bmp_array *a = make_values(as_float ? BMP_DTYPE_FLOAT32 : BMP_DTYPE_INT32,
+        bmp_array *a = make_values(as_float ? BMP_DTYPE_FLOAT32
+                                            : BMP_DTYPE_INT32,
                                    1, shape);
         char *path = tu_join(*state, "struct.fits");
         write_ok(path, a, cards, 0);
@@ -722,7 +744,8 @@ static void fits_cards_invalid(void **state)
     }
     /* A non-finite real cannot even be set: FITS has no NaN in cards. */
     json_t *cards = json_array();
-    assert_int_equal(bmp_fits_card_set_real(cards, "BAD", NAN, NULL), BMP_EINVAL);
+    assert_int_equal(bmp_fits_card_set_real(cards, "BAD", NAN, NULL),
+                     BMP_EINVAL);
     assert_int_equal(bmp_fits_card_set_real(cards, "BAD", INFINITY, NULL),
                      BMP_EINVAL);
     assert_int_equal(json_array_size(cards), 0);
@@ -784,9 +807,11 @@ static void fits_card_helpers(void **state)
     assert_int_equal(json_array_size(h), 5);
     json_t *c = bmp_fits_card_find(h, "GAIN");
     assert_ptr_equal(c, json_array_get(h, 0));
-    assert_string_equal(json_string_value(json_object_get(c, "comment")), "e/ADU");
+    assert_string_equal(json_string_value(json_object_get(c, "comment")),
+                        "e/ADU");
     assert_int_equal(bmp_fits_card_set_int(h, "GAIN", 3, "new"), 0);
-    assert_string_equal(json_string_value(json_object_get(c, "comment")), "new");
+    assert_string_equal(json_string_value(json_object_get(c, "comment")),
+                        "new");
 
     json_t *t = json_string("one");
     assert_int_equal(bmp_fits_card_append(h, "HISTORY", t, NULL), 0);
@@ -894,7 +919,8 @@ static void fits_error_table_hdu(void **state)
     char *ttype[] = {"X"}, *tform[] = {"I8"};
     check(fits_create_diskfile(&f, path, &st));
     check(fits_create_img(f, BYTE_IMG, 0, NULL, &st));
-    check(fits_create_tbl(f, ASCII_TBL, 0, 1, ttype, tform, NULL, "ATAB", &st));
+    check(
+        fits_create_tbl(f, ASCII_TBL, 0, 1, ttype, tform, NULL, "ATAB", &st));
     check(fits_close_file(f, &st));
     err = read_fails(path, NULL, BMP_EUNSUPPORTED);
     assert_contains(err.text, "no image HDU with data");
@@ -1052,7 +1078,8 @@ static void fits_write_unsupported(void **state)
     for (size_t i = 0; i < 3; i++) {
         bmp_array *a = bmp_array_new(bad[i], 1, shape);
         bmp_error err = {0};
-        assert_int_equal(bmp_fits_write(path, a, NULL, 0, &err), BMP_EUNSUPPORTED);
+        assert_int_equal(bmp_fits_write(path, a, NULL, 0, &err),
+                         BMP_EUNSUPPORTED);
         assert_contains(err.text, bmp_dtype_name(bad[i]));
         bmp_object_free(a, NULL);
     }
@@ -1180,7 +1207,8 @@ static void fits_threads(void **state)
     thread_job jobs[N];
     for (int i = 0; i < N; i++) {
         jobs[i] = (thread_job){*state, i, 0};
-        assert_int_equal(pthread_create(&t[i], NULL, thread_main, &jobs[i]), 0);
+        assert_int_equal(pthread_create(&t[i], NULL, thread_main, &jobs[i]),
+                         0);
     }
     for (int i = 0; i < N; i++) {
         pthread_join(t[i], NULL);
@@ -1238,25 +1266,22 @@ static void fits_ops_keyword_types(void **state)
     assert_int_equal(bmp_fits_write(in, a, NULL, 0, &err), 0);
     bmp_object_free(a, NULL);
 
-    assert_kw_type_failure(
-        run_fits_ops(in, json_pack("{s:s, s:s}", "outdir", dir,
-                                   "fits_checksum", "yes")),
-        "keyword fits_checksum must be a boolean");
-    assert_kw_type_failure(
-        run_fits_ops(in, json_pack("{s:s, s:[i]}", "outdir", dir,
-                                   "fits_hdu", 0)),
-        "keyword fits_hdu must be an HDU index");
-    assert_kw_type_failure(
-        run_fits_ops(in, json_pack("{s:s, s:i}", "outdir", dir,
-                                   "fits_hdu", -1)),
-        "keyword fits_hdu must be an HDU index");
+    assert_kw_type_failure(run_fits_ops(in,
+                                        json_pack("{s:s, s:s}", "outdir", dir,
+                                                  "fits_checksum", "yes")),
+                           "keyword fits_checksum must be a boolean");
+    assert_kw_type_failure(run_fits_ops(in, json_pack("{s:s, s:[i]}", "outdir",
+                                                      dir, "fits_hdu", 0)),
+                           "keyword fits_hdu must be an HDU index");
+    assert_kw_type_failure(run_fits_ops(in, json_pack("{s:s, s:i}", "outdir",
+                                                      dir, "fits_hdu", -1)),
+                           "keyword fits_hdu must be an HDU index");
 
     /* The same keywords with their types: the checksum is written (and
      * fsync, which the ops turn into BMP_FITS_FSYNC, is accepted). */
     bmp_pout *pout = run_fits_ops(in, json_pack("{s:s, s:b, s:i, s:b}",
-                                                "outdir", dir,
-                                                "fits_checksum", 1,
-                                                "fits_hdu", 0, "fsync", 1));
+                                                "outdir", dir, "fits_checksum",
+                                                1, "fits_hdu", 0, "fsync", 1));
     assert_int_equal(bmp_pout_status(pout, 0), BMP_ITEM_OK);
     const char *out = bmp_pout_outname(pout, 0);
     assert_non_null(out);
@@ -1269,7 +1294,8 @@ static void fits_ops_keyword_types(void **state)
     free(in);
 }
 
-#define CASE(name) cmocka_unit_test_setup_teardown(name, setup_dir, teardown_dir)
+#define CASE(name) \
+    cmocka_unit_test_setup_teardown(name, setup_dir, teardown_dir)
 
 int main(void)
 {

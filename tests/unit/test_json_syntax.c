@@ -34,7 +34,8 @@ static const char *const valid[] = {
     "{}",
     "{\"a\":1}",
     "{\"median\":10.0,\"average\":-1.5e-3,\"n\":0}",
-    "{\"s\":\"caf\xc3\xa9 \\u00e9 \\ud83d\\ude00 \\\"q\\\" \\\\ \\/ \\b\\f\\n\\r\\t\"}",
+    "{\"s\":\"caf\xc3\xa9 \\u00e9 \\ud83d\\ude00 \\\"q\\\" \\\\ \\/ "
+    "\\b\\f\\n\\r\\t\"}",
     "{\"nul\":\"a\\u0000b\"}",
     "{\"l\":[1,[2,[3]],{\"x\":null},true,false,\"\"],\"o\":{}}",
     "{ \"spaced\" : [ 1 , 2 ] }",
@@ -156,7 +157,8 @@ static void json_syntax_depth(void **state)
                 accepted_deep++;
                 if (!jansson_reads_an_object(line, strlen(line)))
                     fail_msg("depth %d (%s inside): accepted, but its line "
-                             "does not read back", depth, inner[k]);
+                             "does not read back",
+                             depth, inner[k]);
             }
             free(line);
             free(text);

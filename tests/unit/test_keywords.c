@@ -111,8 +111,7 @@ static void keywords_get_int_integral_real(void **state)
 static void keywords_get_int_non_integral_real(void **state)
 {
     (void)state;
-    static const char *const bad[] = {"2.5", "-0.5", "1e-9", "1e19",
-                                      "-1e300"};
+    static const char *const bad[] = {"2.5", "-0.5", "1e-9", "1e19", "-1e300"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         json_t *kw = with_x(bad[i]);
         long long v = 99;
@@ -507,8 +506,8 @@ static void keywords_merge_deep_copy(void **state)
     /* ... so changing it, even deep inside, leaves them as they were. */
     json_object_set_new(json_object_get(m, "o"), "x", json_integer(99));
     json_array_append_new(json_object_get(m, "l"), json_integer(3));
-    json_array_append_new(
-        json_object_get(json_object_get(m, "p"), "y"), json_integer(4));
+    json_array_append_new(json_object_get(json_object_get(m, "p"), "y"),
+                          json_integer(4));
     json_object_set_new(m, "added", json_true());
 
     char *base_after = json_dumps(base, JSON_SORT_KEYS);

@@ -228,8 +228,8 @@ static void meta_multi_logging_long_message(void **state)
     big[n] = '\0';
     json_t *meta = json_object();
     assert_int_equal(bmp_multi_logging(meta, "debug", "<%s>", big), 0);
-    const char *got =
-        json_string_value(json_array_get(json_object_get(meta, "debug"), 0));
+    const char *got = json_string_value(
+        json_array_get(json_object_get(meta, "debug"), 0));
     assert_non_null(got);
     assert_int_equal(strlen(got), n + 2);
     assert_int_equal(got[0], '<');

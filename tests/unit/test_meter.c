@@ -1,9 +1,9 @@
 /*
- * test_meter.c -- a worker's per-item measurements (src/platform/meter.c): when the
- * peak's mark is kept from one item to the next, when it is reset, and
- * what start and peak each item then reports.  The end-of-item
- * getrusage() is made up here, so that each decision is checked exactly;
- * the executor tests check the same against real memory.
+ * test_meter.c -- a worker's per-item measurements (src/platform/meter.c):
+ * when the peak's mark is kept from one item to the next, when it is reset,
+ * and what start and peak each item then reports.  The end-of-item getrusage()
+ * is made up here, so that each decision is checked exactly; the executor
+ * tests check the same against real memory.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -39,8 +39,8 @@ static reading one_item(bmp__meter *m, long grown_kib)
     r.carried = usage[0].ru_utime.tv_sec == MARK_SECONDS;
     usage[1] = usage[0];
     usage[1].ru_utime.tv_sec = MARK_SECONDS;
-    usage[1].ru_maxrss =
-        grown_kib == UNKNOWN ? -1 : usage[0].ru_maxrss + grown_kib;
+    usage[1].ru_maxrss = grown_kib == UNKNOWN ? -1
+                                              : usage[0].ru_maxrss + grown_kib;
     bmp__meter_finish(m, usage, &r.peak_rss, &r.start_rss);
     return r;
 }

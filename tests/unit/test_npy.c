@@ -1,8 +1,8 @@
 /*
  * test_npy.c -- the .npy reader and writer: round trips of every dtype,
  * order, byte order and rank; header syntax; memory maps; atomic writes;
- * the ops' keywords; and the malformed files of tests/data/npy/invalid/, each a folder with
- * input.npy and expected.txt (a substring of the error text).
+ * the ops' keywords; and the malformed files of tests/data/npy/invalid/, each
+ * a folder with input.npy and expected.txt (a substring of the error text).
  */
 #include "bigmultipipe.h"
 
@@ -32,10 +32,10 @@
 #define OTHER (NATIVE == '<' ? '>' : '<')
 
 static const bmp_dtype writable[] = {
-    BMP_DTYPE_BOOL,    BMP_DTYPE_INT8,      BMP_DTYPE_INT16,
-    BMP_DTYPE_INT32,   BMP_DTYPE_INT64,     BMP_DTYPE_UINT8,
-    BMP_DTYPE_UINT16,  BMP_DTYPE_UINT32,    BMP_DTYPE_UINT64,
-    BMP_DTYPE_FLOAT32, BMP_DTYPE_FLOAT64,   BMP_DTYPE_COMPLEX64,
+    BMP_DTYPE_BOOL,       BMP_DTYPE_INT8,    BMP_DTYPE_INT16,
+    BMP_DTYPE_INT32,      BMP_DTYPE_INT64,   BMP_DTYPE_UINT8,
+    BMP_DTYPE_UINT16,     BMP_DTYPE_UINT32,  BMP_DTYPE_UINT64,
+    BMP_DTYPE_FLOAT32,    BMP_DTYPE_FLOAT64, BMP_DTYPE_COMPLEX64,
     BMP_DTYPE_COMPLEX128,
 };
 #define N_WRITABLE (sizeof writable / sizeof writable[0])
@@ -120,8 +120,9 @@ static void npy_roundtrip_all(void **state)
     static const struct {
         int ndim;
         const size_t *shape;
-    } shapes[] = {{0, NULL}, {1, s0}, {1, s1}, {2, s2},
-                  {3, s3},   {3, s3e}, {BMP_MAX_DIMS, big}};
+    } shapes[] = {
+        {0, NULL},          {1, s0}, {1, s1}, {2, s2}, {3, s3}, {3, s3e},
+        {BMP_MAX_DIMS, big}};
     char *dir = tu_mkdtemp();
     char *path = tu_join(dir, "a.npy");
     static const unsigned read_flags[] = {0, BMP_NPY_MMAP};
@@ -137,13 +138,19 @@ static void npy_roundtrip_all(void **state)
                     assert_int_equal(err.code, 0);
                     for (size_t f = 0; f < 2; f++) {
                         bmp_array *b = NULL;
-                        assert_int_equal(bmp_npy_read(path, read_flags[f], &b, &err), 0);
+                        assert_int_equal(bmp_npy_read(path, read_flags[f], &b,
+                                                      &err),
+                                         0);
                         assert_same_array(a, b);
                         bmp_object_free(b, NULL);
                         /* Native: same values, native order. */
-                        assert_int_equal(bmp_npy_read(path, read_flags[f] | BMP_NPY_NATIVE,
-                                                      &b, &err), 0);
-                        assert_int_equal(b->byteorder, b->itemsize == 1 ? '|' : NATIVE);
+                        assert_int_equal(bmp_npy_read(path,
+                                                      read_flags[f] |
+                                                          BMP_NPY_NATIVE,
+                                                      &b, &err),
+                                         0);
+                        assert_int_equal(b->byteorder,
+                                         b->itemsize == 1 ? '|' : NATIVE);
                         for (size_t i = 0; i < a->count; i++) {
                             double x = bmp_array_get_double(a, i);
                             double y = bmp_array_get_double(b, i);
@@ -166,22 +173,29 @@ static void npy_header_matches_numpy(void **state)
 {
     (void)state;
     char buf[BMP__NPY_HEADER_MAX];
-    bmp_npy_header h = {.dtype = BMP_DTYPE_FLOAT64, .byteorder = '<',
-                        .ndim = 2, .shape = {3, 4}};
+    bmp_npy_header h = {.dtype = BMP_DTYPE_FLOAT64,
+                        .byteorder = '<',
+                        .ndim = 2,
+                        .shape = {3, 4}};
     long n = bmp__npy_format_header(&h, buf, sizeof buf);
     assert_int_equal(n, 128);
-    const char *dict = "{'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), }";
+    const char *dict =
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), }";
     assert_memory_equal(buf, "\x93NUMPY\x01\x00v\x00", 10);
     assert_memory_equal(buf + 10, dict, strlen(dict));
     for (size_t i = 10 + strlen(dict); i < 127; i++)
         assert_int_equal(buf[i], ' ');
     assert_int_equal(buf[127], '\n');
 
-    bmp_npy_header g = {.dtype = BMP_DTYPE_COMPLEX128, .byteorder = '>',
-                        .fortran_order = 1, .ndim = 1, .shape = {5}};
+    bmp_npy_header g = {.dtype = BMP_DTYPE_COMPLEX128,
+                        .byteorder = '>',
+                        .fortran_order = 1,
+                        .ndim = 1,
+                        .shape = {5}};
     n = bmp__npy_format_header(&g, buf, sizeof buf);
     assert_int_equal(n % 64, 0);
-    const char *d2 = "{'descr': '>c16', 'fortran_order': True, 'shape': (5,), }";
+    const char *d2 =
+        "{'descr': '>c16', 'fortran_order': True, 'shape': (5,), }";
     assert_memory_equal(buf + 10, d2, strlen(d2));
 
     bmp_npy_header z = {.dtype = BMP_DTYPE_BOOL, .byteorder = '<'};
@@ -199,7 +213,8 @@ static void npy_header_matches_numpy(void **state)
     assert_int_equal(back.data_offset, (size_t)n);
 
     h.dtype = BMP_DTYPE_FLOAT16;
-    assert_int_equal(bmp__npy_format_header(&h, buf, sizeof buf), BMP_EUNSUPPORTED);
+    assert_int_equal(bmp__npy_format_header(&h, buf, sizeof buf),
+                     BMP_EUNSUPPORTED);
     h.dtype = BMP_DTYPE_FLOAT64;
     h.byteorder = 'x';
     assert_int_equal(bmp__npy_format_header(&h, buf, sizeof buf), BMP_EINVAL);
@@ -213,7 +228,8 @@ static void npy_float16_read_only(void **state)
     char *dir = tu_mkdtemp();
     char *path = tu_join(dir, "h.npy");
     const unsigned char le[] = {0x00, 0x3c, 0x00, 0xc0, 0x00, 0x38};
-    write_raw(path, 1, "{'descr': '<f2', 'fortran_order': False, 'shape': (3,), }\n",
+    write_raw(path, 1,
+              "{'descr': '<f2', 'fortran_order': False, 'shape': (3,), }\n",
               le, sizeof le);
     bmp_array *a = NULL;
     bmp_error err = {0};
@@ -225,7 +241,8 @@ static void npy_float16_read_only(void **state)
     bmp_object_free(a, NULL);
 
     const unsigned char be[] = {0x3c, 0x00, 0xc0, 0x00, 0x38, 0x00};
-    write_raw(path, 1, "{'descr': '>f2', 'fortran_order': False, 'shape': (3,), }\n",
+    write_raw(path, 1,
+              "{'descr': '>f2', 'fortran_order': False, 'shape': (3,), }\n",
               be, sizeof be);
     assert_int_equal(bmp_npy_read(path, 0, &a, &err), 0);
     assert_int_equal(a->byteorder, '>');
@@ -263,7 +280,8 @@ static void npy_versions_and_syntax(void **state)
     } ok[] = {
         {2, "{'descr': '<i4', 'fortran_order': False, 'shape': (2, 3), }\n"},
         {3, "{'descr': '<i4', 'fortran_order': False, 'shape': (2, 3), }\n"},
-        {1, "{\"shape\": (2, 3), \"fortran_order\": False, \"descr\": \"<i4\"}"},
+        {1,
+         "{\"shape\": (2, 3), \"fortran_order\": False, \"descr\": \"<i4\"}"},
         {1, "{'descr':'<i4','fortran_order':False,'shape':(2,3)}"},
         {1, "  {\n\t'descr' : '<i4' ,\r\n 'fortran_order' : False ,\n"
             " 'shape' : ( 2 , 3 , ) , }  \n\n"},
@@ -296,10 +314,14 @@ static void npy_versions_and_syntax(void **state)
         bmp_dtype dtype;
         char order;
     } orders[] = {
-        {"'=f4'", BMP_DTYPE_FLOAT32, NATIVE}, {"'|f4'", BMP_DTYPE_FLOAT32, NATIVE},
-        {"'f4'", BMP_DTYPE_FLOAT32, NATIVE},  {"'>u2'", BMP_DTYPE_UINT16, '>'},
-        {"'<i1'", BMP_DTYPE_INT8, '|'},       {"'?'", BMP_DTYPE_BOOL, '|'},
-        {"'>b1'", BMP_DTYPE_BOOL, '|'},       {"'<c8'", BMP_DTYPE_COMPLEX64, '<'},
+        {"'=f4'", BMP_DTYPE_FLOAT32, NATIVE},
+        {"'|f4'", BMP_DTYPE_FLOAT32, NATIVE},
+        {"'f4'", BMP_DTYPE_FLOAT32, NATIVE},
+        {"'>u2'", BMP_DTYPE_UINT16, '>'},
+        {"'<i1'", BMP_DTYPE_INT8, '|'},
+        {"'?'", BMP_DTYPE_BOOL, '|'},
+        {"'>b1'", BMP_DTYPE_BOOL, '|'},
+        {"'<c8'", BMP_DTYPE_COMPLEX64, '<'},
     };
     for (size_t i = 0; i < sizeof orders / sizeof orders[0]; i++) {
         char dict[200];
@@ -323,7 +345,8 @@ static void npy_versions_and_syntax(void **state)
     }
 
     /* The Python 2 'L' suffix is a syntax error in version 3.0 headers. */
-    write_raw(path, 3, "{'descr': '<i4', 'fortran_order': False, 'shape': (2L, 3), }",
+    write_raw(path, 3,
+              "{'descr': '<i4', 'fortran_order': False, 'shape': (2L, 3), }",
               data, sizeof data);
     bmp_array *a = NULL;
     bmp_error err = {0};
@@ -333,7 +356,8 @@ static void npy_versions_and_syntax(void **state)
 
     /* Extra bytes after the data are ignored, as NumPy does. */
     int32_t more[8] = {1, -2, 3, -4, 5, -6, 99, 99};
-    write_raw(path, 1, "{'descr': '<i4', 'fortran_order': False, 'shape': (6,), }",
+    write_raw(path, 1,
+              "{'descr': '<i4', 'fortran_order': False, 'shape': (6,), }",
               more, sizeof more);
     assert_int_equal(bmp_npy_read(path, BMP_NPY_MMAP, &a, &err), 0);
     assert_int_equal(a->count, 6);
@@ -374,7 +398,9 @@ static void npy_mmap_vs_copy(void **state)
     bmp_object_free(m, NULL);
 
     /* MMAP | NATIVE on a file in the other byte order. */
-    assert_int_equal(bmp_npy_read(path, BMP_NPY_MMAP | BMP_NPY_NATIVE, &m, NULL), 0);
+    assert_int_equal(bmp_npy_read(path, BMP_NPY_MMAP | BMP_NPY_NATIVE, &m,
+                                  NULL),
+                     0);
     assert_int_equal(m->byteorder, NATIVE);
     for (size_t i = 0; i < m->count; i++) {
         double x = bmp_array_get_double(a, i), y = bmp_array_get_double(m, i);
@@ -386,9 +412,12 @@ static void npy_mmap_vs_copy(void **state)
 
     /* Data at an offset not aligned for float64: copied, not mapped. */
     double vals[3] = {1.5, -2.5, 1e300};
-    write_raw(path, 1, "{'descr': '<f8', 'fortran_order': False, 'shape': (3,)}\n",
+    write_raw(path, 1,
+              "{'descr': '<f8', 'fortran_order': False, 'shape': (3,)}\n",
               vals, sizeof vals);
-    assert_int_equal(bmp_npy_read(path, BMP_NPY_MMAP | BMP_NPY_NATIVE, &m, NULL), 0);
+    assert_int_equal(bmp_npy_read(path, BMP_NPY_MMAP | BMP_NPY_NATIVE, &m,
+                                  NULL),
+                     0);
     ms = m->bmp__private;
     assert_true(ms == NULL || ms->map_base == NULL);
     assert_int_equal(((uintptr_t)m->data) % sizeof(double), 0);
@@ -396,7 +425,8 @@ static void npy_mmap_vs_copy(void **state)
     bmp_object_free(m, NULL);
 
     /* An empty array maps nothing. */
-    write_raw(path, 1, "{'descr': '<f8', 'fortran_order': False, 'shape': (0, 4)}  \n",
+    write_raw(path, 1,
+              "{'descr': '<f8', 'fortran_order': False, 'shape': (0, 4)}  \n",
               NULL, 0);
     assert_int_equal(bmp_npy_read(path, BMP_NPY_MMAP, &m, NULL), 0);
     assert_int_equal(m->count, 0);
@@ -625,9 +655,9 @@ static void npy_invalid_cases(void **state)
                     rc != err.code || strcmp(err.stage, "read") ||
                     strcmp(err.source, input) || !*expected ||
                     !strstr(err.text, expected)) {
-                    print_error("%s: rc %d (%s), text \"%s\"; expected \"%s\"\n",
-                                e->d_name, rc, bmp_err_name(rc), err.text,
-                                expected);
+                    print_error(
+                        "%s: rc %d (%s), text \"%s\"; expected \"%s\"\n",
+                        e->d_name, rc, bmp_err_name(rc), err.text, expected);
                     failed++;
                 }
                 bmp_object_free(a, NULL);
@@ -700,24 +730,23 @@ static void npy_ops_keyword_types(void **state)
     assert_int_equal(bmp_npy_write(in, a, 0, NULL), 0);
     bmp_object_free(a, NULL);
 
-    assert_kw_type_failure(
-        run_npy_ops(in, json_pack("{s:s, s:s}", "outdir", dir, "npy_mmap",
-                                  "yes")),
-        "keyword npy_mmap must be a boolean");
-    assert_kw_type_failure(
-        run_npy_ops(in, json_pack("{s:s, s:[b]}", "outdir", dir,
-                                  "npy_native", 0)),
-        "keyword npy_native must be a boolean");
+    assert_kw_type_failure(run_npy_ops(in, json_pack("{s:s, s:s}", "outdir",
+                                                     dir, "npy_mmap", "yes")),
+                           "keyword npy_mmap must be a boolean");
+    assert_kw_type_failure(run_npy_ops(in, json_pack("{s:s, s:[b]}", "outdir",
+                                                     dir, "npy_native", 0)),
+                           "keyword npy_native must be a boolean");
 
     /* The same keywords with their types: npy_native false keeps the
      * input's byte order in the output. */
-    bmp_pout *pout = run_npy_ops(in, json_pack("{s:s, s:b, s:b}", "outdir",
-                                               dir, "npy_mmap", 1,
-                                               "npy_native", 0));
+    bmp_pout *pout = run_npy_ops(in,
+                                 json_pack("{s:s, s:b, s:b}", "outdir", dir,
+                                           "npy_mmap", 1, "npy_native", 0));
     assert_int_equal(bmp_pout_status(pout, 0), BMP_ITEM_OK);
     assert_non_null(bmp_pout_outname(pout, 0));
     bmp_array *out = NULL;
-    assert_int_equal(bmp_npy_read(bmp_pout_outname(pout, 0), 0, &out, NULL), 0);
+    assert_int_equal(bmp_npy_read(bmp_pout_outname(pout, 0), 0, &out, NULL),
+                     0);
     assert_int_equal(out->byteorder, OTHER);
     bmp_object_free(out, NULL);
     bmp_pout_free(pout);

@@ -136,8 +136,8 @@ static void outname_given_joined_to_outdir(void **state)
 {
     (void)state;
     expect("d/test.dat", "{\"outname\": \"x.fits\"}", NULL, "x.fits");
-    expect("d/test.dat", "{\"outname\": \"x.fits\", \"outdir\": \"o\"}",
-           NULL, "o/x.fits");
+    expect("d/test.dat", "{\"outname\": \"x.fits\", \"outdir\": \"o\"}", NULL,
+           "o/x.fits");
     expect("d/test.dat", "{\"outname\": \"sub/x.fits\", \"outdir\": \"o/\"}",
            NULL, "o/sub/x.fits");
     /* outname_append does not touch a given outname. */
@@ -179,8 +179,8 @@ static void outname_custom_append(void **state)
            "test_reduced.dat");
     expect("d/.hidden", "{\"outname_append\": \"-x\"}", NULL, ".hidden-x");
     /* An empty append, given, is used as it is: the same base name. */
-    expect("d/test.dat", "{\"outname_append\": \"\", \"outdir\": \"o\"}",
-           NULL, "o/test.dat");
+    expect("d/test.dat", "{\"outname_append\": \"\", \"outdir\": \"o\"}", NULL,
+           "o/test.dat");
 }
 
 /* ---- meta overrides keywords ------------------------------------------ */
@@ -223,8 +223,7 @@ static void outname_group_without_outname(void **state)
     json_t *kw = load("{\"outdir\": \"o\", \"outname_append\": \"_x\"}");
     json_t *meta = load("{\"outname\": \"\"}");
     char *out = (char *)"sentinel";
-    assert_int_equal(bmp_outname_create(NULL, kw, meta, &out),
-                     BMP_ENOOUTNAME);
+    assert_int_equal(bmp_outname_create(NULL, kw, meta, &out), BMP_ENOOUTNAME);
     assert_null(out);
     out = (char *)"sentinel";
     assert_int_equal(bmp_outname_create(NULL, NULL, NULL, &out),
@@ -239,8 +238,7 @@ static void outname_group_with_outname(void **state)
     (void)state;
     expect(NULL, "{\"outname\": \"g.dat\", \"outdir\": \"o\"}", NULL,
            "o/g.dat");
-    expect(NULL, "{\"outdir\": \"o\"}", "{\"outname\": \"m.dat\"}",
-           "o/m.dat");
+    expect(NULL, "{\"outdir\": \"o\"}", "{\"outname\": \"m.dat\"}", "o/m.dat");
     expect(NULL, NULL, "{\"outname\": \"/abs/g.dat\"}", "/abs/g.dat");
 }
 
@@ -252,8 +250,7 @@ static void outname_empty_basename(void **state)
     assert_int_equal(bmp_outname_create("dir/", NULL, NULL, &out),
                      BMP_ENOOUTNAME);
     assert_null(out);
-    assert_int_equal(bmp_outname_create("", NULL, NULL, &out),
-                     BMP_ENOOUTNAME);
+    assert_int_equal(bmp_outname_create("", NULL, NULL, &out), BMP_ENOOUTNAME);
     assert_null(out);
 }
 

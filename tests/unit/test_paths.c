@@ -34,8 +34,8 @@
 #define N_ITEMS 6
 
 typedef struct fixture {
-    char *dir;     /* inputs: in_00.dat ... */
-    char *out;     /* dir/out */
+    char *dir; /* inputs: in_00.dat ... */
+    char *out; /* dir/out */
     json_t *names;
     bmp_pipe *pipe;
 } fixture;
@@ -116,8 +116,7 @@ static void paths_output_is_another_items_input_by_name(void **state)
     json_t *names = json_pack("[s, s]", a, b);
     for (int overwrite = 0; overwrite <= 1; overwrite++) {
         json_t *kw = json_pack("{s:s, s:s, s:b}", "outdir", f->dir,
-                               "outname_append", "_x", "overwrite",
-                               overwrite);
+                               "outname_append", "_x", "overwrite", overwrite);
         bmp_error err = {0};
         assert_int_equal(run(f, names, kw, &err), BMP_EINVAL);
         assert_non_null(strstr(err.text, "item 0's output"));
@@ -144,8 +143,8 @@ static void paths_output_is_an_input_through_a_symlinked_folder(void **state)
     char *a = tu_join(f->dir, "in_00.dat");
     char *b = tu_join(f->dir, "in_00_x.dat");
     json_t *names = json_pack("[s, s]", a, b);
-    json_t *kw = json_pack("{s:s, s:s, s:b}", "outdir", link,
-                           "outname_append", "_x", "overwrite", 1);
+    json_t *kw = json_pack("{s:s, s:s, s:b}", "outdir", link, "outname_append",
+                           "_x", "overwrite", 1);
     for (int exists = 1; exists >= 0; exists--) {
         if (exists)
             tu_write_file(b, "7", 1);
@@ -230,8 +229,8 @@ static void paths_own_files_are_never_inputs_or_outputs(void **state)
                                 json_string(cases[c].path2));
         bmp_pout *pout = NULL;
         bmp_error err = {0};
-        assert_int_equal(bmp_pipeline_cached(f->pipe, f->names, kw, NULL,
-                                             NULL, &pout, &err),
+        assert_int_equal(bmp_pipeline_cached(f->pipe, f->names, kw, NULL, NULL,
+                                             &pout, &err),
                          BMP_EINVAL);
         assert_null(pout);
         assert_non_null(strstr(err.text, cases[c].says));
@@ -259,17 +258,19 @@ static void paths_public_check(void **state)
     assert_non_null(strstr(err.text, "the pout file"));
     own.path = NULL;
     /* Each output is the item's own input: left to the items. */
-    assert_int_equal(bmp_check_paths(f->names, kw, BMP_CHECK_OUTPUTS, &own,
-                                     1, &err),
+    assert_int_equal(bmp_check_paths(f->names, kw, BMP_CHECK_OUTPUTS, &own, 1,
+                                     &err),
                      0);
     assert_int_equal(bmp_check_paths(f->names, NULL, 0, NULL, 0, &err), 0);
     /* No items: nothing to compare, whatever is written. */
     json_t *none = json_array();
     own.path = "pout.jsonl";
-    assert_int_equal(
-        bmp_check_paths(none, kw, BMP_CHECK_OUTPUTS, &own, 1, &err), 0);
-    assert_int_equal(
-        bmp_check_paths(none, kw, BMP_CHECK_OUTPUTS, NULL, 0, &err), 0);
+    assert_int_equal(bmp_check_paths(none, kw, BMP_CHECK_OUTPUTS, &own, 1,
+                                     &err),
+                     0);
+    assert_int_equal(bmp_check_paths(none, kw, BMP_CHECK_OUTPUTS, NULL, 0,
+                                     &err),
+                     0);
     json_decref(none);
     assert_int_equal(bmp_check_paths(NULL, kw, 0, NULL, 0, &err), BMP_EINVAL);
     json_decref(kw);
@@ -308,7 +309,8 @@ static void paths_journal_of_another_run_is_refused(void **state)
     json_array_append(fewer, json_array_get(f->names, 0));
     err = (bmp_error){0};
     assert_int_equal(run(f, fewer, kw, &err), BMP_EINVAL);
-    assert_non_null(strstr(err.text, "the inputs differ (6 items then, 1 now)"));
+    assert_non_null(
+        strstr(err.text, "the inputs differ (6 items then, 1 now)"));
     json_object_set_new(kw, "pipeline_id", json_string("v2"));
     err = (bmp_error){0};
     assert_int_equal(run(f, NULL, kw, &err), BMP_EINVAL);
@@ -317,8 +319,9 @@ static void paths_journal_of_another_run_is_refused(void **state)
 
     /* The same run resumes, and runs nothing. */
     bmp_pout *pout = NULL;
-    assert_int_equal(
-        bmp_pipeline(f->pipe, f->names, kw, NULL, NULL, &pout, &err), 0);
+    assert_int_equal(bmp_pipeline(f->pipe, f->names, kw, NULL, NULL, &pout,
+                                  &err),
+                     0);
     for (size_t i = 0; i < N_ITEMS; i++)
         assert_int_equal(bmp_pout_status(pout, i), BMP_ITEM_OK);
     bmp_pout_free(pout);
@@ -420,8 +423,9 @@ static void paths_journal_without_record(void **state)
      * fails every item proves that none ran. */
     const bmp_step fail_all[] = {{fail_step, NULL, "fail"}, {0}};
     bmp_pout *pout = NULL;
-    assert_int_equal(
-        bmp_pipeline(f->pipe, f->names, kw, fail_all, NULL, &pout, &err), 0);
+    assert_int_equal(bmp_pipeline(f->pipe, f->names, kw, fail_all, NULL, &pout,
+                                  &err),
+                     0);
     for (size_t i = 0; i < N_ITEMS; i++)
         assert_int_equal(bmp_pout_status(pout, i), BMP_ITEM_OK);
     bmp_pout_free(pout);
@@ -496,8 +500,9 @@ static void paths_journal_on_dev_full(void **state)
                            "/dev/full");
     bmp_error err = {0};
     bmp_pout *pout = NULL;
-    assert_int_equal(
-        bmp_pipeline(f->pipe, f->names, kw, NULL, NULL, &pout, &err), -ENOSPC);
+    assert_int_equal(bmp_pipeline(f->pipe, f->names, kw, NULL, NULL, &pout,
+                                  &err),
+                     -ENOSPC);
     assert_non_null(strstr(err.text, "No space left on device"));
     bmp_pout_free(pout);
     json_decref(kw);

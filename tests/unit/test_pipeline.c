@@ -132,8 +132,7 @@ static int trace_to_meta(bmp_item *item, void **data, void *arg)
     (void)data;
     (void)arg;
     json_t *list = json_object_get(bmp_item_kw(item), "trace");
-    json_object_set(bmp_item_meta(item), "trace",
-                    list ? list : json_null());
+    json_object_set(bmp_item_meta(item), "trace", list ? list : json_null());
     return BMP_CONTINUE;
 }
 
@@ -162,8 +161,8 @@ static void pipeline_pout_in_input_order(void **state)
     bmp_pout *pout = run_ok(pipe, f->names, kw, NULL, NULL);
     for (size_t i = 0; i < N_ITEMS; i++) {
         assert_int_equal(bmp_pout_status(pout, i), BMP_ITEM_OK);
-        assert_int_equal(json_integer_value(json_object_get(
-                             bmp_pout_meta(pout, i), "value")),
+        assert_int_equal(json_integer_value(
+                             json_object_get(bmp_pout_meta(pout, i), "value")),
                          (long long)i * 10);
         char expect[32];
         snprintf(expect, sizeof expect, "item_%zu_bmp.dat", i);
@@ -230,8 +229,10 @@ static int kw_step(bmp_item *item, void **data, void *arg)
 static void pipeline_every_step_sees_merged_keywords(void **state)
 {
     fixture *f = *state;
-    bmp_ops ops = {.file_read = kw_read, .data_process = kw_process,
-                   .outname_create = kw_outname, .file_write = kw_write};
+    bmp_ops ops = {.file_read = kw_read,
+                   .data_process = kw_process,
+                   .outname_create = kw_outname,
+                   .file_write = kw_write};
     for (size_t e = 0; e < 2; e++) {
         bmp_pipe *pipe = bmp_pipe_new(&ops, NULL);
         json_t *construction = json_pack("{s:i, s:i}", "a", 1, "b", 2);
@@ -241,13 +242,14 @@ static void pipeline_every_step_sees_merged_keywords(void **state)
         json_t *kw = kw_for(f, executors[e]);
         json_object_set_new(kw, "b", json_integer(20)); /* the run wins */
         bmp_pout *pout = run_ok(pipe, f->names, kw, NULL, NULL);
-        json_t *expect = json_pack(
-            "{s:[i,i], s:[i,i], s:[i,i], s:[i,i], s:[i,i], s:[i,i]}", "read", 1,
-            20, "pre", 1, 20, "process", 1, 20, "post", 1, 20, "outname", 1,
-            20, "write", 1, 20);
+        json_t *expect =
+            json_pack("{s:[i,i], s:[i,i], s:[i,i], s:[i,i], s:[i,i], s:[i,i]}",
+                      "read", 1, 20, "pre", 1, 20, "process", 1, 20, "post", 1,
+                      20, "outname", 1, 20, "write", 1, 20);
         for (size_t i = 0; i < N_ITEMS; i++)
-            assert_true(json_equal(
-                json_object_get(bmp_pout_meta(pout, i), "seen"), expect));
+            assert_true(
+                json_equal(json_object_get(bmp_pout_meta(pout, i), "seen"),
+                           expect));
         /* The pipe's construction keywords are not changed by the run. */
         assert_int_equal(bmp_kw_int(bmp_pipe_kw(pipe), "b", 0), 2);
         json_decref(expect);
@@ -288,9 +290,9 @@ static void pipeline_pre_keywords_stay_in_their_item(void **state)
         json_object_set_new(kw, "num_processes", json_integer(1));
         bmp_pout *pout = run_ok(pipe, f->names, kw, NULL, NULL);
         for (size_t i = 0; i < N_ITEMS; i++)
-            assert_string_equal(
-                bmp_kw_str(bmp_pout_meta(pout, i), "flag", "?"),
-                i == 2 ? "set" : "unset");
+            assert_string_equal(bmp_kw_str(bmp_pout_meta(pout, i), "flag",
+                                           "?"),
+                                i == 2 ? "set" : "unset");
         bmp_pout_free(pout);
         json_decref(kw);
         bmp_pipe_free(pipe);
@@ -349,8 +351,8 @@ static void pipeline_pre_step_overrides_keyword(void **state)
     json_object_set_new(kw, "b", json_integer(20));
     bmp_pout *pout = run_ok(pipe, f->names, kw, NULL, NULL);
     json_t *seen = json_object_get(bmp_pout_meta(pout, 0), "seen");
-    assert_int_equal(json_integer_value(json_array_get(
-                         json_object_get(seen, "post"), 1)),
+    assert_int_equal(json_integer_value(
+                         json_array_get(json_object_get(seen, "post"), 1)),
                      99);
     bmp_pout_free(pout);
     json_decref(kw);
@@ -402,8 +404,9 @@ static void pipeline_run_lists_appended(void **state)
     json_t *expect = json_pack("[s,s,s,s,s]", "pre_c1", "pre_c2", "pre_r",
                                "post_c", "post_r");
     for (size_t i = 0; i < N_ITEMS; i++)
-        assert_true(json_equal(
-            json_object_get(bmp_pout_meta(pout, i), "trace"), expect));
+        assert_true(
+            json_equal(json_object_get(bmp_pout_meta(pout, i), "trace"),
+                       expect));
     json_decref(expect);
     bmp_pout_free(pout);
     /* The run's steps do not stay in the pipe. */
@@ -972,8 +975,9 @@ static void pipeline_parallel_equals_serial(void **state)
 {
     fixture *f = *state;
     char *lines[3] = {NULL, NULL, NULL};
-    const char *setups[3][2] = {
-        {"serial", NULL}, {"process", "1"}, {"process", "3"}};
+    const char *setups[3][2] = {{"serial", NULL},
+                                {"process", "1"},
+                                {"process", "3"}};
     for (int s = 0; s < 3; s++) {
         bmp_ops ops = {.data_process = times_ten};
         bmp_pipe *pipe = bmp_pipe_new(&ops, NULL);
@@ -1091,8 +1095,7 @@ static void pipeline_misuse_is_reported(void **state)
 
     json_t *kw = json_pack("{s:s}", "executor", "quantum");
     memset(&err, 0, sizeof err);
-    assert_int_equal(bmp_pipeline(pipe, f->names, kw, NULL, NULL, &pout,
-                                  &err),
+    assert_int_equal(bmp_pipeline(pipe, f->names, kw, NULL, NULL, &pout, &err),
                      BMP_EINVAL);
     assert_non_null(strstr(err.text, "quantum"));
 
@@ -1188,8 +1191,8 @@ static void pipeline_cached_pout(void **state)
     for (size_t i = 0; i < N_ITEMS; i++) {
         assert_string_equal(bmp_pout_outname(first, i),
                             bmp_pout_outname(second, i));
-        assert_true(json_equal(bmp_pout_meta(first, i),
-                               bmp_pout_meta(second, i)));
+        assert_true(
+            json_equal(bmp_pout_meta(first, i), bmp_pout_meta(second, i)));
         assert_int_equal(bmp_pout_status(second, i), BMP_ITEM_OK);
     }
     /* An unreadable cache is not an error: the pipeline runs (and now
@@ -1293,8 +1296,8 @@ static int mark_ran(bmp_item *item, void **data, void *arg)
 
 static int process_marks(bmp_item *item, void **data)
 {
-    return mark_ran(item, data, (void *)bmp_kw_str(bmp_item_kw(item),
-                                                   "marker_dir", "."));
+    return mark_ran(item, data,
+                    (void *)bmp_kw_str(bmp_item_kw(item), "marker_dir", "."));
 }
 
 static void pipeline_reject_ends_at_once(void **state)
@@ -1332,8 +1335,8 @@ static void pipeline_cached_pout_needs_create_outdir(void **state)
     json_object_set_new(kw, "write_pout", json_string(pout_path));
     bmp_pout *pout = (bmp_pout *)1;
     bmp_error err = {0};
-    assert_true(bmp_pipeline_cached(pipe, f->names, kw, NULL, NULL, &pout,
-                                    &err) < 0);
+    assert_true(
+        bmp_pipeline_cached(pipe, f->names, kw, NULL, NULL, &pout, &err) < 0);
     assert_null(pout);
     assert_non_null(strstr(err.source, "pout.jsonl"));
     assert_false(tu_exists(missing));

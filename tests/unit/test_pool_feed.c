@@ -40,8 +40,10 @@
 static bmp__sched_config config(int64_t budget, int max_running,
                                 bmp__order order)
 {
-    return (bmp__sched_config){.budget = budget, .max_running = max_running,
-                               .order = order, .error_if_zero = 1,
+    return (bmp__sched_config){.budget = budget,
+                               .max_running = max_running,
+                               .order = order,
+                               .error_if_zero = 1,
                                .margin = BMP__ADAPTIVE_MARGIN};
 }
 
@@ -240,15 +242,19 @@ static void run_make(test_run *t, fixture *f, json_t *kw, const char *gate)
     memset(&seen, 0, sizeof seen);
     t->pipe = bmp_pipe_new(NULL, NULL);
     assert_non_null(t->pipe);
-    t->run = (bmp__run){.pipe = t->pipe, .items = f->names,
-                        .count = json_array_size(f->names), .kw = kw,
-                        .started = bmp__now(), .journal_fd = -1,
-                        .mem_budget = -1, .outlet = {on_final, NULL}};
+    t->run = (bmp__run){.pipe = t->pipe,
+                        .items = f->names,
+                        .count = json_array_size(f->names),
+                        .kw = kw,
+                        .started = bmp__now(),
+                        .journal_fd = -1,
+                        .mem_budget = -1,
+                        .outlet = {on_final, NULL}};
     assert_int_equal(bmp__step_list_append(&t->run.pre, note_step,
                                            (void *)gate, "note"),
                      0);
-    assert_int_equal(bmp__step_list_append(&t->run.post, bmp_no_outfile,
-                                           NULL, "no_outfile"),
+    assert_int_equal(bmp__step_list_append(&t->run.post, bmp_no_outfile, NULL,
+                                           "no_outfile"),
                      0);
     t->run.results = calloc(t->run.count, sizeof *t->run.results);
     for (size_t i = 0; i < t->run.count; i++) {
@@ -405,8 +411,8 @@ static void pool_estimates_at_add_time(void **state)
              NULL);
     bmp__pool *p;
     bmp_error err = {0};
-    assert_int_equal(
-        bmp__pool_new(&t.run, 2, BMP__POOL_ESTIMATES, &p, &err), 0);
+    assert_int_equal(bmp__pool_new(&t.run, 2, BMP__POOL_ESTIMATES, &p, &err),
+                     0);
     assert_int_equal(t.run.mem_budget, 100 * MiB);
     const int64_t est[] = {60 * MiB, 60 * MiB, 10 * MiB, 200 * MiB};
     assert_int_equal(bmp__pool_add(p, 0, est[0]), 0);
@@ -449,8 +455,7 @@ static void pool_executor_run_is_the_pool(void **state)
     test_run t;
     run_make(&t, f, json_pack("{s:i}", "num_processes", 2), NULL);
     bmp_error err = {0};
-    assert_int_equal(bmp__executor_process.run(&t.run, 2, &err),
-                     0);
+    assert_int_equal(bmp__executor_process.run(&t.run, 2, &err), 0);
     expect_all_ok(&t, N_ITEMS);
     run_free(&t);
 }
@@ -467,8 +472,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(pool_estimates_at_add_time, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(pool_executor_run_is_the_pool,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(pool_executor_run_is_the_pool, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

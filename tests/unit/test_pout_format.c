@@ -109,8 +109,8 @@ static void assert_json_equal(const json_t *a, const json_t *b)
     }
 }
 
-static void assert_entry_equal(const bmp_pout *a, size_t i,
-                               const bmp_pout *b, size_t j)
+static void assert_entry_equal(const bmp_pout *a, size_t i, const bmp_pout *b,
+                               size_t j)
 {
     assert_json_equal(bmp_pout_in_name(a, i), bmp_pout_in_name(b, j));
     if (!same_str(bmp_pout_outname(a, i), bmp_pout_outname(b, j)))
@@ -185,16 +185,16 @@ static const char *const hard_names[] = {
     "caf\xe9.npy",
     "\xe9",
     "\x80\x80\x80",
-    "snow\xe2\x98\x83.dat",             /* valid 3-byte UTF-8 */
-    "skull \xf0\x9f\x92\x80.dat",       /* valid 4-byte UTF-8 */
-    "\xc3\xa9t\xc3\xa9 \xe9t\xe9",      /* valid and invalid mixed */
-    "surrogate\xed\xa0\x80.dat",        /* UTF-8 of a surrogate: invalid */
+    "snow\xe2\x98\x83.dat",        /* valid 3-byte UTF-8 */
+    "skull \xf0\x9f\x92\x80.dat",  /* valid 4-byte UTF-8 */
+    "\xc3\xa9t\xc3\xa9 \xe9t\xe9", /* valid and invalid mixed */
+    "surrogate\xed\xa0\x80.dat",   /* UTF-8 of a surrogate: invalid */
     "overlong\xc0\xaf.dat",
     "too big\xf4\x90\x80\x80.dat",
-    "cut\xe2\x82",                      /* truncated sequence at the end */
-    "pua\xef\x9e\x80\xef\x9f\xbf.dat",  /* U+F780, U+F7FF */
-    "pua\xef\x9d\xbf\xef\xa0\x80.dat",  /* U+F77F, U+F800 */
-    "lit\\udce9.dat",                   /* text that looks like an escape */
+    "cut\xe2\x82",                     /* truncated sequence at the end */
+    "pua\xef\x9e\x80\xef\x9f\xbf.dat", /* U+F780, U+F7FF */
+    "pua\xef\x9d\xbf\xef\xa0\x80.dat", /* U+F77F, U+F800 */
+    "lit\\udce9.dat",                  /* text that looks like an escape */
     "lit\\\\udce9\\u00e9.dat",
     "end\\",
     "/abs/dir/x.fits",
@@ -228,8 +228,7 @@ static bmp_pout *hard_pout(void)
     for (size_t i = 0; i < N_HARD; i++)
         json_array_append_new(i % 2 ? inner : group, name(hard_names[i]));
     json_array_append_new(group, inner);
-    set_entry(p, N_HARD, group, BMP_ITEM_NO_OUTPUT, NULL, NULL,
-              json_object());
+    set_entry(p, N_HARD, group, BMP_ITEM_NO_OUTPUT, NULL, NULL, json_object());
     return p;
 }
 
@@ -384,8 +383,9 @@ static bmp_pout *every_status_pout(void)
     set_entry(p, 5, name("in/f.fits"), BMP_ITEM_NOT_RUN, NULL, NULL,
               json_object());
     /* A group, nested, with meta holding nested values of every type. */
-    set_entry(p, 6, load("[\"g/1.fits\", [\"g/2.fits\", [\"g/3.fits\"]], "
-                         "\"g/4.fits\"]"),
+    set_entry(p, 6,
+              load("[\"g/1.fits\", [\"g/2.fits\", [\"g/3.fits\"]], "
+                   "\"g/4.fits\"]"),
               BMP_ITEM_OK, "out/group.fits", NULL,
               load("{\"nested\": {\"list\": [1, 2.5, \"x\", null, true, "
                    "false, [], {}], \"obj\": {\"deep\": {\"s\": "
@@ -423,7 +423,7 @@ static void pout_format_lines_are_objects(void **state)
     char *text = tu_read_file(path, NULL);
     assert_non_null(text);
     static const char *const keys[] = {"in_name", "outname", "meta",
-                                       "status", "error", "stats"};
+                                       "status",  "error",   "stats"};
     size_t n = 0;
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
         json_error_t jerr;
@@ -560,9 +560,9 @@ static void pout_format_reads_python_escapes(void **state)
                         "\xf0\x9f\x92\x80 caf\xe9.dat");
     assert_string_equal(bmp_pout_outname(p, 0),
                         "\xf0\x90\x83\xbf\xc3\xa9"); /* U+100FF, U+00E9 */
-    assert_string_equal(
-        json_string_value(json_object_get(bmp_pout_meta(p, 0), "k")),
-        "\xf0\x9f\x92\x80");
+    assert_string_equal(json_string_value(
+                            json_object_get(bmp_pout_meta(p, 0), "k")),
+                        "\xf0\x9f\x92\x80");
     assert_string_equal(bmp_pout_error(p, 0), "x\xff");
     /* stats absent: unknown. */
     assert_true(p->entries[0].r.stats.peak_rss == -1);
@@ -586,9 +586,9 @@ static void pout_format_reads_python_file(void **state)
     /* Names as Python's own tools would write them.  (U+F780..U+F7FF are
      * left out: see doc/pout-format.md.) */
     static const char *const names[] = {
-        "caf\xe9.npy",   "\xff\xfe.dat", "skull \xf0\x9f\x92\x80.dat",
-        "\xf0\x90\x83\xbf", "q\"b\\n\n",   "snow\xe2\x98\x83",
-        "\xed\xa0\x80",  "\xc3\xa9\xe9",
+        "caf\xe9.npy",      "\xff\xfe.dat", "skull \xf0\x9f\x92\x80.dat",
+        "\xf0\x90\x83\xbf", "q\"b\\n\n",    "snow\xe2\x98\x83",
+        "\xed\xa0\x80",     "\xc3\xa9\xe9",
     };
     size_t n = sizeof names / sizeof *names;
     char *script = tu_join(*state, "write_pout.py");
@@ -664,12 +664,11 @@ static void pout_format_blank_lines_skipped(void **state)
 
 /* ---- malformed files -------------------------------------------------- */
 
-#define GOOD_LINE                                                          \
-    "{\"in_name\": \"a\", \"outname\": null, \"meta\": {}, \"status\": "   \
+#define GOOD_LINE                                                        \
+    "{\"in_name\": \"a\", \"outname\": null, \"meta\": {}, \"status\": " \
     "\"ok\", \"error\": null}\n"
 
-static void expect_malformed(const char *dir, const char *text,
-                             size_t lineno)
+static void expect_malformed(const char *dir, const char *text, size_t lineno)
 {
     char *path = tu_join(dir, "bad.jsonl");
     tu_write_file(path, text, strlen(text));
@@ -696,12 +695,16 @@ static void pout_format_malformed_not_json(void **state)
     expect_malformed(*state, GOOD_LINE "{\"in_name\": \"a\",\n", 2);
     expect_malformed(*state, GOOD_LINE GOOD_LINE "[1, 2]\n", 3);
     expect_malformed(*state, GOOD_LINE "\"a string\"\n", 2);
-    expect_malformed(*state, GOOD_LINE GOOD_LINE GOOD_LINE GOOD_LINE
+    expect_malformed(*state,
+                     GOOD_LINE GOOD_LINE GOOD_LINE GOOD_LINE
                      "{\"in_name\": \"a\", \"outname\": null, \"meta\": {},"
                      " \"status\": \"ok\"} trailing\n",
                      5);
     /* Blank lines count in the line numbers. */
-    expect_malformed(*state, GOOD_LINE "\n\n" "garbage\n", 4);
+    expect_malformed(*state,
+                     GOOD_LINE "\n\n"
+                               "garbage\n",
+                     4);
     /* A lone low surrogate that is not a byte escape. */
     expect_malformed(*state,
                      "{\"in_name\": \"\\udc41\", \"outname\": null, "
@@ -885,8 +888,7 @@ static bmp_pout *prune_pout_fixture(void)
     bmp_pout *p = bmp__pout_new(8);
     assert_non_null(p);
     set_entry(p, 0, name("a"), BMP_ITEM_OK, "o/a", NULL, json_object());
-    set_entry(p, 1, name("b"), BMP_ITEM_NO_OUTPUT, NULL, NULL,
-              json_object());
+    set_entry(p, 1, name("b"), BMP_ITEM_NO_OUTPUT, NULL, NULL, json_object());
     set_entry(p, 2, name("c"), BMP_ITEM_NO_OUTPUT, NULL, NULL,
               load("{\"median\": 3.0}"));
     set_entry(p, 3, name("d"), BMP_ITEM_FAILED, NULL, "failed", json_object());
@@ -919,8 +921,8 @@ static void pout_format_prune(void **state)
     }
     /* A copy: changing the pruned pout's meta leaves the original. */
     json_object_set_new(bmp_pout_meta(pruned, 1), "median", json_real(-1));
-    assert_true(json_real_value(json_object_get(bmp_pout_meta(p, 2),
-                                                "median")) == 3.0);
+    assert_true(json_real_value(
+                    json_object_get(bmp_pout_meta(p, 2), "median")) == 3.0);
     /* The original is untouched. */
     assert_int_equal(bmp_pout_count(p), 8);
     assert_int_equal(json_array_size(in_names), 8);
@@ -1024,12 +1026,12 @@ static void pout_format_entry_json(void **state)
     json_t *meta = load("{\"median\": 10.0, \"average\": 10.5}");
     assert_json_equal(json_object_get(e, "meta"), meta);
     json_decref(meta);
-    assert_string_equal(json_string_value(json_object_get(e, "status")),
-                        "ok");
+    assert_string_equal(json_string_value(json_object_get(e, "status")), "ok");
     assert_true(json_is_null(json_object_get(e, "error")));
     json_t *st = json_object_get(e, "stats");
     assert_true(json_real_value(json_object_get(st, "wall_s")) == 0.125);
-    assert_true(json_real_value(json_object_get(st, "cpu_s")) == 333333333.0 / 1e9);
+    assert_true(json_real_value(json_object_get(st, "cpu_s")) ==
+                333333333.0 / 1e9);
     assert_true(json_integer_value(json_object_get(st, "peak_rss")) ==
                 1048576 + 7);
     assert_true(json_integer_value(json_object_get(st, "attempts")) == 1);
@@ -1041,8 +1043,9 @@ static void pout_format_entry_json(void **state)
                         "bad header in in/c.fits");
     assert_string_equal(json_string_value(json_object_get(e, "status")),
                         "failed");
-    assert_true(json_integer_value(json_object_get(
-                    json_object_get(e, "stats"), "peak_rss")) == 3145728 + 7);
+    assert_true(json_integer_value(json_object_get(json_object_get(e, "stats"),
+                                                   "peak_rss")) ==
+                3145728 + 7);
     json_decref(e);
 
     e = bmp_pout_entry_json(p, 6);
@@ -1064,8 +1067,8 @@ static void pout_format_entry_json_empty_entry(void **state)
     assert_non_null(e);
     assert_true(json_is_object(json_object_get(e, "meta")));
     assert_int_equal(json_object_size(json_object_get(e, "meta")), 0);
-    assert_true(json_integer_value(json_object_get(
-                    json_object_get(e, "stats"), "peak_rss")) == -1);
+    assert_true(json_integer_value(json_object_get(json_object_get(e, "stats"),
+                                                   "peak_rss")) == -1);
     char *line = bmp__pout_entry_line(p, 0);
     assert_non_null(line);
     json_t *parsed = load(line);

@@ -105,11 +105,12 @@ static void compute(const char *in, const char *out, size_t index,
     snprintf(line, size, "%zu ok %s {\"value\":%d}", index, out, v);
 }
 
-/* ---- the executor -------------------------------------------------------- */
+/* ---- the executor --------------------------------------------------------
+ */
 
 typedef struct remote {
-    int fail_odd;  /* the helper fails odd items */
-    int sent;      /* items sent to the helper */
+    int fail_odd; /* the helper fails odd items */
+    int sent;     /* items sent to the helper */
 } remote;
 
 /* Forks one helper process; sends it "index in out" lines; reads back one
@@ -233,7 +234,8 @@ static int journal_entries(const char *path)
     return lines - 1; /* the run record */
 }
 
-/* ---- tests --------------------------------------------------------------- */
+/* ---- tests ---------------------------------------------------------------
+ */
 
 static void remote_results_make_the_same_run(void **state)
 {
@@ -243,14 +245,16 @@ static void remote_results_make_the_same_run(void **state)
     json_t *kw = json_pack("{s:s, s:b, s:s}", "outdir", f->out,
                            "create_outdir", 1, "executor", "serial");
     bmp_pout *reference = NULL;
-    assert_int_equal(
-        bmp_pipeline(pipe, f->names, kw, NULL, NULL, &reference, NULL), 0);
+    assert_int_equal(bmp_pipeline(pipe, f->names, kw, NULL, NULL, &reference,
+                                  NULL),
+                     0);
     /* Its outputs moved aside: the remote run writes the same names. */
     char *ref_moved = tu_join(f->dir, "ref_outputs");
     assert_int_equal(rename(f->out, ref_moved), 0);
 
     remote rm = {0};
-    bmp_executor ex = {.version = BMP_EXECUTOR_VERSION, .run = remote_run,
+    bmp_executor ex = {.version = BMP_EXECUTOR_VERSION,
+                       .run = remote_run,
                        .arg = &rm};
     bmp_pipe *remote_pipe = bmp_pipe_new(NULL, NULL);
     assert_int_equal(bmp_pipe_set_executor(remote_pipe, &ex), 0);
@@ -260,8 +264,9 @@ static void remote_results_make_the_same_run(void **state)
     json_t *rkw = json_pack("{s:s, s:b, s:s}", "outdir", f->out,
                             "create_outdir", 1, "journal", journal);
     bmp_pout *pout = NULL;
-    assert_int_equal(
-        bmp_pipeline(remote_pipe, f->names, rkw, NULL, NULL, &pout, NULL), 0);
+    assert_int_equal(bmp_pipeline(remote_pipe, f->names, rkw, NULL, NULL,
+                                  &pout, NULL),
+                     0);
     assert_int_equal(rm.sent, N_ITEMS);
 
     char *a = entries_text(reference), *b = entries_text(pout);
@@ -293,14 +298,16 @@ static void remote_resume_sends_only_what_is_left(void **state)
     fixture *f = *state;
     char *journal = tu_join(f->dir, "journal.jsonl");
     remote rm = {.fail_odd = 1};
-    bmp_executor ex = {.version = BMP_EXECUTOR_VERSION, .run = remote_run,
+    bmp_executor ex = {.version = BMP_EXECUTOR_VERSION,
+                       .run = remote_run,
                        .arg = &rm};
     bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
     bmp_pipe_set_executor(pipe, &ex);
     json_t *kw = json_pack("{s:s, s:b, s:s}", "outdir", f->out,
                            "create_outdir", 1, "journal", journal);
     bmp_pout *first = NULL;
-    assert_int_equal(bmp_pipeline(pipe, f->names, kw, NULL, NULL, &first, NULL),
+    assert_int_equal(bmp_pipeline(pipe, f->names, kw, NULL, NULL, &first,
+                                  NULL),
                      0);
     for (size_t i = 0; i < N_ITEMS; i++) {
         assert_int_equal(bmp_pout_status(first, i),
@@ -315,8 +322,9 @@ static void remote_resume_sends_only_what_is_left(void **state)
     progress_log log = {.never_backwards = 1};
     bmp_pipe_set_progress(pipe, on_progress, &log);
     bmp_pout *second = NULL;
-    assert_int_equal(
-        bmp_pipeline(pipe, f->names, kw, NULL, NULL, &second, NULL), 0);
+    assert_int_equal(bmp_pipeline(pipe, f->names, kw, NULL, NULL, &second,
+                                  NULL),
+                     0);
     assert_int_equal(rm.sent, N_ITEMS / 2);
     for (size_t i = 0; i < N_ITEMS; i++) {
         assert_int_equal(bmp_pout_status(second, i), BMP_ITEM_OK);
@@ -341,12 +349,13 @@ static int bad_results_run(bmp_run *run, int workers, void *arg,
     (void)err;
     int *refused = arg;
     const bmp_item_result bad[] = {
-        {.status = BMP_ITEM_OK},                          /* no outname */
-        {.status = BMP_ITEM_NO_OUTPUT, .outname = "x"},   /* outname */
-        {.status = BMP_ITEM_NOT_RUN},                     /* not finished */
-        {.status = (bmp_status)42},                       /* no status */
+        {.status = BMP_ITEM_OK},                        /* no outname */
+        {.status = BMP_ITEM_NO_OUTPUT, .outname = "x"}, /* outname */
+        {.status = BMP_ITEM_NOT_RUN},                   /* not finished */
+        {.status = (bmp_status)42},                     /* no status */
         {.status = BMP_ITEM_NO_OUTPUT, .meta_json = "[1]"},
-        {.status = BMP_ITEM_NO_OUTPUT, .meta_json = "{\"a\":1}, \"outname\":2"},
+        {.status = BMP_ITEM_NO_OUTPUT,
+         .meta_json = "{\"a\":1}, \"outname\":2"},
         {.status = BMP_ITEM_NO_OUTPUT, .meta_json = "{\"a\":\n1}"},
         {.version = 99, .status = BMP_ITEM_NO_OUTPUT},
     };
@@ -379,7 +388,8 @@ static void remote_bad_outcomes_refused(void **state)
     fixture *f = *state;
     int refused = 0;
     bmp_executor ex = {.version = BMP_EXECUTOR_VERSION,
-                       .run = bad_results_run, .arg = &refused};
+                       .run = bad_results_run,
+                       .arg = &refused};
     bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
     bmp_pipe_set_executor(pipe, &ex);
     json_t *kw = json_pack("{s:s}", "outdir", f->out);

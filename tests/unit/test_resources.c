@@ -149,7 +149,8 @@ static void resources_meminfo_without_memavailable(void **state)
         "Cached:           300000 kB\n"
         "SwapCached:            0 kB\n"
         "SReclaimable:       4000 kB\n");
-    assert_int_equal(read_mem(root, &si), (1000000 + 20000 + 300000 + 4000) * 1024LL);
+    assert_int_equal(read_mem(root, &si),
+                     (1000000 + 20000 + 300000 + 4000) * 1024LL);
     assert_int_equal(si.mem_source, BMP__MEM_FROM_MEMINFO);
 }
 
@@ -169,7 +170,8 @@ static void resources_meminfo_no_figures(void **state)
     assert_true(read_mem(root, &si) < 0);
 }
 
-/* ---- cgroup v2 memory ---------------------------------------------------- */
+/* ---- cgroup v2 memory ----------------------------------------------------
+ */
 
 static void resources_cgroup_v2_memory_limit(void **state)
 {
@@ -300,7 +302,8 @@ static void resources_cgroup_mountinfo_escapes(void **state)
     assert_string_equal(si.mem_cgroup, "/my cgroups/a");
 }
 
-/* ---- cgroup v1 memory ---------------------------------------------------- */
+/* ---- cgroup v1 memory ----------------------------------------------------
+ */
 
 static void resources_cgroup_v1_memory(void **state)
 {
@@ -333,7 +336,8 @@ static void resources_cgroup_v1_unlimited(void **state)
     assert_int_equal(si.cgroup_mem_limit, BMP__UNKNOWN);
 }
 
-/* ---- no cgroup ----------------------------------------------------------- */
+/* ---- no cgroup -----------------------------------------------------------
+ */
 
 static void resources_cgroup_none(void **state)
 {
@@ -359,7 +363,8 @@ static void resources_cgroup_no_proc(void **state)
     assert_int_equal(si.cores_source, BMP__CPU_FROM_CORES);
 }
 
-/* ---- CPUs ------------------------------------------------------------------ */
+/* ---- CPUs ------------------------------------------------------------------
+ */
 
 static void resources_cpu_max_unlimited(void **state)
 {
@@ -484,17 +489,20 @@ static void resources_affinity_fallback(void **state)
     const char *root = *state;
     bmp__sysinfo si;
     bmp__sysinfo_init(&si);
-    assert_int_equal(bmp__sysinfo_read_cpu(root, "not a topology", "0-5", &si), 6);
+    assert_int_equal(bmp__sysinfo_read_cpu(root, "not a topology", "0-5", &si),
+                     6);
     assert_int_equal(si.cores_source, BMP__CPU_FROM_AFFINITY);
     assert_int_equal(si.cores_total, 0);
     tree_v2(root);
     put(root, V2_LEAF "/cpu.max", "150000 100000\n");
     bmp__sysinfo_init(&si);
-    assert_int_equal(bmp__sysinfo_read_cpu(root, "not a topology", "0-5", &si), 2);
+    assert_int_equal(bmp__sysinfo_read_cpu(root, "not a topology", "0-5", &si),
+                     2);
     assert_int_equal(si.cores_source, BMP__CPU_FROM_QUOTA);
 }
 
-/* ---- summary ---------------------------------------------------------------- */
+/* ---- summary
+ * ---------------------------------------------------------------- */
 
 static void resources_summary(void **state)
 {
@@ -504,17 +512,24 @@ static void resources_summary(void **state)
     put(root, V2_LEAF "/cpu.max", "150000 100000\n");
     put(root, V2_LEAF "/memory.max", "1073741824\n");
     put(root, V2_LEAF "/memory.current", "268435456\n");
-    assert_int_equal(bmp__sysinfo_read(root, "package:1 core:4 pu:2", "0-7", &si), 0);
+    assert_int_equal(bmp__sysinfo_read(root, "package:1 core:4 pu:2", "0-7",
+                                       &si),
+                     0);
 
     json_t *j = bmp__sysinfo_json(&si);
     assert_non_null(j);
     assert_int_equal(json_integer_value(json_object_get(j, "cores")), 2);
-    assert_string_equal(json_string_value(json_object_get(j, "cores_source")), "quota");
+    assert_string_equal(json_string_value(json_object_get(j, "cores_source")),
+                        "quota");
     assert_int_equal(json_integer_value(json_object_get(j, "cores_total")), 4);
-    assert_int_equal(json_integer_value(json_object_get(j, "cpu_quota_cores")), 2);
-    assert_int_equal(json_integer_value(json_object_get(j, "mem_available")), 768 * MiB);
-    assert_string_equal(json_string_value(json_object_get(j, "mem_source")), "cgroup");
-    assert_string_equal(json_string_value(json_object_get(j, "mem_cgroup")), V2_LEAF);
+    assert_int_equal(json_integer_value(json_object_get(j, "cpu_quota_cores")),
+                     2);
+    assert_int_equal(json_integer_value(json_object_get(j, "mem_available")),
+                     768 * MiB);
+    assert_string_equal(json_string_value(json_object_get(j, "mem_source")),
+                        "cgroup");
+    assert_string_equal(json_string_value(json_object_get(j, "mem_cgroup")),
+                        V2_LEAF);
     assert_true(json_is_integer(json_object_get(j, "cpus_online")));
     json_decref(j);
 
@@ -536,11 +551,13 @@ static void resources_source_names(void **state)
 {
     (void)state;
     assert_string_equal(bmp__cpu_source_name(BMP__CPU_FROM_CORES), "cores");
-    assert_string_equal(bmp__cpu_source_name(BMP__CPU_FROM_AFFINITY), "affinity");
+    assert_string_equal(bmp__cpu_source_name(BMP__CPU_FROM_AFFINITY),
+                        "affinity");
     assert_string_equal(bmp__cpu_source_name(BMP__CPU_FROM_ONLINE), "online");
     assert_string_equal(bmp__cpu_source_name(BMP__CPU_FROM_QUOTA), "quota");
     assert_string_equal(bmp__cpu_source_name(BMP__CPU_FROM_NONE), "none");
-    assert_string_equal(bmp__mem_source_name(BMP__MEM_FROM_MEMINFO), "meminfo");
+    assert_string_equal(bmp__mem_source_name(BMP__MEM_FROM_MEMINFO),
+                        "meminfo");
     assert_string_equal(bmp__mem_source_name(BMP__MEM_FROM_CGROUP), "cgroup");
     assert_string_equal(bmp__mem_source_name(BMP__MEM_FROM_NONE), "none");
 }
@@ -594,16 +611,16 @@ static void resources_ncp_fraction_rounding(void **state)
         const char *frac;
         int cores, expect;
     } cases[] = {
-        {"0.5", 3, 2},  /* 1.5 -> 2 */
-        {"0.5", 5, 2},  /* 2.5 -> 2 */
-        {"0.5", 7, 4},  /* 3.5 -> 4 */
+        {"0.5", 3, 2},   /* 1.5 -> 2 */
+        {"0.5", 5, 2},   /* 2.5 -> 2 */
+        {"0.5", 7, 4},   /* 3.5 -> 4 */
         {"0.25", 10, 2}, /* 2.5 -> 2 */
-        {"0.75", 2, 2}, /* 1.5 -> 2 */
-        {"0.5", 1, 1},  /* 0.5 -> 0, raised to 1 */
-        {"0.1", 4, 1},  /* 0.4 -> 0, raised to 1 */
-        {"0.3", 4, 1},  /* 1.2 -> 1 */
-        {"0.9", 4, 4},  /* 3.6 -> 4 */
-        {"0.6", 4, 2},  /* 2.4 -> 2 */
+        {"0.75", 2, 2},  /* 1.5 -> 2 */
+        {"0.5", 1, 1},   /* 0.5 -> 0, raised to 1 */
+        {"0.1", 4, 1},   /* 0.4 -> 0, raised to 1 */
+        {"0.3", 4, 1},   /* 1.2 -> 1 */
+        {"0.9", 4, 4},   /* 3.6 -> 4 */
+        {"0.6", 4, 2},   /* 2.4 -> 2 */
         {"0.999", 64, 64},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -612,8 +629,8 @@ static void resources_ncp_fraction_rounding(void **state)
         snprintf(kw, sizeof kw, "{\"num_processes\": %s}", cases[i].frac);
         int n = ncp(1000, kw, cases[i].cores, 0, &err);
         if (n != cases[i].expect)
-            fail_msg("%s of %d cores: %d workers, expected %d",
-                     cases[i].frac, cases[i].cores, n, cases[i].expect);
+            fail_msg("%s of %d cores: %d workers, expected %d", cases[i].frac,
+                     cases[i].cores, n, cases[i].expect);
     }
 }
 
@@ -655,17 +672,29 @@ static void resources_ncp_memory_limit(void **state)
     (void)state;
     bmp_error err;
     /* 3.5 GiB for 1 GiB processes: 3. */
-    assert_int_equal(ncp(10, "{\"process_size\": 1073741824, "
-                             "\"mem_available\": 3758096384}", 8, 0, &err), 3);
+    assert_int_equal(ncp(10,
+                         "{\"process_size\": 1073741824, "
+                         "\"mem_available\": 3758096384}",
+                         8, 0, &err),
+                     3);
     /* Memory for more than the cores: the cores limit. */
-    assert_int_equal(ncp(10, "{\"process_size\": 1048576, "
-                             "\"mem_available\": 3758096384}", 8, 0, &err), 8);
+    assert_int_equal(ncp(10,
+                         "{\"process_size\": 1048576, "
+                         "\"mem_available\": 3758096384}",
+                         8, 0, &err),
+                     8);
     /* Exactly enough for 2. */
-    assert_int_equal(ncp(10, "{\"process_size\": 1000, "
-                             "\"mem_available\": 2000}", 8, 0, &err), 2);
+    assert_int_equal(ncp(10,
+                         "{\"process_size\": 1000, "
+                         "\"mem_available\": 2000}",
+                         8, 0, &err),
+                     2);
     /* Items limit below memory and cores. */
-    assert_int_equal(ncp(2, "{\"process_size\": 1000, "
-                            "\"mem_available\": 5000}", 8, 0, &err), 2);
+    assert_int_equal(ncp(2,
+                         "{\"process_size\": 1000, "
+                         "\"mem_available\": 5000}",
+                         8, 0, &err),
+                     2);
     /* Without process_size, memory does not limit. */
     assert_int_equal(ncp(10, "{\"mem_available\": 1}", 8, 0, &err), 8);
 }
@@ -676,16 +705,26 @@ static void resources_ncp_mem_frac(void **state)
     (void)state;
     bmp_error err;
     /* 0.8 x 10 GiB = 8 GiB, 3 GiB each: 2. */
-    assert_int_equal(ncp(10, "{\"process_size\": 3221225472}", 8,
-                         10 * GiB, &err), 2);
-    assert_int_equal(ncp(10, "{\"process_size\": 1073741824, "
-                             "\"mem_frac\": 0.5}", 8, 10 * GiB, &err), 5);
-    assert_int_equal(ncp(10, "{\"process_size\": 1073741824, "
-                             "\"mem_frac\": 1}", 20, 10 * GiB, &err), 10);
+    assert_int_equal(ncp(10, "{\"process_size\": 3221225472}", 8, 10 * GiB,
+                         &err),
+                     2);
+    assert_int_equal(ncp(10,
+                         "{\"process_size\": 1073741824, "
+                         "\"mem_frac\": 0.5}",
+                         8, 10 * GiB, &err),
+                     5);
+    assert_int_equal(ncp(10,
+                         "{\"process_size\": 1073741824, "
+                         "\"mem_frac\": 1}",
+                         20, 10 * GiB, &err),
+                     10);
     /* mem_available given: mem_frac does not scale it. */
-    assert_int_equal(ncp(10, "{\"process_size\": 1073741824, "
-                             "\"mem_frac\": 0.5, \"mem_available\": "
-                             "4294967296}", 8, 10 * GiB, &err), 4);
+    assert_int_equal(ncp(10,
+                         "{\"process_size\": 1073741824, "
+                         "\"mem_frac\": 0.5, \"mem_available\": "
+                         "4294967296}",
+                         8, 10 * GiB, &err),
+                     4);
 }
 
 static void resources_ncp_mem_frac_range(void **state)
@@ -717,8 +756,10 @@ static void resources_ncp_error_if_zero(void **state)
 {
     (void)state;
     bmp_error err;
-    int rc = ncp(10, "{\"process_size\": 3221225472, "
-                     "\"mem_available\": 1073741824}", 4, 0, &err);
+    int rc = ncp(10,
+                 "{\"process_size\": 3221225472, "
+                 "\"mem_available\": 1073741824}",
+                 4, 0, &err);
     expect_error(rc, &err, BMP_ENOMEM_BUDGET,
                  "process_size 3072.0 MiB exceeds the memory available for "
                  "processes, 1024.0 MiB");
@@ -728,13 +769,16 @@ static void resources_ncp_error_if_zero(void **state)
                  "process_size 3072.0 MiB exceeds the memory available for "
                  "processes, 1024.0 MiB");
     assert_non_null(strstr(err.text, "1280.0 MiB"));
-    rc = ncp(10, "{\"process_size\": 3221225472, "
-                 "\"mem_available\": 1073741824, \"error_if_zero\": true}",
+    rc = ncp(10,
+             "{\"process_size\": 3221225472, "
+             "\"mem_available\": 1073741824, \"error_if_zero\": true}",
              4, 0, &err);
     assert_int_equal(rc, BMP_ENOMEM_BUDGET);
     /* As in Python, the memory check comes before the item count. */
-    rc = ncp(0, "{\"process_size\": 3221225472, "
-                "\"mem_available\": 1073741824}", 4, 0, &err);
+    rc = ncp(0,
+             "{\"process_size\": 3221225472, "
+             "\"mem_available\": 1073741824}",
+             4, 0, &err);
     assert_int_equal(rc, BMP_ENOMEM_BUDGET);
 }
 
@@ -742,16 +786,25 @@ static void resources_ncp_error_if_zero_false(void **state)
 {
     (void)state;
     bmp_error err;
-    assert_int_equal(ncp(10, "{\"process_size\": 3221225472, "
-                             "\"mem_available\": 1073741824, "
-                             "\"error_if_zero\": false}", 4, 0, &err), 0);
+    assert_int_equal(ncp(10,
+                         "{\"process_size\": 3221225472, "
+                         "\"mem_available\": 1073741824, "
+                         "\"error_if_zero\": false}",
+                         4, 0, &err),
+                     0);
     assert_int_equal(err.code, 0);
-    assert_int_equal(ncp(10, "{\"process_size\": 3221225472, "
-                             "\"error_if_zero\": 0}", 4, GiB, &err), 0);
+    assert_int_equal(ncp(10,
+                         "{\"process_size\": 3221225472, "
+                         "\"error_if_zero\": 0}",
+                         4, GiB, &err),
+                     0);
     assert_int_equal(err.code, 0);
     /* Enough memory: error_if_zero changes nothing. */
-    assert_int_equal(ncp(10, "{\"process_size\": 1, \"mem_available\": 10, "
-                             "\"error_if_zero\": false}", 4, 0, &err), 4);
+    assert_int_equal(ncp(10,
+                         "{\"process_size\": 1, \"mem_available\": 10, "
+                         "\"error_if_zero\": false}",
+                         4, 0, &err),
+                     4);
 }
 
 static void resources_ncp_wrong_types(void **state)
@@ -792,10 +845,13 @@ static void resources_ncp_mem_read_error(void **state)
 {
     (void)state;
     bmp_error err;
-    expect_error(ncp(10, "{\"process_size\": 1000}", 4, -ENOENT, &err),
-                 &err, -ENOENT, "give the keyword mem_available");
-    assert_int_equal(ncp(10, "{\"process_size\": 1000, "
-                             "\"mem_available\": 4000}", 8, -ENOENT, &err), 4);
+    expect_error(ncp(10, "{\"process_size\": 1000}", 4, -ENOENT, &err), &err,
+                 -ENOENT, "give the keyword mem_available");
+    assert_int_equal(ncp(10,
+                         "{\"process_size\": 1000, "
+                         "\"mem_available\": 4000}",
+                         8, -ENOENT, &err),
+                     4);
     assert_int_equal(ncp(10, NULL, 4, -ENOENT, &err), 4);
 }
 
@@ -818,7 +874,8 @@ static void resources_ncp_err_handling(void **state)
     json_decref(kw);
 }
 
-/* ---- the real machine ----------------------------------------------------- */
+/* ---- the real machine -----------------------------------------------------
+ */
 
 static void resources_real_machine(void **state)
 {
@@ -847,7 +904,8 @@ static void resources_real_machine(void **state)
     json_decref(kw);
 }
 
-#define T(name) cmocka_unit_test_setup_teardown(name, setup_root, teardown_root)
+#define T(name) \
+    cmocka_unit_test_setup_teardown(name, setup_root, teardown_root)
 
 int main(void)
 {

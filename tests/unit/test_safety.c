@@ -34,10 +34,10 @@
 #define N_ITEMS 24
 
 typedef struct fixture {
-    char *dir;    /* inputs */
-    char *out;    /* outputs */
+    char *dir; /* inputs */
+    char *out; /* outputs */
     json_t *names;
-    int pad;      /* outputs padded to this many bytes (run_in_child) */
+    int pad; /* outputs padded to this many bytes (run_in_child) */
 } fixture;
 
 static int setup(void **state)
@@ -264,13 +264,15 @@ static void safety_output_equal_to_input_refused(void **state)
         json_t *kw = json_pack("{s:s, s:s, s:b}", "outdir", f->dir,
                                "outname_append", "", "overwrite", overwrite);
         bmp_pout *pout = NULL;
-        assert_int_equal(
-            bmp_pipeline(pipe, f->names, kw, NULL, NULL, &pout, NULL), 0);
+        assert_int_equal(bmp_pipeline(pipe, f->names, kw, NULL, NULL, &pout,
+                                      NULL),
+                         0);
         for (size_t i = 0; i < N_ITEMS; i++) {
             assert_int_equal(bmp_pout_status(pout, i), BMP_ITEM_FAILED);
             assert_non_null(strstr(bmp_pout_error(pout, i), "own input"));
-            char *text = tu_read_file(
-                json_string_value(json_array_get(f->names, i)), NULL);
+            char *text = tu_read_file(json_string_value(
+                                          json_array_get(f->names, i)),
+                                      NULL);
             assert_int_equal(atoi(text), (int)i); /* the input is intact */
             free(text);
         }
@@ -351,7 +353,7 @@ static void safety_odd_names_kept_exactly(void **state)
 {
     fixture *f = *state;
     const char *odd[] = {"with space.dat", "quote'\"s.dat", "new\nline.dat",
-                         "caf\xe9.dat", "\xff\xfe.dat", "tab\there.dat"};
+                         "caf\xe9.dat",    "\xff\xfe.dat",  "tab\there.dat"};
     size_t n = sizeof odd / sizeof *odd;
     json_t *names = json_array();
     for (size_t i = 0; i < n; i++) {
@@ -363,7 +365,8 @@ static void safety_odd_names_kept_exactly(void **state)
     bmp_pipe *pipe = make_pipe();
     json_t *kw = json_pack("{s:s, s:i}", "outdir", f->out, "num_processes", 2);
     bmp_pout *pout = NULL;
-    assert_int_equal(bmp_pipeline(pipe, names, kw, NULL, NULL, &pout, NULL), 0);
+    assert_int_equal(bmp_pipeline(pipe, names, kw, NULL, NULL, &pout, NULL),
+                     0);
     char *pout_path = tu_join(f->dir, "pout.jsonl");
     assert_int_equal(bmp_pout_write(pout, pout_path, NULL), 0);
     bmp_pout *back = NULL;
@@ -418,7 +421,8 @@ static void safety_resume_runs_only_the_rest(void **state)
     json_t *kw = json_pack("{s:s, s:s, s:i}", "outdir", f->out, "journal",
                            journal, "num_processes", 2);
     bmp_pout *first = NULL;
-    assert_int_equal(bmp_pipeline(pipe, f->names, kw, NULL, NULL, &first, NULL),
+    assert_int_equal(bmp_pipeline(pipe, f->names, kw, NULL, NULL, &first,
+                                  NULL),
                      0);
     /* Every item is in the journal, one line each, after the run's
      * record. */
@@ -436,8 +440,9 @@ static void safety_resume_runs_only_the_rest(void **state)
     tu_write_file(marker, "", 0);
     json_object_set_new(kw, "resume", json_true());
     bmp_pout *second = NULL;
-    assert_int_equal(
-        bmp_pipeline(pipe, f->names, kw, NULL, NULL, &second, NULL), 0);
+    assert_int_equal(bmp_pipeline(pipe, f->names, kw, NULL, NULL, &second,
+                                  NULL),
+                     0);
     for (size_t i = 0; i < N_ITEMS; i++) {
         assert_int_equal(bmp_pout_status(second, i), BMP_ITEM_OK);
         assert_int_equal(bmp_kw_int(bmp_pout_meta(second, i), "v", -1),
@@ -449,7 +454,8 @@ static void safety_resume_runs_only_the_rest(void **state)
     /* Resuming a complete run runs nothing and gives the same pout. */
     unlink(marker); /* odd items would fail if they ran again */
     bmp_pout *third = NULL;
-    assert_int_equal(bmp_pipeline(pipe, f->names, kw, NULL, NULL, &third, NULL),
+    assert_int_equal(bmp_pipeline(pipe, f->names, kw, NULL, NULL, &third,
+                                  NULL),
                      0);
     char *a = pout_text(second), *b = pout_text(third);
     assert_string_equal(a, b);
@@ -480,7 +486,8 @@ static void safety_resume_needs_journal(void **state)
     bmp_pipe_free(pipe);
 }
 
-/* ---- interrupts ---------------------------------------------------------- */
+/* ---- interrupts ----------------------------------------------------------
+ */
 
 /* Items in the journal: its lines after the run record. */
 static int journal_lines(const char *journal)
@@ -523,8 +530,8 @@ static pid_t run_in_child(const fixture *f, const char *journal, int sleep_ms,
     if (expect_interrupt == 2)
         bmp_pipe_set_progress(pipe, busy_progress, NULL);
     json_t *kw = json_pack("{s:s, s:s, s:b, s:i, s:i, s:i}", "outdir", f->out,
-                           "journal", journal, "resume", 1, "num_processes",
-                           2, "sleep_ms", sleep_ms, "pad", f->pad);
+                           "journal", journal, "resume", 1, "num_processes", 2,
+                           "sleep_ms", sleep_ms, "pad", f->pad);
     bmp_pout *pout = NULL;
     int rc = bmp_pipeline(pipe, f->names, kw, NULL, NULL, &pout, NULL);
     int ok = 1;
@@ -637,7 +644,8 @@ static void safety_special_files_refused(void **state)
     json_t *kw = json_pack("{s:s, s:i, s:f}", "outdir", f->out,
                            "num_processes", 2, "timeout", 20.0);
     bmp_pout *pout = NULL;
-    assert_int_equal(bmp_pipeline(pipe, names, kw, NULL, NULL, &pout, NULL), 0);
+    assert_int_equal(bmp_pipeline(pipe, names, kw, NULL, NULL, &pout, NULL),
+                     0);
     const char *kinds[] = {NULL, "a FIFO", "a socket", "a character device",
                            NULL};
     for (size_t i = 0; i < 5; i++) {
@@ -691,7 +699,8 @@ static void safety_format_readers_refuse_fifo(void **state)
     free(fifo);
 }
 
-/* ---- workers that cannot be started -------------------------------------- */
+/* ---- workers that cannot be started --------------------------------------
+ */
 
 /* Reads nothing: the item's value is its index, so that a worker needs no
  * descriptor for its items. */
@@ -736,8 +745,8 @@ static void run_short_of_descriptors(const fixture *f, int free_fds,
     bmp_pipe_add_post(pipe, record_pid, NULL, NULL);
     bmp_pipe_add_post(pipe, bmp_no_outfile, NULL, NULL);
     /* No signal handlers: their self-pipe would take two descriptors. */
-    json_t *kw = json_pack("{s:i, s:b}", "num_processes", 3,
-                           "handle_signals", 0);
+    json_t *kw = json_pack("{s:i, s:b}", "num_processes", 3, "handle_signals",
+                           0);
     bmp_pout *pout = NULL;
     bmp_error err = {0};
     int rc = bmp_pipeline(pipe, f->names, kw, NULL, NULL, &pout, &err);
@@ -817,8 +826,8 @@ static void safety_two_workers_at_16_descriptors(void **state)
             _exit(10);
         bmp_pipe *pipe = make_pipe();
         bmp_pipe_add_post(pipe, record_pid, NULL, NULL);
-        json_t *kw = json_pack("{s:s, s:i}", "outdir", f->out,
-                               "num_processes", 2);
+        json_t *kw = json_pack("{s:s, s:i}", "outdir", f->out, "num_processes",
+                               2);
         bmp_pout *pout = NULL;
         int rc = bmp_pipeline(pipe, f->names, kw, NULL, NULL, &pout, NULL);
         int ok = rc == 0;
@@ -851,8 +860,9 @@ static void safety_random_sigkill_then_resume(void **state)
     json_t *ref_kw = json_pack("{s:s, s:i}", "outdir", ref_out,
                                "num_processes", 2);
     bmp_pout *reference = NULL;
-    assert_int_equal(
-        bmp_pipeline(pipe, f->names, ref_kw, NULL, NULL, &reference, NULL), 0);
+    assert_int_equal(bmp_pipeline(pipe, f->names, ref_kw, NULL, NULL,
+                                  &reference, NULL),
+                     0);
 
     /* Outputs of 4 MiB, so that kills land while outputs are written
      * and leave temporaries for the next run to find. */
@@ -878,7 +888,8 @@ static void safety_random_sigkill_then_resume(void **state)
                            "journal", journal, "resume", 1, "num_processes", 2,
                            "pad", f->pad);
     bmp_pout *resumed = NULL;
-    assert_int_equal(bmp_pipeline(pipe, f->names, kw, NULL, NULL, &resumed, NULL),
+    assert_int_equal(bmp_pipeline(pipe, f->names, kw, NULL, NULL, &resumed,
+                                  NULL),
                      0);
     assert_int_equal(check_outputs(f), N_ITEMS);
     /* The killed runs' temporaries are gone with the next run. */

@@ -54,7 +54,8 @@
 
 static bmp__sched_config config(int64_t budget, int max_running)
 {
-    return (bmp__sched_config){.budget = budget, .max_running = max_running,
+    return (bmp__sched_config){.budget = budget,
+                               .max_running = max_running,
                                .error_if_zero = 1,
                                .margin = BMP__ADAPTIVE_MARGIN};
 }
@@ -461,8 +462,9 @@ static void scheduler_policy_random_runs_end(void **state)
         int64_t est[40], in[40];
         for (size_t i = 0; i < n; i++) {
             int r = rand_r(&seed) % 10;
-            est[i] = r == 0 ? -1 : r == 1 ? 1200 + rand_r(&seed) % 500
-                                          : rand_r(&seed) % 900;
+            est[i] = r == 0   ? -1
+                     : r == 1 ? 1200 + rand_r(&seed) % 500
+                              : rand_r(&seed) % 900;
             in[i] = rand_r(&seed) % 50;
         }
         bmp__sched s;
@@ -499,8 +501,9 @@ static void scheduler_policy_random_runs_end(void **state)
             size_t done = running[k];
             running[k] = running[--nrun];
             int memfail = rand_r(&seed) % 8 == 0;
-            bmp__sched_outcome o = bmp__sched_finish(
-                &s, done, rand_r(&seed) % 700, memfail);
+            bmp__sched_outcome o = bmp__sched_finish(&s, done,
+                                                     rand_r(&seed) % 700,
+                                                     memfail);
             if (o != BMP__SCHED_RETRY_MEMORY)
                 finished++;
         }
@@ -519,8 +522,8 @@ static void scheduler_policy_random_runs_end(void **state)
 typedef struct sampler {
     pthread_t thread;
     atomic_int stop;
-    int64_t max_sum;  /* most resident bytes of all children at once */
-    int saw_stopped;  /* a child in state T */
+    int64_t max_sum; /* most resident bytes of all children at once */
+    int saw_stopped; /* a child in state T */
     long samples;
 } sampler;
 
@@ -555,7 +558,8 @@ static void *sampler_main(void *arg)
         int64_t sum = 0;
         char entries[16384];
         long got;
-        while ((got = syscall(SYS_getdents64, dir, entries, sizeof entries)) > 0) {
+        while ((got = syscall(SYS_getdents64, dir, entries, sizeof entries)) >
+               0) {
             for (long at = 0; at < got;) {
                 struct linux_dirent64 {
                     uint64_t ino;
@@ -683,8 +687,7 @@ static int parse_name(const char *path, int *mib, int *est, int *hold)
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
     unsigned idx;
-    return sscanf(base, "i%u_m%d_e%d_h%d", &idx, mib, est, hold) == 4 ? 0
-                                                                      : -1;
+    return sscanf(base, "i%u_m%d_e%d_h%d", &idx, mib, est, hold) == 4 ? 0 : -1;
 }
 
 static double mono_now(void)
@@ -813,9 +816,9 @@ static void assert_all_ok(const bmp_pout *pout)
 /* Mixed sizes, 30 to 400 MiB, four worker slots for two cores: memory,
  * not the cap, is what limits. */
 static const spec mixed[] = {
-    {300, 300, 250, 0}, {50, 50, 150, 0},  {200, 200, 250, 0},
+    {300, 300, 250, 0}, {50, 50, 150, 0},   {200, 200, 250, 0},
     {120, 120, 200, 0}, {400, 400, 250, 0}, {80, 80, 150, 0},
-    {250, 250, 250, 0}, {30, 30, 100, 0},  {150, 150, 200, 0},
+    {250, 250, 250, 0}, {30, 30, 100, 0},   {150, 150, 200, 0},
 };
 #define N_MIXED (sizeof mixed / sizeof *mixed)
 
@@ -849,8 +852,7 @@ static void scheduler_run_mixed_within_budget(void **state)
     assert_true(overlap(pout, 0, 1));
     assert_true(seen.budget == budget);
     if (!UNDER_ASAN)
-        assert_true(seen.max_in_use > 0 &&
-                    seen.max_in_use <= budget + MARGIN);
+        assert_true(seen.max_in_use > 0 && seen.max_in_use <= budget + MARGIN);
     bmp_run_summary sum = {.version = BMP_RUN_SUMMARY_VERSION};
     assert_int_equal(bmp_pout_summary(pout, &sum), 0);
     assert_int_equal(sum.count, N_MIXED);
@@ -948,8 +950,8 @@ static void scheduler_run_adaptive(void **state)
     bmp_pipe *pipe = hog_pipe(0, NULL);
     int64_t budget = 600 * MiB;
     json_t *kw = json_pack("{s:I, s:i, s:b}", "mem_available",
-                           (json_int_t)budget, "num_processes", 4,
-                           "adaptive", 1);
+                           (json_int_t)budget, "num_processes", 4, "adaptive",
+                           1);
     sampler smp;
     bmp_pout *pout = sampled_run(pipe, names, kw, &smp);
     assert_all_ok(pout);
@@ -1009,8 +1011,10 @@ static void scheduler_run_uniform_process_size(void **state)
 static void scheduler_run_too_large(void **state)
 {
     fixture *f = *state;
-    spec specs[] = {{100, 100, 200, 0}, {250, 900, 300, 0},
-                    {120, 120, 200, 0}, {60, 60, 200, 0}};
+    spec specs[] = {{100, 100, 200, 0},
+                    {250, 900, 300, 0},
+                    {120, 120, 200, 0},
+                    {60, 60, 200, 0}};
     json_t *names = make_items(f, specs, 4);
     bmp_pipe *pipe = hog_pipe(1, NULL);
     int64_t budget = 600 * MiB;
@@ -1050,8 +1054,10 @@ static void scheduler_run_enforce_retry(void **state)
     fixture *f = *state;
     if (UNDER_ASAN)
         skip();
-    spec specs[] = {{150, 100, 100, 0}, {500, 100, 100, 0},
-                    {50, 100, 200, 0}, {80, 100, 200, 0}};
+    spec specs[] = {{150, 100, 100, 0},
+                    {500, 100, 100, 0},
+                    {50, 100, 200, 0},
+                    {80, 100, 200, 0}};
     json_t *names = make_items(f, specs, 4);
     bmp_pipe *pipe = hog_pipe(1, NULL);
     int64_t budget = 1024 * MiB;
@@ -1151,8 +1157,7 @@ static void scheduler_run_suspend(void **state)
     atomic_store(&fake_avail, 8192 * MiB);
     bmp__sched_avail_hook = fake_avail_hook;
     pressure_script ps;
-    assert_int_equal(pthread_create(&ps.thread, NULL, pressure_main, NULL),
-                     0);
+    assert_int_equal(pthread_create(&ps.thread, NULL, pressure_main, NULL), 0);
     sampler smp;
     bmp_pout *pout = sampled_run(pipe, names, kw, &smp);
     pthread_join(ps.thread, NULL);
@@ -1355,9 +1360,9 @@ static void scheduler_bad_keywords(void **state)
         json_t *kw = json_loads(cases[k].json, 0, NULL);
         bmp_pout *pout = NULL;
         bmp_error err = {0};
-        assert_int_equal(
-            bmp_pipeline(pipe, names, kw, NULL, NULL, &pout, &err),
-            cases[k].code);
+        assert_int_equal(bmp_pipeline(pipe, names, kw, NULL, NULL, &pout,
+                                      &err),
+                         cases[k].code);
         assert_null(pout);
         assert_non_null(strstr(err.text, cases[k].text));
         /* Types are checked with every library keyword, values by the

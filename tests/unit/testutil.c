@@ -20,7 +20,8 @@ char *tu_mkdtemp(void)
 {
     const char *tmp = getenv("TMPDIR");
     char *path = NULL;
-    assert_true(asprintf(&path, "%s/bmp-test-XXXXXX", tmp && *tmp ? tmp : "/tmp") > 0);
+    assert_true(
+        asprintf(&path, "%s/bmp-test-XXXXXX", tmp && *tmp ? tmp : "/tmp") > 0);
     assert_non_null(mkdtemp(path));
     return path;
 }
