@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libjansson-dev libcfitsio-dev libhwloc-dev libcmocka-dev
-  clang libclang-rt-dev valgrind
+  clang libclang-rt-dev clang-format valgrind
   python3 python3-numpy python3-astropy
   tmux parallel
 )

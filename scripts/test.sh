@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs the whole test suite:
+#   0. the layout of the C sources against .clang-format
 #   1. the normal build: unit, interoperability and command tests (CTest)
 #   2. the same suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   3. the pipeline and executor tests under ThreadSanitizer
@@ -23,6 +24,18 @@ build() {
   fi
   rm -f "$log"
 }
+
+stage "format"
+# The C sources as .clang-format lays them out (Debian 12's clang-format
+# 14: another version may lay out a few lines differently).
+if git ls-files -z '*.c' '*.h' | grep -zv '^tests/data/' |
+     xargs -0 clang-format --dry-run --Werror 2>build-ci-format.log; then
+  echo "clang-format: every file as .clang-format lays it out"
+else
+  head -40 build-ci-format.log
+  echo "clang-format: run clang-format -i on the files above"; fail=1
+fi
+rm -f build-ci-format.log
 
 stage "build and test"
 # -Werror: the build must stay free of warnings.
