@@ -3,7 +3,8 @@
 #   0. the layout of the C sources against .clang-format
 #   1. the normal build: unit, interoperability and command tests (CTest)
 #   2. the same suite under AddressSanitizer + UndefinedBehaviorSanitizer
-#   3. the pipeline and executor tests under ThreadSanitizer
+#   3. the pipeline, executor, pool and user-executor tests under
+#      ThreadSanitizer
 #   4. valgrind memcheck on the seed's examples (no leaks, no errors)
 #   5. each fuzzer (the .npy header, the workers' result frames) for a
 #      bounded time (BMP_FUZZ_SECONDS each, 30)
@@ -53,8 +54,10 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 stage "ThreadSanitizer (executors)"
 cmake -S . -B build-ci/tsan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
       -DBMP_SANITIZE=thread -DBMP_BUILD_EXAMPLES=OFF -DBMP_BUILD_TOOLS=OFF >/dev/null
-build build-ci/tsan -j"$jobs" --target test_pipeline test_executor
-ctest --test-dir build-ci/tsan --output-on-failure -R '^test_(pipeline|executor)$' || fail=1
+build build-ci/tsan -j"$jobs" --target test_pipeline test_executor test_pool_feed \
+      test_remote_executor
+ctest --test-dir build-ci/tsan --output-on-failure \
+      -R '^test_(pipeline|executor|pool_feed|remote_executor)$' || fail=1
 
 stage "valgrind memcheck on the examples"
 for ex in seed_loop seed_subclass seed_steps; do

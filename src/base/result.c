@@ -3,6 +3,8 @@
  */
 #include "result.h"
 
+#include "json_syntax.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,4 +68,19 @@ json_t *bmp__result_meta(bmp__result *r)
             return NULL;
     }
     return bmp__install_once(&r->meta, parsed);
+}
+
+const char *bmp__result_check(const bmp__result *r)
+{
+    if ((unsigned)r->status >= BMP_ITEM_NOT_RUN)
+        return "the status is not one of a finished item (ok, no_output, "
+               "failed, crashed, timed_out)";
+    if (r->status == BMP_ITEM_OK && (!r->outname || !*r->outname))
+        return "an ok item needs its output name";
+    if (r->status != BMP_ITEM_OK && r->outname)
+        return "only an ok item has an output name";
+    if (r->meta_text &&
+        !bmp__json_is_object_text(r->meta_text, strlen(r->meta_text)))
+        return "the meta is not the text of one JSON object on one line";
+    return NULL;
 }

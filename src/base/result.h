@@ -74,6 +74,14 @@ static inline int bmp__status_is_failure(bmp_status s)
            s == BMP_ITEM_TIMED_OUT;
 }
 
+/* Whether `r`, arrived from somewhere else (a worker's frame, a result
+ * set through bmp_run_set_result), can be a finished item's result: a
+ * finished status, an output name exactly when ok, and meta that is
+ * either an object or the text of one JSON object on one line (the
+ * pout and the journal hold the text as it is).  @return NULL when it
+ * can, else why not (static text). */
+const char *bmp__result_check(const bmp__result *r);
+
 /* Installs `made` in *slot unless another thread got there first, and
  * returns the object that is there: an object made lazily is then the
  * same for every thread that asks (the loser's copy is dropped). */

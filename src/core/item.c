@@ -8,10 +8,10 @@
 #include "run.h"
 
 #include "channel.h"
-#include "json_syntax.h"
 #include "meter.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,27 +189,47 @@ int bmp_run_item_done(const bmp_run *run, size_t index)
                BMP_ITEM_NOT_RUN;
 }
 
-/* An item finished through the public functions: out through the run's
- * outlet, as the library's executors send theirs, and a progress report
- * with the counts of such items. */
-static void user_item_final(bmp__run *run, size_t index)
+/* Finishes through the public functions are made one at a time: a user
+ * executor's threads may finish items at once, and the journal line,
+ * the counts and the progress report of one item must not interleave
+ * with another's (the progress callback then sees `done` grow by one
+ * each time, as with the library's executors). */
+static pthread_mutex_t user_final_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Puts `r` in as item `index`'s result, and sends it out through the
+ * run's outlet, as the library's executors send theirs, with a progress
+ * report.  The status is stored last, with release order, so that a
+ * thread that sees it done (bmp_run_item_done) sees the whole result.
+ * An item run again replaces its result and is journalled again, but
+ * counted once. */
+static void user_item_final(bmp__run *run, size_t index, bmp__result *r)
 {
+    pthread_mutex_lock(&user_final_lock);
+    bmp__result *slot = &run->results[index];
+    int first = slot->status == BMP_ITEM_NOT_RUN;
+    bmp_status status = r->status;
+    bmp__result_clear(slot);
+    r->status = BMP_ITEM_NOT_RUN;
+    *slot = *r;
+    __atomic_store_n(&slot->status, status, __ATOMIC_RELEASE);
     bmp__item_final(run, index);
-    size_t failed = bmp__status_is_failure(run->results[index].status)
-                        ? __atomic_add_fetch(&run->user_failed, 1,
-                                             __ATOMIC_RELAXED)
-                        : __atomic_load_n(&run->user_failed, __ATOMIC_RELAXED);
-    size_t done = __atomic_add_fetch(&run->user_done, 1, __ATOMIC_RELAXED);
-    bmp__report_progress(run, run->resumed + done, failed, 0, 0, -1);
+    if (first) {
+        run->user_done++;
+        run->user_failed += bmp__status_is_failure(status);
+    }
+    bmp__report_progress(run, run->resumed + run->user_done, run->user_failed,
+                         0, 0, -1);
+    pthread_mutex_unlock(&user_final_lock);
 }
 
 void bmp_run_item(bmp_run *run, size_t index)
 {
     if (!run || index >= run->count || (run->skip && run->skip[index]))
         return;
-    bmp__result_clear(&run->results[index]);
-    bmp__run_item(run, index, &run->results[index], NULL);
-    user_item_final(run, index);
+    bmp__result r = {0};
+    bmp__stats_init(&r.stats);
+    bmp__run_item(run, index, &r, NULL);
+    user_item_final(run, index, &r);
 }
 
 static int set_failed(bmp_error *err, const char *fmt, size_t index,
@@ -230,6 +250,12 @@ int bmp_run_set_result(bmp_run *run, size_t index,
                              "result version %u is newer than this "
                              "library's (%u)",
                              result->version, BMP_ITEM_RESULT_VERSION);
+    const bmp_item_stats *s = result->stats;
+    if (s && s->version > BMP_ITEM_STATS_VERSION)
+        return bmp_error_set(err, BMP_EINVAL, "set_result", NULL,
+                             "stats version %u is newer than this "
+                             "library's (%u)",
+                             s->version, BMP_ITEM_STATS_VERSION);
     if (index >= run->count)
         return bmp_error_set(err, BMP_EINVAL, "set_result", NULL,
                              "item %zu is out of range (the run has %zu)",
@@ -240,31 +266,22 @@ int bmp_run_set_result(bmp_run *run, size_t index,
                               ? "was taken from the journal: it is not run "
                                 "again"
                               : "has its result already");
+    /* The strings are checked where they stand, before anything is
+     * copied: the same checks as a worker's result frame. */
+    bmp__result view = {.status = result->status,
+                        .outname = (char *)result->outname,
+                        .meta_text = (char *)result->meta_json};
+    const char *why = bmp__result_check(&view);
+    if (why)
+        return set_failed(err, "item %zu: %s", index, why);
     bmp_status st = result->status;
-    const char *out = result->outname;
-    if ((unsigned)st >= BMP_ITEM_NOT_RUN)
-        return set_failed(err, "item %zu: %s", index,
-                          "the status is not one of a finished item (ok, "
-                          "no_output, failed, crashed, timed_out)");
-    if (st == BMP_ITEM_OK && (!out || !*out))
-        return set_failed(err, "item %zu: %s", index,
-                          "an ok item needs its output name");
-    if (st != BMP_ITEM_OK && out)
-        return set_failed(err, "item %zu: %s", index,
-                          "only an ok item has an output name");
-    const char *meta = result->meta_json;
-    if (meta && !bmp__json_is_object_text(meta, strlen(meta)))
-        return set_failed(err, "item %zu: %s", index,
-                          "the meta is not the text of one JSON object on "
-                          "one line");
     bmp__result r = {.status = st};
     bmp__stats_init(&r.stats);
     r.stats.attempts = 1;
     if (bmp__status_is_failure(st))
         r.code = result->code < 0 ? result->code : BMP_ESTEP;
-    const bmp_item_stats *s = result->stats;
     if (s) {
-        r.stats.attempts = s->attempts;
+        r.stats.attempts = s->attempts > 0 ? s->attempts : 1;
         r.stats.wall_s = s->wall_s;
         r.stats.cpu_s = s->cpu_s;
         r.stats.peak_rss = s->peak_rss;
@@ -272,16 +289,19 @@ int bmp_run_set_result(bmp_run *run, size_t index,
         r.stats.estimate = s->estimate;
         r.stats.over_estimate = s->over_estimate != 0;
     }
+    /* A failure without words gets its code's, as an item run here. */
+    const char *error = result->error;
+    if (!error && bmp__status_is_failure(st))
+        error = bmp_strerror(r.code);
+    const char *out = result->outname, *meta = result->meta_json;
     if ((out && !(r.outname = strdup(out))) ||
         (meta && !(r.meta_text = strdup(meta))) ||
         (!meta && !(r.meta = json_object())) ||
-        (result->error && !(r.error = strdup(result->error)))) {
+        (error && !(r.error = strdup(error)))) {
         bmp__result_clear(&r);
         return bmp_error_set(err, -ENOMEM, "set_result", NULL,
                              "out of memory");
     }
-    bmp__result_clear(&run->results[index]);
-    run->results[index] = r;
-    user_item_final(run, index);
+    user_item_final(run, index, &r);
     return 0;
 }

@@ -13,7 +13,7 @@
 static int serial_run(bmp__run *run, int workers, bmp_error *err)
 {
     (void)workers;
-    size_t failed = 0;
+    size_t failed = 0, ran = 0;
     for (size_t i = 0; i < run->count; i++) {
         if (run->skip && run->skip[i])
             continue;
@@ -26,7 +26,9 @@ static int serial_run(bmp__run *run, int workers, bmp_error *err)
         bmp__run_item(run, i, &run->results[i], NULL);
         bmp__item_final(run, i);
         failed += bmp__status_is_failure(run->results[i].status);
-        bmp__report_progress(run, i + 1, failed, 0, 0, -1);
+        /* Items resumed from the journal count as done from the start
+         * (the pipeline's first report says so): never backwards. */
+        bmp__report_progress(run, run->resumed + ++ran, failed, 0, 0, -1);
     }
     return 0;
 }

@@ -375,9 +375,12 @@ int bmp__reader_next(bmp__reader *rd, bmp__result *r, char **temp_path)
     /* The meta stays the worker's text until someone asks for it
      * (bmp__result_meta), and goes into the pout file as it is: a text
      * that is not one JSON object (a NUL in it, a cut, bytes after the
-     * object) is refused here, as a frame from a worker gone wrong. */
-    if (r->meta_text &&
-        !bmp__json_is_object_text(r->meta_text, (size_t)h.meta_len)) {
+     * object) is refused here, as a frame from a worker gone wrong; so
+     * is a status that no finished item has, or an output name that does
+     * not go with its status -- the checks every result from elsewhere
+     * gets (bmp__result_check). */
+    if ((r->meta_text && strlen(r->meta_text) != (size_t)h.meta_len) ||
+        bmp__result_check(r)) {
         bmp__result_clear(r);
         return BMP_EPROTO;
     }

@@ -385,6 +385,39 @@ static void channel_temp_log(void **state)
     free(dir);
 }
 
+/* An output name goes with status ok, and only with it: a frame that
+ * says otherwise is refused, as bmp_run_set_result() refuses it. */
+static void channel_outname_goes_with_status(void **state)
+{
+    (void)state;
+    const struct {
+        bmp_status status;
+        const char *outname;
+        int want;
+    } cases[] = {
+        {BMP_ITEM_OK, "out.dat", 1},
+        {BMP_ITEM_OK, NULL, BMP_EPROTO},
+        {BMP_ITEM_NO_OUTPUT, NULL, 1},
+        {BMP_ITEM_NO_OUTPUT, "out.dat", BMP_EPROTO},
+        {BMP_ITEM_FAILED, "out.dat", BMP_EPROTO},
+        {BMP_ITEM_NOT_RUN, NULL, BMP_EPROTO},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        bmp__result r = {0};
+        bmp__stats_init(&r.stats);
+        r.status = cases[c].status;
+        r.outname = cases[c].outname ? strdup(cases[c].outname) : NULL;
+        r.meta = json_object();
+        size_t size;
+        char *bytes = frame_bytes(&r, NULL, &size);
+        bmp__result got = {0};
+        assert_int_equal(read_one(bytes, size, &got), cases[c].want);
+        bmp__result_clear(&got);
+        bmp__result_clear(&r);
+        free(bytes);
+    }
+}
+
 /* The caller keeps the meta as the worker's text until it is asked for:
  * then parsed once, the same object every time.  A text that is not one
  * JSON object, in a frame that is otherwise whole, is refused on
@@ -394,7 +427,7 @@ static void channel_meta_kept_as_text(void **state)
     (void)state;
     bmp__result r = {0};
     bmp__stats_init(&r.stats);
-    r.status = BMP_ITEM_OK;
+    r.status = BMP_ITEM_NO_OUTPUT; /* meta only: no output name */
     r.meta = json_pack("{s:i}", "a", 1);
     size_t size;
     char *bytes = frame_bytes(&r, NULL, &size);
@@ -429,6 +462,7 @@ int main(void)
         cmocka_unit_test(channel_many_frames_one_read),
         cmocka_unit_test(channel_large_meta),
         cmocka_unit_test(channel_meta_kept_as_text),
+        cmocka_unit_test(channel_outname_goes_with_status),
         cmocka_unit_test(channel_malformed_frames_refused),
         cmocka_unit_test(channel_reset_reads_as_end),
         cmocka_unit_test(channel_temp_log),

@@ -16,6 +16,7 @@
 #include "testutil.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -406,6 +407,171 @@ static void remote_bad_outcomes_refused(void **state)
     bmp_pipe_free(pipe);
 }
 
+/* A resumed run through the library's own executors: progress starts
+ * at the items the journal holds and never goes back. */
+static void builtin_resume_progress_never_backwards(void **state)
+{
+    fixture *f = *state;
+    char *journal = tu_join(f->dir, "journal.jsonl");
+    const char *executors[] = {"serial", "process"};
+    for (int e = 0; e < 2; e++) {
+        bmp_pipe *pipe = library_pipe();
+        json_t *kw = json_pack("{s:s, s:b, s:s, s:s, s:b}", "outdir", f->out,
+                               "create_outdir", 1, "journal", journal,
+                               "executor", executors[e], "overwrite", 1);
+        bmp_pout *pout = NULL;
+        assert_int_equal(bmp_pipeline(pipe, f->names, kw, NULL, NULL, &pout,
+                                      NULL),
+                         0);
+        bmp_pout_free(pout);
+        /* Forget the last three items: the resumed run redoes them. */
+        size_t size;
+        char *text = tu_read_file(journal, &size);
+        char *cut = text + size;
+        for (int k = 0; k < 4; k++) {
+            cut--;
+            while (cut > text && cut[-1] != '\n')
+                cut--;
+        }
+        tu_write_file(journal, text, (size_t)(cut - text));
+        free(text);
+        json_object_set_new(kw, "resume", json_true());
+        progress_log log = {.never_backwards = 1};
+        bmp_pipe_set_progress(pipe, on_progress, &log);
+        assert_int_equal(bmp_pipeline(pipe, f->names, kw, NULL, NULL, &pout,
+                                      NULL),
+                         0);
+        assert_true(log.never_backwards);
+        assert_int_equal(log.last_done, N_ITEMS);
+        bmp_pout_free(pout);
+        json_decref(kw);
+        bmp_pipe_free(pipe);
+    }
+    free(journal);
+}
+
+/* A user executor's threads finish items at once: each finish is one
+ * progress report, `done` grows by one each time and never passes the
+ * total, and an item run twice is counted once. */
+typedef struct threads_arg {
+    bmp_run *run;
+    size_t next;
+} threads_arg;
+
+static void *thread_main(void *arg)
+{
+    threads_arg *t = arg;
+    for (;;) {
+        size_t i = __atomic_fetch_add(&t->next, 1, __ATOMIC_RELAXED);
+        if (i >= bmp_run_count(t->run))
+            return NULL;
+        bmp_run_item(t->run, i);
+    }
+}
+
+static int threads_run(bmp_run *run, int workers, void *arg, bmp_error *err)
+{
+    (void)workers;
+    (void)arg;
+    (void)err;
+    threads_arg t = {run, 0};
+    pthread_t th[3];
+    for (int k = 0; k < 3; k++)
+        pthread_create(&th[k], NULL, thread_main, &t);
+    for (int k = 0; k < 3; k++)
+        pthread_join(th[k], NULL);
+    bmp_run_item(run, 0); /* again: replaced, journalled, counted once */
+    return 0;
+}
+
+typedef struct strict_log {
+    size_t calls, last_done, total;
+    int steps_of_one;
+} strict_log;
+
+static void on_strict_progress(const bmp_progress *p, void *arg)
+{
+    strict_log *log = arg;
+    if (log->calls > 1 && p->done != log->last_done + 1 &&
+        !(p->done == p->total && log->last_done == p->total))
+        log->steps_of_one = 0;
+    if (p->done > p->total)
+        log->steps_of_one = 0;
+    log->last_done = p->done;
+    log->total = p->total;
+    log->calls++;
+}
+
+static void user_threads_progress_in_order(void **state)
+{
+    fixture *f = *state;
+    if (TU_UNDER_ASAN)
+        skip(); /* threads beside forks: see doc/threads-and-fork.md */
+    bmp_executor ex = {.version = BMP_EXECUTOR_VERSION, .run = threads_run};
+    bmp_pipe *pipe = library_pipe();
+    bmp_pipe_set_executor(pipe, &ex);
+    strict_log log = {.steps_of_one = 1};
+    bmp_pipe_set_progress(pipe, on_strict_progress, &log);
+    char *journal = tu_join(f->dir, "journal.jsonl");
+    json_t *kw = json_pack("{s:s, s:b, s:b, s:s}", "outdir", f->out,
+                           "create_outdir", 1, "overwrite", 1, "journal",
+                           journal);
+    bmp_pout *pout = NULL;
+    assert_int_equal(bmp_pipeline(pipe, f->names, kw, NULL, NULL, &pout, NULL),
+                     0);
+    assert_true(log.steps_of_one);
+    assert_int_equal(log.last_done, N_ITEMS);
+    assert_int_equal(journal_entries(journal), N_ITEMS + 1);
+    for (size_t i = 0; i < N_ITEMS; i++)
+        assert_int_equal(bmp_pout_status(pout, i), BMP_ITEM_OK);
+    bmp_pout_free(pout);
+    json_decref(kw);
+    bmp_pipe_free(pipe);
+    free(journal);
+}
+
+/* What an outcome from elsewhere may leave out is filled as for an item
+ * run here: a failure's words from its code, one attempt at least. */
+static int sparse_run(bmp_run *run, int workers, void *arg, bmp_error *err)
+{
+    (void)workers;
+    (void)arg;
+    bmp_item_stats newer = {.version = BMP_ITEM_STATS_VERSION + 1};
+    bmp_item_result r = {.status = BMP_ITEM_FAILED, .stats = &newer};
+    bmp_error e = {0};
+    if (bmp_run_set_result(run, 0, &r, &e) != BMP_EINVAL)
+        return -1;
+    bmp_item_stats none = {.version = BMP_ITEM_STATS_VERSION};
+    r.stats = &none;
+    r.code = BMP_ETIMEOUT;
+    for (size_t i = 0; i < bmp_run_count(run); i++)
+        if (bmp_run_set_result(run, i, &r, err) != 0)
+            return -1;
+    return 0;
+}
+
+static void remote_sparse_outcomes_filled(void **state)
+{
+    fixture *f = *state;
+    bmp_executor ex = {.version = BMP_EXECUTOR_VERSION, .run = sparse_run};
+    bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
+    bmp_pipe_set_executor(pipe, &ex);
+    json_t *kw = json_pack("{s:s}", "outdir", f->out);
+    bmp_pout *pout = NULL;
+    assert_int_equal(bmp_pipeline(pipe, f->names, kw, NULL, NULL, &pout, NULL),
+                     0);
+    for (size_t i = 0; i < N_ITEMS; i++) {
+        assert_string_equal(bmp_pout_error(pout, i),
+                            bmp_strerror(BMP_ETIMEOUT));
+        bmp_item_stats st = {.version = BMP_ITEM_STATS_VERSION};
+        assert_int_equal(bmp_pout_stats(pout, i, &st), 0);
+        assert_int_equal(st.attempts, 1);
+    }
+    bmp_pout_free(pout);
+    json_decref(kw);
+    bmp_pipe_free(pipe);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -413,6 +579,9 @@ int main(void)
         T(remote_results_make_the_same_run),
         T(remote_resume_sends_only_what_is_left),
         T(remote_bad_outcomes_refused),
+        T(builtin_resume_progress_never_backwards),
+        T(user_threads_progress_in_order),
+        T(remote_sparse_outcomes_filled),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
