@@ -3,10 +3,15 @@
  * given the estimates of the running items, the budget and the worker
  * cap; what to do after a memory failure; when to pause an item.
  *
- * Everything here is a pure function of the table: the executor measures
- * (resident memory, available memory, how a worker died) and reports;
- * this file decides.  That keeps the policy testable with made-up
- * figures, and the executor free of policy.
+ * No I/O, no clock, no processes: every decision is a function of the
+ * table and of the figures passed in.  The executor measures (resident
+ * memory, available memory, how a worker died) and reports; this file
+ * decides.  That keeps the policy testable with made-up figures, and the
+ * executor free of policy.  The table changes only through the calls
+ * that commit something (start, drop, finish, ...): bmp__sched_next()
+ * decides, and what it writes (the arrivals merged into the queue, a
+ * scan that found nothing remembered) changes no later verdict, so a
+ * verdict the caller cannot act on may be asked for again and again.
  *
  * First fit, not strict order: the queue is scanned in order (input
  * order, or largest first) and the first item that fits starts.  A large
@@ -15,7 +20,8 @@
  * ended the queue is a finite batch, so at worst it starts when the
  * smaller items are done; while items may still arrive, it is passed
  * BMP__SCHED_PASS_MAX times at most, and then holds back the items
- * behind it.  See doc/scheduler.md for the alternatives that were
+ * behind it.  A pass is counted when the item that passes starts
+ * (bmp__sched_start()).  See doc/scheduler.md for the alternatives that were
  * rejected.
  */
 #include "scheduler.h"
@@ -261,6 +267,9 @@ static void merge_tail(bmp__sched *s)
 static void enqueue(bmp__sched *s, size_t i)
 {
     s->items[i].state = BMP__SCHED_QUEUED;
+    /* Queued again (a retry): it has not been passed yet this time, and
+     * a count left from its last wait would hold the queue at once. */
+    s->items[i].passed = 0;
     s->queued++;
     /* Back at its place when it still has one; after a merge dropped
      * it, added again as new. */
@@ -269,6 +278,22 @@ static void enqueue(bmp__sched *s, size_t i)
     else if (s->pos[i] < s->first)
         s->first = s->pos[i];
     s->gen++;
+}
+
+/* Whether queued item i may start beside what runs now, with `free_mem`
+ * bytes of the budget left: the one test of bmp__sched_next(), which
+ * bmp__sched_start() repeats to find the item a start passes. */
+static int fits_now(const bmp__sched *s, size_t i, int64_t free_mem)
+{
+    if (bmp__sched_needs_alone(s, i))
+        return s->running == 0;
+    int64_t e = bmp__sched_estimate(s, i);
+    return e < 0 || s->cfg.budget < 0 || e <= free_mem;
+}
+
+static int64_t free_memory(const bmp__sched *s)
+{
+    return s->cfg.budget >= 0 ? s->cfg.budget - s->charged : INT64_MAX;
 }
 
 bmp__sched_verdict bmp__sched_next(bmp__sched *s, int64_t avail, size_t *item)
@@ -283,7 +308,7 @@ bmp__sched_verdict bmp__sched_next(bmp__sched *s, int64_t avail, size_t *item)
         return BMP__SCHED_WAIT;
     if (c->mem_low > 0 && avail >= 0 && avail < c->mem_low && s->running > 0)
         return BMP__SCHED_WAIT;
-    int64_t free_mem = c->budget >= 0 ? c->budget - s->charged : INT64_MAX;
+    int64_t free_mem = free_memory(s);
     if (s->ntail > 0)
         merge_tail(s);
     if (s->blocked_gen == s->gen && free_mem <= s->blocked_free)
@@ -301,21 +326,16 @@ bmp__sched_verdict bmp__sched_next(bmp__sched *s, int64_t avail, size_t *item)
             *item = i;
             return BMP__SCHED_TOO_LARGE;
         }
-        int fits = bmp__sched_needs_alone(s, i)
-                       ? s->running == 0
-                       : e < 0 || c->budget < 0 || e <= free_mem;
-        if (!fits) {
+        if (!fits_now(s, i, free_mem)) {
             if (passed == SIZE_MAX)
                 passed = i;
             continue;
         }
-        if (passed != SIZE_MAX && s->open) {
-            /* Input still open: passing has no end by itself. */
-            bmp__sched_item *held = &s->items[passed];
-            if (held->passed >= BMP__SCHED_PASS_MAX)
-                return BMP__SCHED_WAIT;
-            held->passed++;
-        }
+        /* Input still open: passing has no end by itself.  The pass is
+         * counted by bmp__sched_start(), when it really happens. */
+        if (passed != SIZE_MAX && s->open &&
+            s->items[passed].passed >= BMP__SCHED_PASS_MAX)
+            return BMP__SCHED_WAIT;
         *item = i;
         return BMP__SCHED_START;
     }
@@ -324,9 +344,31 @@ bmp__sched_verdict bmp__sched_next(bmp__sched *s, int64_t avail, size_t *item)
     return BMP__SCHED_WAIT;
 }
 
+/* Item i starts while input is open: the first queued item ahead of it
+ * that cannot start now (the one bmp__sched_next() saw it pass) counts
+ * one pass.  Counted here, not in bmp__sched_next(), so that a verdict
+ * the caller could not act on (no worker process, a drop) is no pass. */
+static void count_pass(bmp__sched *s, size_t i)
+{
+    if (!s->open || !has_entry(s, i))
+        return;
+    int64_t free_mem = free_memory(s);
+    for (size_t k = s->first; k < s->pos[i]; k++) {
+        size_t j = s->order[k];
+        if (s->items[j].state != BMP__SCHED_QUEUED || s->pos[j] != k)
+            continue;
+        if (!fits_now(s, j, free_mem)) {
+            if (s->items[j].passed < BMP__SCHED_PASS_MAX)
+                s->items[j].passed++;
+            return;
+        }
+    }
+}
+
 int64_t bmp__sched_start(bmp__sched *s, size_t i)
 {
     bmp__sched_item *it = &s->items[i];
+    count_pass(s, i);
     int64_t e = bmp__sched_estimate(s, i);
     it->alone = (unsigned char)bmp__sched_needs_alone(s, i);
     it->estimate = e;

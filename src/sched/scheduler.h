@@ -3,9 +3,14 @@
  * policy of the process executor (doc/scheduler.md).
  *
  * Two parts:
- *  - the policy (scheduler.c): pure functions over figures the executor
- *    measures and passes in.  No I/O, no clock, no processes, so every
- *    decision can be tested with made-up numbers;
+ *  - the policy (scheduler.c): functions of the table and of figures the
+ *    executor measures and passes in.  No I/O, no clock, no processes,
+ *    so every decision can be tested with made-up numbers.  The calls
+ *    that decide (bmp__sched_next(), _pressure(), _estimate(),
+ *    _needs_alone(), _factor()) commit nothing: a decision changes the
+ *    table only when the executor commits it (start, drop, suspended,
+ *    resumed), and what happened to an item only when it reports it
+ *    (observe, finish, requeue);
  *  - the setup (estimate.c): reads the run's keywords, computes the
  *    budget, and each item's estimate as it is added (process_size, the
  *    size_estimate operation, process_expand_factor x input bytes).
@@ -66,7 +71,8 @@ typedef struct bmp__sched_item {
     int64_t charged;        /* counted against the budget while running */
     uint64_t seq;           /* start order: larger is younger */
     int64_t key;            /* largest first: the size it is sorted by */
-    unsigned short passed;  /* later items started while it waited */
+    unsigned short passed;  /* later items started while it waited,
+                               input open; 0 when queued (again) */
     unsigned char key_cls;  /* 0 estimate, 1 input size, 2 neither */
     unsigned char state;    /* bmp__sched_state */
     unsigned char alone;    /* must run with nothing else */
@@ -77,7 +83,8 @@ typedef struct bmp__sched_item {
 /* While input is open, a queued item that later items have passed this
  * many times (first fit) holds back everything behind it until it
  * starts: with items still arriving, passing is no longer bounded by a
- * finite batch (doc/scheduler.md). */
+ * finite batch (doc/scheduler.md).  A pass is an item behind it that
+ * started (bmp__sched_start()), not a verdict that said it may. */
 #define BMP__SCHED_PASS_MAX 32
 
 typedef struct bmp__sched {
@@ -135,7 +142,7 @@ typedef enum bmp__sched_action {
     BMP__SCHED_RESUME   /* continue *item (SIGCONT) */
 } bmp__sched_action;
 
-/* ---- the policy (scheduler.c): pure ---------------------------------- */
+/* ---- the policy (scheduler.c): no I/O, no clock ---------------------- */
 
 /*! bmp__sched_init() : a table of `count` items, all with no estimate,
  *  none queued.  @return 0 or -ENOMEM. */
@@ -185,12 +192,19 @@ int bmp__sched_needs_alone(const bmp__sched *s, size_t i);
  *  system's available memory as last sampled (-1 unknown): below
  *  mem_low, nothing starts while an item is running.  With nothing
  *  running, some queued item always may start (or is TOO_LARGE), so a
- *  run never stalls.  Pure: the caller commits with bmp__sched_start()
- *  or bmp__sched_drop(). */
+ *  run never stalls.  It commits nothing: the verdict holds until the
+ *  caller commits with bmp__sched_start() or bmp__sched_drop(), and a
+ *  START the caller cannot act on (no worker process) may be asked for
+ *  again with the same answer.  (It does put the items added since the
+ *  last call in order, and remembers a scan that found nothing until the
+ *  table changes; neither changes a verdict.) */
 bmp__sched_verdict bmp__sched_next(bmp__sched *s, int64_t avail, size_t *item);
 
-/*! bmp__sched_start() : item i (queued) starts now.  @return its
- *  estimate (-1 none), to record and to give the worker. */
+/*! bmp__sched_start() : item i (queued) starts now, as the last
+ *  bmp__sched_next() said it may.  While input is open, the first queued
+ *  item ahead of it that cannot start now counts one more pass
+ *  (BMP__SCHED_PASS_MAX).  @return its estimate (-1 none), to record
+ *  and to give the worker. */
 int64_t bmp__sched_start(bmp__sched *s, size_t i);
 
 /*! bmp__sched_drop() : item i leaves the queue without running (too
@@ -214,7 +228,7 @@ bmp__sched_outcome bmp__sched_finish(bmp__sched *s, size_t i,
                                      int64_t peak_growth, int memory_failure);
 
 /*! bmp__sched_requeue() : item i (done) is queued again, for the
- *  retries keyword. */
+ *  retries keyword; its count of passes starts again from 0. */
 void bmp__sched_requeue(bmp__sched *s, size_t i);
 
 /*! bmp__sched_pressure() : with the available memory `avail` (-1

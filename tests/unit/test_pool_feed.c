@@ -154,6 +154,75 @@ static void sched_open_input_bounds_passing(void **state)
     bmp__sched_free(&s);
 }
 
+/* A verdict the caller does not act on passes no one: the executor asks
+ * again after it failed to start a worker process, and fails items
+ * without running them (bmp__sched_drop()) after a START when no worker
+ * can be had.  Only a start counts as a pass. */
+static void sched_only_a_start_counts_as_a_pass(void **state)
+{
+    (void)state;
+    bmp__sched s;
+    bmp__sched_config c = config(100, 8, BMP__ORDER_INPUT);
+    assert_int_equal(bmp__sched_init(&s, &c, 4), 0);
+    bmp__sched_input_open(&s, 1);
+    add(&s, 0, 80);
+    assert_int_equal(start_next(&s), 0);
+    add(&s, 1, 50); /* waits for item 0's memory */
+    add(&s, 2, 0);
+    add(&s, 3, 0);
+    size_t i;
+    for (int k = 0; k < 4 * BMP__SCHED_PASS_MAX; k++) {
+        i = SIZE_MAX;
+        assert_int_equal(bmp__sched_next(&s, -1, &i), BMP__SCHED_START);
+        assert_int_equal(i, 2);
+    }
+    assert_int_equal(s.items[1].passed, 0);
+    /* Failed without running: no pass either. */
+    bmp__sched_drop(&s, 2);
+    assert_int_equal(s.items[1].passed, 0);
+    assert_int_equal(start_next(&s), 3);
+    assert_int_equal(s.items[1].passed, 1);
+    bmp__sched_free(&s);
+}
+
+/* An item queued again starts its count of passes from 0: one that was
+ * passed to the bound before it ran, and then failed for memory, does
+ * not hold the queue as soon as it is back. */
+static void sched_requeued_item_counts_passes_anew(void **state)
+{
+    (void)state;
+    size_t n = BMP__SCHED_PASS_MAX + 8;
+    bmp__sched s;
+    bmp__sched_config c = config(100, (int)n, BMP__ORDER_INPUT);
+    assert_int_equal(bmp__sched_init(&s, &c, n), 0);
+    bmp__sched_input_open(&s, 1);
+    add(&s, 0, 80);
+    assert_int_equal(start_next(&s), 0);
+    add(&s, 1, 50);
+    size_t i, k = 2;
+    for (;; k++) {
+        add(&s, k, 0);
+        if (bmp__sched_next(&s, -1, &i) != BMP__SCHED_START)
+            break;
+        bmp__sched_start(&s, i);
+        bmp__sched_finish(&s, i, -1, 0);
+    }
+    assert_int_equal(s.items[1].passed, BMP__SCHED_PASS_MAX);
+    /* Item 0's memory is back: the held item goes first, then item k
+     * beside it. */
+    bmp__sched_finish(&s, 0, -1, 0);
+    assert_int_equal(start_next(&s), 1);
+    assert_int_equal(start_next(&s), k);
+    /* Item 1 fails for memory: queued again, to run alone, so it waits
+     * for item k. */
+    assert_int_equal(bmp__sched_finish(&s, 1, -1, 1), BMP__SCHED_RETRY_MEMORY);
+    assert_int_equal(s.items[1].passed, 0);
+    add(&s, k + 1, 0);
+    assert_int_equal(start_next(&s), k + 1);
+    assert_int_equal(s.items[1].passed, 1);
+    bmp__sched_free(&s);
+}
+
 /* ====================================================================== */
 /*  The pool                                                              */
 /* ====================================================================== */
@@ -466,6 +535,8 @@ int main(void)
         cmocka_unit_test(sched_largest_first_among_arrivals),
         cmocka_unit_test(sched_requeue_after_merge_keeps_input_order),
         cmocka_unit_test(sched_open_input_bounds_passing),
+        cmocka_unit_test(sched_only_a_start_counts_as_a_pass),
+        cmocka_unit_test(sched_requeued_item_counts_passes_anew),
         cmocka_unit_test_setup_teardown(pool_batches_while_running, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(pool_done_only_after_end_of_input,
