@@ -1107,6 +1107,12 @@ int bmp__pool_new(bmp__run *run, int workers, unsigned flags, bmp__pool **out,
     bmp__sched_input_open(&p->sched, 1);
     p->attempts = calloc(run->count ? run->count : 1, sizeof *p->attempts);
     p->workers = calloc((size_t)p->nworkers, sizeof *p->workers);
+    /* No process and no socket, before anything else can fail:
+     * bmp__pool_free() reaps every slot, and calloc's fd 0 is the
+     * caller's stdin, which it would close.  pid 0, an empty reader and
+     * a NULL log are what a slot without a process has. */
+    for (int i = 0; p->workers && i < p->nworkers; i++)
+        p->workers[i].fd = -1;
     p->served = calloc((size_t)p->nworkers, sizeof *p->served);
     p->fds = calloc((size_t)p->nworkers + 1, sizeof *p->fds);
     p->slot = calloc((size_t)p->nworkers, sizeof *p->slot);
@@ -1125,11 +1131,9 @@ int bmp__pool_new(bmp__run *run, int workers, unsigned flags, bmp__pool **out,
                    !p->sched.cfg.adaptive;
     if (p->pipelined)
         p->sched.cfg.max_running = p->nworkers * BMP__TASKS_MAX;
-    for (int i = 0; i < p->nworkers; i++) {
-        p->workers[i].fd = -1;
-        /* Without a shared log, temporaries are announced on the socket. */
+    /* Without a shared log, temporaries are announced on the socket. */
+    for (int i = 0; i < p->nworkers; i++)
         p->workers[i].log = bmp__temp_log_new();
-    }
     sample(p, bmp__now());
     *out = p;
     return 0;
