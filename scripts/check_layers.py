@@ -35,6 +35,7 @@ import subprocess
 import sys
 
 DEFINED = set("TDBRCGSVWiu")
+WEAK = set("VWu")  # may stand in several objects (instrumentation, COMDAT)
 UNDEFINED = set("Uwv")
 
 
@@ -105,16 +106,17 @@ def includes(src_dir, layers):
 
 
 def symbols(path):
+    """(strong definitions, weak definitions, undefined) of one object."""
     out = subprocess.run(["nm", path], check=True, capture_output=True,
                          text=True).stdout
-    defined, undefined = set(), set()
+    strong, weak, undefined = set(), set(), set()
     for line in out.splitlines():
         parts = line.split()
         if len(parts) == 3 and parts[1] in DEFINED:
-            defined.add(parts[2])
+            (weak if parts[1] in WEAK else strong).add(parts[2])
         elif len(parts) == 2 and parts[0] in UNDEFINED:
             undefined.add(parts[1])
-    return defined, undefined
+    return strong, weak, undefined
 
 
 def cycles(graph):
@@ -162,15 +164,20 @@ def main(argv):
         return 2
     breaches, include_edges = includes(src_dir, layers)
     rank, owner, needs = {}, {}, {}
+    weak_owner = {}
     for r, name, path in files:
-        defined, undefined = symbols(path)
+        strong, weak, undefined = symbols(path)
         rank[name] = r
         needs[name] = undefined
-        for sym in defined:
+        for sym in strong:
             if sym in owner and owner[sym] != name:
                 breaches.append("symbol: %s is defined by both %s and %s" %
                                 (sym, owner[sym], name))
             owner[sym] = name
+        for sym in weak:
+            weak_owner.setdefault(sym, name)
+    for sym, name in weak_owner.items():
+        owner.setdefault(sym, name)
     uses = collections.defaultdict(lambda: collections.defaultdict(set))
     for name, undefined in needs.items():
         for sym in undefined:
