@@ -108,14 +108,13 @@ BMP_API int bmp_fits_read_header(const char *path, const char *hdu,
 /* ---------------------------------------------------------------------- */
 
 /* Flags of bmp_fits_write() and bmp_fits_write_scaled(). */
-#define BMP_FITS_NO_CLOBBER                                               \
-    0x1u                       /* fail with -EEXIST if `path` exists (the \
-                                  flag BMP_NPY_NOREPLACE of npy.h under   \
-                                  this module's name) */
-#define BMP_FITS_CHECKSUM 0x2u /* add CHECKSUM and DATASUM cards */
-#define BMP_FITS_FSYNC                            \
-    0x4u /* fsync the file before the rename, and \
-            its directory after */
+/* Fail with -EEXIST if `path` exists (the flag BMP_NPY_NOREPLACE of
+ * npy.h under this module's name). */
+#define BMP_FITS_NO_CLOBBER 0x1u
+/* Add CHECKSUM and DATASUM cards. */
+#define BMP_FITS_CHECKSUM 0x2u
+/* fsync the file before the rename, and its directory after. */
+#define BMP_FITS_FSYNC 0x4u
 
 /*! bmp_fits_write() :
  *  Writes `a` as the primary image of a new FITS file at `path`, replacing

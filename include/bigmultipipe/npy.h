@@ -21,10 +21,9 @@
 #define BMP_NPY_MMAP 0x1u   /* read: map the file rather than copy it */
 #define BMP_NPY_NATIVE 0x2u /* read: convert the data to native byte order */
 #define BMP_NPY_FSYNC 0x4u  /* write: fsync the file and its directory */
-#define BMP_NPY_NOREPLACE                               \
-    0x8u /* write: fail with -EEXIST if the file exists \
-            (the flag BMP_FITS_NO_CLOBBER of fits.h     \
-            under this module's name) */
+/* write: fail with -EEXIST if the file exists (the flag
+ * BMP_FITS_NO_CLOBBER of fits.h under this module's name). */
+#define BMP_NPY_NOREPLACE 0x8u
 
 /* What a .npy header says, as bmp_npy_parse_header() finds it.  Filled by
  * the library; later versions may append fields. */

@@ -482,9 +482,9 @@ int bmp_pout_write(const bmp_pout *pout, const char *path, bmp_error *err)
         }
     }
     free(chunk);
+    /* A cache: replacing it is the point (no NOREPLACE). */
     if (rc == 0)
-        rc = bmp__atomic_commit(&f,
-                                0); /* a cache: replacing it is the point */
+        rc = bmp__atomic_commit(&f, 0);
     else
         bmp__atomic_abort(&f);
     if (rc < 0)

@@ -106,8 +106,7 @@ static void compute(const char *in, const char *out, size_t index,
     snprintf(line, size, "%zu ok %s {\"value\":%d}", index, out, v);
 }
 
-/* ---- the executor --------------------------------------------------------
- */
+/* ---- the executor ------------------------------------------------------- */
 
 typedef struct remote {
     int fail_odd; /* the helper fails odd items */
@@ -235,8 +234,7 @@ static int journal_entries(const char *path)
     return lines - 1; /* the run record */
 }
 
-/* ---- tests ---------------------------------------------------------------
- */
+/* ---- tests -------------------------------------------------------------- */
 
 static void remote_results_make_the_same_run(void **state)
 {

@@ -170,8 +170,7 @@ static void resources_meminfo_no_figures(void **state)
     assert_true(read_mem(root, &si) < 0);
 }
 
-/* ---- cgroup v2 memory ----------------------------------------------------
- */
+/* ---- cgroup v2 memory --------------------------------------------------- */
 
 static void resources_cgroup_v2_memory_limit(void **state)
 {
@@ -302,8 +301,7 @@ static void resources_cgroup_mountinfo_escapes(void **state)
     assert_string_equal(si.mem_cgroup, "/my cgroups/a");
 }
 
-/* ---- cgroup v1 memory ----------------------------------------------------
- */
+/* ---- cgroup v1 memory --------------------------------------------------- */
 
 static void resources_cgroup_v1_memory(void **state)
 {
@@ -336,8 +334,7 @@ static void resources_cgroup_v1_unlimited(void **state)
     assert_int_equal(si.cgroup_mem_limit, BMP__UNKNOWN);
 }
 
-/* ---- no cgroup -----------------------------------------------------------
- */
+/* ---- no cgroup ---------------------------------------------------------- */
 
 static void resources_cgroup_none(void **state)
 {
@@ -363,8 +360,7 @@ static void resources_cgroup_no_proc(void **state)
     assert_int_equal(si.cores_source, BMP__CPU_FROM_CORES);
 }
 
-/* ---- CPUs ------------------------------------------------------------------
- */
+/* ---- CPUs --------------------------------------------------------------- */
 
 static void resources_cpu_max_unlimited(void **state)
 {
@@ -874,8 +870,7 @@ static void resources_ncp_err_handling(void **state)
     json_decref(kw);
 }
 
-/* ---- the real machine -----------------------------------------------------
- */
+/* ---- the real machine --------------------------------------------------- */
 
 static void resources_real_machine(void **state)
 {

@@ -486,8 +486,7 @@ static void safety_resume_needs_journal(void **state)
     bmp_pipe_free(pipe);
 }
 
-/* ---- interrupts ----------------------------------------------------------
- */
+/* ---- interrupts --------------------------------------------------------- */
 
 /* Items in the journal: its lines after the run record. */
 static int journal_lines(const char *journal)
@@ -699,8 +698,7 @@ static void safety_format_readers_refuse_fifo(void **state)
     free(fifo);
 }
 
-/* ---- workers that cannot be started --------------------------------------
- */
+/* ---- workers that cannot be started ------------------------------------- */
 
 /* Reads nothing: the item's value is its index, so that a worker needs no
  * descriptor for its items. */
