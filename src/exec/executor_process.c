@@ -119,6 +119,9 @@ struct bmp__pool {
     double item_s;      /* running mean of an item's wall time; 0: none yet */
     int spawn_error;    /* the last failure to start a worker, -errno */
     size_t unstartable; /* items failed for it (no_workers) */
+    /* The pool's caller, told of each item once it is final. */
+    bmp__pool_final_fn on_final;
+    void *on_final_arg;
 };
 
 /* ---- the worker side -------------------------------------------------- */
@@ -441,12 +444,17 @@ static int died_for_memory(const pool *p, const worker *w, int status, int oom)
                    w->max_vm_growth >= w->estimate / 10 * 9);
 }
 
+/* Every final result passes here, whatever ended the item: the run's
+ * outlet first (the journal line, as in any executor), then the pool's
+ * own caller, which the outlet does not know. */
 static void item_done(pool *p, size_t item, int failed)
 {
     p->failed += failed != 0;
     p->done++;
     p->final++;
     bmp__item_final(p->run, item);
+    if (p->on_final)
+        p->on_final(item, p->on_final_arg);
 }
 
 /* An item has a final or retryable result in run->results[item].
@@ -1075,7 +1083,8 @@ static int pool_loop(pool *p, double deadline)
     }
 }
 
-int bmp__pool_new(bmp__run *run, int workers, unsigned flags, bmp__pool **out,
+int bmp__pool_new(bmp__run *run, int workers, unsigned flags,
+                  bmp__pool_final_fn on_final, void *arg, bmp__pool **out,
                   bmp_error *err)
 {
     *out = NULL;
@@ -1083,6 +1092,8 @@ int bmp__pool_new(bmp__run *run, int workers, unsigned flags, bmp__pool **out,
     if (!p)
         return bmp_error_set(err, -ENOMEM, "schedule", NULL, "out of memory");
     p->run = run;
+    p->on_final = on_final;
+    p->on_final_arg = arg;
     p->mem_in_use = p->avail = -1;
     p->nworkers = workers < 1 ? 1 : workers;
     if ((size_t)p->nworkers > run->count)
@@ -1236,7 +1247,7 @@ static int process_run(bmp__run *run, int workers, bmp_error *err)
     if (run->count == 0)
         return 0;
     bmp__pool *p;
-    int rc = bmp__pool_new(run, workers, 0, &p, err);
+    int rc = bmp__pool_new(run, workers, 0, NULL, NULL, &p, err);
     if (rc < 0)
         return rc;
     for (size_t i = 0; i < run->count; i++)

@@ -8,15 +8,22 @@
  * collects results, retries, times out, pauses and replaces workers.
  * Every item that reaches its final result leaves through the run's
  * outlet (bmp__item_final(), bmp__report_progress()), as in any
- * executor; the pool never calls its user by name.
+ * executor; the outlet is the pipeline's.  The pool's own caller is
+ * told too, through the function it gave bmp__pool_new(): which item,
+ * once its result is final.  The pool never calls its user by name.
  *
  * The process executor's run() is this and nothing else: every item
  * added, end of input, driven to the end.  A caller that gets its items
  * from elsewhere (another rank, a stream) interleaves adding and
  * driving:
  *
+ *     static void sent(size_t index, void *arg)
+ *     {
+ *         ... run->results[index] is final: send it on;
+ *     }
+ *
  *     bmp__pool *p;
- *     bmp__pool_new(run, workers, 0, &p, err);
+ *     bmp__pool_new(run, workers, 0, sent, arg, &p, err);
  *     while ((rc = bmp__pool_drive(p, 0.01, err)) == 0) {
  *         bmp__pool_state st;
  *         bmp__pool_get_state(p, &st);
@@ -49,14 +56,31 @@ typedef struct bmp__pool bmp__pool;
  * added has its final result. */
 #define BMP__POOL_DONE 1
 
+/* Told that item `index` of the run is final: its result is in
+ * run->results[index] and the run's outlet has had it (so its journal
+ * line is written).  Called once per item added, in the thread that
+ * drives the pool, from inside bmp__pool_drive(), or from inside
+ * bmp__pool_add() for an item final at once (its size_estimate failed).
+ * Every way an item ends counts: done, failed, crashed, timed out, above
+ * the budget, failed for want of a worker process.  Not for items that
+ * are not final: those a drive interrupted (BMP_EINTERRUPTED) or that
+ * bmp__pool_free() killed stay BMP_ITEM_NOT_RUN.  `arg` is the pointer
+ * given to bmp__pool_new().  It may read the result and the pool's
+ * state; it must not add, drive, end the input of or free the pool,
+ * which is in the middle of its work. */
+typedef void (*bmp__pool_final_fn)(size_t index, void *arg);
+
 /*! bmp__pool_new() : a pool for `run` with at most `workers` worker
  *  processes (at most one per item of the run).  Reads the run's
  *  keywords (timeout, retries, worker_max_items, enforce and the
- *  scheduler's).  Nothing is queued and no process is started yet.
+ *  scheduler's).  `on_final` (may be NULL) is called with `arg` for
+ *  each item once it is final.  Nothing is queued and no process is
+ *  started yet.
  *  @return 0, or a negative error with `err` filled (stage "schedule"):
  *          a bad keyword, no memory, the available memory unknown when
  *          estimates need a budget. */
-int bmp__pool_new(bmp__run *run, int workers, unsigned flags, bmp__pool **out,
+int bmp__pool_new(bmp__run *run, int workers, unsigned flags,
+                  bmp__pool_final_fn on_final, void *arg, bmp__pool **out,
                   bmp_error *err);
 
 /*! bmp__pool_add() : item `index` of the run joins the queue, before the
@@ -65,7 +89,8 @@ int bmp__pool_new(bmp__run *run, int workers, unsigned flags, bmp__pool **out,
  *  size_estimate operation, the expand factor x the input's size; the
  *  operation and stat() are called now, in this process).
  *  @return 0 queued; 1 already final: its size_estimate failed, and the
- *          failed result has left through the outlet; BMP_EINVAL for an
+ *          failed result has left through the outlet and on_final;
+ *          BMP_EINVAL for an
  *          index out of range or an add after bmp__pool_end_input();
  *          -EALREADY for an item added before or resumed from the
  *          journal; the pool's error once a drive has failed. */

@@ -24,6 +24,7 @@
 #include "testutil.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -306,10 +307,11 @@ typedef struct test_run {
     bmp__run run;
 } test_run;
 
-static void run_make(test_run *t, fixture *f, json_t *kw, const char *gate)
+static void run_make_ops(test_run *t, fixture *f, json_t *kw, const char *gate,
+                         const bmp_ops *ops)
 {
     memset(&seen, 0, sizeof seen);
-    t->pipe = bmp_pipe_new(NULL, NULL);
+    t->pipe = bmp_pipe_new(ops, NULL);
     assert_non_null(t->pipe);
     t->run = (bmp__run){.pipe = t->pipe,
                         .items = f->names,
@@ -330,6 +332,11 @@ static void run_make(test_run *t, fixture *f, json_t *kw, const char *gate)
         t->run.results[i].status = BMP_ITEM_NOT_RUN;
         bmp__stats_init(&t->run.results[i].stats);
     }
+}
+
+static void run_make(test_run *t, fixture *f, json_t *kw, const char *gate)
+{
+    run_make_ops(t, f, kw, gate, NULL);
 }
 
 static void run_free(test_run *t)
@@ -398,7 +405,7 @@ static void pool_batches_while_running(void **state)
     run_make(&t, f, json_pack("{s:i}", "num_processes", 2), f->gate);
     bmp__pool *p;
     bmp_error err = {0};
-    assert_int_equal(bmp__pool_new(&t.run, 2, 0, &p, &err), 0);
+    assert_int_equal(bmp__pool_new(&t.run, 2, 0, NULL, NULL, &p, &err), 0);
     for (size_t i = 0; i < 4; i++)
         assert_int_equal(bmp__pool_add(p, i, -1), 0);
     drive_until_one_of(p, 1, 4);
@@ -436,7 +443,7 @@ static void pool_done_only_after_end_of_input(void **state)
     test_run t;
     run_make(&t, f, json_pack("{s:i}", "num_processes", 2), NULL);
     bmp__pool *p;
-    assert_int_equal(bmp__pool_new(&t.run, 2, 0, &p, NULL), 0);
+    assert_int_equal(bmp__pool_new(&t.run, 2, 0, NULL, NULL, &p, NULL), 0);
     for (size_t i = 0; i < 5; i++)
         assert_int_equal(bmp__pool_add(p, i, -1), 0);
     assert_int_equal(bmp__pool_add(p, 2, -1), -EALREADY);
@@ -480,7 +487,8 @@ static void pool_estimates_at_add_time(void **state)
              NULL);
     bmp__pool *p;
     bmp_error err = {0};
-    assert_int_equal(bmp__pool_new(&t.run, 2, BMP__POOL_ESTIMATES, &p, &err),
+    assert_int_equal(bmp__pool_new(&t.run, 2, BMP__POOL_ESTIMATES, NULL, NULL,
+                                   &p, &err),
                      0);
     assert_int_equal(t.run.mem_budget, 100 * MiB);
     const int64_t est[] = {60 * MiB, 60 * MiB, 10 * MiB, 200 * MiB};
@@ -516,6 +524,123 @@ static void pool_estimates_at_add_time(void **state)
     run_free(&t);
 }
 
+/* ---- each final item told to the pool's caller ----------------------- */
+
+/* The item's number, from its input name (in_NN.dat). */
+static int number_of(const json_t *in_name)
+{
+    const char *base = strrchr(json_string_value(in_name), '/');
+    assert_non_null(base);
+    return atoi(base + strlen("/in_"));
+}
+
+/* Item 4's estimate cannot be had: it fails when it is added. */
+static int estimate_step(const json_t *in_name, const json_t *kw,
+                         int64_t *bytes, void *user)
+{
+    (void)kw;
+    (void)user;
+    *bytes = -1;
+    return number_of(in_name) == 4 ? -EIO : 0;
+}
+
+/* Item 1 fails, item 2 crashes its worker, item 3 runs until its
+ * time-out kills it. */
+static int fault_step(bmp_item *item, void **data, void *arg)
+{
+    (void)item;
+    (void)arg;
+    const bmp_buffer *b = *data;
+    char text[16] = {0};
+    memcpy(text, b->bytes, b->size < 15 ? b->size : 15);
+    int n = atoi(text);
+    if (n == 1)
+        return -EIO;
+    if (n == 2)
+        raise(SIGSEGV);
+    for (int k = 0; n == 3 && k < 600; k++)
+        usleep(100000);
+    return BMP_CONTINUE;
+}
+
+typedef struct finals_told {
+    test_run *t;
+    int told[N_ITEMS];
+    size_t count;
+} finals_told;
+
+static void told_final(size_t index, void *arg)
+{
+    finals_told *ft = arg;
+    assert_true(index < N_ITEMS);
+    /* The result is in place, and the outlet had it first. */
+    assert_int_not_equal(ft->t->run.results[index].status, BMP_ITEM_NOT_RUN);
+    assert_int_equal(seen.finals[index], 1);
+    ft->told[index]++;
+    ft->count++;
+}
+
+/* The pool's caller hears of every item it added, once, when the
+ * item's result is final: items that ended well, failed, crashed, timed
+ * out (each after its retry, told once), failed above the budget, and
+ * failed when added (size_estimate).  An item retried is not final
+ * after its first attempt. */
+static void pool_tells_each_final_item(void **state)
+{
+    fixture *f = *state;
+    test_run t;
+    bmp_ops ops = {.version = BMP_OPS_VERSION, .size_estimate = estimate_step};
+    run_make_ops(&t, f,
+                 json_pack("{s:i, s:f, s:i, s:I}", "num_processes", 2,
+                           "timeout", 0.5, "retries", 1, "mem_available",
+                           (json_int_t)(1024 * MiB)),
+                 NULL, &ops);
+    assert_int_equal(bmp__step_list_append(&t.run.pre, fault_step, NULL,
+                                           "fault"),
+                     0);
+    finals_told ft = {.t = &t};
+    bmp__pool *p;
+    bmp_error err = {0};
+    assert_int_equal(bmp__pool_new(&t.run, 2, 0, told_final, &ft, &p, &err),
+                     0);
+    for (size_t i = 0; i < 6; i++) {
+        int want = i == 4 ? 1 : 0;
+        int64_t estimate = i == 5 ? 2048 * MiB : -1; /* above the budget */
+        assert_int_equal(bmp__pool_add(p, i, estimate), want);
+    }
+    /* Final when added: told before bmp__pool_add() returned. */
+    assert_int_equal(ft.told[4], 1);
+    int rc;
+    while ((rc = bmp__pool_drive(p, -1, &err)) == 0 && ft.count < 3)
+        ;
+    assert_int_equal(rc, 0);
+    for (size_t i = 6; i < N_ITEMS; i++)
+        assert_int_equal(bmp__pool_add(p, i, -1), 0);
+    bmp__pool_end_input(p);
+    while ((rc = bmp__pool_drive(p, -1, &err)) == 0)
+        ;
+    assert_int_equal(rc, BMP__POOL_DONE);
+    bmp__pool_free(p);
+    assert_int_equal(ft.count, N_ITEMS);
+    for (size_t i = 0; i < N_ITEMS; i++)
+        assert_int_equal(ft.told[i], 1);
+    bmp__result *r = t.run.results;
+    assert_int_equal(r[0].status, BMP_ITEM_NO_OUTPUT);
+    assert_int_equal(r[1].status, BMP_ITEM_FAILED);
+    assert_int_equal(r[1].code, -EIO);
+    assert_int_equal(r[2].status, BMP_ITEM_CRASHED);
+    assert_int_equal(r[3].status, BMP_ITEM_TIMED_OUT);
+    for (size_t i = 1; i <= 3; i++)
+        assert_int_equal(r[i].stats.attempts, 2);
+    assert_int_equal(r[4].status, BMP_ITEM_FAILED);
+    assert_non_null(strstr(r[4].error, "size_estimate failed"));
+    assert_int_equal(r[5].status, BMP_ITEM_FAILED);
+    assert_int_equal(r[5].code, BMP_ENOMEM_BUDGET);
+    for (size_t i = 6; i < N_ITEMS; i++)
+        assert_int_equal(r[i].status, BMP_ITEM_NO_OUTPUT);
+    run_free(&t);
+}
+
 /* The executor's run() is the same pool, fed at once: the pipeline's
  * results are the ones of the pool fed in batches above. */
 static void pool_executor_run_is_the_pool(void **state)
@@ -542,6 +667,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(pool_done_only_after_end_of_input,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(pool_estimates_at_add_time, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(pool_tells_each_final_item, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(pool_executor_run_is_the_pool, setup,
                                         teardown),
