@@ -652,9 +652,10 @@ BMP_API const json_t *bmp_run_kw(const bmp_run *run);
  *  from the journal by a resumed run, or already run or set), else 0. */
 BMP_API int bmp_run_item_done(const bmp_run *run, size_t index);
 /*! bmp_run_item() : runs item `index` in the calling thread and stores
- *  its result (replacing any earlier one).  Thread-safe for distinct
- *  indices.  A crash in a step ends the calling process: that is why the
- *  default executor uses worker processes. */
+ *  its result (replacing any earlier one, which the journal then records
+ *  again but progress counts once); nothing for an item the journal
+ *  holds.  Thread-safe for distinct indices.  A crash in a step ends the
+ * calling process: that is why the default executor uses worker processes. */
 BMP_API void bmp_run_item(bmp_run *run, size_t index);
 
 /*! bmp_pipe_set_executor() : makes `executor` (copied; its `arg` is
@@ -687,8 +688,12 @@ typedef void (*bmp_progress_fn)(const bmp_progress *progress, void *arg);
  *  (then done == total, running == 0).  With the process executor,
  *  mem_in_use is the summed resident memory of the busy workers as last
  *  sampled (every ~150 ms while items run) and mem_budget the scheduler's
- *  budget when items have memory estimates.  `arg` is borrowed.  NULL fn:
- *  no calls.  @return 0, BMP_EINVAL (no pipe). */
+ *  budget when items have memory estimates.  A resumed run starts with
+ *  the items the journal holds counted as done; `done` never goes back.
+ *  With a user executor, the call after an item comes from the thread
+ *  that finished it (bmp_run_item, bmp_run_set_result), one call at a
+ *  time, `done` one more each time.  `arg` is borrowed.  NULL fn: no
+ *  calls.  @return 0, BMP_EINVAL (no pipe). */
 BMP_API int bmp_pipe_set_progress(bmp_pipe *pipe, bmp_progress_fn fn,
                                   void *arg);
 

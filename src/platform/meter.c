@@ -3,6 +3,8 @@
  */
 #include "meter.h"
 
+#include "units.h"
+
 #include "sysinfo.h"
 
 #include <fcntl.h>
@@ -20,7 +22,7 @@
  * pages per CPU and sums them lazily, so two readings of the same moment
  * differ by up to a batch of pages per CPU (a few hundred KiB seen on
  * 2 CPUs).  An ended thread's peak that matters is far larger. */
-#define RESET_SLACK (2 * 1024 * 1024)
+#define RESET_SLACK (2 * BMP__MIB)
 
 /* An item whose peak stays within this of its start leaves the mark
  * where it was (meter.h): the next one need not reset it. */
