@@ -654,8 +654,9 @@ BMP_API int bmp_run_item_done(const bmp_run *run, size_t index);
 /*! bmp_run_item() : runs item `index` in the calling thread and stores
  *  its result (replacing any earlier one, which the journal then records
  *  again but progress counts once); nothing for an item the journal
- *  holds.  Thread-safe for distinct indices.  A crash in a step ends the
- * calling process: that is why the default executor uses worker processes. */
+ *  holds.  Thread-safe for distinct indices.  A crash in a step ends
+ *  the calling process: that is why the default executor uses worker
+ *  processes. */
 BMP_API void bmp_run_item(bmp_run *run, size_t index);
 
 /*! bmp_pipe_set_executor() : makes `executor` (copied; its `arg` is
