@@ -175,6 +175,14 @@ BMP_API int bmp_kw_set_str(json_t *kw, const char *key, const char *value);
  *  may be NULL.  @return new reference, NULL on allocation failure. */
 BMP_API json_t *bmp_kw_merge(const json_t *base, const json_t *over);
 
+/*! bmp_shard_parse() : reads the `shard` keyword's text "I/N" (decimal
+ *  digits only, 0 <= I < N, N >= 1) into *index = I and *count = N
+ *  (either may be NULL).  A run with that keyword runs the items whose
+ *  position p in in_names has p % N == I (doc/scale-out.md).
+ *  @return 0, or BMP_EINVAL for any other text (outputs untouched).
+ *  Thread-safe. */
+BMP_API int bmp_shard_parse(const char *text, size_t *index, size_t *count);
+
 /* ====================================================================== */
 /*  Items and data                                                        */
 /* ====================================================================== */
@@ -531,6 +539,9 @@ BMP_API int bmp_check_paths(const json_t *in_names, const json_t *kw,
  *   handle_signals  bool        SIGINT/SIGTERM stop the run (default true)
  *   check_outnames  bool        refuse two items with one output name
  *                               before anything runs (default true)
+ *   shard           string      "I/N": run only the items whose index
+ *                               i has i % N == I; the others stay not_run
+ *                               (bmp_pout_merge() joins the shards)
  * doc/keywords.md lists them all, with the format modules' keywords.
  */
 
@@ -828,6 +839,32 @@ BMP_API void bmp_pout_free(bmp_pout *pout);
  *  @return 0, -ENOMEM, BMP_EINVAL (in_names of another length). */
 BMP_API int bmp_prune_pout(const bmp_pout *pout, const json_t *in_names,
                            bmp_pout **pruned, json_t **pruned_names);
+
+/*! bmp_pout_merge() : one pout from the pouts of the shards of one run
+ *  (the `shard` keyword; doc/scale-out.md), equal to the pout of the run
+ *  unsharded.  `pouts` holds `n` >= 1 pouts (borrowed; in any order, the
+ *  same pout may appear twice), which must have the same items in the
+ *  same order.  For each item the merge takes the entry that finished
+ *  there (any status but not_run).  An item finished in two pouts is
+ *  taken when both say the same (status, outname, error and meta; the
+ *  stats, which differ between two runs of an item, are not compared)
+ *  and refused otherwise.  An item finished in none (its shard is
+ *  missing, or was interrupted) stays not_run -- with its own shard's
+ *  entry when a pout has one (error NULL), else with the error "item of
+ *  shard K/N" that names the shard to run -- and is counted in
+ *  *missing.
+ *  Ownership: *out is a new pout (bmp_pout_free); the inputs are not
+ *  changed, except that their meta objects may be parsed from text, as
+ *  bmp_pout_meta() does.
+ *  Threads: the inputs may be read by other threads meanwhile; none may
+ *  be freed or have its meta changed during the call.
+ *  @return 0 with *out set and *missing (may be NULL) the count of items
+ *          finished nowhere (0: the merge is complete); BMP_EINVAL with
+ *          *out NULL and `err` naming the first difference (pouts of
+ *          other lengths, another item at an index, an item finished
+ *          twice with different results) or a NULL argument; -ENOMEM. */
+BMP_API int bmp_pout_merge(const bmp_pout *const *pouts, size_t n,
+                           bmp_pout **out, size_t *missing, bmp_error *err);
 
 /*! bmp_pout_write() : stores the pout as JSON Lines (doc/pout-format.md):
  *  one object per entry, in order, with in_name, outname, meta, status

@@ -9,6 +9,8 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 
 static json_t *given(const json_t *kw, const char *key)
 {
@@ -168,4 +170,39 @@ json_t *bmp_kw_merge(const json_t *base, const json_t *over)
         }
     }
     return merged;
+}
+
+/* Digits only: no sign, no spaces, no base prefix, so that "1/ 2",
+ * "-0/2" or "0x1/2" are refused instead of read as something else. */
+static int shard_number(const char *s, size_t len, size_t *out)
+{
+    if (len == 0)
+        return -1;
+    size_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        size_t d = (size_t)(s[i] - '0');
+        if (v > (SIZE_MAX - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}
+
+int bmp_shard_parse(const char *text, size_t *index, size_t *count)
+{
+    if (!text)
+        return BMP_EINVAL;
+    const char *slash = strchr(text, '/');
+    size_t i, n;
+    if (!slash || shard_number(text, (size_t)(slash - text), &i) < 0 ||
+        shard_number(slash + 1, strlen(slash + 1), &n) < 0 || n < 1 || i >= n)
+        return BMP_EINVAL;
+    if (index)
+        *index = i;
+    if (count)
+        *count = n;
+    return 0;
 }

@@ -48,10 +48,16 @@ struct bmp_run {
     bmp__step_list post;
     bmp__result *results; /* count entries, filled by the executor */
     double started;       /* bmp__now() at the start */
-    unsigned char *skip;  /* items resumed from the journal; may be NULL */
-    int journal_fd;       /* -1: no journal */
-    int journal_error;    /* first failed journal write, or 0 */
-    int64_t mem_budget;   /* bytes for all workers; -1 when unlimited */
+    unsigned char *skip;  /* items resumed from the journal, and items of
+                             other shards; may be NULL */
+    /* The `shard` keyword "I/N": this run's items are those whose index
+     * i has i % shard_count == shard_index.  shard_count 0: no shard.
+     * `outside` counts the others, which are in `skip` as well, so that
+     * every executor leaves them alone without knowing of shards. */
+    size_t shard_index, shard_count, outside;
+    int journal_fd;     /* -1: no journal */
+    int journal_error;  /* first failed journal write, or 0 */
+    int64_t mem_budget; /* bytes for all workers; -1 when unlimited */
     /* Items finished through the public functions (bmp_run_item,
      * bmp_run_set_result), counted atomically for their progress
      * reports; `resumed` items count as finished from the start. */
@@ -86,6 +92,14 @@ struct bmp_item {
  * never change their keywords, and copying them for each item was a
  * measurable part of a short item's cost. */
 const json_t *bmp__item_kw_view(const bmp_item *item);
+
+/* 1 when item `index` belongs to the run's shard (every item without
+ * one). */
+static inline int bmp__run_in_shard(const bmp__run *run, size_t index)
+{
+    return run->shard_count == 0 ||
+           index % run->shard_count == run->shard_index;
+}
 
 /* step lists (pipe.c) */
 int bmp__step_list_append(bmp__step_list *list, bmp_step_fn fn, void *arg,

@@ -12,6 +12,7 @@
 #include "run_paths.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,8 +77,12 @@ static void report_progress(bmp__run *run, size_t done, size_t failed,
 {
     if (!run->pipe->progress)
         return;
+    /* Other shards' items are in every executor's count of done items
+     * (they are skipped as resumed ones are); the caller hears of this
+     * shard's items only. */
+    done = done > run->outside ? done - run->outside : 0;
     bmp_progress p = {
-        .total = run->count,
+        .total = run->count - run->outside,
         .done = done,
         .failed = failed,
         .running = running,
@@ -133,6 +138,7 @@ static const struct {
     {"read_pout", KW_STRING},
     {"write_pout", KW_STRING},
     {"order", KW_STRING},
+    {"shard", KW_STRING},
 };
 
 static int check_keyword_types(const json_t *kw, bmp_error *err)
@@ -153,6 +159,39 @@ static int check_keyword_types(const json_t *kw, bmp_error *err)
                                  "keyword %s must be %s",
                                  library_keywords[i].key,
                                  names[library_keywords[i].type]);
+    }
+    return 0;
+}
+
+/* The `shard` keyword: the other shards' items are marked to be skipped
+ * by every executor and left not_run, with an error that names the shard
+ * that runs them, so that the pout keeps one entry per item in input
+ * order and a merge can tell "another shard's" from "interrupted". */
+static int apply_shard(bmp__run *run, bmp_error *err)
+{
+    const char *text = bmp_kw_str(run->kw, "shard", NULL);
+    if (!text)
+        return 0;
+    if (bmp_shard_parse(text, &run->shard_index, &run->shard_count) < 0)
+        return bmp_error_set(err, BMP_EINVAL, "keywords", NULL,
+                             "keyword shard must be \"I/N\" with whole "
+                             "numbers 0 <= I < N (as \"0/4\"), not \"%s\"",
+                             text);
+    run->skip = calloc(run->count ? run->count : 1, 1);
+    if (!run->skip)
+        return bmp_error_set(err, -ENOMEM, "pipeline", NULL, "out of memory");
+    for (size_t i = 0; i < run->count; i++) {
+        if (bmp__run_in_shard(run, i))
+            continue;
+        bmp__result *r = &run->results[i];
+        char why[64];
+        snprintf(why, sizeof why, "item of shard %zu/%zu",
+                 i % run->shard_count, run->shard_count);
+        if (!(r->error = strdup(why)))
+            return bmp_error_set(err, -ENOMEM, "pipeline", NULL,
+                                 "out of memory");
+        run->skip[i] = 1;
+        run->outside++;
     }
     return 0;
 }
@@ -276,6 +315,9 @@ int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
     rc = check_keyword_types(run.kw, err);
     if (rc < 0)
         goto out;
+    rc = apply_shard(&run, err);
+    if (rc < 0)
+        goto out;
     rc = check_paths(&run, err);
     if (rc < 0)
         goto out;
@@ -293,7 +335,8 @@ int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
     }
     int workers = 1;
     if (run.count > 0) {
-        workers = bmp_num_can_process(run.count, run.kw, err);
+        /* The shard's items only: the others never run here. */
+        workers = bmp_num_can_process(run.count - run.outside, run.kw, err);
         if (workers < 0) {
             rc = workers;
             goto out;

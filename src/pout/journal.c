@@ -97,6 +97,10 @@ static char *record_line(const bmp__run *run)
      * or empty outdir is the current directory, an unset append "_bmp",
      * an empty outname none; so that spelling a default out is not
      * "another run". */
+    char shard[64] = "";
+    if (run->shard_count)
+        snprintf(shard, sizeof shard, "%zu/%zu", run->shard_index,
+                 run->shard_count);
     const char *outdir = bmp_kw_str(run->kw, "outdir", NULL);
     const char *outname = bmp_kw_str(run->kw, "outname", NULL);
     const char *const values[] = {
@@ -104,9 +108,10 @@ static char *record_line(const bmp__run *run)
         bmp_kw_str(run->kw, "outname_append", "_bmp"),
         outname && *outname ? outname : NULL,
         bmp_kw_str(run->kw, "pipeline_id", NULL),
+        shard[0] ? shard : NULL,
     };
     static const char *const keys[] = {"outdir", "outname_append", "outname",
-                                       "pipeline_id"};
+                                       "pipeline_id", "shard"};
     int rc = append_lit(&buf, &len, &cap, head);
     for (size_t i = 0; rc == 0 && i < sizeof keys / sizeof *keys; i++)
         rc = append_setting(&buf, &len, &cap, keys[i], values[i]);
@@ -149,8 +154,10 @@ static int compare_records(const char *theirs, const char *ours, char *why,
                                na, nb);
         rc = 1;
     }
+    /* A journal without "shard" (an unsharded run, or one written
+     * before shards existed) reads as unset, as the other keys do. */
     static const char *const keys[] = {"outdir", "outname_append", "outname",
-                                       "pipeline_id"};
+                                       "pipeline_id", "shard"};
     for (size_t i = 0; i < sizeof keys / sizeof *keys && at < size; i++) {
         json_t *x = json_object_get(a, keys[i]),
                *y = json_object_get(b, keys[i]);
@@ -232,8 +239,10 @@ static int load(bmp__run *run, const char *path, const char *record,
     rewrite = differs > 0;
     while (rc == 0 && getline(&line, &cap, f) >= 0) {
         unsigned long index;
+        /* Another shard's item (a journal taken with force_resume)
+         * is not this run's to report finished. */
         if (sscanf(line, "{\"index\": %lu,", &index) != 1 ||
-            index >= run->count)
+            index >= run->count || !bmp__run_in_shard(run, index))
             continue;
         bmp__pout_entry e;
         const char *parse_why;
@@ -273,8 +282,8 @@ static int rewrite_journal(bmp__run *run, const char *path, const char *record,
     if (rc == 0)
         rc = bmp__atomic_write(&f, record, strlen(record));
     for (size_t i = 0; rc == 0 && i < run->count; i++) {
-        if (!run->skip[i])
-            continue;
+        if (!run->skip[i] || !bmp__run_in_shard(run, i))
+            continue; /* not finished, or another shard's */
         char *line = bmp__entry_line(json_array_get(run->items, i),
                                      &run->results[i], (long)i);
         if (!line) {
@@ -366,7 +375,9 @@ int bmp__journal_open(bmp__run *run, bmp_error *err)
     int resume = bmp_kw_bool(run->kw, "resume", 0);
     int rc = 0;
     if (resume) {
-        run->skip = calloc(run->count ? run->count : 1, 1);
+        /* A sharded run has marked the other shards' items already. */
+        if (!run->skip)
+            run->skip = calloc(run->count ? run->count : 1, 1);
         if (!run->skip) {
             rc = bmp_error_set(err, -ENOMEM, "resume", path, "out of memory");
             goto out;

@@ -111,7 +111,7 @@ static int prunable(const bmp__pout_entry *e)
     return e->r.status == BMP_ITEM_NO_OUTPUT && !e->r.outname && empty;
 }
 
-static int copy_entry(bmp__pout_entry *dst, const bmp__pout_entry *src)
+int bmp__pout_entry_copy(bmp__pout_entry *dst, const bmp__pout_entry *src)
 {
     dst->in_name = json_incref((json_t *)src->in_name);
     /* Field by field: src's meta may be installed by another thread's
@@ -159,7 +159,7 @@ int bmp_prune_pout(const bmp_pout *pout, const json_t *in_names,
     for (size_t i = 0; i < pout->count; i++) {
         if (prunable(&pout->entries[i]))
             continue;
-        if (copy_entry(&out->entries[k++], &pout->entries[i]) < 0 ||
+        if (bmp__pout_entry_copy(&out->entries[k++], &pout->entries[i]) < 0 ||
             (names && json_array_append(names, json_array_get(in_names, i)))) {
             bmp_pout_free(out);
             json_decref(names);

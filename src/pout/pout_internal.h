@@ -20,6 +20,11 @@ bmp_pout *bmp__pout_new(size_t count);
  * NULL on ENOMEM, and then `entries` is still the caller's. */
 bmp_pout *bmp__pout_adopt(bmp__pout_entry *entries, size_t count);
 
+/* A deep copy of `src` into the empty entry `dst` (meta as object or
+ * text, whichever `src` holds).  @return 0, or -ENOMEM with `dst` partly
+ * filled, for bmp_pout_free() of its pout to release. */
+int bmp__pout_entry_copy(bmp__pout_entry *dst, const bmp__pout_entry *src);
+
 /* JSON text of a name that may not be UTF-8: bytes that are not valid
  * UTF-8 become "\udcXX" escapes (Python's surrogateescape), which
  * Python's json module and os.fsencode() turn back into the same bytes.
