@@ -33,8 +33,12 @@ typedef struct fixture {
 static int classify(bmp_item *item, void **data, void *arg)
 {
     (void)arg;
+    /* The file's bytes, not a C string: no terminator to rely on. */
     const bmp_buffer *b = *data;
-    int v = atoi((const char *)b->bytes);
+    int v = 0;
+    for (size_t i = 0; i < b->size && b->bytes[i] >= '0' && b->bytes[i] <= '9';
+         i++)
+        v = v * 10 + (b->bytes[i] - '0');
     if (v == 3)
         return BMP_REJECT;
     if (v == 7)
