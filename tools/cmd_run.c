@@ -125,7 +125,11 @@ int cmd_run(int argc, char **argv)
     /* Check the resource options now, so that a bad value is a usage
      * error, before anything runs; a budget too small for one item is a
      * run that cannot be made. */
-    if (bmp_num_can_process(count, a.kw, &err) < 0) {
+    size_t shard_items = count; /* the items this run may run: its shard's */
+    if (a.shard_count)
+        shard_items = count / a.shard_count +
+                      (a.shard_index < count % a.shard_count);
+    if (bmp_num_can_process(shard_items, a.kw, &err) < 0) {
         if (err.code != BMP_ENOMEM_BUDGET)
             usage(err.text);
         else
@@ -219,9 +223,15 @@ int cmd_run(int argc, char **argv)
                   : bmp_pout_write_fp(pout, stdout, &err);
     if (rc < 0)
         fprintf(stderr, "bigmultipipe run: %s\n", err.text);
-    size_t ok = 0, none = 0, failed = 0, not_run = 0;
-    size_t n = bmp_pout_count(pout);
-    for (size_t i = 0; i < n; i++) {
+    /* With --shard, the other shards' items are in the pout (not_run,
+     * to keep it whole) but not this run's to count: neither in the
+     * summary nor in the exit status. */
+    size_t ok = 0, none = 0, failed = 0, not_run = 0, n = 0;
+    size_t total = bmp_pout_count(pout);
+    for (size_t i = 0; i < total; i++) {
+        if (a.shard_count && i % a.shard_count != a.shard_index)
+            continue;
+        n++;
         bmp_status s = bmp_pout_status(pout, i);
         ok += s == BMP_ITEM_OK;
         none += s == BMP_ITEM_NO_OUTPUT;
@@ -233,10 +243,14 @@ int cmd_run(int argc, char **argv)
         char extra[64] = "";
         if (not_run)
             snprintf(extra, sizeof extra, ", %zu not run", not_run);
+        char shard[96] = "";
+        if (a.shard_count)
+            snprintf(shard, sizeof shard, " of shard %zu/%zu (%zu in all)",
+                     a.shard_index, a.shard_count, total);
         fprintf(stderr,
-                "%zu item%s: %zu ok, %zu no output, %zu failed%s in "
+                "%zu item%s%s: %zu ok, %zu no output, %zu failed%s in "
                 "%.1f s\n",
-                n, n == 1 ? "" : "s", ok, none, failed, extra, elapsed);
+                n, n == 1 ? "" : "s", shard, ok, none, failed, extra, elapsed);
     }
     status = failed || not_run || rc < 0 || stopped ? EXIT_SOME_FAILED
                                                     : EXIT_ALL_OK;

@@ -37,6 +37,7 @@ enum opt_id {
     O_RESUME,
     O_FORCE_RESUME,
     O_QUIET,
+    O_SHARD,
     O_HELP
 };
 
@@ -59,6 +60,7 @@ static const char G_SHARED[] =
     "Outputs and resources (the options of every bigmultipipe program)";
 static const char G_RESOURCES[] = "More resources";
 static const char G_RELIABILITY[] = "Reliability";
+static const char G_CLUSTER[] = "On a cluster";
 static const char G_GENERAL[] = "General";
 
 static const tool_option tool_options[] = {
@@ -73,7 +75,7 @@ static const tool_option tool_options[] = {
     {O_REJECT_CODE, "reject-code", 0, "N", CMD_RUN, G_COMMAND,
      "exit code (1-255) by which the command rejects an item: no output, "
      "meta {}"},
-    {O_OUTPUT, "output", 'o', "FILE", CMD_RUN, G_OUTPUT,
+    {O_OUTPUT, "output", 'o', "FILE", CMD_RUN | CMD_MERGE, G_OUTPUT,
      "write the pout (JSON Lines) to FILE instead of standard output"},
     {O_JOBS, NULL, 'j', "N", RP | CMD_DEMO, G_SHARED,
      "the same as --num_processes N"},
@@ -96,18 +98,24 @@ static const tool_option tool_options[] = {
     {O_FORCE_RESUME, "force-resume", 0, NULL, CMD_RUN, G_RELIABILITY,
      "with --resume: take a journal of another run anyway, and make it "
      "this run's"},
+    {O_SHARD, "shard", 0, "I/N", CMD_RUN, G_CLUSTER,
+     "run only the items whose position p (from 0) has p % N == I, one "
+     "task of a job array; the others stay not_run with the error \"item "
+     "of shard K/N\", and bigmultipipe merge joins the shards' pouts. "
+     "\"auto\": I and N from Slurm's SLURM_ARRAY_TASK_ID and "
+     "SLURM_ARRAY_TASK_COUNT (or SLURM_ARRAY_TASK_MIN and _MAX)"},
     {O_QUIET, "quiet", 'q', NULL, CMD_RUN, G_GENERAL,
      "no progress line and no summary on standard error"},
-    {O_HELP, "help", 'h', NULL, RP | CMD_DEMO, G_GENERAL,
+    {O_HELP, "help", 'h', NULL, RP | CMD_DEMO | CMD_MERGE, G_GENERAL,
      "print this help and exit"},
 };
 
 #define N_TOOL_OPTIONS (sizeof tool_options / sizeof *tool_options)
 
 /* The order in which groups are shown. */
-static const char *const groups[] = {G_INPUT,  G_COMMAND,   G_OUTPUT,
-                                     G_SHARED, G_RESOURCES, G_RELIABILITY,
-                                     G_GENERAL};
+static const char *const groups[] = {G_INPUT,   G_COMMAND,   G_OUTPUT,
+                                     G_SHARED,  G_RESOURCES, G_RELIABILITY,
+                                     G_CLUSTER, G_GENERAL};
 
 /* ---- prose shared by --help and the manual page ----------------------- */
 
@@ -119,6 +127,7 @@ static const char *const synopsis[] = {
     "run [OPTIONS] -- COMMAND [ARGS...] [::: INPUTS...]",
     "plan [OPTIONS] [-- COMMAND...] [::: INPUTS...]",
     "demo [-j N]",
+    "merge [-o FILE] POUT...",
     "--version | --help | --man",
 };
 
@@ -167,6 +176,15 @@ static const pair commands[] = {
              "1000 x 2000 float64 .npy arrays through a pipeline of pre- and "
              "post-processing steps, in a temporary directory, and prints the "
              "listing that the Python package prints."},
+    {"merge",
+     "Joins the pouts of the shards of one run (run --shard I/N, one "
+     "pout per shard, given in any order) into the pout the run would "
+     "have made unsharded: for each item, the entry of the shard that "
+     "finished it. The pouts must list the same items in the same order; "
+     "an item finished by two of them must have the same result in both. "
+     "Exit status 0 when every item finished in some shard, 1 when some "
+     "finished in none (their count is printed; they stay not_run), 2 on "
+     "a usage error or pouts that are not shards of one run."},
 };
 
 static const pair placeholders[] = {
@@ -222,7 +240,9 @@ static const char *const output_text[] = {
     "and stats (wall_s, cpu_s, peak_rss, attempts). Names that are not "
     "UTF-8 are written as Python's surrogateescape writes them.",
     "A summary goes to standard error: \"N items: X ok, Y no output, Z "
-    "failed in T s\" (with \", W not run\" after an interruption). When "
+    "failed in T s\" (with \", W not run\" after an interruption; with "
+    "--shard, \"N items of shard I/N (M in all): ...\", counting the "
+    "shard's items only). When "
     "standard error is a terminal, a progress line "
     "above it shows the items done, failed, the rate, the time left, the "
     "workers and the memory in use against the budget. Nothing else is "
@@ -230,8 +250,10 @@ static const char *const output_text[] = {
 };
 
 static const pair exit_statuses[] = {
-    {"0", "every item succeeded or was rejected"},
-    {"1", "some items failed or were not run, or the run could not be made"},
+    {"0", "every item succeeded or was rejected (with --shard: every item "
+          "of the shard)"},
+    {"1", "some items failed or were not run, or the run could not be made "
+          "(with --shard, other shards' items do not count)"},
     {"2", "usage error: unknown option, bad value, no command, no inputs, "
           "or a run that would write over its own inputs or files"},
 };
@@ -369,6 +391,68 @@ static int parse_positive(const char *text, double *out)
     return 0;
 }
 
+/* A subcommand's place in synopsis[] and commands[]. */
+static size_t command_index(unsigned command)
+{
+    return command == CMD_RUN    ? 0
+           : command == CMD_PLAN ? 1
+           : command == CMD_DEMO ? 2
+                                 : 3;
+}
+
+/* A whole number from the environment variable `name`: 1, 0 when it is
+ * unset or empty, -1 when it holds something else. */
+static int env_count(const char *name, long *out)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return 0;
+    return parse_long_int(v, 0, 1000000000L, out) == 0 ? 1 : -1;
+}
+
+/* --shard auto: this task of a Slurm job array.  Slurm numbers the tasks
+ * SLURM_ARRAY_TASK_MIN to _MAX (--array=1-4 starts at 1), so the shard
+ * is the task's offset from the first; the count is
+ * SLURM_ARRAY_TASK_COUNT, or MAX - MIN + 1.  An array with gaps or steps
+ * (--array=0,2,7 or 0-6:2) has a count that disagrees with MIN and MAX:
+ * its task numbers are no shard numbers, so it is refused and --shard
+ * I/N is the way. */
+static int shard_auto(char *text, size_t textsize, char *msg, size_t size)
+{
+    long id, count, min = 0, max;
+    int has_id = env_count("SLURM_ARRAY_TASK_ID", &id);
+    int has_count = env_count("SLURM_ARRAY_TASK_COUNT", &count);
+    int has_min = env_count("SLURM_ARRAY_TASK_MIN", &min);
+    int has_max = env_count("SLURM_ARRAY_TASK_MAX", &max);
+    if (has_id < 0 || has_count < 0 || has_min < 0 || has_max < 0)
+        return fail(msg, size,
+                    "--shard auto: a SLURM_ARRAY_TASK_* variable is not a "
+                    "whole number");
+    if (!has_id || !(has_count || (has_min && has_max)))
+        return fail(msg, size,
+                    "--shard auto needs SLURM_ARRAY_TASK_ID and "
+                    "SLURM_ARRAY_TASK_COUNT (or SLURM_ARRAY_TASK_MIN and "
+                    "SLURM_ARRAY_TASK_MAX), as Slurm sets them in a job "
+                    "array (sbatch --array); outside one, give --shard I/N");
+    if (has_min && has_max) {
+        long span = max - min + 1;
+        if (span < 1 || (has_count && count != span))
+            return fail(msg, size,
+                        "--shard auto: the job array's tasks %ld to %ld are "
+                        "not %ld in a row (an array with gaps or steps); "
+                        "give --shard I/N",
+                        min, max, has_count ? count : span);
+        count = span;
+    }
+    if (id < min || id - min >= count)
+        return fail(msg, size,
+                    "--shard auto: SLURM_ARRAY_TASK_ID %ld is not one of the "
+                    "%ld tasks from %ld",
+                    id, count, min);
+    snprintf(text, textsize, "%ld/%ld", id - min, count);
+    return 0;
+}
+
 /* Applies one of the command's own options. */
 static int apply(const tool_option *o, const char *value, tool_args *a,
                  char ***lib, int *nlib, char *msg, size_t size)
@@ -421,6 +505,22 @@ static int apply(const tool_option *o, const char *value, tool_args *a,
     case O_RESUME: rc = bmp_kw_set_bool(a->kw, "resume", 1); break;
     case O_FORCE_RESUME: rc = bmp_kw_set_bool(a->kw, "force_resume", 1); break;
     case O_JOURNAL: rc = bmp_kw_set_str(a->kw, "journal", value); break;
+    case O_SHARD: {
+        char text[64];
+        if (strcmp(value, "auto") == 0) {
+            if (shard_auto(text, sizeof text, msg, size) < 0)
+                return -1;
+        } else {
+            snprintf(text, sizeof text, "%s", value);
+        }
+        if (bmp_shard_parse(text, &a->shard_index, &a->shard_count) < 0)
+            return fail(msg, size,
+                        "--shard: \"%s\" is not I/N with whole numbers 0 <= "
+                        "I < N (as 0/4), nor auto",
+                        value);
+        rc = bmp_kw_set_str(a->kw, "shard", text);
+        break;
+    }
     case O_LIB: break;
     }
     if (rc < 0)
@@ -430,7 +530,8 @@ static int apply(const tool_option *o, const char *value, tool_args *a,
 
 static const char *command_name(unsigned command)
 {
-    return command == CMD_RUN ? "run" : command == CMD_PLAN ? "plan" : "demo";
+    static const char *const names[] = {"run", "plan", "demo", "merge"};
+    return names[command_index(command)];
 }
 
 int tool_args_parse(int argc, char **argv, unsigned command, tool_args *a,
@@ -579,6 +680,10 @@ int tool_args_parse(int argc, char **argv, unsigned command, tool_args *a,
                  "input after one :::");
             goto out;
         }
+    }
+    if (command == CMD_MERGE && a->inputs) {
+        fail(msg, msgsize, "merge takes pout files, not :::");
+        goto out;
     }
     if (command == CMD_DEMO && (a->ncommand || a->inputs)) {
         fail(msg, msgsize, "demo takes no command and no inputs (%s)",
@@ -734,7 +839,7 @@ static void print_options(FILE *out, unsigned command)
 
 static const pair *command_text(unsigned command)
 {
-    return &commands[command == CMD_RUN ? 0 : command == CMD_PLAN ? 1 : 2];
+    return &commands[command_index(command)];
 }
 
 void tool_print_help(FILE *out, unsigned command)
@@ -757,7 +862,7 @@ void tool_print_help(FILE *out, unsigned command)
         return;
     }
     const pair *c = command_text(command);
-    size_t k = command == CMD_RUN ? 0 : command == CMD_PLAN ? 1 : 2;
+    size_t k = command_index(command);
     fprintf(out, "Usage: bigmultipipe %s\n\n", synopsis[k]);
     wrap(out, c->text, 0, 0);
     print_options(out, command);

@@ -18,7 +18,7 @@ enum { EXIT_ALL_OK = 0, EXIT_SOME_FAILED = 1, EXIT_USAGE = 2 };
 /* ---- options.c: the option table, parsing, --help and --man ---------- */
 
 /* Subcommands, as bits of tool_option.commands. */
-enum { CMD_RUN = 1u, CMD_PLAN = 2u, CMD_DEMO = 4u };
+enum { CMD_RUN = 1u, CMD_PLAN = 2u, CMD_DEMO = 4u, CMD_MERGE = 8u };
 
 /* What the options of one command line say. */
 typedef struct tool_args {
@@ -35,10 +35,13 @@ typedef struct tool_args {
     int help;           /* -h */
     int reject_code;    /* --reject-code, or -1 */
     const char *output; /* --output, or NULL for standard output */
+    size_t shard_index; /* --shard I/N; shard_count 0: no shard */
+    size_t shard_count;
 } tool_args;
 
 /*! tool_args_parse() : parses argv[1..argc) (argv[0] is the subcommand)
- *  for `command` (one CMD_ bit).  @return 0, or -1 with a one-line
+ *  for `command` (one CMD_ bit); for merge, the words after the options
+ *  (the pout files) are left in `command`.  @return 0, or -1 with a one-line
  *  message in msg; call tool_args_free() in both cases. */
 int tool_args_parse(int argc, char **argv, unsigned command, tool_args *a,
                     char *msg, size_t msgsize);
@@ -209,5 +212,6 @@ const char *format_bytes(int64_t bytes, char *buf, size_t size);
 int cmd_run(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
 
 #endif

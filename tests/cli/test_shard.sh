@@ -1,0 +1,113 @@
+# test_shard.sh -- run --shard I/N and merge: the shards of a run, merged,
+# give the pout and the outputs of the run unsharded; --shard auto reads
+# Slurm's job-array variables; a shard's summary and exit status count its
+# own items only; usage errors and pouts of other runs are refused.
+. "$(dirname "$0")/lib.sh"
+
+export TMPDIR=$WORK/tmp
+mkdir tmp ref sh
+# Seven items: a rejected one in shard 0/2, a failing one in shard 1/2.
+names() {
+    echo a0.txt
+    echo a1.FAIL.txt
+    echo a2.REJECT.txt
+    echo a3.txt
+    echo a4.txt
+    echo a5.txt
+    echo a6.txt
+}
+for d in ref sh; do
+    for n in $(names); do printf 'item %s\n' "$n" > "$d/$n"; done
+done
+run() { "$BMP" run --reject-code 3 --outdir out --create_outdir "$@" -- "$FAKE" {in} {out} ::: $(names); }
+
+(cd ref && run -q -o pout.jsonl)
+check_eq "the unsharded run: exit 1 (one item fails)" 1 $?
+
+cd sh
+run -o s0.jsonl --shard 0/2 2> s0.err
+check_eq "shard 0/2, whose items all succeed or are rejected: exit 0" 0 $?
+check_eq "shard 0/2's summary counts its own items" \
+    "4 items of shard 0/2 (7 in all): 3 ok, 1 no output, 0 failed" \
+    "$(sed 's/ in [0-9.]* s$//' s0.err)"
+check_eq "shard 0/2's pout is whole, the other shard's items not_run" \
+    "['ok', 'not_run', 'no_output', 'not_run', 'ok', 'not_run', 'ok']" \
+    "$(pout s0.jsonl '[r["status"] for r in rows]')"
+check_eq "the other shard's items say whose they are" \
+    "['item of shard 1/2']" \
+    "$(pout s0.jsonl 'sorted({r["error"] for r in rows if r["status"] == "not_run"})')"
+run -q -o s1.jsonl --shard 1/2
+check_eq "shard 1/2, with the failing item: exit 1" 1 $?
+
+"$BMP" merge -o merged.jsonl s1.jsonl s0.jsonl
+check_eq "merge of both shards: exit 0" 0 $?
+strip='[{k: v for k, v in r.items() if k != "stats"} for r in rows]'
+check_eq "the merged pout is the unsharded run's (stats aside)" \
+    "$(pout ../ref/pout.jsonl "$strip")" "$(pout merged.jsonl "$strip")"
+check "the outputs are the unsharded run's, byte for byte" diff -r ../ref/out out
+"$BMP" merge s0.jsonl s1.jsonl > merged_stdout.jsonl
+check_eq "merge writes to standard output without -o" 0 $?
+check "and the same lines" cmp -s merged.jsonl merged_stdout.jsonl
+
+# A missing shard: its items finished nowhere.
+"$BMP" merge -o half.jsonl s0.jsonl 2> half.err
+check_eq "merge with a shard missing: exit 1" 1 $?
+check "and it says how many items finished nowhere" grep -q '3 of 7 items finished in no shard' half.err
+check_eq "those stay not_run, naming their shard" \
+    "['item of shard 1/2', 'item of shard 1/2', 'item of shard 1/2']" \
+    "$(pout half.jsonl '[r["error"] for r in rows if r["status"] == "not_run"]')"
+
+# --shard auto: this task of a Slurm job array.
+SLURM_ARRAY_TASK_ID=1 SLURM_ARRAY_TASK_COUNT=2 run -q --overwrite -o auto1.jsonl --shard auto
+check_eq "--shard auto with task 1 of 2: exit 1 (its item fails)" 1 $?
+check_eq "--shard auto with task 1 of 2 runs shard 1/2" \
+    "$(pout s1.jsonl "$strip")" "$(pout auto1.jsonl "$strip")"
+SLURM_ARRAY_TASK_ID=3 SLURM_ARRAY_TASK_MIN=3 SLURM_ARRAY_TASK_MAX=4 \
+    run -q --overwrite -o auto0.jsonl --shard auto
+check_eq "--shard auto with --array=3-4, task 3: exit 0" 0 $?
+check_eq "task 3 of 3-4 runs shard 0/2" \
+    "$(pout s0.jsonl "$strip")" "$(pout auto0.jsonl "$strip")"
+
+# Usage errors, before anything runs.
+cd ..
+mkdir bad
+cd bad
+for n in $(names); do printf 'x\n' > "$n"; done
+for shard in 2/2 1/0 x 0/2x -1/2 ""; do
+    run -q --shard "$shard" > /dev/null 2> err.txt
+    check_eq "--shard '$shard': exit 2" 2 $?
+    check "--shard '$shard': the message names the option" grep -q -- '--shard' err.txt
+done
+check "nothing ran for a bad --shard" test ! -e out
+env -u SLURM_ARRAY_TASK_ID -u SLURM_ARRAY_TASK_COUNT -u SLURM_ARRAY_TASK_MIN \
+    -u SLURM_ARRAY_TASK_MAX "$BMP" run -q --shard auto -- "$FAKE" {in} {out} ::: a0.txt 2> err.txt
+check_eq "--shard auto outside a job array: exit 2" 2 $?
+check "and it names the variables" grep -q SLURM_ARRAY_TASK_ID err.txt
+SLURM_ARRAY_TASK_ID=2 SLURM_ARRAY_TASK_COUNT=4 SLURM_ARRAY_TASK_MIN=0 SLURM_ARRAY_TASK_MAX=6 \
+    "$BMP" run -q --shard auto -- "$FAKE" {in} {out} ::: a0.txt 2> err.txt
+check_eq "--shard auto in an array with steps: exit 2" 2 $?
+check "nothing ran for --shard auto refused" test ! -e out
+
+# A journal of one shard is not resumed as another.
+run -q -o j0.jsonl --shard 0/2 --journal journal.jsonl
+check_eq "shard 0/2 with a journal: exit 0" 0 $?
+run -q -o j1.jsonl --shard 1/2 --journal journal.jsonl --resume 2> err.txt
+check_eq "resuming shard 0/2's journal as shard 1/2: exit 2" 2 $?
+check "and the message names the shard" grep -q 'shard was "0/2", now "1/2"' err.txt
+
+# merge refuses what is not the shards of one run.
+"$BMP" run -q -o other.jsonl --shard 0/2 -- "$FAKE" {in} {out} ::: a0.txt a3.txt 2> /dev/null
+"$BMP" merge ../sh/s0.jsonl other.jsonl > /dev/null 2> err.txt
+check_eq "merge of pouts of different runs: exit 2" 2 $?
+check "and it says so" grep -q 'not shards of one run' err.txt
+"$BMP" merge > /dev/null 2> err.txt
+check_eq "merge without pouts: exit 2" 2 $?
+"$BMP" merge missing.jsonl > /dev/null 2> err.txt
+check_eq "merge of a file that is not there: exit 2" 2 $?
+"$BMP" merge --bogus ../sh/s0.jsonl > /dev/null 2> err.txt
+check_eq "merge with an unknown option: exit 2" 2 $?
+"$BMP" merge --help > help.txt
+check_eq "merge --help: exit 0" 0 $?
+check "merge --help shows its usage" grep -q 'bigmultipipe merge \[-o FILE\] POUT' help.txt
+
+finish

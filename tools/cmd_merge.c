@@ -1,0 +1,89 @@
+/*
+ * cmd_merge.c -- `bigmultipipe merge`: the pouts of a run's shards (run
+ * --shard I/N) joined into the pout of the whole run, by
+ * bmp_pout_merge().  The files are read whole: a pout is one line per
+ * item, small beside the items' data.
+ */
+#include "tool.h"
+
+#include <stdlib.h>
+
+static int usage(const char *msg)
+{
+    fprintf(stderr,
+            "bigmultipipe merge: %s\n(see bigmultipipe merge --help)\n", msg);
+    return EXIT_USAGE;
+}
+
+int cmd_merge(int argc, char **argv)
+{
+    tool_args a;
+    char msg[1024];
+    int status = EXIT_USAGE;
+    bmp_pout **pouts = NULL;
+    int nread = 0;
+    if (tool_args_parse(argc, argv, CMD_MERGE, &a, msg, sizeof msg) < 0) {
+        usage(msg);
+        goto out;
+    }
+    if (a.help) {
+        tool_print_help(stdout, CMD_MERGE);
+        status = EXIT_ALL_OK;
+        goto out;
+    }
+    if (a.ncommand == 0) {
+        usage("no pout files: give the shards' pouts, as in bigmultipipe "
+              "merge -o pout.jsonl shard-*.jsonl");
+        goto out;
+    }
+    pouts = calloc((size_t)a.ncommand, sizeof *pouts);
+    if (!pouts) {
+        fprintf(stderr, "bigmultipipe merge: out of memory\n");
+        status = EXIT_SOME_FAILED;
+        goto out;
+    }
+    bmp_error err = {0};
+    for (; nread < a.ncommand; nread++) {
+        /* A file that is missing or not a pout is a wrong argument. */
+        if (bmp_pout_read(a.command[nread], &pouts[nread], &err) < 0) {
+            usage(err.text);
+            goto out;
+        }
+    }
+    bmp_pout *merged = NULL;
+    size_t missing = 0;
+    int rc = bmp_pout_merge((const bmp_pout *const *)pouts, (size_t)nread,
+                            &merged, &missing, &err);
+    if (rc < 0) {
+        /* Pouts of different runs are what the command line got wrong;
+         * memory is not. */
+        fprintf(stderr, "bigmultipipe merge: %s\n", err.text);
+        status = rc == BMP_EINVAL ? EXIT_USAGE : EXIT_SOME_FAILED;
+        goto out;
+    }
+    rc = a.output ? bmp_pout_write(merged, a.output, &err)
+                  : bmp_pout_write_fp(merged, stdout, &err);
+    size_t count = bmp_pout_count(merged);
+    bmp_pout_free(merged);
+    if (rc < 0) {
+        fprintf(stderr, "bigmultipipe merge: %s\n", err.text);
+        status = EXIT_SOME_FAILED;
+        goto out;
+    }
+    if (missing) {
+        fprintf(stderr,
+                "bigmultipipe merge: %zu of %zu item%s finished in no shard "
+                "(a shard missing or cut short); they stay not_run, and their "
+                "error names the shard to run\n",
+                missing, count, count == 1 ? "" : "s");
+        status = EXIT_SOME_FAILED;
+        goto out;
+    }
+    status = EXIT_ALL_OK;
+out:
+    for (int k = 0; k < nread; k++)
+        bmp_pout_free(pouts[k]);
+    free(pouts);
+    tool_args_free(&a);
+    return status;
+}
