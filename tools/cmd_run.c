@@ -70,7 +70,7 @@ int cmd_run(int argc, char **argv)
 {
     tool_args a;
     char msg[1024];
-    json_t *names = NULL;
+    json_t *names = NULL, *own_names = NULL;
     int status = EXIT_USAGE;
     if (tool_args_parse(argc, argv, CMD_RUN, &a, msg, sizeof msg) < 0) {
         usage(msg);
@@ -140,12 +140,29 @@ int cmd_run(int argc, char **argv)
 
     status = EXIT_SOME_FAILED;
     int uses_out = placeholder_used(a.command, a.ncommand, "{out}");
+    /* The temporaries swept are this shard's items' only: another
+     * shard's may be written at this moment on another machine. */
+    own_names = json_incref(names);
+    if (a.shard_count) {
+        json_decref(own_names);
+        own_names = json_array();
+        for (size_t i = a.shard_index; own_names && i < count;
+             i += a.shard_count)
+            if (json_array_append(own_names, json_array_get(names, i)) < 0) {
+                json_decref(own_names);
+                own_names = NULL;
+            }
+        if (!own_names) {
+            fprintf(stderr, "bigmultipipe run: out of memory\n");
+            goto out;
+        }
+    }
     /* What runs killed before this one left: their folders in TMPDIR,
      * with the temporaries their claims name, and any temporary beside
      * this run's outputs that no live process holds. */
     run_dirs_sweep();
     if (uses_out)
-        temp_out_sweep(names, a.kw);
+        temp_out_sweep(own_names, a.kw);
     char *meta_dir = NULL;
     int lock_fd = -1;
     int mrc = run_dir_make(&meta_dir, &lock_fd);
@@ -199,7 +216,7 @@ int cmd_run(int argc, char **argv)
     close(lock_fd);
     free(meta_dir);
     if (uses_out)
-        temp_out_sweep(names, a.kw);
+        temp_out_sweep(own_names, a.kw);
     bmp_pipe_free(pipe);
     if (rc < 0 && !pout) {
         /* Refused before anything ran (a journal of another run, say):
@@ -255,6 +272,7 @@ int cmd_run(int argc, char **argv)
     status = failed || not_run || rc < 0 || stopped ? EXIT_SOME_FAILED
                                                     : EXIT_ALL_OK;
 out:
+    json_decref(own_names);
     json_decref(names);
     tool_args_free(&a);
     return status;

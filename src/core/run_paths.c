@@ -49,6 +49,9 @@ typedef struct out_scan {
     unsigned char *exists; /* per output: its name is in the listing */
     char **dead;           /* temporaries of the outputs found there */
     size_t ndead;
+    /* Items whose temporaries are not this run's to judge (another
+     * shard's, maybe being written on another machine); may be NULL. */
+    const unsigned char *others;
 } out_scan;
 
 /* "./a//b/./c" -> "a/b/c": two spellings of one name compare equal. */
@@ -335,8 +338,9 @@ static int scan_dir(dir_outputs *d, out_scan *s)
             break;
         }
         key.name = prefix;
-        if (bsearch(&key, d->prefixes, d->count, sizeof *d->prefixes,
-                    compare_named))
+        named *mine = bsearch(&key, d->prefixes, d->count, sizeof *d->prefixes,
+                              compare_named);
+        if (mine && !(s->others && s->others[mine->index]))
             rc = add_dead(s, d->dir, name);
         free(prefix);
     }
@@ -470,7 +474,8 @@ size_t bmp__remove_dead_temps(bmp__dead_temps *t)
 
 int bmp__check_run_paths(const json_t *items, char *const *outs,
                          const json_t *kw, const bmp_own_file *extra,
-                         size_t nextra, bmp__dead_temps *dead, bmp_error *err)
+                         size_t nextra, const unsigned char *others,
+                         bmp__dead_temps *dead, bmp_error *err)
 {
     size_t count = json_array_size(items);
     /* The run's own files: its keywords' first, then the caller's. */
@@ -488,7 +493,7 @@ int bmp__check_run_paths(const json_t *items, char *const *outs,
         any_own |= own[i].path && *own[i].path;
     int rc = 0;
     key_list l = {0};
-    out_scan scan = {0};
+    out_scan scan = {.others = others};
     if (!outs && !any_own)
         goto out; /* nothing is written that the run knows of */
     if (outs) {
@@ -626,7 +631,8 @@ int bmp_check_paths(const json_t *in_names, const json_t *kw, unsigned flags,
     if ((flags & BMP_CHECK_OUTPUTS) &&
         bmp__run_outputs(in_names, kw, &outs) < 0)
         return bmp_error_set(err, -ENOMEM, "paths", NULL, "out of memory");
-    int rc = bmp__check_run_paths(in_names, outs, kw, own, nown, NULL, err);
+    int rc = bmp__check_run_paths(in_names, outs, kw, own, nown, NULL, NULL,
+                                  err);
     bmp__run_outputs_free(outs, count);
     return rc;
 }

@@ -31,11 +31,14 @@ typedef struct bmp__dead_temps {
 /* The checks of bmp_check_paths() with the outputs given (NULL: not
  * known, only the run's own files are checked against the inputs).
  * With outputs and `dead`, also lists the temporaries beside them, for
- * bmp__remove_dead_temps() once the run is accepted.
+ * bmp__remove_dead_temps() once the run is accepted, leaving out those
+ * of the items marked in `others` (may be NULL): another shard's items,
+ * whose writers may hold their temporaries on another machine.
  * @return 0 or BMP_EINVAL / -ENOMEM with err filled. */
 int bmp__check_run_paths(const json_t *items, char *const *outs,
                          const json_t *kw, const bmp_own_file *own,
-                         size_t nown, bmp__dead_temps *dead, bmp_error *err);
+                         size_t nown, const unsigned char *others,
+                         bmp__dead_temps *dead, bmp_error *err);
 
 /* Removes each listed temporary that no live writer holds (writers keep
  * an exclusive flock on a temporary while they write it; a killed

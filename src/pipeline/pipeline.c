@@ -211,8 +211,12 @@ static int check_paths(bmp__run *run, bmp_error *err)
     if (known && bmp__run_outputs(run->items, run->kw, &outs) < 0)
         return bmp_error_set(err, -ENOMEM, "outname", NULL, "out of memory");
     bmp__dead_temps dead = {0};
-    int rc = bmp__check_run_paths(run->items, outs, run->kw, NULL, 0, &dead,
-                                  err);
+    /* Every output is checked, the other shards' too (a collision
+     * between shards is found before either runs); only this shard's
+     * temporaries are removed.  run->skip holds the other shards' items
+     * alone here: the journal is read later. */
+    int rc = bmp__check_run_paths(run->items, outs, run->kw, NULL, 0,
+                                  run->skip, &dead, err);
     if (rc == 0)
         bmp__remove_dead_temps(&dead);
     bmp__dead_temps_free(&dead);

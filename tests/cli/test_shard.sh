@@ -95,6 +95,15 @@ run -q -o j1.jsonl --shard 1/2 --journal journal.jsonl --resume 2> err.txt
 check_eq "resuming shard 0/2's journal as shard 1/2: exit 2" 2 $?
 check "and the message names the shard" grep -q 'shard was "0/2", now "1/2"' err.txt
 
+# A shard sweeps the temporaries of its own items only: another shard's
+# may be in use on another machine.  (Names as {out} makes them.)
+mkdir -p out
+: > out/.a0_bmp.txt.bmp-Ab12Cd.txt
+: > out/.a1.FAIL_bmp.txt.bmp-Ef34Gh.txt
+run -q -o sweep.jsonl --overwrite --shard 0/2 2> /dev/null
+check "shard 0/2 removed its own item's dead temporary" test ! -e out/.a0_bmp.txt.bmp-Ab12Cd.txt
+check "and left shard 1/2's" test -e out/.a1.FAIL_bmp.txt.bmp-Ef34Gh.txt
+
 # merge refuses what is not the shards of one run.
 "$BMP" run -q -o other.jsonl --shard 0/2 -- "$FAKE" {in} {out} ::: a0.txt a3.txt 2> /dev/null
 "$BMP" merge ../sh/s0.jsonl other.jsonl > /dev/null 2> err.txt

@@ -465,6 +465,34 @@ static void shard_merge_through_files(void **state)
     }
 }
 
+/* A run removes the temporaries that dead writers left beside its
+ * outputs, but a shard only its own items': another shard's may be
+ * written this moment on another machine, whose lock this one may not
+ * see. */
+static void shard_removes_own_temporaries_only(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(bmp_mkdir_parents(f->out), 0);
+    char *mine = tu_join(f->out, ".in0_bmp.txt.bmp-Ab12Cd");
+    char *theirs = tu_join(f->out, ".in1_bmp.txt.bmp-Ef34Gh");
+    tu_write_file(mine, "part", 4);
+    tu_write_file(theirs, "part", 4);
+    bmp_pout *pout = run(f, "serial", "0/2", 0);
+    assert_false(tu_exists(mine));
+    assert_true(tu_exists(theirs));
+    bmp_pout_free(pout);
+    /* Unsharded, every item is the run's own. */
+    json_t *kw = json_pack("{s:s, s:b}", "outdir", f->out, "overwrite", 1);
+    assert_int_equal(bmp_pipeline(f->pipe, f->names, kw, NULL, NULL, &pout,
+                                  NULL),
+                     0);
+    assert_false(tu_exists(theirs));
+    bmp_pout_free(pout);
+    json_decref(kw);
+    free(theirs);
+    free(mine);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -484,6 +512,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(shard_merge_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(shard_merge_through_files, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(shard_removes_own_temporaries_only,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
