@@ -586,6 +586,11 @@ typedef struct bmp_pout bmp_pout;
  *  stop the others.  The call itself fails only on misuse (bad keywords,
  *  two items with one output name, ...) or when no item can run.
  *
+ *  With the `shard` keyword "I/N" only the items at positions p with
+ *  p % N == I run; the pout still has an entry for every item, the other
+ *  shards' BMP_ITEM_NOT_RUN with the error "item of shard K/N" (see
+ *  bmp_pout_merge()).
+ *
  *  While it runs (and handle_signals is true, outside a worker), the
  *  first SIGINT or SIGTERM stops the run: no new items, running workers
  *  ended and their temporary files removed, the journal kept; a second
@@ -660,7 +665,8 @@ BMP_API const json_t *bmp_run_in_name(const bmp_run *run, size_t index);
  *  run's), to send wherever items are computed.  Borrowed, read-only. */
 BMP_API const json_t *bmp_run_kw(const bmp_run *run);
 /*! bmp_run_item_done() : 1 when item `index` has its final result (taken
- *  from the journal by a resumed run, or already run or set), else 0. */
+ *  from the journal by a resumed run, or already run or set) or belongs
+ *  to another shard (the `shard` keyword: it stays not_run), else 0. */
 BMP_API int bmp_run_item_done(const bmp_run *run, size_t index);
 /*! bmp_run_item() : runs item `index` in the calling thread and stores
  *  its result (replacing any earlier one, which the journal then records
@@ -789,10 +795,11 @@ typedef struct bmp_item_result {
  *  to a worker's result: a status of a finished item (not not_run), an
  *  output name for ok and none for other statuses, meta that is one JSON
  *  object on one line (the pout and the journal hold it as it is), an
- *  item not finished already.  Then, as for every executor, the journal
- *  records the item and the progress callback hears of it.  Strings are
- *  copied.  Thread-safe for distinct indices (the progress callback may
- *  then be called from those threads).
+ *  item of the run's shard (the `shard` keyword) not finished already.
+ *  Then, as for every executor, the journal records the item and the
+ *  progress callback hears of it.  Strings are copied.  Thread-safe for
+ *  distinct indices (the progress callback may then be called from those
+ *  threads).
  *  @return 0; BMP_EINVAL with `err` saying which check failed (the item is
  *          left as it was); -ENOMEM. */
 BMP_API int bmp_run_set_result(bmp_run *run, size_t index,

@@ -260,6 +260,12 @@ int bmp_run_set_result(bmp_run *run, size_t index,
         return bmp_error_set(err, BMP_EINVAL, "set_result", NULL,
                              "item %zu is out of range (the run has %zu)",
                              index, run->count);
+    if (!bmp__run_in_shard(run, index))
+        return bmp_error_set(err, BMP_EINVAL, "set_result", NULL,
+                             "item %zu belongs to shard %zu/%zu, not to "
+                             "this run's %zu/%zu",
+                             index, index % run->shard_count, run->shard_count,
+                             run->shard_index, run->shard_count);
     if (bmp_run_item_done(run, index))
         return set_failed(err, "item %zu %s", index,
                           run->skip && run->skip[index]

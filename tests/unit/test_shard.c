@@ -493,6 +493,59 @@ static void shard_removes_own_temporaries_only(void **state)
     free(mine);
 }
 
+/* A user executor: items not done run here, and the other shards'
+ * are done from the start, so it never runs them; one it tries to set
+ * anyway is refused, naming the shard. */
+static int user_run(bmp_run *r, int workers, void *arg, bmp_error *err)
+{
+    (void)workers;
+    (void)err;
+    size_t *ran = arg;
+    for (size_t i = 0; i < bmp_run_count(r); i++) {
+        if (bmp_run_item_done(r, i))
+            continue;
+        bmp_run_item(r, i);
+        (*ran)++;
+    }
+    bmp_item_result res = {.version = BMP_ITEM_RESULT_VERSION,
+                           .status = BMP_ITEM_NO_OUTPUT};
+    bmp_error e = {0};
+    assert_int_equal(bmp_run_set_result(r, 1, &res, &e), BMP_EINVAL);
+    assert_non_null(strstr(e.text, "shard 1/2"));
+    return 0;
+}
+
+static void shard_user_executor(void **state)
+{
+    fixture *f = *state;
+    bmp_pout *single = run(f, "serial", NULL, 0);
+    tu_rmtree(f->out);
+    size_t ran = 0;
+    bmp_executor ex = {.version = BMP_EXECUTOR_VERSION,
+                       .run = user_run,
+                       .arg = &ran};
+    assert_int_equal(bmp_pipe_set_executor(f->pipe, &ex), 0);
+    bmp_pout *s0 = run(f, "process", "0/2", 0);
+    assert_int_equal(ran, 5);
+    assert_int_equal(bmp_pipe_set_executor(f->pipe, NULL), 0);
+    bmp_pout *s1 = run(f, "process", "1/2", 0);
+    const bmp_pout *both[] = {s0, s1};
+    bmp_pout *merged = NULL;
+    size_t missing = 99;
+    assert_int_equal(bmp_pout_merge(both, 2, &merged, &missing, NULL), 0);
+    assert_int_equal(missing, 0);
+    for (size_t i = 0; i < N_ITEMS; i++) {
+        json_t *a = entry(single, i), *b = entry(merged, i);
+        assert_true(json_equal(a, b));
+        json_decref(a);
+        json_decref(b);
+    }
+    bmp_pout_free(merged);
+    bmp_pout_free(s1);
+    bmp_pout_free(s0);
+    bmp_pout_free(single);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -514,6 +567,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(shard_removes_own_temporaries_only,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(shard_user_executor, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
