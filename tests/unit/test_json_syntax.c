@@ -34,8 +34,9 @@ static const char *const valid[] = {
     "{}",
     "{\"a\":1}",
     "{\"median\":10.0,\"average\":-1.5e-3,\"n\":0}",
-    "{\"s\":\"caf\xc3\xa9 \\u00e9 \\ud83d\\ude00 \\\"q\\\" \\\\ \\/ "
-    "\\b\\f\\n\\r\\t\"}",
+    /* One string, written on two lines (the parentheses say so). */
+    ("{\"s\":\"caf\xc3\xa9 \\u00e9 \\ud83d\\ude00 \\\"q\\\" \\\\ \\/ "
+     "\\b\\f\\n\\r\\t\"}"),
     "{\"nul\":\"a\\u0000b\"}",
     "{\"l\":[1,[2,[3]],{\"x\":null},true,false,\"\"],\"o\":{}}",
     "{ \"spaced\" : [ 1 , 2 ] }",
