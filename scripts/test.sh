@@ -45,8 +45,9 @@ build build-ci/normal -j"$jobs"
 ctest --test-dir build-ci/normal -j"$jobs" --output-on-failure || fail=1
 
 stage "AddressSanitizer + UndefinedBehaviorSanitizer"
+# Built by clang, also with -Werror: its warnings differ from gcc's.
 cmake -S . -B build-ci/asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
-      -DBMP_SANITIZE=address,undefined >/dev/null
+      -DBMP_SANITIZE=address,undefined -DBMP_WERROR=ON >/dev/null
 build build-ci/asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-ci/asan -j"$jobs" --output-on-failure || fail=1
