@@ -102,8 +102,9 @@ static const tool_option tool_options[] = {
      "run only the items whose position p (from 0) has p % N == I, one "
      "task of a job array; the others stay not_run with the error \"item "
      "of shard K/N\", and bigmultipipe merge joins the shards' pouts. "
-     "\"auto\": I and N from Slurm's SLURM_ARRAY_TASK_ID and "
-     "SLURM_ARRAY_TASK_COUNT (or SLURM_ARRAY_TASK_MIN and _MAX)"},
+     "\"auto/N\": I is Slurm's SLURM_ARRAY_TASK_ID, so the job array's "
+     "task ids are the shard numbers 0 to N-1 (sbatch --array=0-3 for "
+     "auto/4; a lost task K is submitted again with --array=K)"},
     {O_QUIET, "quiet", 'q', NULL, CMD_RUN, G_GENERAL,
      "no progress line and no summary on standard error"},
     {O_HELP, "help", 'h', NULL, RP | CMD_DEMO | CMD_MERGE, G_GENERAL,
@@ -410,46 +411,40 @@ static int env_count(const char *name, long *out)
     return parse_long_int(v, 0, 1000000000L, out) == 0 ? 1 : -1;
 }
 
-/* --shard auto: this task of a Slurm job array.  Slurm numbers the tasks
- * SLURM_ARRAY_TASK_MIN to _MAX (--array=1-4 starts at 1), so the shard
- * is the task's offset from the first; the count is
- * SLURM_ARRAY_TASK_COUNT, or MAX - MIN + 1.  An array with gaps or steps
- * (--array=0,2,7 or 0-6:2) has a count that disagrees with MIN and MAX:
- * its task numbers are no shard numbers, so it is refused and --shard
- * I/N is the way. */
-static int shard_auto(char *text, size_t textsize, char *msg, size_t size)
+/* --shard auto/N: shard I of N, I being this task's SLURM_ARRAY_TASK_ID.
+ * The user gives N, not the array: a task submitted again alone
+ * (sbatch --array=K, whose array is that one task) is still shard K/N,
+ * and an array of some of the shards (--array=3,7) runs those shards.
+ * The array's task ids are the shard numbers, so neither its bounds nor
+ * its step (SLURM_ARRAY_TASK_MIN, _MAX, _COUNT, _STEP) are read. */
+static int shard_auto(const char *count_text, char *text, size_t textsize,
+                      char *msg, size_t size)
 {
-    long id, count, min = 0, max;
+    long id, count;
+    if (parse_long_int(count_text, 1, 1000000000L, &count))
+        return fail(msg, size,
+                    "--shard: \"auto/%s\" needs a shard count N >= 1 (as "
+                    "auto/4)",
+                    count_text);
     int has_id = env_count("SLURM_ARRAY_TASK_ID", &id);
-    int has_count = env_count("SLURM_ARRAY_TASK_COUNT", &count);
-    int has_min = env_count("SLURM_ARRAY_TASK_MIN", &min);
-    int has_max = env_count("SLURM_ARRAY_TASK_MAX", &max);
-    if (has_id < 0 || has_count < 0 || has_min < 0 || has_max < 0)
+    if (has_id < 0)
         return fail(msg, size,
-                    "--shard auto: a SLURM_ARRAY_TASK_* variable is not a "
-                    "whole number");
-    if (!has_id || !(has_count || (has_min && has_max)))
+                    "--shard auto/%ld: SLURM_ARRAY_TASK_ID is not a whole "
+                    "number",
+                    count);
+    if (!has_id)
         return fail(msg, size,
-                    "--shard auto needs SLURM_ARRAY_TASK_ID and "
-                    "SLURM_ARRAY_TASK_COUNT (or SLURM_ARRAY_TASK_MIN and "
-                    "SLURM_ARRAY_TASK_MAX), as Slurm sets them in a job "
-                    "array (sbatch --array); outside one, give --shard I/N");
-    if (has_min && has_max) {
-        long span = max - min + 1;
-        if (span < 1 || (has_count && count != span))
-            return fail(msg, size,
-                        "--shard auto: the job array's tasks %ld to %ld are "
-                        "not %ld in a row (an array with gaps or steps); "
-                        "give --shard I/N",
-                        min, max, has_count ? count : span);
-        count = span;
-    }
-    if (id < min || id - min >= count)
+                    "--shard auto/%ld needs SLURM_ARRAY_TASK_ID, as Slurm "
+                    "sets it in a job array (sbatch --array=0-%ld); outside "
+                    "one, give --shard I/N",
+                    count, count - 1);
+    if (id >= count)
         return fail(msg, size,
-                    "--shard auto: SLURM_ARRAY_TASK_ID %ld is not one of the "
-                    "%ld tasks from %ld",
-                    id, count, min);
-    snprintf(text, textsize, "%ld/%ld", id - min, count);
+                    "--shard auto/%ld: SLURM_ARRAY_TASK_ID %ld is not a shard "
+                    "number from 0 to %ld (submit the array with "
+                    "--array=0-%ld)",
+                    count, id, count - 1, count - 1);
+    snprintf(text, textsize, "%ld/%ld", id, count);
     return 0;
 }
 
@@ -507,8 +502,8 @@ static int apply(const tool_option *o, const char *value, tool_args *a,
     case O_JOURNAL: rc = bmp_kw_set_str(a->kw, "journal", value); break;
     case O_SHARD: {
         char text[64];
-        if (strcmp(value, "auto") == 0) {
-            if (shard_auto(text, sizeof text, msg, size) < 0)
+        if (strncmp(value, "auto/", 5) == 0) {
+            if (shard_auto(value + 5, text, sizeof text, msg, size) < 0)
                 return -1;
         } else {
             snprintf(text, sizeof text, "%s", value);
@@ -516,7 +511,7 @@ static int apply(const tool_option *o, const char *value, tool_args *a,
         if (bmp_shard_parse(text, &a->shard_index, &a->shard_count) < 0)
             return fail(msg, size,
                         "--shard: \"%s\" is not I/N with whole numbers 0 <= "
-                        "I < N (as 0/4), nor auto",
+                        "I < N (as 0/4), nor auto/N",
                         value);
         rc = bmp_kw_set_str(a->kw, "shard", text);
         break;

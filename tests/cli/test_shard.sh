@@ -1,6 +1,6 @@
 # test_shard.sh -- run --shard I/N and merge: the shards of a run, merged,
-# give the pout and the outputs of the run unsharded; --shard auto reads
-# Slurm's job-array variables; a shard's summary and exit status count its
+# give the pout and the outputs of the run unsharded; --shard auto/N takes
+# I from Slurm's SLURM_ARRAY_TASK_ID; a shard's summary and exit status count its
 # own items only; usage errors and pouts of other runs are refused.
 . "$(dirname "$0")/lib.sh"
 
@@ -57,15 +57,17 @@ check_eq "those stay not_run, naming their shard" \
     "['item of shard 1/2', 'item of shard 1/2', 'item of shard 1/2']" \
     "$(pout half.jsonl '[r["error"] for r in rows if r["status"] == "not_run"]')"
 
-# --shard auto: this task of a Slurm job array.
-SLURM_ARRAY_TASK_ID=1 SLURM_ARRAY_TASK_COUNT=2 run -q --overwrite -o auto1.jsonl --shard auto
-check_eq "--shard auto with task 1 of 2: exit 1 (its item fails)" 1 $?
-check_eq "--shard auto with task 1 of 2 runs shard 1/2" \
+# --shard auto/N: shard SLURM_ARRAY_TASK_ID of N.
+SLURM_ARRAY_TASK_ID=1 SLURM_ARRAY_TASK_COUNT=2 run -q --overwrite -o auto1.jsonl --shard auto/2
+check_eq "--shard auto/2 in task 1: exit 1 (its item fails)" 1 $?
+check_eq "--shard auto/2 in task 1 runs shard 1/2" \
     "$(pout s1.jsonl "$strip")" "$(pout auto1.jsonl "$strip")"
-SLURM_ARRAY_TASK_ID=3 SLURM_ARRAY_TASK_MIN=3 SLURM_ARRAY_TASK_MAX=4 \
-    run -q --overwrite -o auto0.jsonl --shard auto
-check_eq "--shard auto with --array=3-4, task 3: exit 0" 0 $?
-check_eq "task 3 of 3-4 runs shard 0/2" \
+# A lost task submitted again alone (sbatch --array=0): its array is that
+# one task, and it is still shard 0 of 2, not every item.
+SLURM_ARRAY_TASK_ID=0 SLURM_ARRAY_TASK_MIN=0 SLURM_ARRAY_TASK_MAX=0 SLURM_ARRAY_TASK_COUNT=1 \
+    run -q --overwrite -o auto0.jsonl --shard auto/2
+check_eq "task 0 submitted again with --array=0: exit 0" 0 $?
+check_eq "and it runs shard 0/2" \
     "$(pout s0.jsonl "$strip")" "$(pout auto0.jsonl "$strip")"
 
 # Usage errors, before anything runs.
@@ -79,13 +81,16 @@ for shard in 2/2 1/0 x 0/2x -1/2 ""; do
     check "--shard '$shard': the message names the option" grep -q -- '--shard' err.txt
 done
 check "nothing ran for a bad --shard" test ! -e out
-env -u SLURM_ARRAY_TASK_ID -u SLURM_ARRAY_TASK_COUNT -u SLURM_ARRAY_TASK_MIN \
-    -u SLURM_ARRAY_TASK_MAX "$BMP" run -q --shard auto -- "$FAKE" {in} {out} ::: a0.txt 2> err.txt
-check_eq "--shard auto outside a job array: exit 2" 2 $?
-check "and it names the variables" grep -q SLURM_ARRAY_TASK_ID err.txt
-SLURM_ARRAY_TASK_ID=2 SLURM_ARRAY_TASK_COUNT=4 SLURM_ARRAY_TASK_MIN=0 SLURM_ARRAY_TASK_MAX=6 \
-    "$BMP" run -q --shard auto -- "$FAKE" {in} {out} ::: a0.txt 2> err.txt
-check_eq "--shard auto in an array with steps: exit 2" 2 $?
+for shard in auto auto/ auto/0 auto/x; do
+    SLURM_ARRAY_TASK_ID=0 run -q --shard "$shard" > /dev/null 2> err.txt
+    check_eq "--shard '$shard': exit 2" 2 $?
+done
+env -u SLURM_ARRAY_TASK_ID "$BMP" run -q --shard auto/2 -- "$FAKE" {in} {out} ::: a0.txt 2> err.txt
+check_eq "--shard auto/2 outside a job array: exit 2" 2 $?
+check "and it names the variable" grep -q SLURM_ARRAY_TASK_ID err.txt
+SLURM_ARRAY_TASK_ID=2 "$BMP" run -q --shard auto/2 -- "$FAKE" {in} {out} ::: a0.txt 2> err.txt
+check_eq "--shard auto/2 in task 2: exit 2" 2 $?
+check "and it says the task ids are the shard numbers" grep -q 'not a shard number from 0 to 1' err.txt
 check "nothing ran for --shard auto refused" test ! -e out
 
 # A journal of one shard is not resumed as another.
