@@ -32,14 +32,18 @@ static int same_text(const char *a, const char *b)
 
 /* Two finished entries of one item say the same when status, output,
  * error and meta agree; their measurements may differ (a shard run
- * twice, or resumed), and are not compared. */
+ * twice, or resumed), and are not compared.  1 when they agree, 0 when
+ * not, -ENOMEM when a meta kept as text cannot be parsed for want of
+ * memory. */
 static int same_outcome(bmp__pout_entry *a, bmp__pout_entry *b)
 {
     if (a->r.status != b->r.status || !same_text(a->r.outname, b->r.outname) ||
         !same_text(a->r.error, b->r.error))
         return 0;
     json_t *ma = bmp__result_meta(&a->r), *mb = bmp__result_meta(&b->r);
-    return ma && mb && json_equal(ma, mb);
+    if ((!ma && a->r.meta_text) || (!mb && b->r.meta_text))
+        return -ENOMEM;
+    return ma && mb ? json_equal(ma, mb) != 0 : ma == mb;
 }
 
 int bmp_pout_merge(const bmp_pout *const *pouts, size_t n, bmp_pout **out,
@@ -65,6 +69,7 @@ int bmp_pout_merge(const bmp_pout *const *pouts, size_t n, bmp_pout **out,
                                  "not shards of one run",
                                  k, pouts[k]->count, count);
     char name[600];
+    int same;
     /* Every check before anything is copied: a refusal costs nothing. */
     for (size_t i = 0; i < count; i++) {
         const json_t *in0 = pouts[0]->entries[i].in_name;
@@ -84,7 +89,10 @@ int bmp_pout_merge(const bmp_pout *const *pouts, size_t n, bmp_pout **out,
             if (!first) {
                 first = e;
                 first_k = k;
-            } else if (!same_outcome(first, e)) {
+            } else if ((same = same_outcome(first, e)) <= 0) {
+                if (same < 0)
+                    return bmp_error_set(err, -ENOMEM, "merge", NULL,
+                                         "out of memory");
                 merge_name(in0, i, name, sizeof name);
                 return bmp_error_set(err, BMP_EINVAL, "merge", NULL,
                                      "%s finished in pouts %zu and %zu with "

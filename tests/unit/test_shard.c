@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -425,6 +426,37 @@ static void shard_merge_refusals(void **state)
     bmp_pout_free(all);
 }
 
+static void *no_malloc(size_t size)
+{
+    (void)size;
+    return NULL;
+}
+
+/* Out of memory while reading an entry's meta is out of memory, not two
+ * results that differ: -ENOMEM, and no pout. */
+static void shard_merge_out_of_memory(void **state)
+{
+    fixture *f = *state;
+    /* The process executor keeps a worker's meta as text until it is
+     * read, so the merge has to parse it. */
+    bmp_pout *a = run(f, "process", "0/2", 0);
+    tu_rmtree(f->out);
+    bmp_pout *b = run(f, "process", "0/2", 0);
+    const bmp_pout *both[] = {a, b};
+    bmp_pout *merged = (bmp_pout *)1;
+    bmp_error err = {0};
+    json_set_alloc_funcs(no_malloc, free);
+    int rc = bmp_pout_merge(both, 2, &merged, NULL, &err);
+    json_set_alloc_funcs(malloc, free);
+    assert_int_equal(rc, -ENOMEM);
+    assert_null(merged);
+    /* With memory, the same pouts merge. */
+    assert_int_equal(bmp_pout_merge(both, 2, &merged, NULL, NULL), 0);
+    bmp_pout_free(merged);
+    bmp_pout_free(b);
+    bmp_pout_free(a);
+}
+
 /* A merged pout survives its file: written and read back, it is the
  * same, and a shard's pout file reads back with its not_run entries. */
 static void shard_merge_through_files(void **state)
@@ -563,6 +595,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(shard_journal_of_another_shard_refused,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(shard_merge_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(shard_merge_out_of_memory, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(shard_merge_through_files, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(shard_removes_own_temporaries_only,
