@@ -856,10 +856,11 @@ BMP_API int bmp_prune_pout(const bmp_pout *pout, const json_t *in_names,
  *  taken when both say the same (status, outname, error and meta; the
  *  stats, which differ between two runs of an item, are not compared)
  *  and refused otherwise.  An item finished in none (its shard is
- *  missing, or was interrupted) stays not_run -- with its own shard's
- *  entry when a pout has one (error NULL), else with the error "item of
- *  shard K/N" that names the shard to run -- and is counted in
- *  *missing.
+ *  missing, or was interrupted) stays not_run and is counted in
+ *  *missing; its error is "item of shard K/N", naming the shard to run,
+ *  when a pout of another shard is among `pouts` (a shard's pout says so
+ *  of every item of the other shards), and NULL otherwise (only its own
+ *  shard's pouts, cut short, which do not know K/N of their own items).
  *  Ownership: *out is a new pout (bmp_pout_free); the inputs are not
  *  changed, except that their meta objects may be parsed from text, as
  *  bmp_pout_meta() does.

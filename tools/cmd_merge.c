@@ -73,8 +73,9 @@ int cmd_merge(int argc, char **argv)
     if (missing) {
         fprintf(stderr,
                 "bigmultipipe merge: %zu of %zu item%s finished in no shard "
-                "(a shard missing or cut short); they stay not_run, and their "
-                "error names the shard to run\n",
+                "(a shard missing or cut short); they stay not_run, with the "
+                "error \"item of shard K/N\" when a pout of another shard "
+                "names K/N\n",
                 missing, count, count == 1 ? "" : "s");
         status = EXIT_SOME_FAILED;
         goto out;

@@ -108,21 +108,22 @@ int bmp_pout_merge(const bmp_pout *const *pouts, size_t n, bmp_pout **out,
         return bmp_error_set(err, -ENOMEM, "merge", NULL, "out of memory");
     size_t none = 0;
     for (size_t i = 0; i < count; i++) {
-        /* The finished entry; else, for an item finished nowhere, the
-         * entry of the shard it belongs to (not_run without the "item of
-         * shard" error, as an interrupted run leaves it), else pout 0's,
-         * whose error names that shard. */
-        const bmp__pout_entry *pick = NULL, *own = NULL;
+        /* The finished entry; else, for an item finished nowhere, an
+         * entry whose error names its shard ("item of shard K/N", as
+         * every other shard's pout says), else pout 0's (its own shard's,
+         * cut short: not_run with error NULL, as nothing says N). */
+        const bmp__pout_entry *pick = NULL, *named = NULL;
         for (size_t k = 0; k < n && !pick; k++) {
             const bmp__pout_entry *e = &pouts[k]->entries[i];
             if (e->r.status != BMP_ITEM_NOT_RUN)
                 pick = e;
-            else if (!own && !e->r.error)
-                own = e;
+            else if (!named && e->r.error &&
+                     strncmp(e->r.error, "item of shard ", 14) == 0)
+                named = e;
         }
         if (!pick) {
             none++;
-            pick = own ? own : &pouts[0]->entries[i];
+            pick = named ? named : &pouts[0]->entries[i];
         }
         /* The new pout's entries start empty (no meta, no strings). */
         bmp__result_clear(&merged->entries[i].r);

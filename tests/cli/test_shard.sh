@@ -57,6 +57,25 @@ check_eq "those stay not_run, naming their shard" \
     "['item of shard 1/2', 'item of shard 1/2', 'item of shard 1/2']" \
     "$(pout half.jsonl '[r["error"] for r in rows if r["status"] == "not_run"]')"
 
+# A shard cut short: its pout has its unfinished items not_run with error
+# null (an interruption); the other shard's pout names their shard.
+"$PY" - s1.jsonl > s1cut.jsonl <<'PYEOF'
+import json, sys
+for i, line in enumerate(open(sys.argv[1])):
+    r = json.loads(line)
+    if i == 5:
+        r.update(status="not_run", error=None, outname=None, meta={})
+    print(json.dumps(r))
+PYEOF
+"$BMP" merge -o cut.jsonl s1cut.jsonl s0.jsonl 2> cut.err
+check_eq "merge with a shard cut short: exit 1" 1 $?
+check_eq "its unfinished item is not_run, naming its shard" \
+    "not_run item of shard 1/2" "$(pout cut.jsonl 'rows[5]["status"] + " " + rows[5]["error"]')"
+check "and it counts it" grep -q '1 of 7 items finished in no shard' cut.err
+"$BMP" merge -o cutonly.jsonl s1cut.jsonl 2> /dev/null
+check_eq "the cut shard's pout alone leaves its own item unnamed" \
+    "not_run None" "$(pout cutonly.jsonl 'rows[5]["status"] + " " + str(rows[5]["error"])')"
+
 # --shard auto/N: shard SLURM_ARRAY_TASK_ID of N.
 SLURM_ARRAY_TASK_ID=1 SLURM_ARRAY_TASK_COUNT=2 run -q --overwrite -o auto1.jsonl --shard auto/2
 check_eq "--shard auto/2 in task 1: exit 1 (its item fails)" 1 $?
