@@ -6,13 +6,67 @@
  */
 #include "tool.h"
 
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int usage(const char *msg)
 {
     fprintf(stderr,
             "bigmultipipe merge: %s\n(see bigmultipipe merge --help)\n", msg);
     return EXIT_USAGE;
+}
+
+/* The options first, then "--" and the pout files: options may come
+ * anywhere among the files (merge a.jsonl -o out.jsonl b.jsonl), and
+ * after "--" every argument is a file.  An argument starting with '-'
+ * that is no option of merge stays an option, for the parser to
+ * refuse.  `out` has room for argc + 1 pointers and a NULL.  Returns
+ * the count in `out`, -1 out of memory, -2 for -o without its FILE. */
+static int merge_args_order(int argc, char **argv, char **out)
+{
+    int n = 0, nfiles = 0;
+    char **files = malloc((size_t)(argc + 1) * sizeof *files);
+    if (!files)
+        return -1;
+    out[n++] = argv[0];
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--") == 0) {
+            while (++i < argc)
+                files[nfiles++] = argv[i];
+            break;
+        }
+        if (arg[0] != '-' || arg[1] == '\0') {
+            files[nfiles++] = argv[i];
+            continue;
+        }
+        out[n++] = argv[i];
+        /* The value of -o FILE and --output FILE goes with it. */
+        if (strcmp(arg, "-o") == 0 || strcmp(arg, "--output") == 0) {
+            if (i + 1 >= argc) {
+                free(files);
+                return -2;
+            }
+            out[n++] = argv[++i];
+        }
+    }
+    out[n++] = "--";
+    for (int k = 0; k < nfiles; k++)
+        out[n++] = files[k];
+    out[n] = NULL;
+    free(files);
+    return n;
+}
+
+/* A pout that cannot be read for its name (missing, a directory, no
+ * permission) or because it is not a pout is a wrong argument; memory
+ * or a read error is not. */
+static int read_is_usage(int rc)
+{
+    return rc == -ENOENT || rc == -ENOTDIR || rc == -EACCES || rc == -EISDIR ||
+           rc == -ENAMETOOLONG || rc == -ELOOP || rc == BMP_EPOUT ||
+           rc == BMP_EINVAL;
 }
 
 int cmd_merge(int argc, char **argv)
@@ -22,7 +76,20 @@ int cmd_merge(int argc, char **argv)
     int status = EXIT_USAGE;
     bmp_pout **pouts = NULL;
     int nread = 0;
-    if (tool_args_parse(argc, argv, CMD_MERGE, &a, msg, sizeof msg) < 0) {
+    char **ordered = malloc((size_t)(argc + 2) * sizeof *ordered);
+    if (!ordered) {
+        fprintf(stderr, "bigmultipipe merge: out of memory\n");
+        return EXIT_SOME_FAILED;
+    }
+    int nargs = merge_args_order(argc, argv, ordered);
+    if (nargs < 0) {
+        free(ordered);
+        if (nargs == -2)
+            return usage("-o needs a value (FILE)");
+        fprintf(stderr, "bigmultipipe merge: out of memory\n");
+        return EXIT_SOME_FAILED;
+    }
+    if (tool_args_parse(nargs, ordered, CMD_MERGE, &a, msg, sizeof msg) < 0) {
         usage(msg);
         goto out;
     }
@@ -44,9 +111,15 @@ int cmd_merge(int argc, char **argv)
     }
     bmp_error err = {0};
     for (; nread < a.ncommand; nread++) {
-        /* A file that is missing or not a pout is a wrong argument. */
-        if (bmp_pout_read(a.command[nread], &pouts[nread], &err) < 0) {
-            usage(err.text);
+        int rc = bmp_pout_read(a.command[nread], &pouts[nread], &err);
+        if (rc < 0) {
+            if (read_is_usage(rc)) {
+                usage(err.text);
+            } else {
+                fprintf(stderr, "bigmultipipe merge: %s: %s\n", err.text,
+                        bmp_strerror(rc));
+                status = EXIT_SOME_FAILED;
+            }
             goto out;
         }
     }
@@ -63,28 +136,37 @@ int cmd_merge(int argc, char **argv)
     }
     rc = a.output ? bmp_pout_write(merged, a.output, &err)
                   : bmp_pout_write_fp(merged, stdout, &err);
-    size_t count = bmp_pout_count(merged);
+    size_t count = bmp_pout_count(merged), ok = 0, none = 0, not_run = 0;
+    for (size_t i = 0; i < count; i++) {
+        bmp_status s = bmp_pout_status(merged, i);
+        ok += s == BMP_ITEM_OK;
+        none += s == BMP_ITEM_NO_OUTPUT;
+        not_run += s == BMP_ITEM_NOT_RUN;
+    }
+    size_t failed = count - ok - none - not_run;
     bmp_pout_free(merged);
     if (rc < 0) {
         fprintf(stderr, "bigmultipipe merge: %s\n", err.text);
         status = EXIT_SOME_FAILED;
         goto out;
     }
-    if (missing) {
+    if (missing)
         fprintf(stderr,
                 "bigmultipipe merge: %zu of %zu item%s finished in no shard "
                 "(a shard missing or cut short); they stay not_run, with the "
                 "error \"item of shard K/N\" when a pout of another shard "
                 "names K/N\n",
                 missing, count, count == 1 ? "" : "s");
-        status = EXIT_SOME_FAILED;
-        goto out;
-    }
-    status = EXIT_ALL_OK;
+    /* The rule of run: 0 when every item succeeded or was rejected. */
+    fprintf(stderr,
+            "%zu item%s: %zu ok, %zu no output, %zu failed, %zu not run\n",
+            count, count == 1 ? "" : "s", ok, none, failed, not_run);
+    status = failed || not_run ? EXIT_SOME_FAILED : EXIT_ALL_OK;
 out:
     for (int k = 0; k < nread; k++)
         bmp_pout_free(pouts[k]);
     free(pouts);
     tool_args_free(&a);
+    free(ordered);
     return status;
 }

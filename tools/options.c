@@ -183,9 +183,14 @@ static const pair commands[] = {
      "have made unsharded: for each item, the entry of the shard that "
      "finished it. The pouts must list the same items in the same order; "
      "an item finished by two of them must have the same result in both. "
-     "Exit status 0 when every item finished in some shard, 1 when some "
-     "finished in none (their count is printed; they stay not_run), 2 on "
-     "a usage error or pouts that are not shards of one run."},
+     "Options may come anywhere among the pouts; after -- every argument "
+     "is a pout. A summary of the merged pout goes to standard error "
+     "(\"N items: X ok, Y no output, Z failed, W not run\"). Exit status "
+     "0 when every item succeeded or was rejected, as for run; 1 when "
+     "some failed or finished in no shard (their count is printed; they "
+     "stay not_run), or a pout could not be read for want of memory or an "
+     "input/output error; 2 on a usage error, a pout that is missing or "
+     "not a pout, or pouts that are not shards of one run."},
 };
 
 static const pair placeholders[] = {

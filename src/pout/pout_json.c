@@ -563,6 +563,12 @@ int bmp_pout_read(const char *path, bmp_pout **pout, bmp_error *err)
             bmp_error_set(err, rc, "read_pout", path, "%s line %zu: %s", path,
                           lineno, why);
     }
+    /* getline() returns -1 at the end and on a read error alike. */
+    if (rc == 0 && ferror(f)) {
+        rc = errno ? -errno : -EIO;
+        bmp_error_set(err, rc, "read_pout", path, "cannot read %s: %s", path,
+                      bmp_strerror(rc));
+    }
     free(line);
     fclose(f);
     if (rc < 0) {

@@ -39,15 +39,32 @@ check_eq "the other shard's items say whose they are" \
 run -q -o s1.jsonl --shard 1/2
 check_eq "shard 1/2, with the failing item: exit 1" 1 $?
 
-"$BMP" merge -o merged.jsonl s1.jsonl s0.jsonl
-check_eq "merge of both shards: exit 0" 0 $?
+"$BMP" merge -o merged.jsonl s1.jsonl s0.jsonl 2> merged.err
+check_eq "merge of both shards, one item failed: exit 1, as run" 1 $?
+check_eq "and a summary of the merged pout" \
+    "7 items: 5 ok, 1 no output, 1 failed, 0 not run" "$(cat merged.err)"
 strip='[{k: v for k, v in r.items() if k != "stats"} for r in rows]'
 check_eq "the merged pout is the unsharded run's (stats aside)" \
     "$(pout ../ref/pout.jsonl "$strip")" "$(pout merged.jsonl "$strip")"
 check "the outputs are the unsharded run's, byte for byte" diff -r ../ref/out out
-"$BMP" merge s0.jsonl s1.jsonl > merged_stdout.jsonl
-check_eq "merge writes to standard output without -o" 0 $?
+"$BMP" merge s0.jsonl s1.jsonl > merged_stdout.jsonl 2> /dev/null
+check_eq "merge writes to standard output without -o" 1 $?
 check "and the same lines" cmp -s merged.jsonl merged_stdout.jsonl
+"$BMP" merge s0.jsonl -o merged_mid.jsonl s1.jsonl 2> /dev/null
+check_eq "merge with -o among the pouts: exit 1 (the failed item)" 1 $?
+check "and the same lines" cmp -s merged.jsonl merged_mid.jsonl
+# Every item ok or rejected: exit 0.
+"$PY" - s1.jsonl > s1ok.jsonl <<'PYEOF'
+import json, sys
+for i, line in enumerate(open(sys.argv[1])):
+    r = json.loads(line)
+    if i == 1:
+        r.update(status="no_output", error=None, outname=None)
+    print(json.dumps(r))
+PYEOF
+"$BMP" merge -o allok.jsonl s0.jsonl s1ok.jsonl 2> allok.err
+check_eq "merge of shards whose items all succeed or are rejected: exit 0" 0 $?
+check_eq "and its summary" "7 items: 5 ok, 2 no output, 0 failed, 0 not run" "$(cat allok.err)"
 
 # A missing shard: its items finished nowhere.
 "$BMP" merge -o half.jsonl s0.jsonl 2> half.err
@@ -139,6 +156,17 @@ check_eq "merge without pouts: exit 2" 2 $?
 check_eq "merge of a file that is not there: exit 2" 2 $?
 "$BMP" merge --bogus ../sh/s0.jsonl > /dev/null 2> err.txt
 check_eq "merge with an unknown option: exit 2" 2 $?
+"$BMP" merge ../sh/s0.jsonl -x ../sh/s1.jsonl > /dev/null 2> err.txt
+check_eq "merge with an unknown option among the pouts: exit 2" 2 $?
+check "and it names it" grep -q -- '-x' err.txt
+"$BMP" merge ../sh/s0.jsonl -o > /dev/null 2> err.txt
+check_eq "merge with -o last, without its file: exit 2" 2 $?
+if [ -r /proc/self/mem ]; then
+    # Reading /proc/self/mem from its start fails with EIO: not a usage
+    # matter.
+    "$BMP" merge /proc/self/mem > /dev/null 2> err.txt
+    check_eq "merge of a file that cannot be read (EIO): exit 1" 1 $?
+fi
 "$BMP" merge --help > help.txt
 check_eq "merge --help: exit 0" 0 $?
 check "merge --help shows its usage" grep -q 'bigmultipipe merge \[-o FILE\] POUT' help.txt
