@@ -337,8 +337,12 @@ int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
                            name);
         goto out;
     }
+    /* A shard with no items (12/13 of 10 items): nothing to run, no
+     * worker to start; the pout is still whole, every item another
+     * shard's. */
+    int empty_shard = run.shard_count && run.outside == run.count;
     int workers = 1;
-    if (run.count > 0) {
+    if (run.count > 0 && !empty_shard) {
         /* The shard's items only: the others never run here. */
         workers = bmp_num_can_process(run.count - run.outside, run.kw, err);
         if (workers < 0) {
@@ -364,7 +368,9 @@ int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
     for (size_t i = 0; run.skip && i < run.count; i++)
         run.resumed += run.skip[i];
     bmp__report_progress(&run, run.resumed, 0, 0, 0, -1);
-    if (pipe->executor.run)
+    if (empty_shard)
+        rc = 0;
+    else if (pipe->executor.run)
         rc = pipe->executor.run(&run, workers, pipe->executor.arg, err);
     else
         rc = executor->run(&run, workers, err);

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,13 +278,57 @@ static void shard_progress_counts_own_items(void **state)
 }
 
 /* More shards than items: a shard with nothing to do runs nothing. */
+static int forks;
+static void count_fork(void)
+{
+    forks++;
+}
+
+static int count_calls(bmp_run *r, int workers, void *arg, bmp_error *err)
+{
+    (void)r;
+    (void)workers;
+    (void)err;
+    (*(int *)arg)++;
+    return 0;
+}
+
+/* A shard with no items (12/13 of 10) starts no worker: no fork, and no
+ * call of a user executor; its pout is still whole, every item another
+ * shard's. */
 static void shard_empty_runs_nothing(void **state)
 {
     fixture *f = *state;
-    bmp_pout *pout = run(f, "process", "12/13", 0);
-    for (size_t i = 0; i < N_ITEMS; i++)
+    static int registered;
+    if (!registered++)
+        assert_int_equal(pthread_atfork(count_fork, NULL, NULL), 0);
+    /* The count sees the workers of a shard with items. */
+    forks = 0;
+    bmp_pout *pout = run(f, "process", "0/2", 0);
+    assert_true(forks > 0);
+    bmp_pout_free(pout);
+    tu_rmtree(f->out);
+    forks = 0;
+    pout = run(f, "process", "12/13", 0);
+    assert_int_equal(forks, 0);
+    for (size_t i = 0; i < N_ITEMS; i++) {
         assert_int_equal(bmp_pout_status(pout, i), BMP_ITEM_NOT_RUN);
+        char why[32];
+        snprintf(why, sizeof why, "item of shard %zu/13", i % 13);
+        assert_string_equal(bmp_pout_error(pout, i), why);
+    }
     assert_false(tu_exists(f->out));
+    bmp_pout_free(pout);
+
+    int calls = 0;
+    bmp_executor ex = {.version = BMP_EXECUTOR_VERSION,
+                       .run = count_calls,
+                       .arg = &calls};
+    assert_int_equal(bmp_pipe_set_executor(f->pipe, &ex), 0);
+    pout = run(f, "process", "12/13", 0);
+    assert_int_equal(bmp_pipe_set_executor(f->pipe, NULL), 0);
+    assert_int_equal(calls, 0);
+    assert_int_equal(bmp_pout_count(pout), N_ITEMS);
     bmp_pout_free(pout);
 }
 
