@@ -340,7 +340,20 @@ static int scan_dir(dir_outputs *d, out_scan *s)
         key.name = prefix;
         named *mine = bsearch(&key, d->prefixes, d->count, sizeof *d->prefixes,
                               compare_named);
-        if (mine && !(s->others && s->others[mine->index]))
+        /* Prefixes keep 200 bytes of the name: items whose names share
+         * them share a prefix, and the temporary may be any of theirs.
+         * A shard removes it only when all of them are its own. */
+        int own = mine != NULL;
+        if (mine && s->others) {
+            size_t at = (size_t)(mine - d->prefixes), lo = at, hi = at + 1;
+            while (lo > 0 && !strcmp(d->prefixes[lo - 1].name, prefix))
+                lo--;
+            while (hi < d->count && !strcmp(d->prefixes[hi].name, prefix))
+                hi++;
+            for (size_t k = lo; k < hi && own; k++)
+                own = !s->others[d->prefixes[k].index];
+        }
+        if (own)
             rc = add_dead(s, d->dir, name);
         free(prefix);
     }

@@ -570,6 +570,56 @@ static void shard_removes_own_temporaries_only(void **state)
     free(mine);
 }
 
+/* Runs `names` as shard `shard` (NULL: unsharded) over what is in the
+ * output directory. */
+static void run_names(fixture *f, json_t *names, const char *shard)
+{
+    json_t *kw = json_pack("{s:s, s:b, s:s}", "outdir", f->out, "overwrite", 1,
+                           "executor", "serial");
+    if (shard)
+        json_object_set_new(kw, "shard", json_string(shard));
+    bmp_pout *pout = NULL;
+    assert_int_equal(bmp_pipeline(f->pipe, names, kw, NULL, NULL, &pout, NULL),
+                     0);
+    bmp_pout_free(pout);
+    json_decref(kw);
+}
+
+/* Temporaries' prefixes keep the first 200 bytes of the output's name:
+ * two items whose names share those bytes share a prefix, so a dead
+ * temporary of that prefix may be either's, and a shard that owns one
+ * of them only leaves it alone. */
+static void shard_temporaries_of_a_shared_prefix(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(bmp_mkdir_parents(f->out), 0);
+    char longname[300], temp[300];
+    memset(longname, 'a', 210);
+    json_t *names = json_array();
+    for (int i = 0; i < 2; i++) {
+        snprintf(longname + 210, sizeof longname - 210, "%d.txt", i);
+        char *path = tu_join(f->dir, longname);
+        char value[2] = {(char)('0' + i), '\n'};
+        tu_write_file(path, value, sizeof value);
+        json_array_append_new(names, json_string(path));
+        free(path);
+    }
+    temp[0] = '.';
+    memset(temp + 1, 'a', 200);
+    snprintf(temp + 201, sizeof temp - 201, ".bmp-Ab12Cd");
+    char *dead = tu_join(f->out, temp);
+    tu_write_file(dead, "part", 4);
+    run_names(f, names, "0/2");
+    assert_true(tu_exists(dead));
+    run_names(f, names, "1/2");
+    assert_true(tu_exists(dead));
+    /* Unsharded, both items are the run's own. */
+    run_names(f, names, NULL);
+    assert_false(tu_exists(dead));
+    free(dead);
+    json_decref(names);
+}
+
 /* A user executor: items not done run here, and the other shards'
  * are done from the start, so it never runs them; one it tries to set
  * anyway is refused, naming the shard. */
@@ -645,6 +695,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(shard_merge_through_files, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(shard_removes_own_temporaries_only,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(shard_temporaries_of_a_shared_prefix,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(shard_user_executor, setup, teardown),
     };
