@@ -645,15 +645,32 @@ BMP_API int bmp_pipeline_cached(bmp_pipe *pipe, const json_t *in_names,
  */
 typedef struct bmp_run bmp_run;
 
+/* What the calling process is to the run (bmp_executor.role). */
+typedef enum bmp_executor_role {
+    /* It owns the run: it checks the paths, removes dead temporaries,
+     * opens the journal, takes resumed items from it, reports progress
+     * and returns the whole pout.  Every version-1 executor is this. */
+    BMP_EXECUTOR_OWNER = 0,
+    /* It helps a run owned by another process (rank 0 of an MPI job): it
+     * computes the items it is given and sends their results away; it
+     * opens no journal, removes no temporary and reports no progress,
+     * since the owner does; its pout holds the items it ran, the others
+     * not_run. */
+    BMP_EXECUTOR_HELPER = 1
+} bmp_executor_role;
+
 typedef struct bmp_executor {
     unsigned version; /* BMP_EXECUTOR_VERSION; 0 is read as current */
     /* Runs every item; `workers` is the count bmp_num_can_process()
      * allows.  @return 0, or a negative error that ends the run. */
     int (*run)(bmp_run *run, int workers, void *arg, bmp_error *err);
     void *arg; /* borrowed; passed to run */
+    /* Version 2: the calling process's role in the run.  Version 1
+     * executors are owners. */
+    bmp_executor_role role;
 } bmp_executor;
 
-#define BMP_EXECUTOR_VERSION 1u
+#define BMP_EXECUTOR_VERSION 2u
 
 /*! bmp_run_count() : number of items in the run. */
 BMP_API size_t bmp_run_count(const bmp_run *run);
@@ -668,6 +685,62 @@ BMP_API const json_t *bmp_run_kw(const bmp_run *run);
  *  from the journal by a resumed run, or already run or set) or belongs
  *  to another shard (the `shard` keyword: it stays not_run), else 0. */
 BMP_API int bmp_run_item_done(const bmp_run *run, size_t index);
+/* ---- A pool of worker processes fed over time ------------------------
+ * The process executor's pool, for executors that learn their items
+ * while the run goes on (a rank of an MPI job asks for work as its
+ * workers free up).  Items are indices of the run; each runs in a worker
+ * process with the process executor's isolation, memory scheduling,
+ * time-outs and retries, and its result goes out through the run's
+ * outlet like any other.  Not thread-safe: one thread drives a pool. */
+typedef struct bmp_pool bmp_pool;
+
+/* Called in the driving thread once per added item, when its result is
+ * final and stored in the run (bmp_run_result_json reads it).  It must
+ * not add to, drive, end or free the pool. */
+typedef void (*bmp_pool_final_fn)(size_t index, void *arg);
+
+/*! bmp_pool_new() : a pool of at most `workers` processes for `run`,
+ *  from inside an executor's run function.  `fn` may be NULL.
+ *  @return 0 with *pool set (free with bmp_pool_free), or a negative
+ *  error with `err` filled. */
+BMP_API int bmp_pool_new(bmp_run *run, int workers, bmp_pool_final_fn fn,
+                         void *arg, bmp_pool **pool, bmp_error *err);
+/*! bmp_pool_add() : queues item `index`.  @return 0; 1 when the item
+ *  failed at once (its size estimate failed; `fn` has been called);
+ *  BMP_EINVAL (out of range, after bmp_pool_end_input); -EALREADY (added
+ *  before, or finished already). */
+BMP_API int bmp_pool_add(bmp_pool *pool, size_t index);
+/*! bmp_pool_end_input() : no more items will be added. */
+BMP_API void bmp_pool_end_input(bmp_pool *pool);
+/*! bmp_pool_drive() : runs the pool for up to `wait_s` seconds (negative:
+ *  until something happens), returning early when an item became final.
+ *  @return BMP_POOL_DONE once input has ended and every added item is
+ *  final; 0 otherwise; a negative error (err filled) when the pool cannot
+ *  go on (interrupted: BMP_EINTERRUPTED). */
+BMP_API int bmp_pool_drive(bmp_pool *pool, double wait_s, bmp_error *err);
+#define BMP_POOL_DONE 1
+/*! bmp_pool_running() : items added and not yet final. */
+BMP_API size_t bmp_pool_running(const bmp_pool *pool);
+/*! bmp_pool_free() : ends the workers (items not final stay not_run) and
+ *  frees the pool.  NULL is fine. */
+BMP_API void bmp_pool_free(bmp_pool *pool);
+
+/* ---- Results as text, to move between processes ---------------------- */
+
+/*! bmp_run_result_json() : item `index`'s result as its pout line (the
+ *  JSON Lines format of doc/pout-format.md, without the newline), to send
+ *  to the process that owns the run.  malloc'd; NULL when out of memory,
+ *  `index` out of range, or the item not finished. */
+BMP_API char *bmp_run_result_json(const bmp_run *run, size_t index);
+/*! bmp_run_set_result_json() : puts a result read by
+ *  bmp_run_result_json() in another process into this run, as
+ *  bmp_run_set_result() does: the line must be one pout entry of this
+ *  item (same in_name), and passes the same checks.
+ *  @return 0; BMP_EINVAL (not a pout line, another item, a check failed,
+ *  already finished); -ENOMEM. */
+BMP_API int bmp_run_set_result_json(bmp_run *run, size_t index,
+                                    const char *line, bmp_error *err);
+
 /*! bmp_run_item() : runs item `index` in the calling thread and stores
  *  its result (replacing any earlier one, which the journal then records
  *  again but progress counts once); nothing for an item the journal

@@ -1157,7 +1157,9 @@ static void executor_user_executor_order(void **state)
 {
     fixture *f = *state;
     int calls = 0;
-    bmp_executor ex = {BMP_EXECUTOR_VERSION, reverse_run, &calls};
+    bmp_executor ex = {.version = BMP_EXECUTOR_VERSION,
+                       .run = reverse_run,
+                       .arg = &calls};
     bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
     assert_int_equal(bmp_pipe_set_executor(pipe, &ex), 0);
     bmp_pipe_add_post(pipe, order_step, NULL, NULL);
@@ -1172,9 +1174,10 @@ static void executor_user_executor_order(void **state)
                         json_string_value(json_array_get(f->names, 0)));
     bmp_pout_free(pout);
     assert_int_equal(bmp_pipe_set_executor(pipe, NULL), 0);
-    bmp_executor bad = {BMP_EXECUTOR_VERSION + 1, reverse_run, NULL};
+    bmp_executor bad = {.version = BMP_EXECUTOR_VERSION + 1,
+                        .run = reverse_run};
     assert_int_equal(bmp_pipe_set_executor(pipe, &bad), BMP_EINVAL);
-    bmp_executor none = {0, NULL, NULL};
+    bmp_executor none = {.version = 0};
     assert_int_equal(bmp_pipe_set_executor(pipe, &none), BMP_EINVAL);
     json_decref(kw);
     bmp_pipe_free(pipe);
@@ -1225,7 +1228,7 @@ static int value_to_meta(bmp_item *item, void **data, void *arg)
 static void executor_thread_executor(void **state)
 {
     fixture *f = *state;
-    bmp_executor ex = {0, threads_run, NULL};
+    bmp_executor ex = {.run = threads_run};
     bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
     bmp_pipe_set_executor(pipe, &ex);
     bmp_pipe_add_post(pipe, value_to_meta, NULL, NULL);
@@ -1255,7 +1258,7 @@ static int skip_odd_run(bmp_run *r, int workers, void *arg, bmp_error *err)
 static void executor_unrun_items_marked(void **state)
 {
     fixture *f = *state;
-    bmp_executor ex = {0, skip_odd_run, NULL};
+    bmp_executor ex = {.run = skip_odd_run};
     bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
     bmp_pipe_set_executor(pipe, &ex);
     json_t *kw = json_pack("{s:s}", "outdir", f->dir);
