@@ -239,6 +239,52 @@ static int set_failed(bmp_error *err, const char *fmt, size_t index,
                          what);
 }
 
+/* Whether item `index` may take `r` from outside (bmp_run_set_result,
+ * bmp__run_set_final): in range, this shard's, not finished yet, and a
+ * result a worker's frame could carry too.  @return 0, or BMP_EINVAL with
+ * `err` filled. */
+static int check_settable(const bmp__run *run, size_t index,
+                          const bmp__result *r, bmp_error *err)
+{
+    if (index >= run->count)
+        return bmp_error_set(err, BMP_EINVAL, "set_result", NULL,
+                             "item %zu is out of range (the run has %zu)",
+                             index, run->count);
+    if (!bmp__run_in_shard(run, index))
+        return bmp_error_set(err, BMP_EINVAL, "set_result", NULL,
+                             "item %zu belongs to shard %zu/%zu, not to "
+                             "this run's %zu/%zu",
+                             index, index % run->shard_count, run->shard_count,
+                             run->shard_index, run->shard_count);
+    if (bmp_run_item_done(run, index))
+        return set_failed(err, "item %zu %s", index,
+                          run->skip && run->skip[index]
+                              ? "was taken from the journal: it is not run "
+                                "again"
+                              : "has its result already");
+    const char *why = bmp__result_check(r);
+    if (why)
+        return set_failed(err, "item %zu: %s", index, why);
+    return 0;
+}
+
+int bmp__run_set_final(bmp__run *run, size_t index, bmp__result *r,
+                       bmp_error *err)
+{
+    int rc = check_settable(run, index, r, err);
+    if (rc < 0)
+        return rc;
+    if (bmp__status_is_failure(r->status) && r->code >= 0)
+        r->code = BMP_ESTEP;
+    if (!r->meta && !r->meta_text && !(r->meta = json_object()))
+        return bmp_error_set(err, -ENOMEM, "set_result", NULL,
+                             "out of memory");
+    user_item_final(run, index, r);
+    /* Its strings and meta are the slot's now. */
+    *r = (bmp__result){.status = BMP_ITEM_NOT_RUN};
+    return 0;
+}
+
 int bmp_run_set_result(bmp_run *run, size_t index,
                        const bmp_item_result *result, bmp_error *err)
 {
@@ -256,30 +302,14 @@ int bmp_run_set_result(bmp_run *run, size_t index,
                              "stats version %u is newer than this "
                              "library's (%u)",
                              s->version, BMP_ITEM_STATS_VERSION);
-    if (index >= run->count)
-        return bmp_error_set(err, BMP_EINVAL, "set_result", NULL,
-                             "item %zu is out of range (the run has %zu)",
-                             index, run->count);
-    if (!bmp__run_in_shard(run, index))
-        return bmp_error_set(err, BMP_EINVAL, "set_result", NULL,
-                             "item %zu belongs to shard %zu/%zu, not to "
-                             "this run's %zu/%zu",
-                             index, index % run->shard_count, run->shard_count,
-                             run->shard_index, run->shard_count);
-    if (bmp_run_item_done(run, index))
-        return set_failed(err, "item %zu %s", index,
-                          run->skip && run->skip[index]
-                              ? "was taken from the journal: it is not run "
-                                "again"
-                              : "has its result already");
     /* The strings are checked where they stand, before anything is
      * copied: the same checks as a worker's result frame. */
     bmp__result view = {.status = result->status,
                         .outname = (char *)result->outname,
                         .meta_text = (char *)result->meta_json};
-    const char *why = bmp__result_check(&view);
-    if (why)
-        return set_failed(err, "item %zu: %s", index, why);
+    int rc = check_settable(run, index, &view, err);
+    if (rc < 0)
+        return rc;
     bmp_status st = result->status;
     bmp__result r = {.status = st};
     bmp__stats_init(&r.stats);

@@ -141,6 +141,15 @@ static inline void bmp__report_progress(bmp__run *run, size_t done,
         run->outlet.progress(run, done, failed, running, workers, mem_in_use);
 }
 
+/* Puts `r`, a whole result made elsewhere (a pout line read back), in
+ * as item `index`'s, with the checks and the outlet of
+ * bmp_run_set_result() (item.c): in range, this shard's, not finished,
+ * a result a worker could send.  A failure without a code gets
+ * BMP_ESTEP.  @return 0 with `r` taken (emptied), or a negative error
+ * with `err` filled and `r` left to the caller. */
+int bmp__run_set_final(bmp__run *run, size_t index, bmp__result *r,
+                       bmp_error *err);
+
 /* The item's commit flags for atomic_file.h (fsync, and no replace
  * unless overwrite), from its keywords with meta winning (fileio.c). */
 unsigned bmp__atomic_flags_for(bmp_item *item);
