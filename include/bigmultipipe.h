@@ -652,10 +652,12 @@ typedef enum bmp_executor_role {
      * and returns the whole pout.  Every version-1 executor is this. */
     BMP_EXECUTOR_OWNER = 0,
     /* It helps a run owned by another process (rank 0 of an MPI job): it
-     * computes the items it is given and sends their results away; it
-     * opens no journal, removes no temporary and reports no progress,
-     * since the owner does; its pout holds the items it ran, the others
-     * not_run. */
+     * computes the items it is given and sends their results away
+     * (bmp_run_result_json).  bmp_pipeline() then checks the run's paths
+     * without changing anything, removes no temporary, never opens,
+     * creates or reads the journal (journal and resume are the owner's),
+     * and reports no progress; it still handles SIGINT and SIGTERM.  Its
+     * pout holds the items it ran, the others not_run. */
     BMP_EXECUTOR_HELPER = 1
 } bmp_executor_role;
 
@@ -665,8 +667,9 @@ typedef struct bmp_executor {
      * allows.  @return 0, or a negative error that ends the run. */
     int (*run)(bmp_run *run, int workers, void *arg, bmp_error *err);
     void *arg; /* borrowed; passed to run */
-    /* Version 2: the calling process's role in the run.  Version 1
-     * executors are owners. */
+    /* Version 2: the calling process's role in the run.  Not read from
+     * a version-1 structure, which ends before it: such executors are
+     * owners.  A role other than these two is refused. */
     bmp_executor_role role;
 } bmp_executor;
 
@@ -752,7 +755,9 @@ BMP_API void bmp_run_item(bmp_run *run, size_t index);
 /*! bmp_pipe_set_executor() : makes `executor` (copied; its `arg` is
  *  borrowed and must outlive the pipe's runs) the pipe's executor,
  *  overriding the executor keyword.  NULL restores the keyword's choice.
- *  @return 0, BMP_EINVAL (newer version, or no run function). */
+ *  Versions 1 and 2 (0: the current one) are taken.
+ *  @return 0, BMP_EINVAL (newer version, no run function, unknown
+ *  role). */
 BMP_API int bmp_pipe_set_executor(bmp_pipe *pipe,
                                   const bmp_executor *executor);
 

@@ -130,6 +130,17 @@ int bmp_pipe_set_executor(bmp_pipe *pipe, const bmp_executor *executor)
     }
     if (executor->version > BMP_EXECUTOR_VERSION || !executor->run)
         return BMP_EINVAL;
+    if (executor->version == 1) {
+        /* A version-1 structure ends before `role`: not read, an owner. */
+        pipe->executor = (bmp_executor){.version = 1,
+                                        .run = executor->run,
+                                        .arg = executor->arg,
+                                        .role = BMP_EXECUTOR_OWNER};
+        return 0;
+    }
+    if (executor->role != BMP_EXECUTOR_OWNER &&
+        executor->role != BMP_EXECUTOR_HELPER)
+        return BMP_EINVAL;
     pipe->executor = *executor;
     return 0;
 }

@@ -200,8 +200,10 @@ static int apply_shard(bmp__run *run, bmp_error *err)
  * (known before the run with the default naming, unless check_outnames
  * is false) against each other and against every input, and the
  * journal and write_pout against all of them (run_paths.h).  Then the
- * temporaries that killed runs left beside these outputs are removed. */
-static int check_paths(bmp__run *run, bmp_error *err)
+ * temporaries that killed runs left beside these outputs are removed,
+ * by the run's owner only: a helper's check reads and changes nothing,
+ * since another process of the run may be writing those temporaries. */
+static int check_paths(bmp__run *run, int helper, bmp_error *err)
 {
     bmp_pipe *pipe = run->pipe;
     int known = pipe->ops.outname_create == bmp_default_outname_create &&
@@ -216,7 +218,7 @@ static int check_paths(bmp__run *run, bmp_error *err)
      * temporaries are removed.  run->skip holds the other shards' items
      * alone here: the journal is read later. */
     int rc = bmp__check_run_paths(run->items, outs, run->kw, NULL, 0,
-                                  run->skip, &dead, err);
+                                  run->skip, helper ? NULL : &dead, err);
     if (rc == 0)
         bmp__remove_dead_temps(&dead);
     bmp__dead_temps_free(&dead);
@@ -290,6 +292,12 @@ int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
                     .mem_budget = -1,
                     .journal_fd = -1,
                     .outlet = {item_done, report_progress}};
+    /* A helper of a run owned by another process (bmp_executor.role):
+     * the owner journals, resumes, cleans up and reports progress. */
+    int helper = pipe->executor.run &&
+                 pipe->executor.role == BMP_EXECUTOR_HELPER;
+    if (helper)
+        run.outlet.progress = NULL;
     bmp__interrupt_guard guard = {0};
     int rc = 0;
     run.kw = bmp_kw_merge(pipe->kw, kw);
@@ -322,10 +330,10 @@ int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
     rc = apply_shard(&run, err);
     if (rc < 0)
         goto out;
-    rc = check_paths(&run, err);
+    rc = check_paths(&run, helper, err);
     if (rc < 0)
         goto out;
-    rc = bmp__journal_open(&run, err);
+    rc = helper ? 0 : bmp__journal_open(&run, err);
     if (rc < 0)
         goto out;
 
