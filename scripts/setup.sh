@@ -9,6 +9,7 @@ packages=(
   clang libclang-rt-dev clang-format valgrind
   python3 python3-numpy python3-astropy
   tmux parallel
+  libopenmpi-dev openmpi-bin
 )
 
 missing=()

@@ -1,0 +1,93 @@
+/*
+ * bigmultipipe/mpi.h -- one pipeline across the ranks of an MPI job.
+ *
+ * A separate library, libbigmultipipe-mpi (CMake bigmultipipe::mpi,
+ * pkg-config bigmultipipe-mpi), on top of the public API of
+ * bigmultipipe.h; the core library never links MPI.  Include it after
+ * <mpi.h> or on its own (it includes both headers it needs).
+ *
+ * Model (SPMD): every rank runs the same program, sets the executor made
+ * by bmp_mpi_executor() on the same pipe and calls bmp_pipeline() with
+ * the same in_names, keywords and steps.  Rank 0 owns the run (role
+ * BMP_EXECUTOR_OWNER): it checks the paths, opens the journal, takes
+ * resumed items from it, reports progress and gathers the pout.  Every
+ * other rank helps (role BMP_EXECUTOR_HELPER): it runs a local pool of
+ * worker processes (bmp_pool_new(); as many as bmp_num_can_process()
+ * allows on its node), asks rank 0 for as many items as it has free
+ * slots, and sends each finished item's pout line back.  With more than
+ * one rank, rank 0 only coordinates: it waits in MPI_Probe/MPI_Recv and
+ * runs no item itself.  With one rank it runs every item on a local pool,
+ * as the process executor would.  See doc/scale-out.md.
+ *
+ * What bmp_pipeline() returns
+ *   rank 0   the whole run's pout, in input order, with every item that a
+ *            rank finished (journal, progress and resume as for any
+ *            executor).  An item handed to a rank whose pool stopped
+ *            early (interrupted) stays not_run.
+ *   others   a pout with the items this rank ran, and every other item
+ *            not_run; the journal and progress are rank 0's alone.
+ *   A crash, failure or time-out of an item on any rank costs that item
+ *   only (the local pool's isolation); its status says so in rank 0's
+ *   pout.  A rank that dies ends the job (MPI aborts it).
+ *
+ * Return codes of the run (what bmp_pipeline() returns on rank 0): 0;
+ * BMP_EINTERRUPTED when a helper's pool was interrupted (the pout is
+ * still returned); BMP_EPROTO when a helper sent a result rank 0 could
+ * not take (`err` names the rank and the item: the ranks were not given
+ * the same run), or another rank's error code, with `err` naming the
+ * rank.  Rank 0 keeps answering until every helper is done, so an error
+ * never leaves another rank waiting.
+ *
+ * Every rank must reach the executor: a call of bmp_pipeline() that
+ * fails on one rank before its executor runs (bad keywords, refused
+ * paths) leaves the others waiting for it.  Check the result and call
+ * MPI_Abort() on a failure.
+ *
+ * Threads: MPI must be initialized (any thread level); the executor's
+ * MPI calls are made by the thread that calls bmp_pipeline(), which must
+ * be the same on each rank as MPI's thread level requires.  One run at a
+ * time per executor: runs with the same executor follow each other in
+ * the same order on every rank.
+ */
+#ifndef BIGMULTIPIPE_MPI_H
+#define BIGMULTIPIPE_MPI_H
+
+#include <mpi.h>
+#include <bigmultipipe.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*! bmp_mpi_executor() : fills `*out` with an executor for
+ *  bmp_pipe_set_executor() that runs the pipe's runs across the ranks
+ *  of `comm`.  Collective over `comm`: every rank calls it.  The
+ *  executor's messages travel on a duplicate of `comm` (MPI_Comm_dup),
+ *  so they never mix with the program's own.  Its role is
+ *  BMP_EXECUTOR_OWNER on rank 0 of `comm` and BMP_EXECUTOR_HELPER on the
+ *  others.
+ *  Ownership: out->arg is the executor's state, allocated here; release
+ *  it with bmp_mpi_executor_release(), after the last run that uses it
+ *  and before MPI_Finalize().  bmp_pipe_set_executor() copies the table
+ *  and borrows out->arg.
+ *  @return 0; BMP_EINVAL (NULL out, MPI not initialized, or
+ *          MPI_COMM_NULL); -ENOMEM; BMP_EPROTO when an MPI call failed;
+ *          `err` (may be NULL) says which. */
+int bmp_mpi_executor(MPI_Comm comm, bmp_executor *out, bmp_error *err);
+
+/*! bmp_mpi_executor_release() : frees the state of an executor made by
+ *  bmp_mpi_executor() and its duplicate communicator (collective: every
+ *  rank calls it), and clears `*ex`.  NULL, or an executor already
+ *  released, is a no-op. */
+void bmp_mpi_executor_release(bmp_executor *ex);
+
+/*! bmp_mpi_rank() : the rank, in the executor's communicator, of the
+ *  calling process (0 is the owner of each run); -1 for an executor not
+ *  made by bmp_mpi_executor(). */
+int bmp_mpi_rank(const bmp_executor *ex);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BIGMULTIPIPE_MPI_H */
