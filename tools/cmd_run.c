@@ -12,6 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifdef BMP_TOOL_MPI
+#include <bigmultipipe/mpi.h>
+#endif
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -66,16 +70,109 @@ static int set_pipeline_id(tool_args *a)
     return rc < 0 ? -1 : 0;
 }
 
+/* ---- --executor mpi -------------------------------------------------- *
+ * Every rank runs this same command line.  Rank 0 owns the run: it
+ * sweeps old temporaries, writes the journal, the pout and the summary;
+ * the other ranks run items and print nothing on standard output.  The
+ * ranks agree before the run (a rank that refuses it stops them all)
+ * and every rank exits with rank 0's status. */
+
+/* Whether the run can start on every rank: the worst status of all (all
+ * the same when nothing failed), EXIT_ALL_OK to go on. */
+static int mpi_agree(const bmp_executor *ex, int status)
+{
+#ifdef BMP_TOOL_MPI
+    if (ex) {
+        int worst = status;
+        if (MPI_Allreduce(&status, &worst, 1, MPI_INT, MPI_MAX,
+                          MPI_COMM_WORLD) != MPI_SUCCESS)
+            return EXIT_SOME_FAILED;
+        return worst;
+    }
+#endif
+    (void)ex;
+    return status;
+}
+
+/* After the ranks agreed, a rank that cannot go on would leave the
+ * others waiting for it: it ends the job. */
+static void mpi_give_up(const bmp_executor *ex, int status)
+{
+#ifdef BMP_TOOL_MPI
+    if (ex)
+        MPI_Abort(MPI_COMM_WORLD, status);
+#endif
+    (void)ex;
+    (void)status;
+}
+
+static int cmd_run_body(tool_args *a, int rank, bmp_executor *ex);
+
 int cmd_run(int argc, char **argv)
 {
     tool_args a;
     char msg[1024];
-    json_t *names = NULL, *own_names = NULL;
-    int status = EXIT_USAGE;
+    int status;
     if (tool_args_parse(argc, argv, CMD_RUN, &a, msg, sizeof msg) < 0) {
         usage(msg);
-        goto out;
+        tool_args_free(&a);
+        return EXIT_USAGE;
     }
+    if (!a.mpi || a.help) {
+        status = cmd_run_body(&a, 0, NULL);
+        tool_args_free(&a);
+        return status;
+    }
+#ifndef BMP_TOOL_MPI
+    usage("--executor mpi: this bigmultipipe was built without MPI");
+    tool_args_free(&a);
+    return EXIT_USAGE;
+#else
+    /* Standard input reaches rank 0 only: the names must be on the
+     * command line or in files every rank can read. */
+    int from_stdin = !a.inputs && a.nlists == 0;
+    for (int i = 0; i < a.nlists; i++)
+        from_stdin |= strcmp(a.lists[i], "-") == 0;
+    if (from_stdin) {
+        usage("--executor mpi: the inputs cannot come from standard "
+              "input (only rank 0 could read it); give them after ::: or "
+              "in an --input-list FILE");
+        tool_args_free(&a);
+        return EXIT_USAGE;
+    }
+    if (MPI_Init(NULL, NULL) != MPI_SUCCESS) {
+        fprintf(stderr, "bigmultipipe run: MPI_Init failed\n");
+        tool_args_free(&a);
+        return EXIT_SOME_FAILED;
+    }
+    int rank = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    bmp_executor ex;
+    bmp_error err = {0};
+    if (bmp_mpi_executor(MPI_COMM_WORLD, &ex, &err) < 0) {
+        fprintf(stderr, "bigmultipipe run: %s\n", err.text);
+        MPI_Abort(MPI_COMM_WORLD, EXIT_SOME_FAILED);
+    }
+    /* The other ranks say nothing but their errors. */
+    if (rank != 0)
+        a.quiet = 1;
+    status = cmd_run_body(&a, rank, &ex);
+    /* mpirun reports the job's status from every rank: make it rank 0's. */
+    MPI_Bcast(&status, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    bmp_mpi_executor_release(&ex);
+    MPI_Finalize();
+    tool_args_free(&a);
+    return status;
+#endif
+}
+
+static int cmd_run_body(tool_args *a_, int rank, bmp_executor *ex)
+{
+    tool_args a = *a_;
+    char msg[1024];
+    json_t *names = NULL, *own_names = NULL;
+    int status = EXIT_USAGE;
+    int owner = rank == 0, agreed = 0;
     if (a.help) {
         tool_print_help(stdout, CMD_RUN);
         status = EXIT_ALL_OK;
@@ -160,9 +257,17 @@ int cmd_run(int argc, char **argv)
     /* What runs killed before this one left: their folders in TMPDIR,
      * with the temporaries their claims name, and any temporary beside
      * this run's outputs that no live process holds. */
-    run_dirs_sweep();
-    if (uses_out)
-        temp_out_sweep(own_names, a.kw);
+    if (owner) {
+        run_dirs_sweep();
+        if (uses_out)
+            temp_out_sweep(own_names, a.kw);
+    }
+    /* Under MPI, every rank got this far, or none runs anything. */
+    agreed = 1;
+    status = mpi_agree(ex, EXIT_ALL_OK);
+    if (status != EXIT_ALL_OK)
+        goto out;
+    status = EXIT_SOME_FAILED;
     char *meta_dir = NULL;
     int lock_fd = -1;
     int mrc = run_dir_make(&meta_dir, &lock_fd);
@@ -171,6 +276,7 @@ int cmd_run(int argc, char **argv)
                 "bigmultipipe run: cannot make a temporary "
                 "directory: %s\n",
                 strerror(-mrc));
+        mpi_give_up(ex, status);
         goto out;
     }
     struct stat run_st = {0};
@@ -195,10 +301,15 @@ int cmd_run(int argc, char **argv)
     bmp_pipe *pipe = bmp_pipe_new(&ops, &spec);
     if (!pipe) {
         fprintf(stderr, "bigmultipipe run: out of memory\n");
+        mpi_give_up(ex, status);
         run_dir_remove(meta_dir);
         close(lock_fd);
         free(meta_dir);
         goto out;
+    }
+    if (ex && bmp_pipe_set_executor(pipe, ex) < 0) {
+        fprintf(stderr, "bigmultipipe run: the MPI executor was refused\n");
+        mpi_give_up(ex, status);
     }
     progress_state progress = {.out = stderr};
     if (!a.quiet && isatty(STDERR_FILENO))
@@ -215,7 +326,7 @@ int cmd_run(int argc, char **argv)
     run_dir_remove(meta_dir);
     close(lock_fd);
     free(meta_dir);
-    if (uses_out)
+    if (uses_out && owner)
         temp_out_sweep(own_names, a.kw);
     bmp_pipe_free(pipe);
     if (rc < 0 && !pout) {
@@ -224,6 +335,14 @@ int cmd_run(int argc, char **argv)
         if (err.code == BMP_EINVAL)
             status = EXIT_USAGE;
         fprintf(stderr, "bigmultipipe run: %s\n", err.text);
+        mpi_give_up(ex, status);
+        goto out;
+    }
+    if (!owner) {
+        /* A helper's pout holds its own items only: rank 0 writes the
+         * run's. */
+        bmp_pout_free(pout);
+        status = rc < 0 ? EXIT_SOME_FAILED : EXIT_ALL_OK;
         goto out;
     }
     /* Interrupted (SIGINT, SIGTERM) or a journal that could not be
@@ -274,6 +393,5 @@ int cmd_run(int argc, char **argv)
 out:
     json_decref(own_names);
     json_decref(names);
-    tool_args_free(&a);
-    return status;
+    return ex && !agreed ? mpi_agree(ex, status) : status;
 }

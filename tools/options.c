@@ -38,6 +38,7 @@ enum opt_id {
     O_FORCE_RESUME,
     O_QUIET,
     O_SHARD,
+    O_EXECUTOR,
     O_HELP
 };
 
@@ -105,6 +106,13 @@ static const tool_option tool_options[] = {
      "\"auto/N\": I is Slurm's SLURM_ARRAY_TASK_ID, so the job array's "
      "task ids are the shard numbers 0 to N-1 (sbatch --array=0-3 for "
      "auto/4; a lost task K is submitted again with --array=K)"},
+    {O_EXECUTOR, "executor", 0, "NAME", CMD_RUN, G_CLUSTER,
+     "where items run: process (default: worker processes on this "
+     "machine), serial (one at a time, in this process) or mpi (across "
+     "the ranks of an MPI job started with mpirun or srun: rank 0 writes "
+     "the pout, the journal and the summary, the other ranks run the "
+     "items; the inputs must come after ::: or from --input-list files, "
+     "not from standard input; needs a command built with MPI)"},
     {O_QUIET, "quiet", 'q', NULL, CMD_RUN, G_GENERAL,
      "no progress line and no summary on standard error"},
     {O_HELP, "help", 'h', NULL, RP | CMD_DEMO | CMD_MERGE, G_GENERAL,
@@ -505,6 +513,18 @@ static int apply(const tool_option *o, const char *value, tool_args *a,
     case O_RESUME: rc = bmp_kw_set_bool(a->kw, "resume", 1); break;
     case O_FORCE_RESUME: rc = bmp_kw_set_bool(a->kw, "force_resume", 1); break;
     case O_JOURNAL: rc = bmp_kw_set_str(a->kw, "journal", value); break;
+    case O_EXECUTOR:
+        if (strcmp(value, "mpi") == 0) {
+            a->mpi = 1;
+            return 0;
+        }
+        if (strcmp(value, "process") != 0 && strcmp(value, "serial") != 0)
+            return fail(msg, size,
+                        "--executor: \"%s\" is not process, serial or mpi",
+                        value);
+        a->mpi = 0;
+        rc = bmp_kw_set_str(a->kw, "executor", value);
+        break;
     case O_SHARD: {
         char text[64];
         if (strncmp(value, "auto/", 5) == 0) {

@@ -37,6 +37,7 @@ typedef struct tool_args {
     const char *output; /* --output, or NULL for standard output */
     size_t shard_index; /* --shard I/N; shard_count 0: no shard */
     size_t shard_count;
+    int mpi; /* --executor mpi */
 } tool_args;
 
 /*! tool_args_parse() : parses argv[1..argc) (argv[0] is the subcommand)

@@ -83,7 +83,7 @@ printf 'f\n' > x.FLAKY.txt
 check_eq "--retries: a flaky item succeeds on its second attempt" "['ok', 2]" \
     "$(pout p.jsonl '[rows[0]["status"], rows[0]["stats"]["attempts"]]')"
 
-"$BMP" run -q --executor serial -- true ::: ok.txt > /dev/null 2>&1
+"$BMP" run -q --no-such-option -- true ::: ok.txt > /dev/null 2>&1
 check_eq "unknown option: exit 2" 2 $?
 
 # Short of descriptors: two workers at `ulimit -n 16` still run every
