@@ -130,8 +130,11 @@ int bmp_pipe_set_executor(bmp_pipe *pipe, const bmp_executor *executor)
     }
     if (executor->version > BMP_EXECUTOR_VERSION || !executor->run)
         return BMP_EINVAL;
-    if (executor->version == 1) {
-        /* A version-1 structure ends before `role`: not read, an owner. */
+    if (executor->version <= 1) {
+        /* A version-1 structure ends before `role`: not read, an owner.
+         * Version 0 is read as 1: the version-1 header said "0 is read
+         * as current", and a program built against it that wrote 0 has
+         * a structure of version 1's size. */
         pipe->executor = (bmp_executor){.version = 1,
                                         .run = executor->run,
                                         .arg = executor->arg,

@@ -424,13 +424,20 @@ int bmp_pipeline_cached(bmp_pipe *pipe, const json_t *in_names,
     json_t *merged = bmp_kw_merge(pipe->kw, kw);
     if (!merged)
         return bmp_error_set(err, -ENOMEM, "pipeline", NULL, "out of memory");
-    const char *read_path = bmp_kw_str(merged, "read_pout", NULL);
+    /* The cache is the owner's: a helper (a rank of an MPI job) neither
+     * returns it instead of running -- the owner decides that, and its
+     * helpers must take part -- nor writes its partial pout over it. */
+    int helper = pipe->executor.run && pipe->executor.version >= 2 &&
+                 pipe->executor.role == BMP_EXECUTOR_HELPER;
+    const char *read_path = helper ? NULL
+                                   : bmp_kw_str(merged, "read_pout", NULL);
     if (read_path && *read_path && bmp_pout_read(read_path, pout, NULL) == 0) {
         json_decref(merged);
         return 0;
     }
     int rc = bmp_pipeline(pipe, in_names, kw, pre, post, pout, err);
-    const char *write_path = bmp_kw_str(merged, "write_pout", NULL);
+    const char *write_path = helper ? NULL
+                                    : bmp_kw_str(merged, "write_pout", NULL);
     if (rc == 0 && write_path && *write_path) {
         if (bmp_kw_bool(merged, "create_outdir", 0)) {
             rc = bmp_mkdir_parents_of(write_path);

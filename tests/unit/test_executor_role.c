@@ -120,6 +120,26 @@ static void role_helper_leaves_the_owners_files(void **state)
     assert_int_equal(st1.st_ino, st0.st_ino);
     assert_true(tu_exists(temp));
 
+    /* The pout cache is the owner's too: a helper neither returns a
+     * cached pout instead of taking part, nor writes its partial one. */
+    char *cache = tu_join(f->dir, "cache.jsonl");
+    char *fake = tu_join(f->dir, "fake.jsonl");
+    assert_int_equal(bmp_pout_write(first, fake, NULL), 0);
+    json_object_set_new(kw, "write_pout", json_string(cache));
+    json_object_set_new(kw, "read_pout", json_string(fake));
+    bmp_pout *cached = NULL;
+    calls = 0;
+    assert_int_equal(bmp_pipeline_cached(helper, f->names, kw, NULL, NULL,
+                                         &cached, NULL),
+                     0);
+    assert_int_equal(calls, 1); /* ran: the cache was not taken */
+    assert_false(tu_exists(cache));
+    json_object_del(kw, "write_pout");
+    json_object_del(kw, "read_pout");
+    bmp_pout_free(cached);
+    free(cache);
+    free(fake);
+
     /* The same run as the owner: the temporary goes, progress is told,
      * and the journal gives every item. */
     ex.role = BMP_EXECUTOR_OWNER;
@@ -158,11 +178,16 @@ static void role_versions(void **state)
     int calls = 0, reports = 0;
     bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
     bmp_pipe_set_progress(pipe, on_progress, &reports);
-    /* Version 1: its structure has no role; an owner. */
-    executor_v1 *v1 = malloc(sizeof *v1);
-    *v1 = (executor_v1){.version = 1, .run = even_run, .arg = &calls};
-    assert_int_equal(bmp_pipe_set_executor(pipe, (const bmp_executor *)v1), 0);
-    free(v1);
+    /* Version 1, and version 0 as the version-1 header allowed: the
+     * structure has no role (read past its end, AddressSanitizer would
+     * say so); an owner. */
+    for (unsigned v = 0; v <= 1; v++) {
+        executor_v1 *v1 = malloc(sizeof *v1);
+        *v1 = (executor_v1){.version = v, .run = even_run, .arg = &calls};
+        assert_int_equal(bmp_pipe_set_executor(pipe, (const bmp_executor *)v1),
+                         0);
+        free(v1);
+    }
     char *temp = tu_join(f->out, ".in_02_bmp.dat.bmp-Cc3Cc3");
     assert_int_equal(bmp_mkdir_parents_of(temp), 0);
     tu_write_file(temp, "partial", 7);
