@@ -662,7 +662,8 @@ typedef enum bmp_executor_role {
 } bmp_executor_role;
 
 typedef struct bmp_executor {
-    unsigned version; /* BMP_EXECUTOR_VERSION; 0 is read as current */
+    unsigned version; /* BMP_EXECUTOR_VERSION; 0 is read as 1 (the
+                         structure ends at `arg`): set 2 to give a role */
     /* Runs every item; `workers` is the count bmp_num_can_process()
      * allows.  @return 0, or a negative error that ends the run. */
     int (*run)(bmp_run *run, int workers, void *arg, bmp_error *err);
