@@ -842,9 +842,16 @@ typedef struct bmp_item_stats {
     int over_estimate; /* 1: peak_rss - start_rss passed the estimate
                           (by more than 4 MiB + 1/64 of it, allocator
                           slack) */
+    /* Version 2: where the item ran, when another process of a job ran
+     * it for this run (the MPI executor's helper ranks; pout keys
+     * "rank" and "host" of "stats").  rank -1 and host NULL: it ran
+     * here (every item of a one-machine run).  host is borrowed from the
+     * pout (bmp_pout_stats) or copied (bmp_run_set_result). */
+    int rank;
+    const char *host;
 } bmp_item_stats;
 
-#define BMP_ITEM_STATS_VERSION 1u
+#define BMP_ITEM_STATS_VERSION 2u
 
 /* ====================================================================== */
 /*  Results computed elsewhere                                            */

@@ -26,6 +26,7 @@ void bmp__result_clear(bmp__result *r)
     free(r->error);
     json_decref(r->meta);
     free(r->meta_text);
+    free(r->stats.host);
     memset(r, 0, sizeof *r);
     bmp__stats_init(&r->stats);
 }

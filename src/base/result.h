@@ -25,12 +25,21 @@ typedef struct bmp__stats {
                           (what it adds to its worker); -1 none */
     int over_estimate; /* 1: peak - start_rss passed the estimate */
     int attempts;      /* times the item was started */
+    /* Where the item ran, when not in this machine's run: the rank of an
+     * MPI job that ran it and its host (malloc'd, owned with the
+     * result).  host NULL: here, and rank is then -1; a pout line has
+     * both keys or neither. */
+    int rank;
+    char *host;
 } bmp__stats;
 
 /* Every figure unknown. */
 static inline void bmp__stats_init(bmp__stats *s)
 {
-    *s = (bmp__stats){.peak_rss = -1, .start_rss = -1, .estimate = -1};
+    *s = (bmp__stats){.peak_rss = -1,
+                      .start_rss = -1,
+                      .estimate = -1,
+                      .rank = -1};
 }
 
 typedef struct bmp__result {

@@ -324,6 +324,12 @@ int bmp_run_set_result(bmp_run *run, size_t index,
         r.stats.start_rss = s->start_rss;
         r.stats.estimate = s->estimate;
         r.stats.over_estimate = s->over_estimate != 0;
+        if (s->version >= 2 && s->host && s->rank >= 0) {
+            r.stats.rank = s->rank;
+            if (!(r.stats.host = strdup(s->host)))
+                return bmp_error_set(err, -ENOMEM, "set_result", NULL,
+                                     "out of memory");
+        }
     }
     /* A failure without words gets its code's, as an item run here. */
     const char *error = result->error;

@@ -26,6 +26,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,12 +40,14 @@ typedef struct mpi_exec {
     unsigned magic;
     MPI_Comm comm; /* our duplicate of the caller's communicator */
     int rank, size;
+    char origin[MPI_MAX_PROCESSOR_NAME + 64]; /* see with_origin() */
 } mpi_exec;
 
 /* What a helper's pool callback needs. */
 typedef struct helper_ctx {
     bmp_run *run;
     MPI_Comm comm;
+    const char *origin;
     int error; /* first failure to send a result */
 } helper_ctx;
 
@@ -228,10 +231,45 @@ static int run_owner(mpi_exec *mx, bmp_run *run, bmp_error *err)
 
 /* ---- the other ranks --------------------------------------------------- */
 
+/* Where a helper's items ran, as the text that ends a pout line's stats
+ * object: ,"rank":R,"host":"NAME"}} (doc/pout-format.md).  "" when it
+ * cannot be made: the results then go without it. */
+static void make_origin(mpi_exec *mx)
+{
+    char name[MPI_MAX_PROCESSOR_NAME + 1] = "";
+    int len = 0;
+    if (MPI_Get_processor_name(name, &len) != MPI_SUCCESS || len < 0)
+        len = 0;
+    name[len] = '\0';
+    json_t *host = json_string(name);
+    char *text = host ? json_dumps(host, JSON_ENCODE_ANY) : NULL;
+    json_decref(host);
+    mx->origin[0] = '\0';
+    if (text && strlen(text) + 40 < sizeof mx->origin)
+        snprintf(mx->origin, sizeof mx->origin, ",\"rank\":%d,\"host\":%s}}",
+                 mx->rank, text);
+    free(text);
+}
+
+/* The item's pout line with where it ran added to its stats: the line
+ * ends with the stats object, the last key of the entry ("}}"). */
+static char *with_origin(char *line, const char *origin)
+{
+    size_t len = line ? strlen(line) : 0;
+    if (!origin[0] || len < 2 || strcmp(line + len - 2, "}}") != 0)
+        return line;
+    size_t olen = strlen(origin);
+    char *out = realloc(line, len - 2 + olen + 1);
+    if (!out)
+        return line;
+    memcpy(out + len - 2, origin, olen + 1);
+    return out;
+}
+
 static void send_result(size_t index, void *arg)
 {
     helper_ctx *h = arg;
-    char *line = bmp_run_result_json(h->run, index);
+    char *line = with_origin(bmp_run_result_json(h->run, index), h->origin);
     size_t len = line ? strlen(line) : 0;
     char *buf = line ? malloc(sizeof(uint64_t) + len) : NULL;
     if (!buf || sizeof(uint64_t) + len > (size_t)INT32_MAX) {
@@ -294,7 +332,7 @@ static int ask_for_items(mpi_exec *mx, bmp_pool *pool, int want, int *ended,
 
 static int run_helper(mpi_exec *mx, bmp_run *run, int workers, bmp_error *err)
 {
-    helper_ctx h = {run, mx->comm, 0};
+    helper_ctx h = {run, mx->comm, mx->origin, 0};
     bmp_pool *pool = NULL;
     int rc = bmp_pool_new(run, workers, send_result, &h, &pool, err);
     int ended = 0;
@@ -362,6 +400,8 @@ int bmp_mpi_executor(MPI_Comm comm, bmp_executor *out, bmp_error *err)
     MPI_Comm_rank(mx->comm, &mx->rank);
     MPI_Comm_size(mx->comm, &mx->size);
     mx->magic = MPI_EXEC_MAGIC;
+    if (mx->rank != 0)
+        make_origin(mx);
     memset(out, 0, sizeof *out);
     out->version = BMP_EXECUTOR_VERSION;
     out->run = mpi_run;

@@ -119,6 +119,7 @@ int bmp__pout_entry_copy(bmp__pout_entry *dst, const bmp__pout_entry *src)
     dst->r.status = src->r.status;
     dst->r.code = src->r.code;
     dst->r.stats = src->r.stats;
+    dst->r.stats.host = src->r.stats.host ? strdup(src->r.stats.host) : NULL;
     dst->r.outname = src->r.outname ? strdup(src->r.outname) : NULL;
     dst->r.error = src->r.error ? strdup(src->r.error) : NULL;
     const json_t *meta = bmp__result_meta_made(&src->r);
@@ -187,6 +188,10 @@ int bmp_pout_stats(const bmp_pout *pout, size_t i, bmp_item_stats *out)
     out->start_rss = s->start_rss;
     out->estimate = s->estimate;
     out->over_estimate = s->over_estimate != 0;
+    if (out->version >= 2) {
+        out->rank = s->host ? s->rank : -1;
+        out->host = s->host;
+    }
     return 0;
 }
 

@@ -127,12 +127,20 @@ static int name_tree_append(char **buf, size_t *len, size_t *cap,
 /* The stats object as a JSON value, for bmp_pout_entry_json(). */
 static json_t *stats_json(const bmp__stats *s)
 {
-    return json_pack("{s:f, s:f, s:I, s:i, s:I, s:I, s:b}", "wall_s",
-                     s->wall_s, "cpu_s", s->cpu_s, "peak_rss",
-                     (json_int_t)s->peak_rss, "attempts", s->attempts,
-                     "start_rss", (json_int_t)s->start_rss, "estimate",
-                     (json_int_t)s->estimate, "over_estimate",
-                     s->over_estimate != 0);
+    json_t *o = json_pack("{s:f, s:f, s:I, s:i, s:I, s:I, s:b}", "wall_s",
+                          s->wall_s, "cpu_s", s->cpu_s, "peak_rss",
+                          (json_int_t)s->peak_rss, "attempts", s->attempts,
+                          "start_rss", (json_int_t)s->start_rss, "estimate",
+                          (json_int_t)s->estimate, "over_estimate",
+                          s->over_estimate != 0);
+    /* Where it ran, only when not here: a one-machine pout is as it was. */
+    if (o && s->host &&
+        (json_object_set_new(o, "rank", json_integer(s->rank)) < 0 ||
+         json_object_set_new(o, "host", json_string(s->host)) < 0)) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
 }
 
 /* A decimal integer, written without printf: a pout line has five. */
@@ -179,6 +187,20 @@ static int append_seconds(char **buf, size_t *len, size_t *cap, double v)
            append(buf, len, cap, text, (size_t)digits);
 }
 
+/* ,"rank":R,"host":"H" for an item that ran on another rank. */
+static int append_origin(char **buf, size_t *len, size_t *cap,
+                         const bmp__stats *s)
+{
+    json_t *host = json_string(s->host);
+    char *text = host ? json_dumps(host, JSON_ENCODE_ANY) : NULL;
+    json_decref(host);
+    int rc = !text || LIT(",\"rank\":") ||
+             append_int(buf, len, cap, s->rank) || LIT(",\"host\":") ||
+             append(buf, len, cap, text, strlen(text));
+    free(text);
+    return rc;
+}
+
 /* The stats object as text for a pout line, written directly instead of
  * building and dumping a JSON object per entry. */
 static int append_stats(char **buf, size_t *len, size_t *cap,
@@ -191,7 +213,8 @@ static int append_stats(char **buf, size_t *len, size_t *cap,
            LIT(",\"start_rss\":") || append_int(buf, len, cap, s->start_rss) ||
            LIT(",\"estimate\":") || append_int(buf, len, cap, s->estimate) ||
            LIT(",\"over_estimate\":") ||
-           (s->over_estimate ? LIT("true}") : LIT("false}"));
+           (s->over_estimate ? LIT("true") : LIT("false")) ||
+           (s->host && append_origin(buf, len, cap, s)) || LIT("}");
 }
 
 /* jansson's dump, straight into the line. */
@@ -433,6 +456,7 @@ int bmp__pout_entry_parse(const char *line, bmp__pout_entry *e,
         e->r.error = unalias_string(error);
     e->r.meta = json_incref(meta);
     json_t *stats = json_object_get(obj, "stats");
+    int has_host = 0;
     if (json_is_object(stats)) {
         e->r.stats.wall_s = bmp_kw_real(stats, "wall_s", 0);
         e->r.stats.cpu_s = bmp_kw_real(stats, "cpu_s", 0);
@@ -442,13 +466,22 @@ int bmp__pout_entry_parse(const char *line, bmp__pout_entry *e,
         e->r.stats.start_rss = bmp_kw_int(stats, "start_rss", -1);
         e->r.stats.estimate = bmp_kw_int(stats, "estimate", -1);
         e->r.stats.over_estimate = bmp_kw_bool(stats, "over_estimate", 0);
+        /* Where it ran: both keys, well typed, or neither is taken. */
+        json_t *rank = json_object_get(stats, "rank");
+        json_t *host = json_object_get(stats, "host");
+        if (json_is_integer(rank) && json_integer_value(rank) >= 0 &&
+            json_integer_value(rank) <= INT32_MAX && json_is_string(host)) {
+            e->r.stats.rank = (int)json_integer_value(rank);
+            e->r.stats.host = strdup(json_string_value(host));
+            has_host = 1;
+        }
     }
     int has_outname = json_is_string(outname);
     int has_error = json_is_string(error);
     json_decref(obj);
     *why = "out of memory";
     if (!e->in_name || (has_outname && !e->r.outname) ||
-        (has_error && !e->r.error))
+        (has_error && !e->r.error) || (has_host && !e->r.stats.host))
         return -ENOMEM;
     return 0;
 bad:

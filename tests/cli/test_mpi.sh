@@ -42,6 +42,15 @@ for n in 1 3; do
     check_eq "$n rank(s): each item ran once" \
         "$(ls data | sort | tr '\n' ' ')" \
         "$(sed 's,.*/,,' "$WORK/log$n.txt" | sort | tr '\n' ' ')"
+    # Where each item ran: a helper rank and its host with 3 ranks,
+    # neither key with one (as in a plain run's pout).
+    if [ $n -gt 1 ]; then
+        check_eq "$n rank(s): every entry names rank 1 or 2 and a host" True \
+            "$(pout mpi$n/pout.jsonl 'all(r["stats"].get("rank") in (1, 2) and r["stats"].get("host") for r in rows)')"
+    else
+        check_eq "$n rank(s): no entry names a rank or a host" False \
+            "$(pout mpi$n/pout.jsonl 'any("rank" in r["stats"] or "host" in r["stats"] for r in rows)')"
+    fi
     check_eq "$n rank(s): the journal holds every item" 11 \
         "$(journal mpi$n/journal.jsonl 'len(rows)')"
 

@@ -253,6 +253,42 @@ static long ran_here(const bmp_pout *pout)
     return n;
 }
 
+/* Where each finished entry ran: with helpers, a helper rank (1 to
+ * size - 1) and a host name in its stats; with one rank, neither. */
+static void origins(const bmp_pout *pout, int size, const char *what)
+{
+    for (size_t i = 0; i < bmp_pout_count(pout); i++) {
+        if (bmp_pout_status(pout, i) == BMP_ITEM_NOT_RUN)
+            continue;
+        bmp_item_stats st = {.version = 2, .rank = -7, .host = "unset"};
+        CHECK(bmp_pout_stats(pout, i, &st) == 0, "%s: stats of %zu", what, i);
+        if (size > 1)
+            CHECK(st.rank >= 1 && st.rank < size && st.host && st.host[0],
+                  "%s: entry %zu ran on rank %d, host %s", what, i, st.rank,
+                  st.host ? st.host : "(none)");
+        else
+            CHECK(st.rank == -1 && !st.host,
+                  "%s: entry %zu of a one-rank run names rank %d", what, i,
+                  st.rank);
+    }
+}
+
+/* Whether the file `name` in the scratch directory holds `text`. */
+static int file_has(const char *name, const char *text)
+{
+    char path[4200];
+    path_of(path, sizeof path, name);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    char line[65536];
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f))
+        found = strstr(line, text) != NULL;
+    fclose(f);
+    return found;
+}
+
 static bmp_pout *run_mpi(bmp_pipe *pipe, json_t *in, json_t *kw)
 {
     bmp_pout *pout = NULL;
@@ -325,6 +361,23 @@ int main(int argc, char **argv)
         compare(serial, first);
         CHECK(lines_of("ran.log") == 2 * NGOOD, "%zu items ran in all",
               lines_of("ran.log"));
+        /* Rank and host in the stats: in the pout, in its file and read
+         * back from it; a one-rank pout writes neither key. */
+        origins(serial, 1, "serial");
+        origins(first, size, "mpi");
+        char path[4200];
+        path_of(path, sizeof path, "pout_mpi.jsonl");
+        bmp_pout *back = NULL;
+        CHECK(bmp_pout_write(first, path, &err) == 0, "write: %s", err.text);
+        CHECK(bmp_pout_read(path, &back, &err) == 0 && back, "read: %s",
+              err.text);
+        if (back)
+            origins(back, size, "read back");
+        bmp_pout_free(back);
+        CHECK(file_has("pout_mpi.jsonl", "\"host\":") == (size > 1),
+              "the pout file %s a host", size > 1 ? "lacks" : "has");
+        CHECK(file_has("pout_mpi.jsonl", "\"rank\":") == (size > 1),
+              "the pout file %s a rank", size > 1 ? "lacks" : "has");
     }
     MPI_Barrier(MPI_COMM_WORLD);
 
@@ -339,6 +392,8 @@ int main(int argc, char **argv)
             CHECK(all == 1, "the helpers ran %ld items on resume", all);
         same_pout(first, again);
         compare(serial, again);
+        /* The journal kept where the resumed items ran. */
+        origins(again, size, "resumed");
         CHECK(lines_of("ran.log") == 2 * NGOOD,
               "%zu items ran in all after resume", lines_of("ran.log"));
     }

@@ -662,6 +662,67 @@ static void pout_format_blank_lines_skipped(void **state)
     free(path);
 }
 
+/* Where an item ran (rank and host, written by the MPI executor's
+ * helpers): read, given by bmp_pout_stats() version 2, and written back
+ * byte for byte; an entry without them, or with one of them only or
+ * mistyped, names neither, and is written without them. */
+static void pout_format_rank_and_host(void **state)
+{
+    char *path = tu_join(*state, "origin.jsonl");
+    char *copy = tu_join(*state, "origin_copy.jsonl");
+#define STATS_HEAD                                               \
+    "\"stats\": {\"wall_s\":0.5,\"cpu_s\":0.25,\"peak_rss\":-1," \
+    "\"attempts\":1,\"start_rss\":-1,\"estimate\":-1,"           \
+    "\"over_estimate\":false"
+#define ENTRY(name)                                                 \
+    "{\"in_name\": \"" name "\", \"outname\": null, \"meta\": {}, " \
+    "\"status\": \"no_output\", \"error\": null, " STATS_HEAD
+    static const char text[] = ENTRY(
+        "a") ",\"rank\":2,\"host\":\"node-7\"}}\n" ENTRY("b") "}}\n";
+    static const char odd[] = ENTRY("c") ",\"rank\":2}}\n" ENTRY(
+        "d") ",\"rank\":\"2\",\"host\":\"n\"}}\n";
+#undef ENTRY
+#undef STATS_HEAD
+    tu_write_file(path, text, strlen(text));
+    bmp_pout *p = NULL;
+    bmp_error err = {0};
+    assert_int_equal(bmp_pout_read(path, &p, &err), 0);
+    bmp_item_stats st = {.version = 2};
+    assert_int_equal(bmp_pout_stats(p, 0, &st), 0);
+    assert_int_equal(st.rank, 2);
+    assert_string_equal(st.host, "node-7");
+    st = (bmp_item_stats){.version = 2, .rank = 5, .host = "x"};
+    assert_int_equal(bmp_pout_stats(p, 1, &st), 0);
+    assert_int_equal(st.rank, -1);
+    assert_null(st.host);
+    /* Version 1 leaves the fields alone. */
+    st = (bmp_item_stats){.version = 1, .rank = 5, .host = "x"};
+    assert_int_equal(bmp_pout_stats(p, 0, &st), 0);
+    assert_int_equal(st.rank, 5);
+    assert_int_equal(bmp_pout_write(p, copy, &err), 0);
+    char *back = tu_read_file(copy, NULL);
+    assert_string_equal(back, text);
+    free(back);
+    bmp_pout_free(p);
+
+    tu_write_file(path, odd, strlen(odd));
+    assert_int_equal(bmp_pout_read(path, &p, &err), 0);
+    for (size_t i = 0; i < 2; i++) {
+        st = (bmp_item_stats){.version = 2};
+        assert_int_equal(bmp_pout_stats(p, i, &st), 0);
+        assert_int_equal(st.rank, -1);
+        assert_null(st.host);
+    }
+    assert_int_equal(bmp_pout_write(p, copy, &err), 0);
+    back = tu_read_file(copy, NULL);
+    assert_null(strstr(back, "rank"));
+    assert_null(strstr(back, "host"));
+    free(back);
+    bmp_pout_free(p);
+    free(copy);
+    free(path);
+}
+
 /* ---- malformed files -------------------------------------------------- */
 
 #define GOOD_LINE                                                        \
@@ -1136,6 +1197,7 @@ int main(void)
         DIR_TEST(pout_format_reads_python_file),
         DIR_TEST(pout_format_empty_pout),
         DIR_TEST(pout_format_blank_lines_skipped),
+        DIR_TEST(pout_format_rank_and_host),
         DIR_TEST(pout_format_malformed_not_json),
         DIR_TEST(pout_format_malformed_missing_keys),
         DIR_TEST(pout_format_malformed_types),
