@@ -33,8 +33,9 @@
  * Return codes of the run (what bmp_pipeline() returns on rank 0): 0;
  * BMP_EINTERRUPTED when a helper's pool was interrupted (the pout is
  * still returned); BMP_EPROTO when a helper sent a result rank 0 could
- * not take (`err` names the rank and the item: the ranks were not given
- * the same run), or another rank's error code, with `err` naming the
+ * not take -- for an item it was not given, a second time, or one the
+ * run refuses (`err` names the rank and the item: the ranks were not
+ * given the same run) -- or another rank's error code, with `err` naming the
  * rank.  Rank 0 keeps answering until every helper is done, so an error
  * never leaves another rank waiting.
  *
@@ -70,9 +71,12 @@ extern "C" {
  *  it with bmp_mpi_executor_release(), after the last run that uses it
  *  and before MPI_Finalize().  bmp_pipe_set_executor() copies the table
  *  and borrows out->arg.
+ *  The executor's communicator is a duplicate of `comm` whose MPI errors
+ *  are fatal: a failed MPI call ends the job (MPI aborts it) rather than
+ *  leave the other ranks waiting.
  *  @return 0; BMP_EINVAL (NULL out, MPI not initialized, or
- *          MPI_COMM_NULL); -ENOMEM; BMP_EPROTO when an MPI call failed;
- *          `err` (may be NULL) says which. */
+ *          MPI_COMM_NULL); -ENOMEM; BMP_EPROTO when duplicating `comm`
+ *          failed; `err` (may be NULL) says which. */
 int bmp_mpi_executor(MPI_Comm comm, bmp_executor *out, bmp_error *err);
 
 /*! bmp_mpi_executor_release() : frees the state of an executor made by

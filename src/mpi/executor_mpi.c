@@ -98,8 +98,14 @@ out:
     return rc < 0 ? rc : 0;
 }
 
+/* Who was given each item: the rank, NOT_GIVEN, or TAKEN once its
+ * result is in. */
+#define NOT_GIVEN (-1)
+#define TAKEN (-2)
+
 static int answer_request(mpi_exec *mx, int source, const size_t *todo,
-                          size_t ntodo, size_t *next, bmp_error *err)
+                          size_t ntodo, size_t *next, int *given,
+                          bmp_error *err)
 {
     int want = 0;
     int rc = MPI_Recv(&want, 1, MPI_INT, source, TAG_REQUEST, mx->comm,
@@ -112,8 +118,10 @@ static int answer_request(mpi_exec *mx, int source, const size_t *todo,
     if (k > ntodo - *next)
         k = ntodo - *next;
     unsigned long long buf[MAX_BATCH];
-    for (size_t j = 0; j < k; j++)
+    for (size_t j = 0; j < k; j++) {
         buf[j] = todo[*next + j];
+        given[todo[*next + j]] = source;
+    }
     *next += k;
     rc = MPI_Send(buf, (int)k, MPI_UNSIGNED_LONG_LONG, source, TAG_ITEMS,
                   mx->comm);
@@ -126,7 +134,7 @@ static int answer_request(mpi_exec *mx, int source, const size_t *todo,
  * run refuses is recorded in *first (the first error wins) and the loop
  * goes on, so that no helper is left waiting. */
 static int take_result(mpi_exec *mx, bmp_run *run, const MPI_Status *st,
-                       int *first, bmp_error *err)
+                       int *given, int *first, bmp_error *err)
 {
     int len = 0;
     MPI_Get_count(st, MPI_BYTE, &len);
@@ -157,6 +165,19 @@ static int take_result(mpi_exec *mx, bmp_run *run, const MPI_Status *st,
     uint64_t index;
     memcpy(&index, buf, sizeof index);
     buf[len] = '\0';
+    /* Only the rank an item was given to may answer for it, once: every
+     * item is run by exactly one rank, and a stray result cannot take
+     * the place of the real one. */
+    if (index >= bmp_run_count(run) || given[index] != st->MPI_SOURCE) {
+        if (!*first)
+            *first = bmp_error_set(err, BMP_EPROTO, "mpi", NULL,
+                                   "rank %d sent a result for item %llu, "
+                                   "which it was not given",
+                                   st->MPI_SOURCE, (unsigned long long)index);
+        free(buf);
+        return 0;
+    }
+    given[index] = TAKEN;
     bmp_error why = {0};
     rc = bmp_run_set_result_json(run, (size_t)index, buf + sizeof index, &why);
     if (rc < 0 && !*first)
@@ -174,10 +195,16 @@ static int run_owner(mpi_exec *mx, bmp_run *run, bmp_error *err)
 {
     size_t n = bmp_run_count(run), ntodo = 0, next = 0;
     size_t *todo = malloc((n ? n : 1) * sizeof *todo);
+    int *given = malloc((n ? n : 1) * sizeof *given);
     int first = 0, rc = 0;
-    if (!todo)
+    if (!todo || !given) {
+        free(todo);
+        todo = NULL;
         first = bmp_error_set(err, -ENOMEM, "mpi", NULL,
                               "out of memory for %zu items", n);
+    }
+    for (size_t i = 0; given && i < n; i++)
+        given[i] = NOT_GIVEN;
     for (size_t i = 0; todo && i < n; i++)
         if (!bmp_run_item_done(run, i))
             todo[ntodo++] = i;
@@ -190,9 +217,10 @@ static int run_owner(mpi_exec *mx, bmp_run *run, bmp_error *err)
             break;
         }
         if (st.MPI_TAG == TAG_REQUEST) {
-            rc = answer_request(mx, st.MPI_SOURCE, todo, ntodo, &next, err);
+            rc = answer_request(mx, st.MPI_SOURCE, todo, ntodo, &next, given,
+                                err);
         } else if (st.MPI_TAG == TAG_RESULT) {
-            rc = take_result(mx, run, &st, &first, err);
+            rc = take_result(mx, run, &st, given, &first, err);
         } else if (st.MPI_TAG == TAG_DONE) {
             int code = 0;
             rc = MPI_Recv(&code, 1, MPI_INT, st.MPI_SOURCE, TAG_DONE, mx->comm,
@@ -221,6 +249,7 @@ static int run_owner(mpi_exec *mx, bmp_run *run, bmp_error *err)
             break;
     }
     free(todo);
+    free(given);
     if (rc < 0) /* MPI itself failed: no barrier can be trusted */
         return rc;
     rc = MPI_Barrier(mx->comm);
@@ -305,9 +334,18 @@ static int ask_for_items(mpi_exec *mx, bmp_pool *pool, int want, int *ended,
     int k = 0;
     MPI_Get_count(&st, MPI_UNSIGNED_LONG_LONG, &k);
     unsigned long long buf[MAX_BATCH];
-    if (k > MAX_BATCH)
+    if (k > MAX_BATCH) {
+        /* Taken off the line first: left there, it would be read as the
+         * answer to this rank's next request, in the next run. */
+        unsigned long long *big = malloc((size_t)k * sizeof *big);
+        if (!big)
+            MPI_Abort(mx->comm, 1);
+        MPI_Recv(big, k, MPI_UNSIGNED_LONG_LONG, 0, TAG_ITEMS, mx->comm,
+                 MPI_STATUS_IGNORE);
+        free(big);
         return bmp_error_set(err, BMP_EPROTO, "mpi", NULL,
                              "rank 0 sent %d items at once", k);
+    }
     rc = MPI_Recv(buf, k, MPI_UNSIGNED_LONG_LONG, 0, TAG_ITEMS, mx->comm,
                   MPI_STATUS_IGNORE);
     if (rc != MPI_SUCCESS)
@@ -397,6 +435,10 @@ int bmp_mpi_executor(MPI_Comm comm, bmp_executor *out, bmp_error *err)
         free(mx);
         return mpi_fail(err, rc, "MPI_Comm_dup");
     }
+    /* A failed MPI call on our communicator ends the job: returning
+     * from it on one rank would leave the others waiting for a message
+     * that never comes (the caller's handler may say "return"). */
+    MPI_Comm_set_errhandler(mx->comm, MPI_ERRORS_ARE_FATAL);
     MPI_Comm_rank(mx->comm, &mx->rank);
     MPI_Comm_size(mx->comm, &mx->size);
     mx->magic = MPI_EXEC_MAGIC;
