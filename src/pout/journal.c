@@ -52,31 +52,26 @@ static uint64_t digest_item(uint64_t h, const json_t *item)
     return digest_bytes(h, "]", 1);
 }
 
-static int append_lit(char **buf, size_t *len, size_t *cap, const char *s)
-{
-    size_t n = strlen(s);
-    if (*len + n + 1 > *cap) {
-        size_t c = (*len + n + 1) * 2;
-        char *b = realloc(*buf, c);
-        if (!b)
-            return -ENOMEM;
-        *buf = b;
-        *cap = c;
-    }
-    memcpy(*buf + *len, s, n + 1);
-    *len += n;
-    return 0;
-}
+/* The record's settings after the items, in the order they are written
+ * and compared. */
+static const char *const settings[] = {"outdir", "outname_append", "outname",
+                                       "pipeline_id", "shard"};
+#define N_SETTINGS (sizeof settings / sizeof *settings)
+
+/* A string literal onto the text being built (pout_internal.h). */
+#define TEXT(buf, len, cap, lit) \
+    bmp__text_append(buf, len, cap, lit, sizeof lit - 1)
 
 /* A keyword as a JSON value in the record: names keep their bytes. */
 static int append_setting(char **buf, size_t *len, size_t *cap,
                           const char *key, const char *value)
 {
-    if (append_lit(buf, len, cap, ", \"") || append_lit(buf, len, cap, key) ||
-        append_lit(buf, len, cap, "\": "))
+    if (TEXT(buf, len, cap, ", \"") ||
+        bmp__text_append(buf, len, cap, key, strlen(key)) ||
+        TEXT(buf, len, cap, "\": "))
         return -ENOMEM;
     if (!value)
-        return append_lit(buf, len, cap, "null");
+        return TEXT(buf, len, cap, "null");
     return bmp__json_name_append(buf, len, cap, value);
 }
 
@@ -110,13 +105,13 @@ static char *record_line(const bmp__run *run)
         bmp_kw_str(run->kw, "pipeline_id", NULL),
         shard[0] ? shard : NULL,
     };
-    static const char *const keys[] = {"outdir", "outname_append", "outname",
-                                       "pipeline_id", "shard"};
-    int rc = append_lit(&buf, &len, &cap, head);
-    for (size_t i = 0; rc == 0 && i < sizeof keys / sizeof *keys; i++)
-        rc = append_setting(&buf, &len, &cap, keys[i], values[i]);
+    _Static_assert(sizeof values / sizeof *values == N_SETTINGS,
+                   "one value for each setting of the record");
+    int rc = bmp__text_append(&buf, &len, &cap, head, strlen(head));
+    for (size_t i = 0; rc == 0 && i < N_SETTINGS; i++)
+        rc = append_setting(&buf, &len, &cap, settings[i], values[i]);
     if (rc == 0)
-        rc = append_lit(&buf, &len, &cap, "}\n");
+        rc = TEXT(&buf, &len, &cap, "}\n");
     if (rc < 0) {
         free(buf);
         return NULL;
@@ -156,11 +151,9 @@ static int compare_records(const char *theirs, const char *ours, char *why,
     }
     /* A journal without "shard" (an unsharded run, or one written
      * before shards existed) reads as unset, as the other keys do. */
-    static const char *const keys[] = {"outdir", "outname_append", "outname",
-                                       "pipeline_id", "shard"};
-    for (size_t i = 0; i < sizeof keys / sizeof *keys && at < size; i++) {
-        json_t *x = json_object_get(a, keys[i]),
-               *y = json_object_get(b, keys[i]);
+    for (size_t i = 0; i < N_SETTINGS && at < size; i++) {
+        json_t *x = json_object_get(a, settings[i]),
+               *y = json_object_get(b, settings[i]);
         if (x && json_is_null(x))
             x = NULL; /* unset */
         if (y && json_is_null(y))
@@ -170,7 +163,7 @@ static int compare_records(const char *theirs, const char *ours, char *why,
         char *tx = x ? json_dumps(x, JSON_ENCODE_ANY) : NULL;
         char *ty = y ? json_dumps(y, JSON_ENCODE_ANY) : NULL;
         at += (size_t)snprintf(why + at, size - at, "%s%s was %s, now %s",
-                               rc ? "; " : "", keys[i], tx ? tx : "unset",
+                               rc ? "; " : "", settings[i], tx ? tx : "unset",
                                ty ? ty : "unset");
         free(tx);
         free(ty);

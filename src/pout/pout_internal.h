@@ -25,6 +25,13 @@ bmp_pout *bmp__pout_adopt(bmp__pout_entry *entries, size_t count);
  * filled, for bmp_pout_free() of its pout to release. */
 int bmp__pout_entry_copy(bmp__pout_entry *dst, const bmp__pout_entry *src);
 
+/* Appends `n` bytes of `s` to the text *buf (malloc'd, grown as needed,
+ * kept NUL-terminated), of length *len in room *cap.  The pout's lines
+ * and the journal's run record are built with it.
+ * @return 0 or -ENOMEM (*buf left as it was). */
+int bmp__text_append(char **buf, size_t *len, size_t *cap, const char *s,
+                     size_t n);
+
 /* JSON text of a name that may not be UTF-8: bytes that are not valid
  * UTF-8 become "\udcXX" escapes (Python's surrogateescape), which
  * Python's json module and os.fsencode() turn back into the same bytes.

@@ -23,8 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int append(char **buf, size_t *len, size_t *cap, const char *s,
-                  size_t n)
+int bmp__text_append(char **buf, size_t *len, size_t *cap, const char *s,
+                     size_t n)
 {
     if (*len + n + 1 > *cap) {
         size_t c = *cap ? *cap : 256;
@@ -44,21 +44,21 @@ static int append(char **buf, size_t *len, size_t *cap, const char *s,
 
 /* Appends a string literal; used where `buf`, `len` and `cap` are the
  * line being built. */
-#define LIT(text) append(buf, len, cap, text, sizeof text - 1)
+#define LIT(text) bmp__text_append(buf, len, cap, text, sizeof text - 1)
 
 int bmp__json_name_append(char **buf, size_t *len, size_t *cap,
                           const char *name)
 {
     const unsigned char *s = (const unsigned char *)name;
-    if (append(buf, len, cap, "\"", 1))
+    if (bmp__text_append(buf, len, cap, "\"", 1))
         return -ENOMEM;
     while (*s) {
         /* Printable ASCII needs no escape: copied a run at a time. */
         const unsigned char *plain = s;
         while (*s >= 0x20 && *s < 0x80 && *s != '"' && *s != '\\')
             s++;
-        if (s > plain &&
-            append(buf, len, cap, (const char *)plain, (size_t)(s - plain)))
+        if (s > plain && bmp__text_append(buf, len, cap, (const char *)plain,
+                                          (size_t)(s - plain)))
             return -ENOMEM;
         if (!*s)
             break;
@@ -72,12 +72,12 @@ int bmp__json_name_append(char **buf, size_t *len, size_t *cap,
             n = 0;
         if (n == 0) {
             snprintf(esc, sizeof esc, "\\udc%02x", *s);
-            rc = append(buf, len, cap, esc, 6);
+            rc = bmp__text_append(buf, len, cap, esc, 6);
             n = 1;
         } else if (*s == '"' || *s == '\\') {
             esc[0] = '\\';
             esc[1] = (char)*s;
-            rc = append(buf, len, cap, esc, 2);
+            rc = bmp__text_append(buf, len, cap, esc, 2);
         } else if (*s < 0x20) {
             /* The short escapes Python's json module writes too. */
             char c = 0;
@@ -92,19 +92,19 @@ int bmp__json_name_append(char **buf, size_t *len, size_t *cap,
             if (c) {
                 esc[0] = '\\';
                 esc[1] = c;
-                rc = append(buf, len, cap, esc, 2);
+                rc = bmp__text_append(buf, len, cap, esc, 2);
             } else {
                 snprintf(esc, sizeof esc, "\\u%04x", *s);
-                rc = append(buf, len, cap, esc, 6);
+                rc = bmp__text_append(buf, len, cap, esc, 6);
             }
         } else {
-            rc = append(buf, len, cap, (const char *)s, n);
+            rc = bmp__text_append(buf, len, cap, (const char *)s, n);
         }
         if (rc)
             return -ENOMEM;
         s += n;
     }
-    return append(buf, len, cap, "\"", 1);
+    return bmp__text_append(buf, len, cap, "\"", 1);
 }
 
 static int name_tree_append(char **buf, size_t *len, size_t *cap,
@@ -113,15 +113,15 @@ static int name_tree_append(char **buf, size_t *len, size_t *cap,
     if (json_is_string(name))
         return bmp__json_name_append(buf, len, cap, json_string_value(name));
     if (!json_is_array(name))
-        return append(buf, len, cap, "null", 4);
-    if (append(buf, len, cap, "[", 1))
+        return bmp__text_append(buf, len, cap, "null", 4);
+    if (bmp__text_append(buf, len, cap, "[", 1))
         return -ENOMEM;
     for (size_t i = 0; i < json_array_size(name); i++) {
-        if ((i && append(buf, len, cap, ", ", 2)) ||
+        if ((i && bmp__text_append(buf, len, cap, ", ", 2)) ||
             name_tree_append(buf, len, cap, json_array_get(name, i)))
             return -ENOMEM;
     }
-    return append(buf, len, cap, "]", 1);
+    return bmp__text_append(buf, len, cap, "]", 1);
 }
 
 /* The stats object as a JSON value, for bmp_pout_entry_json(). */
@@ -156,7 +156,8 @@ static int append_int(char **buf, size_t *len, size_t *cap, long long v)
     } while (u);
     if (v < 0)
         *--at = '-';
-    return append(buf, len, cap, at, (size_t)(digits + sizeof digits - at));
+    return bmp__text_append(buf, len, cap, at,
+                            (size_t)(digits + sizeof digits - at));
 }
 
 /* Seconds as a JSON real to the nanosecond, which is what the clocks
@@ -168,13 +169,13 @@ static int append_seconds(char **buf, size_t *len, size_t *cap, double v)
     if (!isfinite(v) || v < 0 || v >= 9e9) {
         char text[40];
         int n = snprintf(text, sizeof text, "%.17g", isfinite(v) ? v : 0.0);
-        return append(buf, len, cap, text, (size_t)n);
+        return bmp__text_append(buf, len, cap, text, (size_t)n);
     }
     long long ns = llround(v * 1e9);
     long long whole = ns / 1000000000, frac = ns % 1000000000;
     if (frac == 0)
         return append_int(buf, len, cap, whole) ||
-               append(buf, len, cap, ".0", 2);
+               bmp__text_append(buf, len, cap, ".0", 2);
     int digits = 9;
     while (frac % 10 == 0) {
         frac /= 10;
@@ -183,8 +184,9 @@ static int append_seconds(char **buf, size_t *len, size_t *cap, double v)
     char text[9];
     for (int i = digits - 1; i >= 0; i--, frac /= 10)
         text[i] = (char)('0' + frac % 10);
-    return append_int(buf, len, cap, whole) || append(buf, len, cap, ".", 1) ||
-           append(buf, len, cap, text, (size_t)digits);
+    return append_int(buf, len, cap, whole) ||
+           bmp__text_append(buf, len, cap, ".", 1) ||
+           bmp__text_append(buf, len, cap, text, (size_t)digits);
 }
 
 /* ,"rank":R,"host":"H" for an item that ran on another rank. */
@@ -196,7 +198,7 @@ static int append_origin(char **buf, size_t *len, size_t *cap,
     json_decref(host);
     int rc = !text || LIT(",\"rank\":") ||
              append_int(buf, len, cap, s->rank) || LIT(",\"host\":") ||
-             append(buf, len, cap, text, strlen(text));
+             bmp__text_append(buf, len, cap, text, strlen(text));
     free(text);
     return rc;
 }
@@ -226,7 +228,7 @@ typedef struct dump_target {
 static int dump_into(const char *text, size_t size, void *data)
 {
     dump_target *t = data;
-    return append(t->buf, t->len, t->cap, text, size) ? -1 : 0;
+    return bmp__text_append(t->buf, t->len, t->cap, text, size) ? -1 : 0;
 }
 
 int bmp__entry_append(char **buf, size_t *len, size_t *cap,
@@ -253,13 +255,14 @@ int bmp__entry_append(char **buf, size_t *len, size_t *cap,
         dump_target t = {buf, len, cap};
         rc = rc || json_dump_callback(meta, dump_into, &t, JSON_COMPACT);
     } else if (r->meta_text) {
-        rc = rc || append(buf, len, cap, r->meta_text, strlen(r->meta_text));
+        rc = rc || bmp__text_append(buf, len, cap, r->meta_text,
+                                    strlen(r->meta_text));
     } else {
         rc = rc || LIT("{}");
     }
     rc = rc || LIT(", \"status\": \"");
     const char *status = bmp_status_name(r->status);
-    rc = rc || append(buf, len, cap, status, strlen(status));
+    rc = rc || bmp__text_append(buf, len, cap, status, strlen(status));
     rc = rc || LIT("\", \"error\": ");
     if (r->error)
         rc = rc || bmp__json_name_append(buf, len, cap, r->error);
@@ -507,7 +510,7 @@ int bmp_pout_write(const bmp_pout *pout, const char *path, bmp_error *err)
     for (size_t i = 0; i < pout->count && rc == 0; i++) {
         const bmp__pout_entry *e = &pout->entries[i];
         if (bmp__entry_append(&chunk, &used, &cap, e->in_name, &e->r, -1) ||
-            append(&chunk, &used, &cap, "\n", 1))
+            bmp__text_append(&chunk, &used, &cap, "\n", 1))
             rc = -ENOMEM;
         if (rc == 0 && (used >= CHUNK || i + 1 == pout->count)) {
             rc = bmp__atomic_write(&f, chunk, used);
