@@ -300,6 +300,25 @@ static int add_dead(out_scan *s, const char *dir, const char *name)
 
 /* Reads one directory: which outputs exist, and which temporaries of
  * theirs lie there.  A missing directory holds nothing. */
+/* The entries of the sorted `a` named `name`: [*lo, *hi), empty when
+ * there are none. */
+static void equal_range(const named *a, size_t n, const char *name, size_t *lo,
+                        size_t *hi)
+{
+    named key = {.name = name};
+    const named *hit = bsearch(&key, a, n, sizeof *a, compare_named);
+    if (!hit) {
+        *lo = *hi = 0;
+        return;
+    }
+    *lo = (size_t)(hit - a);
+    *hi = *lo + 1;
+    while (*lo > 0 && !strcmp(a[*lo - 1].name, name))
+        (*lo)--;
+    while (*hi < n && !strcmp(a[*hi].name, name))
+        (*hi)++;
+}
+
 static int scan_dir(dir_outputs *d, out_scan *s)
 {
     qsort(d->bases, d->count, sizeof *d->bases, compare_named);
@@ -313,20 +332,12 @@ static int scan_dir(dir_outputs *d, out_scan *s)
     struct dirent *e;
     while (rc == 0 && (e = readdir(dir)) != NULL) {
         const char *name = e->d_name;
-        named key = {.name = name};
-        named *hit = bsearch(&key, d->bases, d->count, sizeof *d->bases,
-                             compare_named);
         /* Names are unique within a directory, but two items may name one
          * output: every item of that name sees it. */
-        if (hit) {
-            size_t at = (size_t)(hit - d->bases), lo = at, hi = at + 1;
-            while (lo > 0 && !strcmp(d->bases[lo - 1].name, name))
-                lo--;
-            while (hi < d->count && !strcmp(d->bases[hi].name, name))
-                hi++;
-            for (size_t k = lo; k < hi; k++)
-                s->exists[d->bases[k].index] = 1;
-        }
+        size_t lo, hi;
+        equal_range(d->bases, d->count, name, &lo, &hi);
+        for (size_t k = lo; k < hi; k++)
+            s->exists[d->bases[k].index] = 1;
         size_t len = strlen(name);
         if (name[0] != '.' || len < 1 + taglen + 6 + 1 ||
             !random_tail(name + len - 6) ||
@@ -337,22 +348,13 @@ static int scan_dir(dir_outputs *d, out_scan *s)
             rc = -ENOMEM;
             break;
         }
-        key.name = prefix;
-        named *mine = bsearch(&key, d->prefixes, d->count, sizeof *d->prefixes,
-                              compare_named);
         /* Prefixes keep 200 bytes of the name: items whose names share
          * them share a prefix, and the temporary may be any of theirs.
          * A shard removes it only when all of them are its own. */
-        int own = mine != NULL;
-        if (mine && s->others) {
-            size_t at = (size_t)(mine - d->prefixes), lo = at, hi = at + 1;
-            while (lo > 0 && !strcmp(d->prefixes[lo - 1].name, prefix))
-                lo--;
-            while (hi < d->count && !strcmp(d->prefixes[hi].name, prefix))
-                hi++;
-            for (size_t k = lo; k < hi && own; k++)
-                own = !s->others[d->prefixes[k].index];
-        }
+        equal_range(d->prefixes, d->count, prefix, &lo, &hi);
+        int own = lo < hi;
+        for (size_t k = lo; k < hi && own && s->others; k++)
+            own = !s->others[d->prefixes[k].index];
         if (own)
             rc = add_dead(s, d->dir, name);
         free(prefix);
