@@ -22,30 +22,17 @@
 
 #define N_ITEMS 6
 
-typedef struct fixture {
-    char *dir;
-    char *out;
-    json_t *names;
-} fixture;
+typedef tu_items fixture;
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    f->dir = tu_mkdtemp();
-    f->out = tu_join(f->dir, "out");
-    f->names = tu_numbered_files(f->dir, "in_%02d.dat", N_ITEMS);
-    *state = f;
+    *state = tu_items_new(N_ITEMS);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    fixture *f = *state;
-    tu_rmtree(f->dir);
-    free(f->dir);
-    free(f->out);
-    json_decref(f->names);
-    free(f);
+    tu_items_free(*state);
     return 0;
 }
 

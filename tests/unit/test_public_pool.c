@@ -21,76 +21,18 @@
 
 #define N_ITEMS 10
 
-typedef struct fixture {
-    char *dir;
-    char *out;
-    json_t *names;
-} fixture;
+typedef tu_items fixture;
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    f->dir = tu_mkdtemp();
-    f->out = tu_join(f->dir, "out");
-    f->names = tu_numbered_files(f->dir, "in_%02d.dat", N_ITEMS);
-    *state = f;
+    *state = tu_items_new(N_ITEMS);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    fixture *f = *state;
-    tu_rmtree(f->dir);
-    free(f->dir);
-    free(f->out);
-    json_decref(f->names);
-    free(f);
+    tu_items_free(*state);
     return 0;
-}
-
-/* data_process: the number in the file, times ten. */
-static int times_ten(bmp_item *item, void **data)
-{
-    (void)item;
-    bmp_buffer *b = *data;
-    char text[32] = {0};
-    memcpy(text, b->bytes, b->size < 31 ? b->size : 31);
-    int n = snprintf(text, sizeof text, "%d\n", atoi(text) * 10);
-    bmp_buffer *out = bmp_buffer_new((size_t)n);
-    memcpy(out->bytes, text, (size_t)n);
-    bmp_object_free(b, NULL);
-    *data = out;
-    return BMP_CONTINUE;
-}
-
-static int record(bmp_item *item, void **data, void *arg)
-{
-    (void)arg;
-    const bmp_buffer *b = *data;
-    return bmp_kw_set_int(bmp_item_meta(item), "value",
-                          atoi((const char *)b->bytes));
-}
-
-static bmp_pipe *make_pipe(void)
-{
-    bmp_ops ops = {.data_process = times_ten};
-    bmp_pipe *pipe = bmp_pipe_new(&ops, NULL);
-    bmp_pipe_add_post(pipe, record, NULL, "record");
-    return pipe;
-}
-
-/* The entries without their stats, one text per pout. */
-static char *entries_text(const bmp_pout *pout)
-{
-    json_t *all = json_array();
-    for (size_t i = 0; i < bmp_pout_count(pout); i++) {
-        json_t *e = bmp_pout_entry_json(pout, i);
-        json_object_del(e, "stats");
-        json_array_append_new(all, e);
-    }
-    char *text = json_dumps(all, JSON_SORT_KEYS);
-    json_decref(all);
-    return text;
 }
 
 /* ---- an executor that feeds a public pool ------------------------------ */
@@ -154,7 +96,7 @@ out:
 static void public_pool_makes_the_process_executors_pout(void **state)
 {
     fixture *f = *state;
-    bmp_pipe *pipe = make_pipe();
+    bmp_pipe *pipe = tu_times_ten_pipe();
     json_t *kw = json_pack("{s:s, s:b, s:s, s:i}", "outdir", f->out,
                            "create_outdir", 1, "executor", "process",
                            "num_processes", 3);
@@ -168,7 +110,7 @@ static void public_pool_makes_the_process_executors_pout(void **state)
     bmp_executor ex = {.version = BMP_EXECUTOR_VERSION,
                        .run = feed_run,
                        .arg = &fd};
-    bmp_pipe *fed = make_pipe();
+    bmp_pipe *fed = tu_times_ten_pipe();
     assert_int_equal(bmp_pipe_set_executor(fed, &ex), 0);
     bmp_pout *pout = NULL;
     bmp_error err = {0};
@@ -189,7 +131,7 @@ static void public_pool_makes_the_process_executors_pout(void **state)
         assert_int_equal(bmp_kw_int(bmp_pout_meta(pout, i), "value", -1),
                          (long long)i * 10);
     }
-    char *a = entries_text(reference), *b = entries_text(pout);
+    char *a = tu_entries_text(reference), *b = tu_entries_text(pout);
     assert_string_equal(a, b);
     free(a);
     free(b);

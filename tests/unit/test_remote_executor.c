@@ -28,58 +28,25 @@
 
 #define N_ITEMS 8
 
-typedef struct fixture {
-    char *dir;
-    char *out;
-    json_t *names;
-} fixture;
+typedef tu_items fixture;
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    f->dir = tu_mkdtemp();
-    f->out = tu_join(f->dir, "out");
-    f->names = tu_numbered_files(f->dir, "in_%02d.dat", N_ITEMS);
-    *state = f;
+    *state = tu_items_new(N_ITEMS);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    fixture *f = *state;
-    tu_rmtree(f->dir);
-    free(f->dir);
-    free(f->out);
-    json_decref(f->names);
-    free(f);
+    tu_items_free(*state);
     return 0;
 }
 
 /* ---- the computation, the same in both places --------------------------- */
 
-/* The library's way: data_process multiplies the number by ten; a post
- * step puts it in meta; the default writer writes the bytes. */
-static int times_ten(bmp_item *item, void **data)
-{
-    (void)item;
-    bmp_buffer *b = *data;
-    char text[32] = {0};
-    memcpy(text, b->bytes, b->size < 31 ? b->size : 31);
-    int n = snprintf(text, sizeof text, "%d\n", atoi(text) * 10);
-    bmp_buffer *out = bmp_buffer_new((size_t)n);
-    memcpy(out->bytes, text, (size_t)n);
-    bmp_object_free(b, NULL);
-    *data = out;
-    return BMP_CONTINUE;
-}
-
-static int record(bmp_item *item, void **data, void *arg)
-{
-    (void)arg;
-    const bmp_buffer *b = *data;
-    return bmp_kw_set_int(bmp_item_meta(item), "value",
-                          atoi((const char *)b->bytes));
-}
+/* The library's way is tu_times_ten_pipe() (testutil.h): data_process
+ * multiplies the number by ten, a post step puts it in meta, the default
+ * writer writes the bytes. */
 
 /* The other process's way: the same file, computed by hand.  Items named
  * in `fail_odd` (odd indices) fail the first time, as a remote node
@@ -201,28 +168,6 @@ static void on_progress(const bmp_progress *p, void *arg)
     log->calls++;
 }
 
-static bmp_pipe *library_pipe(void)
-{
-    bmp_ops ops = {.data_process = times_ten};
-    bmp_pipe *pipe = bmp_pipe_new(&ops, NULL);
-    bmp_pipe_add_post(pipe, record, NULL, "record");
-    return pipe;
-}
-
-/* The entries without their stats, one text per pout, for comparison. */
-static char *entries_text(const bmp_pout *pout)
-{
-    json_t *all = json_array();
-    for (size_t i = 0; i < bmp_pout_count(pout); i++) {
-        json_t *e = bmp_pout_entry_json(pout, i);
-        json_object_del(e, "stats");
-        json_array_append_new(all, e);
-    }
-    char *text = json_dumps(all, JSON_SORT_KEYS);
-    json_decref(all);
-    return text;
-}
-
 static int journal_entries(const char *path)
 {
     size_t size;
@@ -240,7 +185,7 @@ static void remote_results_make_the_same_run(void **state)
 {
     fixture *f = *state;
     /* The reference: the serial executor, computing in the caller. */
-    bmp_pipe *pipe = library_pipe();
+    bmp_pipe *pipe = tu_times_ten_pipe();
     json_t *kw = json_pack("{s:s, s:b, s:s}", "outdir", f->out,
                            "create_outdir", 1, "executor", "serial");
     bmp_pout *reference = NULL;
@@ -268,7 +213,7 @@ static void remote_results_make_the_same_run(void **state)
                      0);
     assert_int_equal(rm.sent, N_ITEMS);
 
-    char *a = entries_text(reference), *b = entries_text(pout);
+    char *a = tu_entries_text(reference), *b = tu_entries_text(pout);
     assert_string_equal(a, b);
     free(a);
     free(b);
@@ -413,7 +358,7 @@ static void builtin_resume_progress_never_backwards(void **state)
     char *journal = tu_join(f->dir, "journal.jsonl");
     const char *executors[] = {"serial", "process"};
     for (int e = 0; e < 2; e++) {
-        bmp_pipe *pipe = library_pipe();
+        bmp_pipe *pipe = tu_times_ten_pipe();
         json_t *kw = json_pack("{s:s, s:b, s:s, s:s, s:b}", "outdir", f->out,
                                "create_outdir", 1, "journal", journal,
                                "executor", executors[e], "overwrite", 1);
@@ -506,7 +451,7 @@ static void user_threads_progress_in_order(void **state)
     if (TU_UNDER_ASAN)
         skip(); /* threads beside forks: see doc/threads-and-fork.md */
     bmp_executor ex = {.version = BMP_EXECUTOR_VERSION, .run = threads_run};
-    bmp_pipe *pipe = library_pipe();
+    bmp_pipe *pipe = tu_times_ten_pipe();
     bmp_pipe_set_executor(pipe, &ex);
     strict_log log = {.steps_of_one = 1};
     bmp_pipe_set_progress(pipe, on_strict_progress, &log);

@@ -25,30 +25,17 @@
 #define N_ITEMS 8
 #define FAILING 3 /* the item whose step fails */
 
-typedef struct fixture {
-    char *dir;
-    char *out;
-    json_t *names;
-} fixture;
+typedef tu_items fixture;
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    f->dir = tu_mkdtemp();
-    f->out = tu_join(f->dir, "out");
-    f->names = tu_numbered_files(f->dir, "in_%02d.dat", N_ITEMS);
-    *state = f;
+    *state = tu_items_new(N_ITEMS);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    fixture *f = *state;
-    tu_rmtree(f->dir);
-    free(f->dir);
-    free(f->out);
-    json_decref(f->names);
-    free(f);
+    tu_items_free(*state);
     return 0;
 }
 
@@ -68,33 +55,12 @@ static int times_ten(bmp_item *item, void **data)
     return BMP_CONTINUE;
 }
 
-static int record(bmp_item *item, void **data, void *arg)
-{
-    (void)arg;
-    const bmp_buffer *b = *data;
-    return bmp_kw_set_int(bmp_item_meta(item), "value",
-                          atoi((const char *)b->bytes));
-}
-
 static bmp_pipe *make_pipe(void)
 {
     bmp_ops ops = {.data_process = times_ten};
     bmp_pipe *pipe = bmp_pipe_new(&ops, NULL);
-    bmp_pipe_add_post(pipe, record, NULL, "record");
+    bmp_pipe_add_post(pipe, tu_record_value, NULL, "record");
     return pipe;
-}
-
-static char *entries_text(const bmp_pout *pout)
-{
-    json_t *all = json_array();
-    for (size_t i = 0; i < bmp_pout_count(pout); i++) {
-        json_t *e = bmp_pout_entry_json(pout, i);
-        json_object_del(e, "stats");
-        json_array_append_new(all, e);
-    }
-    char *text = json_dumps(all, JSON_SORT_KEYS);
-    json_decref(all);
-    return text;
 }
 
 /* A copy of `line` with the first `from` replaced by `to`. */
@@ -233,7 +199,7 @@ static void results_as_text_make_the_same_run(void **state)
     assert_int_equal(rl.refused, 3 * N_ITEMS + (N_ITEMS - 1) + (N_ITEMS - 1));
     assert_int_equal(bmp_pout_status(pout, FAILING), BMP_ITEM_FAILED);
     assert_string_equal(bmp_pout_error(pout, FAILING), "no \"3\" here");
-    char *a = entries_text(reference), *b = entries_text(pout);
+    char *a = tu_entries_text(reference), *b = tu_entries_text(pout);
     assert_string_equal(a, b);
     free(a);
     free(b);

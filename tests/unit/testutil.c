@@ -1,5 +1,6 @@
 #include "testutil.h"
 
+#include <bigmultipipe.h>
 #include <jansson.h>
 
 #include <setjmp.h>
@@ -113,4 +114,68 @@ json_t *tu_numbered_files(const char *dir, const char *pattern, int n)
         free(path);
     }
     return names;
+}
+
+tu_items *tu_items_new(int n)
+{
+    tu_items *items = calloc(1, sizeof *items);
+    assert_non_null(items);
+    items->dir = tu_mkdtemp();
+    items->out = tu_join(items->dir, "out");
+    items->names = tu_numbered_files(items->dir, "in_%02d.dat", n);
+    return items;
+}
+
+void tu_items_free(tu_items *items)
+{
+    if (!items)
+        return;
+    tu_rmtree(items->dir);
+    free(items->dir);
+    free(items->out);
+    json_decref(items->names);
+    free(items);
+}
+
+int tu_times_ten(bmp_item *item, void **data)
+{
+    (void)item;
+    bmp_buffer *b = *data;
+    char text[32] = {0};
+    memcpy(text, b->bytes, b->size < 31 ? b->size : 31);
+    int n = snprintf(text, sizeof text, "%d\n", atoi(text) * 10);
+    bmp_buffer *out = bmp_buffer_new((size_t)n);
+    memcpy(out->bytes, text, (size_t)n);
+    bmp_object_free(b, NULL);
+    *data = out;
+    return BMP_CONTINUE;
+}
+
+int tu_record_value(bmp_item *item, void **data, void *arg)
+{
+    (void)arg;
+    const bmp_buffer *b = *data;
+    return bmp_kw_set_int(bmp_item_meta(item), "value",
+                          atoi((const char *)b->bytes));
+}
+
+bmp_pipe *tu_times_ten_pipe(void)
+{
+    bmp_ops ops = {.data_process = tu_times_ten};
+    bmp_pipe *pipe = bmp_pipe_new(&ops, NULL);
+    bmp_pipe_add_post(pipe, tu_record_value, NULL, "record");
+    return pipe;
+}
+
+char *tu_entries_text(const bmp_pout *pout)
+{
+    json_t *all = json_array();
+    for (size_t i = 0; i < bmp_pout_count(pout); i++) {
+        json_t *e = bmp_pout_entry_json(pout, i);
+        json_object_del(e, "stats");
+        json_array_append_new(all, e);
+    }
+    char *text = json_dumps(all, JSON_SORT_KEYS);
+    json_decref(all);
+    return text;
 }

@@ -51,4 +51,33 @@ struct json_t *tu_numbered_files(const char *dir, const char *pattern, int n);
 /* Runs a shell command; returns its exit status (-1 on failure). */
 int tu_system(const char *fmt, ...);
 
+/* ---- one computation, the same under every executor --------------------
+ * For tests that run one pipe through several executors and compare. */
+
+/* A scratch folder `dir` with `n` inputs made by tu_numbered_files()
+ * (in_00.dat ...) in `names`, and `out`, the name of a folder beside
+ * them (not made). */
+typedef struct tu_items {
+    char *dir;
+    char *out;
+    struct json_t *names;
+} tu_items;
+tu_items *tu_items_new(int n);
+/* Removes the folder and frees `items`. */
+void tu_items_free(tu_items *items);
+
+struct bmp_item;
+struct bmp_pipe;
+struct bmp_pout;
+/* data_process: the item's buffer holds a number as text; it becomes
+ * ten times that number, as text ending with a newline. */
+int tu_times_ten(struct bmp_item *item, void **data);
+/* A post-process step: the buffer's number as the meta key "value". */
+int tu_record_value(struct bmp_item *item, void **data, void *arg);
+/* A new pipe of tu_times_ten and tu_record_value. */
+struct bmp_pipe *tu_times_ten_pipe(void);
+/* The pout's entries without their stats, as one JSON text with sorted
+ * keys (two runs of one pipe compare equal); malloc'd. */
+char *tu_entries_text(const struct bmp_pout *pout);
+
 #endif
