@@ -10,6 +10,8 @@ packages=(
   python3 python3-numpy python3-astropy
   tmux parallel
   libopenmpi-dev openmpi-bin
+  python3-dev python3-venv python3-cffi python3-pytest python3-setuptools
+  jq chromium
 )
 
 missing=()
