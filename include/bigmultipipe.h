@@ -1080,8 +1080,18 @@ typedef enum bmp_dtype {
 
 #define BMP_MAX_DIMS 32
 
-/* An n-dimensional array; a library data object (bmp_object_free frees
- * it, and the memory map when `data` is mapped). */
+/* An n-dimensional array; a library data object (bmp_array_free, or
+ * bmp_object_free, frees it, its header and the memory map when `data`
+ * is mapped).
+ *
+ * `header` belongs to the array: freeing the array json_decref's it.  To
+ * move the header of `in` to a new array `out` (the usual step: read,
+ * convert, free the input, write the result with the input's cards):
+ *     out->header = in->header;   in->header = NULL;
+ * before `in` is freed.  To share it, json_incref(in->header) instead of
+ * the NULL (both arrays then hold the same cards: a card added through
+ * one shows in the other); for cards of its own, json_deep_copy().  New
+ * arrays (bmp_array_new, bmp_array_convert) start with no header. */
 typedef struct bmp_array {
     bmp_object obj;
     bmp_dtype dtype;
@@ -1113,6 +1123,75 @@ BMP_API bmp_array *bmp_array_new(bmp_dtype dtype, int ndim,
  *  honouring `byteorder`.  i must be < count. */
 BMP_API double bmp_array_get_double(const bmp_array *a, size_t i);
 BMP_API void bmp_array_set_double(bmp_array *a, size_t i, double v);
+/*! bmp_array_free() : frees the array, its data (or map) and its header;
+ *  the same as bmp_object_free(a, NULL).  NULL is a no-op. */
+BMP_API void bmp_array_free(bmp_array *a);
+
+/*! bmp_array_f32() / bmp_array_f64() : the data as a `float *` or
+ *  `double *` for a loop over the elements (storage order), when the
+ *  array is float32 (float64) in native byte order; NULL otherwise, or
+ *  for NULL.  Borrowed: valid while the array lives.  After
+ *  bmp_array_convert(a, BMP_DTYPE_FLOAT32, ...) the result always
+ *  qualifies. */
+BMP_API float *bmp_array_f32(bmp_array *a);
+BMP_API double *bmp_array_f64(bmp_array *a);
+
+/*! bmp_array_convert() :
+ *  A new array of dtype `to` with the shape, memory order and values of
+ *  `a`: NumPy's a.astype(to), for every dtype above and either byte order
+ *  of `a`.  The result is native-endian and has no header (see bmp_array
+ *  for moving one); `a` is left as it is.  Converting to a's own dtype
+ *  makes a native-endian copy.  Values (doc/arrays.md has the table):
+ *    to a float      rounded to nearest (ties to even), as NumPy; too
+ *                    large for float16/float32 becomes +-inf, as NumPy
+ *    float to int    truncated toward zero, as NumPy does in range
+ *    to bool         nonzero (NaN included) is true, as NumPy
+ *    to complex      imaginary part 0
+ *  Refused, where NumPy gives an undefined or wrapped value or drops the
+ *  imaginary part: NaN or +-inf to an integer; a value outside the
+ *  integer dtype's range (after truncation), whether from a float or from
+ *  another integer (NumPy wraps int32 -1 to uint16 65535); a complex value
+ *  with a nonzero imaginary part to a real dtype.  The error names the
+ *  first such element, and nothing is made.
+ *  @return 0 with *out a new array (bmp_array_free); BMP_EINVAL (NULL
+ *          argument, an array whose fields disagree, a value the dtype
+ *          cannot hold), BMP_EUNSUPPORTED (unknown dtype), -ENOMEM; `err`
+ *          (may be NULL) says which.  Worker-safe; thread-safe for
+ *          distinct `out`s. */
+BMP_API int bmp_array_convert(const bmp_array *a, bmp_dtype to,
+                              bmp_array **out, bmp_error *err);
+
+/* Statistics of an array's values, NaNs left out (bmp_array_stats). */
+typedef struct bmp_stats {
+    size_t count;     /* values used: elements that are not NaN */
+    size_t nan_count; /* NaN elements, left out of everything below */
+    double mean;      /* NaN when count is 0, as below */
+    double std;       /* sqrt(sum((x - mean)^2) / (count - ddof)); NaN
+                         when count <= ddof */
+    double min, max;  /* infinities count as values */
+    double median;    /* middle value; the mean of the two middle values
+                         when count is even */
+} bmp_stats;
+
+/*! bmp_array_stats() :
+ *  Mean, standard deviation, minimum, maximum and median of the values
+ *  of `a` (any real dtype, either byte order, any shape: all elements)
+ *  in one call.  NaNs are left out and counted, as NumPy's nanmean,
+ *  nanstd, nanmin, nanmax and nanmedian do (np.median would return NaN
+ *  for them all); an empty or all-NaN array gives count 0 and NaN
+ *  results, with 0 returned.  `ddof` as NumPy's (0: the population
+ *  standard deviation, NumPy's default; 1: the sample one).  Sums are
+ *  pairwise in double precision, the deviations taken from the mean
+ *  (two passes), so a large common offset costs no precision.  The
+ *  median is found by selection in O(n), on a copy: `a` is not changed.
+ *  Uses count * 4 (float32 and narrower) or count * 8 bytes of scratch.
+ *  int64 and uint64 values above 2^53 are rounded to double.
+ *  @return 0; BMP_EINVAL (NULL argument, an array whose fields disagree,
+ *          ddof < 0), BMP_EUNSUPPORTED (complex or unknown dtype),
+ *          -ENOMEM; `err` (may be NULL) says which, and *st is then
+ *          untouched.  Worker-safe; thread-safe. */
+BMP_API int bmp_array_stats(const bmp_array *a, int ddof, bmp_stats *st,
+                            bmp_error *err);
 
 #include "bigmultipipe/npy.h"
 #include "bigmultipipe/fits.h"

@@ -153,7 +153,7 @@ static void store_native(bmp_array *a, size_t i, const unsigned char *in)
             p[off + k] = in[off + part - 1 - k];
 }
 
-static double half_to_double(uint16_t h)
+double bmp__half_to_double(uint16_t h)
 {
     int sign = h >> 15, exp = (h >> 10) & 0x1f, frac = h & 0x3ff;
     double v;
@@ -189,7 +189,7 @@ double bmp_array_get_double(const bmp_array *a, size_t i)
     case BMP_DTYPE_FLOAT16: {
         uint16_t h;
         memcpy(&h, buf, 2);
-        return half_to_double(h);
+        return bmp__half_to_double(h);
     }
     case BMP_DTYPE_FLOAT32: AS(float)
     case BMP_DTYPE_FLOAT64: AS(double)
@@ -228,6 +228,45 @@ void bmp_array_set_double(bmp_array *a, size_t i, double v)
 #undef TO
     }
     store_native(a, i, buf);
+}
+
+void bmp_array_free(bmp_array *a)
+{
+    if (a)
+        a->obj.destroy(a);
+}
+
+int bmp__array_is_native(const bmp_array *a)
+{
+    char native = NATIVE_IS_LITTLE ? '<' : '>';
+    /* '|' on a multi-byte type reads as native, as NumPy reads it. */
+    return a->itemsize == 1 || a->byteorder == native || a->byteorder == '|';
+}
+
+int bmp__array_check(const bmp_array *a)
+{
+    if (!a || !bmp_dtype_size(a->dtype) ||
+        a->itemsize != bmp_dtype_size(a->dtype) || (a->nbytes && !a->data) ||
+        a->nbytes != a->count * a->itemsize)
+        return 0;
+    return bmp__array_is_native(a) || a->byteorder == '<' ||
+           a->byteorder == '>';
+}
+
+float *bmp_array_f32(bmp_array *a)
+{
+    return a && a->dtype == BMP_DTYPE_FLOAT32 && bmp__array_check(a) &&
+                   bmp__array_is_native(a)
+               ? a->data
+               : NULL;
+}
+
+double *bmp_array_f64(bmp_array *a)
+{
+    return a && a->dtype == BMP_DTYPE_FLOAT64 && bmp__array_check(a) &&
+                   bmp__array_is_native(a)
+               ? a->data
+               : NULL;
 }
 
 int bmp__is_array(const void *data)

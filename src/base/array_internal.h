@@ -24,4 +24,14 @@ bmp_array *bmp__array_alloc_header(bmp_dtype dtype, int ndim,
 int bmp__array_adopt_map(bmp_array *a, void *map_base, size_t map_len,
                          void *data);
 
+/* 1 when the array's fields agree with each other (dtype known, sizes,
+ * data present, a byte order of '<', '>' or '|'); 0 otherwise or NULL. */
+int bmp__array_check(const bmp_array *a);
+
+/* 1 when the elements are in native byte order (one-byte types always). */
+int bmp__array_is_native(const bmp_array *a);
+
+/* An IEEE half-precision value (its bits, native order) as a double. */
+double bmp__half_to_double(uint16_t h);
+
 #endif
