@@ -330,6 +330,47 @@ static int refuse(const bmp_array *a, bmp_dtype to, const wide_chunk *w,
                          value, why);
 }
 
+/* The common cases in one pass, without the wide form: a native array of
+ * a plain C number type to float32 or float64 (which every value fits),
+ * or to its own dtype.  @return 1 when done. */
+#define DIRECT(type, code)                             \
+    case code: {                                       \
+        const type *x = a->data;                       \
+        if (b->dtype == BMP_DTYPE_FLOAT32)             \
+            for (size_t i = 0; i < a->count; i++)      \
+                ((float *)b->data)[i] = (float)x[i];   \
+        else                                           \
+            for (size_t i = 0; i < a->count; i++)      \
+                ((double *)b->data)[i] = (double)x[i]; \
+        return 1;                                      \
+    }
+
+static int convert_direct(const bmp_array *a, bmp_array *b)
+{
+    if (!bmp__array_is_native(a))
+        return 0;
+    if (a->dtype == b->dtype) {
+        memcpy(b->data, a->data, a->nbytes);
+        return 1;
+    }
+    if (b->dtype != BMP_DTYPE_FLOAT32 && b->dtype != BMP_DTYPE_FLOAT64)
+        return 0;
+    switch (a->dtype) {
+        DIRECT(int8_t, BMP_DTYPE_INT8)
+        DIRECT(int16_t, BMP_DTYPE_INT16)
+        DIRECT(int32_t, BMP_DTYPE_INT32)
+        DIRECT(int64_t, BMP_DTYPE_INT64)
+        DIRECT(uint8_t, BMP_DTYPE_UINT8)
+        DIRECT(uint16_t, BMP_DTYPE_UINT16)
+        DIRECT(uint32_t, BMP_DTYPE_UINT32)
+        DIRECT(uint64_t, BMP_DTYPE_UINT64)
+        DIRECT(float, BMP_DTYPE_FLOAT32)
+        DIRECT(double, BMP_DTYPE_FLOAT64)
+    default: return 0;
+    }
+}
+#undef DIRECT
+
 int bmp_array_convert(const bmp_array *a, bmp_dtype to, bmp_array **out,
                       bmp_error *err)
 {
@@ -347,7 +388,8 @@ int bmp_array_convert(const bmp_array *a, bmp_dtype to, bmp_array **out,
                              "cannot convert the %s array: its itemsize, "
                              "count, nbytes, data and byteorder disagree",
                              bmp_dtype_name(a->dtype));
-    bmp_array *b = bmp_array_new(to, a->ndim, a->shape);
+    /* Every element is written below: no need to zero the memory first. */
+    bmp_array *b = bmp__array_new_uninit(to, a->ndim, a->shape);
     if (!b)
         return bmp_error_set(err, -ENOMEM, "convert", NULL,
                              "cannot convert %s to %s: out of memory for "
@@ -355,6 +397,10 @@ int bmp_array_convert(const bmp_array *a, bmp_dtype to, bmp_array **out,
                              bmp_dtype_name(a->dtype), bmp_dtype_name(to),
                              a->count);
     b->fortran_order = a->fortran_order;
+    if (convert_direct(a, b)) {
+        *out = b;
+        return 0;
+    }
     wide_chunk *w = malloc(sizeof *w);
     if (!w) {
         bmp_array_free(b);

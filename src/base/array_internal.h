@@ -20,6 +20,15 @@ typedef struct bmp__array_storage {
 bmp_array *bmp__array_alloc_header(bmp_dtype dtype, int ndim,
                                    const size_t *shape);
 
+/* malloc (one byte for 0), advising huge pages for large blocks; free()
+ * frees it. */
+void *bmp__array_malloc(size_t nbytes);
+
+/* As bmp_array_new(), with the data not zeroed: for callers that write
+ * every element. */
+bmp_array *bmp__array_new_uninit(bmp_dtype dtype, int ndim,
+                                 const size_t *shape);
+
 /* Makes the array's storage a memory map; destruction will munmap it. */
 int bmp__array_adopt_map(bmp_array *a, void *map_base, size_t map_len,
                          void *data);

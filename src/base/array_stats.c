@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #define KERNEL_T float
@@ -124,7 +125,7 @@ int bmp_array_stats(const bmp_array *a, int ddof, bmp_stats *st,
 
     int narrow = float_holds(a->dtype);
     size_t size = narrow ? sizeof(float) : sizeof(double);
-    void *values = malloc(a->count ? a->count * size : 1);
+    void *values = bmp__array_malloc(a->count * size);
     if (!values) {
         bmp_array_free(copy);
         return bmp_error_set(err, -ENOMEM, "stats", NULL,

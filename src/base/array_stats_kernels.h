@@ -175,15 +175,13 @@ static void KERNEL(select)(KERNEL_T *v, size_t n, size_t k)
     }
 }
 
-/* The median of v[0, n), n >= 1; reorders v. */
-static double KERNEL(median)(KERNEL_T *v, size_t n)
+/* The median, once select() has put the upper middle value at v[k]: that
+ * value (`odd`), or its mean with the largest of the values before it. */
+static double KERNEL(middle)(const KERNEL_T *v, size_t k, int odd)
 {
-    size_t k = n / 2;
-    KERNEL(select)(v, n, k);
     double upper = v[k];
-    if (n % 2)
+    if (odd)
         return upper;
-    /* The lower middle value: the largest of the values before k. */
     KERNEL_T lower = v[0];
     for (size_t i = 1; i < k; i++)
         lower = v[i] > lower ? v[i] : lower;
@@ -192,4 +190,60 @@ static double KERNEL(median)(KERNEL_T *v, size_t n)
     return isinf(mid) && isfinite(lower) && isfinite(upper)
                ? (double)lower / 2 + upper / 2
                : mid;
+}
+
+/* The median of v[0, n), n >= 1, by selection on the whole; reorders v. */
+static double KERNEL(median_select)(KERNEL_T *v, size_t n)
+{
+    KERNEL(select)(v, n, n / 2);
+    return KERNEL(middle)(v, n / 2, n % 2);
+}
+
+/* The median of v[0, n), n >= 1; reorders v.
+ *
+ * For large n, Floyd and Rivest's idea: two values p1 <= p2 taken from a
+ * sample so that the middle ranks of v almost surely lie between them,
+ * one pass that counts the values below p1 and moves those in [p1, p2]
+ * to the front, and a selection among these few (about 6 / sqrt(SAMPLE)
+ * of n).  The pass has no unpredictable branch and reads v once, where a
+ * quickselect partitions it several times with a branch per element it
+ * mispredicts half the time.  The pass swaps instead of overwriting, so
+ * that v keeps its values; when the sample misled (a chance of about
+ * 1e-8 on unordered data, or many values equal to p1 or p2), selection
+ * over the whole is done instead. */
+static double KERNEL(median)(KERNEL_T *v, size_t n)
+{
+    enum { SAMPLE = 16384, MARGIN = 3 * 128 /* 3 sqrt(SAMPLE) */ };
+    if (n < 16 * SAMPLE)
+        return KERNEL(median_select)(v, n);
+    KERNEL_T *s = malloc(SAMPLE * sizeof *s);
+    if (!s)
+        return KERNEL(median_select)(v, n);
+    uint64_t seed = 0x9e3779b97f4a7c15u;
+    for (size_t i = 0; i < SAMPLE; i++) {
+        seed = seed * 6364136223846793005u + 1442695040888963407u;
+        s[i] = v[(seed >> 11) % n];
+    }
+    size_t k = n / 2, lower_rank = n % 2 ? k : k - 1;
+    size_t center = SAMPLE / 2;
+    size_t j1 = center - MARGIN, j2 = center + MARGIN;
+    KERNEL(select)(s, SAMPLE, j1);
+    KERNEL(select)(s + j1, SAMPLE - j1, j2 - j1);
+    KERNEL_T p1 = s[j1], p2 = s[j2];
+    free(s);
+
+    size_t below = 0, m = 0;
+    for (size_t i = 0; i < n; i++) {
+        KERNEL_T x = v[i], t = v[m];
+        below += x < p1;
+        v[m] = x;
+        v[i] = t;
+        m += (x >= p1) & (x <= p2);
+    }
+    if (below > lower_rank || below + m <= k)
+        return KERNEL(median_select)(v, n);
+    /* Ranks below, and k - below within the front; when n is even, the
+     * lower middle value (rank k - 1 >= below) is there too. */
+    KERNEL(select)(v, m, k - below);
+    return KERNEL(middle)(v, k - below, n % 2);
 }

@@ -206,9 +206,10 @@ static double sorted_median(const double *v, size_t n)
 static void stats_median_by_selection(void **state)
 {
     (void)state;
-    const size_t big[] = {1000, 4097, 100000};
+    /* Above 262144 values the median is found through a sample. */
+    const size_t big[] = {1000, 4097, 100000, 300000, 300001};
     uint64_t seed = 15;
-    for (size_t round = 0; round < 70 + 3; round++) {
+    for (size_t round = 0; round < 70 + 5; round++) {
         size_t n = round < 70 ? round + 1 : big[round - 70];
         double *v = malloc(n * sizeof *v);
         for (int pattern = 0; pattern < 7; pattern++) {
@@ -244,6 +245,34 @@ static void stats_median_by_selection(void **state)
             bmp_array_free(f);
             bmp_array_free(a);
         }
+        free(v);
+    }
+}
+
+/* The sample of a large array misleads when every value it reads is the
+ * smallest: this builds such an array, replaying the sampler's sequence
+ * (array_stats_kernels.h: SAMPLE 16384 draws of a 64-bit LCG from a fixed
+ * seed), and checks that the median is still right. */
+static void stats_median_misleading_sample(void **state)
+{
+    (void)state;
+    const size_t counts[] = {300000, 300001};
+    for (size_t c = 0; c < 2; c++) {
+        size_t n = counts[c];
+        double *v = malloc(n * sizeof *v);
+        for (size_t i = 0; i < n; i++)
+            v[i] = 1000.0 + (double)((i * 7919) % n);
+        uint64_t seed = 0x9e3779b97f4a7c15u;
+        for (size_t i = 0; i < 16384; i++) {
+            seed = seed * 6364136223846793005u + 1442695040888963407u;
+            v[(seed >> 11) % n] = -1;
+        }
+        double want = sorted_median(v, n);
+        bmp_array *a = f64_array(v, n);
+        bmp_stats s = stats_of(a, 0);
+        if (s.median != want)
+            fail_msg("n %zu: median %.17g, sorted %.17g", n, s.median, want);
+        bmp_array_free(a);
         free(v);
     }
 }
@@ -416,6 +445,7 @@ int main(void)
         cmocka_unit_test(stats_nan_left_out),
         cmocka_unit_test(stats_infinities_and_huge_values),
         cmocka_unit_test(stats_median_by_selection),
+        cmocka_unit_test(stats_median_misleading_sample),
         cmocka_unit_test(stats_every_real_dtype),
         cmocka_unit_test(stats_match_numpy),
         cmocka_unit_test(stats_bad_arguments),
