@@ -9,7 +9,6 @@ bias, divide by the flat, then mean, std, min, max and np.median.
 Prints one JSON object a line, in array_reduce.c's form.
 """
 import json
-import statistics
 import sys
 import time
 
@@ -40,8 +39,9 @@ def main():
         for _ in range(reps):
             s, t = reduce(raw, bias, flat)
             times.append(t)
-        phase = [statistics.median(t[i] for t in times) for i in range(3)]
-        total = statistics.median(sum(t) for t in times)
+        # The fastest, as array_reduce.c reports: the least disturbed.
+        phase = [min(t[i] for t in times) for i in range(3)]
+        total = min(sum(t) for t in times)
         mean, std, lo, hi, median = (float(x) for x in s)
         print(json.dumps({"input": name, "method": "NumPy", "reps": reps,
                           "convert": phase[0], "arithmetic": phase[1],

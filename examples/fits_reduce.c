@@ -14,6 +14,7 @@
  *                  number (keyword `bias`) or a frame (keyword
  *                  `bias_file`, read once per item in its worker)
  *   post step      median, mean, std, min and max of the result into meta
+ *                  (bmp_array_stats)
  * Each output keeps its input's header cards, plus HISTORY cards saying
  * what was done; the pout lists every item with its metadata.
  */
@@ -47,7 +48,9 @@ static void add_history(bmp_array *a, const char *fmt, ...)
     json_decref(v);
 }
 
-/* Replaces the item's image by (image - bias) * scale, as float32. */
+/* Replaces the item's image by (image - bias) * scale, as float32: the
+ * image converted once (bmp_array_convert, any dtype and byte order the
+ * file had), then a plain loop over float pointers. */
 static int calibrate(bmp_item *item, void **data)
 {
     bmp_array *in = *data;
@@ -55,86 +58,73 @@ static int calibrate(bmp_item *item, void **data)
     double scale = bmp_kw_real(kw, "scale", 1.0);
     double bias = bmp_kw_real(kw, "bias", 0.0);
     const char *bias_file = bmp_kw_str(kw, "bias_file", NULL);
+    bmp_error err = {0};
 
-    bmp_array *frame = NULL;
+    bmp_array *frame = NULL, *frame32 = NULL;
     if (bias_file) {
-        bmp_error err = {0};
         int rc = bmp_fits_read(bias_file, NULL, &frame, &err);
         if (rc < 0)
             return bmp_item_fail(item, rc, "bias frame: %s", err.text);
         if (frame->count != in->count || frame->ndim != in->ndim ||
             memcmp(frame->shape, in->shape,
                    sizeof(size_t) * (size_t)in->ndim)) {
-            bmp_object_free(frame, NULL);
+            bmp_array_free(frame);
             return bmp_item_fail(item, BMP_EINVAL,
                                  "bias frame %s has another shape than %s",
                                  bias_file, bmp_item_name(item));
         }
+        rc = bmp_array_convert(frame, BMP_DTYPE_FLOAT32, &frame32, &err);
+        bmp_array_free(frame);
+        if (rc < 0)
+            return bmp_item_fail(item, rc, "bias frame: %s", err.text);
     }
 
-    bmp_array *out = bmp_array_new(BMP_DTYPE_FLOAT32, in->ndim, in->shape);
-    if (!out) {
-        bmp_object_free(frame, NULL);
-        return bmp_item_fail(item, -ENOMEM, "out of memory");
+    bmp_array *out = NULL;
+    int rc = bmp_array_convert(in, BMP_DTYPE_FLOAT32, &out, &err);
+    if (rc < 0) {
+        bmp_array_free(frame32);
+        return bmp_item_fail(item, rc, "%s", err.text);
     }
-    out->header = in->header ? json_deep_copy(in->header) : json_array();
-    float *o = out->data;
-    for (size_t i = 0; i < in->count; i++) {
-        double b = frame ? bmp_array_get_double(frame, i) : bias;
-        o[i] = (float)((bmp_array_get_double(in, i) - b) * scale);
-    }
-    if (frame)
+    float *o = bmp_array_f32(out);
+    const float *b = frame32 ? bmp_array_f32(frame32) : NULL;
+    float s = (float)scale, level = (float)bias;
+    for (size_t i = 0; i < out->count; i++)
+        o[i] = (o[i] - (b ? b[i] : level)) * s;
+
+    /* The input's header cards move to the result (the writer replaces
+     * the structural ones), and the input, freed below, lets go of them. */
+    out->header = in->header ? in->header : json_array();
+    in->header = NULL;
+    if (frame32)
         add_history(out, "bias frame %s subtracted", bias_file);
     else
         add_history(out, "bias %g subtracted", bias);
     add_history(out, "scaled by %g", scale);
-    bmp_object_free(frame, NULL);
+    bmp_array_free(frame32);
 
     bmp_item_data_free(item, in);
     *data = out;
     return BMP_CONTINUE;
 }
 
-static int cmp_float(const void *a, const void *b)
-{
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
-}
-
-/* A post-process step: statistics of the finite pixels into meta. */
+/* A post-process step: statistics of the pixels into meta; NaN pixels
+ * (blank in the file) are left out and counted. */
 static int statistics(bmp_item *item, void **data, void *arg)
 {
     (void)arg;
-    const bmp_array *a = *data;
-    const float *v = a->data;
-    float *sorted = malloc(a->count * sizeof *sorted + 1);
-    if (!sorted)
-        return bmp_item_fail(item, -ENOMEM, "out of memory");
-    size_t n = 0;
-    double sum = 0, sum2 = 0;
-    for (size_t i = 0; i < a->count; i++)
-        if (isfinite(v[i])) {
-            sorted[n++] = v[i];
-            sum += v[i];
-        }
-    if (n == 0) {
-        free(sorted);
-        return bmp_item_fail(item, BMP_EINVAL, "no finite pixels");
-    }
-    double mean = sum / (double)n;
-    for (size_t i = 0; i < n; i++)
-        sum2 += (sorted[i] - mean) * (sorted[i] - mean);
-    qsort(sorted, n, sizeof *sorted, cmp_float);
-    double median = n % 2 ? sorted[n / 2]
-                          : 0.5 * ((double)sorted[n / 2 - 1] + sorted[n / 2]);
-
+    bmp_stats s;
+    bmp_error err = {0};
+    int rc = bmp_array_stats(*data, 0, &s, &err);
+    if (rc < 0)
+        return bmp_item_fail(item, rc, "%s", err.text);
+    if (s.count == 0)
+        return bmp_item_fail(item, BMP_EINVAL, "no pixels that are not NaN");
     json_t *meta = bmp_item_meta(item);
-    bmp_kw_set_real(meta, "median", median);
-    bmp_kw_set_real(meta, "mean", mean);
-    bmp_kw_set_real(meta, "std", sqrt(sum2 / (double)n));
-    bmp_kw_set_real(meta, "min", sorted[0]);
-    bmp_kw_set_real(meta, "max", sorted[n - 1]);
-    free(sorted);
+    bmp_kw_set_real(meta, "median", s.median);
+    bmp_kw_set_real(meta, "mean", s.mean);
+    bmp_kw_set_real(meta, "std", s.std);
+    bmp_kw_set_real(meta, "min", s.min);
+    bmp_kw_set_real(meta, "max", s.max);
     return BMP_CONTINUE;
 }
 
@@ -180,9 +170,9 @@ static json_t *make_inputs(const char *dir, char *bias_path, size_t size)
             exit(1);
         }
         json_array_append_new(names, json_string(path));
-        bmp_object_free(a, NULL);
+        bmp_array_free(a);
     }
-    bmp_object_free(bias, NULL);
+    bmp_array_free(bias);
     return names;
 }
 
