@@ -77,8 +77,9 @@ load = os.getloadavg()[0]
 print(f"Machine: {cpus} CPUs, {platform.machine()}, Linux "
       f"{platform.release()}; load average {load:.2f} at the end.  "
       f"{rounds} rounds of {reps} reductions per method, C and NumPy "
-      "taking turns; each figure is the shortest time of all rounds, the "
-      "one other programs disturbed least (the machine is shared).  "
+      "taking turns; each figure is the shortest of its column over all "
+      "rounds, the time other programs disturbed least (the machine is "
+      "shared), so a total can exceed the sum of its phases.  "
       "NumPy " + __import__("numpy").__version__ + ".")
 print()
 print("| raw frame | method | convert | subtract, divide | statistics | "
