@@ -15,10 +15,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define NATIVE (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? '<' : '>')
@@ -521,6 +524,51 @@ static void array_typed_access(void **state)
     bmp_array_free(d);
 }
 
+/* Out of memory: a clear -ENOMEM from both calls, in a child whose
+ * address space has room for little more than it holds. */
+static void convert_and_stats_out_of_memory(void **state)
+{
+    (void)state;
+    if (TU_UNDER_ASAN || TU_UNDER_TSAN)
+        skip(); /* the sanitizers reserve terabytes of address space */
+    size_t shape[1] = {4u << 20};
+    bmp_array *a = bmp_array_new(BMP_DTYPE_FLOAT32, 1, shape);
+    assert_non_null(a);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        long pages = 0;
+        FILE *f = fopen("/proc/self/statm", "r");
+        if (!f || fscanf(f, "%ld", &pages) != 1)
+            _exit(10);
+        fclose(f);
+        /* 8 MiB more than now: less than the 32 MiB of a float64 copy
+         * and the 16 MiB of the statistics' scratch copy. */
+        struct rlimit rl;
+        rl.rlim_cur = rl.rlim_max = (rlim_t)pages *
+                                        (rlim_t)sysconf(_SC_PAGESIZE) +
+                                    (8u << 20);
+        if (setrlimit(RLIMIT_AS, &rl) != 0)
+            _exit(11);
+        bmp_array *b = NULL;
+        bmp_error err = {0};
+        if (bmp_array_convert(a, BMP_DTYPE_FLOAT64, &b, &err) != -ENOMEM ||
+            b || !strstr(err.text, "out of memory for 4194304 elements"))
+            _exit(12);
+        bmp_stats st = {.count = 7};
+        memset(&err, 0, sizeof err);
+        if (bmp_array_stats(a, 0, &st, &err) != -ENOMEM || st.count != 7 ||
+            !strstr(err.text, "out of memory"))
+            _exit(13);
+        _exit(0);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    bmp_array_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -532,6 +580,7 @@ int main(void)
         cmocka_unit_test(convert_bad_arguments),
         cmocka_unit_test(array_free_and_header_move),
         cmocka_unit_test(array_typed_access),
+        cmocka_unit_test(convert_and_stats_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
