@@ -125,9 +125,16 @@ bmp_array *bmp__array_new_uninit(bmp_dtype dtype, int ndim,
 
 bmp_array *bmp_array_new(bmp_dtype dtype, int ndim, const size_t *shape)
 {
-    bmp_array *a = bmp__array_new_uninit(dtype, ndim, shape);
-    if (a)
-        memset(a->data, 0, a->nbytes);
+    bmp_array *a = bmp__array_alloc_header(dtype, ndim, shape);
+    if (!a)
+        return NULL;
+    /* calloc, not malloc and memset: a large block comes zeroed from the
+     * system, and pages never written are never committed. */
+    a->data = calloc(a->nbytes ? a->nbytes : 1, 1);
+    if (!a->data) {
+        free(a);
+        return NULL;
+    }
     return a;
 }
 
