@@ -26,11 +26,18 @@ static double now_s(void)
 }
 
 /* `w` as a shell word, quoted only where a shell would need it, after a
- * space when `space`.  @return 0, or -1 on ENOMEM. */
-static int print_word(FILE *f, const char *w, int space)
+ * space when `space`.  `braces`: braces and commas need no quotes (for
+ * the pipeline_id, whose text must not change between versions: a
+ * journal compares it); else they are quoted, as bash would expand
+ * {a,b}.  @return 0, or -1 on ENOMEM. */
+static int print_word(FILE *f, const char *w, int space, int braces)
 {
-    if (*w && strspn(w, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv"
-                        "wxyz0123456789_./{}=:,+@%-") == strlen(w)) {
+    const char *safe = braces
+                           ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv"
+                             "wxyz0123456789_./{}=:,+@%-"
+                           : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv"
+                             "wxyz0123456789_./=:+@%-";
+    if (*w && strspn(w, safe) == strlen(w)) {
         fprintf(f, "%s%s", space ? " " : "", w);
         return 0;
     }
@@ -61,7 +68,7 @@ static int set_pipeline_id(tool_args *a)
     for (int i = 0; i < a->ncommand; i++) {
         /* Quoted only where a shell would need it, for a readable
          * message when it changes. */
-        if (print_word(f, a->command[i], i > 0) < 0) {
+        if (print_word(f, a->command[i], i > 0, 1) < 0) {
             fclose(f);
             free(id);
             return -1;
@@ -240,7 +247,7 @@ static int dry_run(const tool_args *a, const json_t *names, int uses_out,
             fputs(argv[2], stdout);
         } else {
             for (size_t k = 0; argv[k]; k++)
-                if (print_word(stdout, argv[k], k > 0) < 0)
+                if (print_word(stdout, argv[k], k > 0, 0) < 0)
                     break;
         }
         putchar('\n');

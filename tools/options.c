@@ -43,6 +43,7 @@ enum opt_id {
     O_DRY_RUN,
     O_HALT,
     O_JOB_META,
+    O_ADAPTIVE,
     O_HELP
 };
 
@@ -102,6 +103,10 @@ static const tool_option tool_options[] = {
     {O_EXPAND, "process_expand_factor", 0, "F", RP, G_RESOURCES,
      "memory one item needs, as F times its input's size (when "
      "--process_size is not given)"},
+    {O_ADAPTIVE, "adaptive", 0, NULL, RP, G_RESOURCES,
+     "learn the memory an item needs from the items that finished (their "
+     "peak resident memory, the command's own included), starting from "
+     "--process_expand_factor or --process_size"},
     {O_TIMEOUT, "timeout", 0, "SECONDS", CMD_RUN, G_RELIABILITY,
      "kill an item's command after SECONDS; the item ends as timed_out"},
     {O_RETRIES, "retries", 0, "N", CMD_RUN, G_RELIABILITY,
@@ -601,6 +606,7 @@ static int apply(const tool_option *o, const char *value, tool_args *a,
         rc = bmp_kw_set_real(a->kw, o->name, x);
         break;
     case O_OVERWRITE: rc = bmp_kw_set_bool(a->kw, "overwrite", 1); break;
+    case O_ADAPTIVE: rc = bmp_kw_set_bool(a->kw, "adaptive", 1); break;
     case O_RESUME: rc = bmp_kw_set_bool(a->kw, "resume", 1); break;
     case O_FORCE_RESUME: rc = bmp_kw_set_bool(a->kw, "force_resume", 1); break;
     case O_JOURNAL: rc = bmp_kw_set_str(a->kw, "journal", value); break;

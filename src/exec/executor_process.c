@@ -590,6 +590,10 @@ static void sample(pool *p, double now)
         int64_t rss, vm;
         if (!busy(w) || bmp__proc_mem("", w->pid, &rss, &vm) != 0)
             continue;
+        /* A program the item runs holds its memory beside the worker's:
+         * the item's growth is both, so that pressure and estimates see
+         * commands too. */
+        rss += bmp__children_rss(w->pid);
         w->rss = rss;
         sum += rss;
         if (w->base_rss >= 0) {
