@@ -238,16 +238,29 @@ static const pair placeholders[] = {
     {"{out}",
      "where the command writes its output: a temporary .NAME.bmp-XXXXXX.EXT "
      "beside the output name NAME (outdir, then the input's stem, "
-     "outname_append and extension: d/a.tar.gz gives ./a.tar_bmp.gz), "
-     "renamed to NAME when the item succeeds"},
+     "outname_append and extension, or --out-ext: d/a.tar.gz gives "
+     "./a.tar_bmp.gz), renamed to NAME when the item succeeds"},
     {"{outdir}", "the value of --outdir (default .)"},
     {"{stem}", "the input's base name without its extension"},
     {"{ext}", "the input's extension with its dot, or nothing"},
+    {"{}", "the input name, as {in} (GNU parallel's)"},
+    {"{/}", "the input's base name"},
+    {"{//}", "the input's directory (. when it has none)"},
+    {"{.}", "the input name without its extension"},
+    {"{/.}", "the input's base name without its extension"},
+    {"{#}", "the item's number, from 1, in input order"},
+    {"{%}",
+     "the job slot: the number of the worker that runs the item, from 1 "
+     "to the number of workers"},
 };
 
 static const char placeholders_note[] =
-    "Only these exact words are replaced; other text in braces, such as "
-    "an awk program, is left as it is. A relative name that starts with "
+    "A name in braces made of letters, digits and _ . / # % = - (not "
+    "after a $) that is none of these is a usage error, never passed on "
+    "as it is; other text in braces, such as the awk program '{ print $1 "
+    "}' (with a space), ${HOME} or {a,b}, is left as it is. The extension "
+    "is the last dot-suffix of the base name; a hidden name (.profile) "
+    "has none. A relative name, base name or directory that starts with "
     "- is given as ./-NAME, so that no program takes it for an option. A "
     "command without {out} has no output: no temporary is made, and an "
     "existing file of the output name does not matter. Inputs that are "
@@ -283,8 +296,11 @@ static const char *const output_text[] = {
     "The pout has one JSON object per input, one a line, in input order, "
     "with in_name, outname (null when none), meta, status (ok, no_output, "
     "failed, crashed, timed_out or not_run), error (null or a message) "
-    "and stats (wall_s, cpu_s, peak_rss, attempts). Names that are not "
-    "UTF-8 are written as Python's surrogateescape writes them.",
+    "and stats (wall_s, cpu_s, peak_rss, attempts). cpu_s and peak_rss "
+    "include the command's own (its CPU time, and its peak resident memory "
+    "added to its worker's), which is also what the scheduler learns from. "
+    "Names that are not UTF-8 are written as Python's surrogateescape "
+    "writes them.",
     "A summary goes to standard error: \"N items: X ok, Y no output, Z "
     "failed in T s\" (with \", W not run\" after an interruption; with "
     "--shard, \"N items of shard I/N (M in all): ...\", counting the "
@@ -297,9 +313,12 @@ static const char *const output_text[] = {
 
 static const pair exit_statuses[] = {
     {"0", "every item succeeded or was rejected (with --shard: every item "
-          "of the shard)"},
+          "of the shard), or a --halt on success stopped the run; also an "
+          "empty list of inputs (nothing to run)"},
     {"1", "some items failed or were not run, or the run could not be made "
-          "(with --shard, other shards' items do not count)"},
+          "(with --shard, other shards' items do not count); also after a "
+          "--halt on failure (GNU parallel exits with the failing job's "
+          "code instead, which 2 would confuse with a usage error)"},
     {"2", "usage error: unknown option, bad value, no command, no inputs, "
           "or a run that would write over its own inputs or files"},
 };
@@ -325,6 +344,11 @@ static const pair examples[] = {
     {"bigmultipipe run -j 4 --process_size 2G --timeout 600 --retries 1 "
      "-o pout.jsonl -- convert {in} -resize 50% {out} ::: *.png",
      "Halves images with at most 4 workers, each given 2 GiB."},
+    {"bigmultipipe run --out-ext .gz --shell -- 'gzip -c {in} > {out}' "
+     "::: *.txt",
+     "Compresses each text file to NAME_bmp.gz."},
+    {"bigmultipipe run --dry-run -- convert {} {/.}.png ::: *.jpg",
+     "Prints the command line of each item and runs nothing."},
     {"bigmultipipe plan --process_expand_factor 3 ::: *.fits",
      "Shows how many workers a run would get if each item needs three "
      "times its file's size."},
