@@ -516,9 +516,15 @@ static int cmd_run_body(tool_args *a_, int rank, bmp_executor *ex)
     }
     /* A stored pout answers for these inputs only. */
     bmp_pout *stored = NULL;
-    if (read_stored_pout(&a, names, &stored, msg, sizeof msg) < 0) {
+    if (owner && read_stored_pout(&a, names, &stored, msg, sizeof msg) < 0) {
         usage(msg);
         goto out;
+    }
+    if (ex) {
+        /* Under MPI the ranks take the cache together, as before: the
+         * library's bmp_pipeline_cached() decides on rank 0. */
+        bmp_pout_free(stored);
+        stored = NULL;
     }
     /* The journal records what this run is, so that --resume with
      * another command is refused: the command's words, quoted, and what
