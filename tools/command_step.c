@@ -417,6 +417,24 @@ static unsigned job_slot(const command_spec *spec)
     return (unsigned)spec->nslots + 1;
 }
 
+/* The kernel's count of OOM kills (oom_kill in /proc/vmstat, cgroup
+ * OOM kills included), or -1 when it does not say. */
+static long long oom_kills(void)
+{
+    FILE *f = fopen("/proc/vmstat", "re");
+    if (!f)
+        return -1;
+    char line[128];
+    long long n = -1;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "oom_kill ", 9) == 0) {
+            n = strtoll(line + 9, NULL, 10);
+            break;
+        }
+    fclose(f);
+    return n;
+}
+
 /* GNU parallel's joblog as the item's meta key "job" (--job-meta): when
  * the program started and how long it ran, how it ended, and what it
  * used.  The program's keys come first: the record wins, as "stderr"
@@ -614,6 +632,18 @@ int command_file_process(bmp_item *item, char **outname)
         goto done;
     }
     spawn_options so = {argv, env, spec->restore_sigint, item};
+    /* The OOM count as this process last read it: at its first item, and
+     * after each SIGKILL.  Read before every program it cost 50 us an
+     * item; an OOM kill of another process since then, and a user's
+     * SIGKILL of this one, would read as a memory failure: one retry
+     * alone, with more memory. */
+    static long long oom_seen = -2;
+    static pid_t oom_reader;
+    if (oom_reader != getpid()) {
+        oom_reader = getpid();
+        oom_seen = oom_kills();
+    }
+    long long oom_before = oom_seen;
     rc = spawn_run(&so, &r);
     if (rc < 0) {
         rc = bmp_item_fail(item, rc, "cannot start the command: %s",
@@ -651,6 +681,20 @@ int command_file_process(bmp_item *item, char **outname)
         if (WIFSIGNALED(r.status)) {
             int sig = WTERMSIG(r.status);
             const char *abbrev = sigabbrev_np(sig);
+            /* The kernel's OOM killer ended it: a memory failure, which
+             * the scheduler retries alone with more memory, as it does
+             * for a worker (doc/scheduler.md).  A SIGKILL alone may be a
+             * user's; the count of OOM kills rising is the evidence. */
+            long long oom_after = sig == SIGKILL ? oom_kills() : -1;
+            if (oom_after >= 0)
+                oom_seen = oom_after;
+            if (oom_before >= 0 && oom_after > oom_before) {
+                rc = bmp_item_fail(item, -ENOMEM,
+                                   "command killed by the kernel's OOM "
+                                   "killer (SIGKILL)%s%s",
+                                   why[0] ? ": " : "", why);
+                goto done;
+            }
             rc = bmp_item_fail(item, BMP_ESTEP,
                                "command killed by signal SIG%s (%s)%s%s",
                                abbrev ? abbrev : "?", strsignal(sig),

@@ -169,6 +169,13 @@ check_eq "--adaptive: the first item passed its estimate, the next is estimated 
     "[True, True]" \
     "$(pout p.jsonl '[rows[0]["stats"]["over_estimate"], rows[1]["stats"]["estimate"] >= 100 << 20]')"
 
+# A SIGKILL that is not the kernel's OOM killer's is a failure, not a
+# memory failure to retry with more memory.
+run -q -- sh -c 'kill -9 $$' ::: a.txt > p.jsonl
+check_eq "a program killed by a user's SIGKILL: failed once, not retried for memory" \
+    "['failed', 1, True]" \
+    "$(pout p.jsonl '[rows[0]["status"], rows[0]["stats"]["attempts"], "killed by signal SIGKILL" in rows[0]["error"]]')"
+
 # ---- inputs ----------------------------------------------------------------
 printf 'a.txt\0c.txt\0' > nul.list
 run -q -a nul.list -- touch ran.txt > out.txt 2> err.txt
