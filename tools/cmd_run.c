@@ -219,6 +219,7 @@ static int dry_run(const tool_args *a, const json_t *names, int uses_out,
                          .shell = a->shell,
                          .kw = a->kw};
     size_t count = json_array_size(names);
+    int status = EXIT_ALL_OK;
     for (size_t i = 0; i < count; i++) {
         if (a->shard_count && i % a->shard_count != a->shard_index)
             continue;
@@ -235,11 +236,16 @@ static int dry_run(const tool_args *a, const json_t *names, int uses_out,
                           : NULL;
         free(out);
         free(temp);
-        if (!argv) {
-            fprintf(stderr, "bigmultipipe run: %s: %s\n", in,
-                    rc < 0 && rc != -ENOMEM ? bmp_strerror(rc)
-                                            : "out of memory");
+        if (!argv && (rc == 0 || rc == -ENOMEM)) {
+            fprintf(stderr, "bigmultipipe run: out of memory\n");
             return EXIT_SOME_FAILED;
+        }
+        if (!argv) {
+            /* That item alone would fail: said, and the others shown. */
+            fprintf(stderr, "bigmultipipe run: %s: %s: the item would fail\n",
+                    in, bmp_strerror(rc));
+            status = EXIT_SOME_FAILED;
+            continue;
         }
         if (a->shell) {
             /* The shell text is what runs (sh -c TEXT): printed as is,
@@ -253,8 +259,7 @@ static int dry_run(const tool_args *a, const json_t *names, int uses_out,
         putchar('\n');
         placeholders_argv_free(argv);
     }
-    return fflush(stdout) == 0 && !ferror(stdout) ? EXIT_ALL_OK
-                                                  : EXIT_SOME_FAILED;
+    return fflush(stdout) == 0 && !ferror(stdout) ? status : EXIT_SOME_FAILED;
 }
 
 /* ---- --halt ------------------------------------------------------------ *
@@ -483,6 +488,11 @@ static int cmd_run_body(tool_args *a_, int rank, bmp_executor *ex)
     if (a.halt.when != HALT_NEVER &&
         (ex || strcmp(bmp_kw_str(a.kw, "executor", "process"), "process"))) {
         usage("--halt needs the process executor (the default)");
+        goto out;
+    }
+    if (a.out_ext && !placeholder_used(a.command, a.ncommand, "{out}")) {
+        usage("--out-ext names the output of {out}, which the command does "
+              "not hold");
         goto out;
     }
     if (a.ncommand == 0) {

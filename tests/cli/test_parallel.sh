@@ -76,6 +76,8 @@ printf 'x' > c_bmp.gz
 run -q --out-ext .gz --outdir . -- cp {in} {out} ::: c.txt c_bmp.gz > out.txt 2> err.txt
 check_eq "--out-ext: an output that is another item's input: exit 2" 2 $?
 check "... nothing written" test ! -e c_bmp_bmp.gz
+run -q --out-ext .gz -- gzip -k {in} ::: a.txt > out.txt 2> err.txt
+check_eq "--out-ext without {out}: usage error" "2 yes" "$? $(grep -q 'does not hold' err.txt && echo yes)"
 for bad in gz .a/b . ''; do
     run -q --out-ext "$bad" -- true {out} ::: a.txt > out.txt 2> err.txt
     check_eq "--out-ext '$bad': usage error" 2 $?
@@ -93,6 +95,9 @@ sh dry.txt > args.txt
 check_eq "... quoted as a shell reads them back" \
     "{\"a\": [\"it's a name.txt\", \"it's a name.txt\", \"a b\"]}{\"a\": [\"x\"\$(y)\", \"x\"\$(y)\", \"a b\"]}" \
     "$(cat args.txt)"
+run --dry-run -- cp {in} {out} ::: a.txt dir/ c.txt > dry.txt 2> err.txt
+check_eq "... an item without an output name: said, exit 1, the others shown" \
+    "1 2 yes" "$? $(wc -l < dry.txt) $(grep -q 'dir/: .*the item would fail' err.txt && echo yes)"
 run --dry-run --shell --out-ext .gz -- 'gzip -c {in} > {out}' ::: a.txt > dry.txt
 check_eq "... with --shell, the shell text" "gzip -c 'a.txt' > './.a_bmp.gz.bmp-XXXXXX.gz'" "$(cat dry.txt)"
 
