@@ -306,6 +306,21 @@ BMP_API int bmp_item_track_group(bmp_item *item, pid_t pgid);
  *  Untracking a group never tracked does nothing.  Thread-safe within a
  *  worker, as above. */
 BMP_API void bmp_item_untrack_group(bmp_item *item, pid_t pgid);
+/*! bmp_item_add_child_usage() : a process the step started and waited
+ *  for used `cpu_s` seconds of CPU (user + system) and at most `peak_rss`
+ *  resident bytes (-1 unknown): what wait4() gives, ru_maxrss times 1024.
+ *  The worker's own measurement (getrusage of itself) leaves such a
+ *  process out, so without this call a step that runs a 100 MiB program
+ *  shows the worker's few MiB.  The CPU time is added to the item's
+ *  cpu_s; the largest peak of the item's processes is added to its
+ *  peak_rss in the process executor (the process held that memory beside
+ *  the worker's), so estimates, `adaptive` and memory retries see it.
+ *  Processes are taken to run one after another; a step that runs
+ *  several at once reports their sum.  Call it from the item's own
+ *  step (not thread-safe within an item).
+ *  @return 0; BMP_EINVAL (no item, a negative or NaN cpu_s). */
+BMP_API int bmp_item_add_child_usage(bmp_item *item, double cpu_s,
+                                     int64_t peak_rss);
 
 /* ====================================================================== */
 /*  Steps: pre- and post-process lists                                    */

@@ -5,9 +5,11 @@
  */
 #include "tool.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +23,30 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* `w` as a shell word, quoted only where a shell would need it, after a
+ * space when `space`.  `braces`: braces and commas need no quotes (for
+ * the pipeline_id, whose text must not change between versions: a
+ * journal compares it); else they are quoted, as bash would expand
+ * {a,b}.  @return 0, or -1 on ENOMEM. */
+static int print_word(FILE *f, const char *w, int space, int braces)
+{
+    const char *safe = braces
+                           ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv"
+                             "wxyz0123456789_./{}=:,+@%-"
+                           : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv"
+                             "wxyz0123456789_./=:+@%-";
+    if (*w && strspn(w, safe) == strlen(w)) {
+        fprintf(f, "%s%s", space ? " " : "", w);
+        return 0;
+    }
+    char *q = shell_quote(w);
+    if (!q)
+        return -1;
+    fprintf(f, "%s%s", space ? " " : "", q);
+    free(q);
+    return 0;
 }
 
 static int usage(const char *msg)
@@ -42,23 +68,16 @@ static int set_pipeline_id(tool_args *a)
     for (int i = 0; i < a->ncommand; i++) {
         /* Quoted only where a shell would need it, for a readable
          * message when it changes. */
-        const char *w = a->command[i];
-        if (*w && strspn(w, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv"
-                            "wxyz0123456789_./{}=:,+@%-") == strlen(w)) {
-            fprintf(f, "%s%s", i ? " " : "", w);
-            continue;
-        }
-        char *q = shell_quote(w);
-        if (!q) {
+        if (print_word(f, a->command[i], i > 0, 1) < 0) {
             fclose(f);
             free(id);
             return -1;
         }
-        fprintf(f, "%s%s", i ? " " : "", q);
-        free(q);
     }
     if (a->shell)
         fputs(" (--shell)", f);
+    if (a->out_ext)
+        fprintf(f, " (--out-ext %s)", a->out_ext);
     if (a->reject_code > 0)
         fprintf(f, " (--reject-code %d)", a->reject_code);
     if (fclose(f) != 0) {
@@ -107,6 +126,294 @@ static void mpi_give_up(const bmp_executor *ex, int status)
 }
 
 static int cmd_run_body(tool_args *a, int rank, bmp_executor *ex);
+
+/* The run's own data, checked before anything is written: with --out-ext
+ * the library cannot know the outputs' names (its rule keeps the input's
+ * extension), so they are given as files the run writes, which may be
+ * neither an input nor each other.  @return 0 or the error of
+ * bmp_check_paths(). */
+static int check_paths(const tool_args *a, const json_t *names, int uses_out,
+                       bmp_error *err)
+{
+    size_t count = json_array_size(names);
+    size_t nown = 1 + (uses_out && a->out_ext ? count : 0);
+    bmp_own_file *own = calloc(nown, sizeof *own);
+    char **outs = calloc(count ? count : 1, sizeof *outs);
+    int rc = own && outs ? 0 : -ENOMEM;
+    if (own)
+        own[0] = (bmp_own_file){"pout (--output)", a->output};
+    for (size_t i = 0; rc == 0 && nown > 1 && i < count; i++) {
+        const char *in = json_string_value(json_array_get(names, i));
+        if (outname_for(in, a->kw, NULL, a->out_ext, &outs[i]) == -ENOMEM)
+            rc = -ENOMEM;
+        own[1 + i] = (bmp_own_file){"output (--out-ext)", outs[i]};
+    }
+    if (rc == 0)
+        rc = bmp_check_paths(names, a->kw,
+                             uses_out && !a->out_ext ? BMP_CHECK_OUTPUTS : 0,
+                             own, nown, err);
+    else
+        bmp_error_set(err, rc, "paths", NULL, "out of memory");
+    for (size_t i = 0; outs && i < count; i++)
+        free(outs[i]);
+    free(outs);
+    free(own);
+    return rc;
+}
+
+/* --read_pout: a stored pout answers for the same inputs in the same
+ * order only; a pout of other inputs would be taken for this run's
+ * results.  A file that cannot be read is no cache (the run happens),
+ * as bmp_pipeline_cached() says.  @return 0 with *stored the pout, or
+ * NULL to run; -1 with msg when it is another run's. */
+static int read_stored_pout(const tool_args *a, const json_t *names,
+                            bmp_pout **stored, char *msg, size_t msgsize)
+{
+    *stored = NULL;
+    const char *path = bmp_kw_str(a->kw, "read_pout", NULL);
+    if (!path || !*path || bmp_pout_read(path, stored, NULL) < 0)
+        return 0;
+    size_t have = bmp_pout_count(*stored), want = json_array_size(names);
+    const char *why = NULL;
+    size_t at = 0;
+    if (have != want) {
+        snprintf(msg, msgsize,
+                 "--read_pout %s holds %zu item%s, this run has %zu: it is "
+                 "the pout of other inputs (remove it, or give another "
+                 "file, to run them)",
+                 path, have, have == 1 ? "" : "s", want);
+        why = msg;
+    }
+    for (at = 0; !why && at < want; at++)
+        if (!json_equal((json_t *)bmp_pout_in_name(*stored, at),
+                        json_array_get(names, at)))
+            why = "differs";
+    if (why && why != msg) {
+        at--;
+        const json_t *was = bmp_pout_in_name(*stored, at);
+        snprintf(msg, msgsize,
+                 "--read_pout %s is the pout of other inputs: its item %zu "
+                 "is \"%s\", this run's is \"%s\" (remove it, or give "
+                 "another file, to run them)",
+                 path, at + 1,
+                 json_is_string(was) ? json_string_value(was) : "(a group)",
+                 json_string_value(json_array_get(names, at)));
+    }
+    if (why) {
+        bmp_pout_free(*stored);
+        *stored = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* --dry-run: each item's command line as it would run, one a line, and
+ * nothing run: {out} is its temporary's pattern (the six X stand for
+ * the letters drawn then), {%} the slot the item would have if items
+ * started in turn.  @return the exit status. */
+static int dry_run(const tool_args *a, const json_t *names, int uses_out,
+                   int workers)
+{
+    command_spec spec = {.words = a->command,
+                         .nwords = a->ncommand,
+                         .shell = a->shell,
+                         .kw = a->kw};
+    size_t count = json_array_size(names);
+    int status = EXIT_ALL_OK;
+    for (size_t i = 0; i < count; i++) {
+        if (a->shard_count && i % a->shard_count != a->shard_index)
+            continue;
+        const char *in = json_string_value(json_array_get(names, i));
+        char *out = NULL, *temp = NULL;
+        size_t xoff;
+        int rc = outname_for(in, a->kw, NULL, a->out_ext, &out);
+        if (rc == 0 && uses_out && !(temp = temp_out_template(out, &xoff)))
+            rc = -ENOMEM;
+        unsigned slot = (unsigned)(i % (size_t)(workers > 0 ? workers : 1)) +
+                        1;
+        char **argv = rc == 0 || !uses_out
+                          ? command_line(&spec, in, temp ? temp : out, i, slot)
+                          : NULL;
+        free(out);
+        free(temp);
+        if (!argv && (rc == 0 || rc == -ENOMEM)) {
+            fprintf(stderr, "bigmultipipe run: out of memory\n");
+            return EXIT_SOME_FAILED;
+        }
+        if (!argv) {
+            /* That item alone would fail: said, and the others shown. */
+            fprintf(stderr, "bigmultipipe run: %s: %s: the item would fail\n",
+                    in, bmp_strerror(rc));
+            status = EXIT_SOME_FAILED;
+            continue;
+        }
+        if (a->shell) {
+            /* The shell text is what runs (sh -c TEXT): printed as is,
+             * as GNU parallel prints its commands. */
+            fputs(argv[2], stdout);
+        } else {
+            for (size_t k = 0; argv[k]; k++)
+                if (print_word(stdout, argv[k], k > 0, 0) < 0)
+                    break;
+        }
+        putchar('\n');
+        placeholders_argv_free(argv);
+    }
+    return fflush(stdout) == 0 && !ferror(stdout) ? status : EXIT_SOME_FAILED;
+}
+
+/* ---- --halt ------------------------------------------------------------ *
+ * The library runs every item it is given, so a run that may halt is fed
+ * through a pool of its own (bmp_pool_*, the process executor's pool):
+ * never more items in it than workers, and none added once the rule is
+ * met.  "now" then ends the pool (its running items stay not_run);
+ * "soon" lets them finish.  The counts come from the progress reports,
+ * which the library makes in this process as each item ends. */
+
+typedef struct halt_state {
+    halt_rule rule;
+    const char *text;  /* as given */
+    size_t done_start; /* items done before the run (a resumed journal) */
+    size_t failed_start;
+    int started;
+    size_t failed, succeeded;
+    int halted;
+    progress_state *draw; /* the progress line, or NULL */
+} halt_state;
+
+static void halt_progress(const bmp_progress *p, void *arg)
+{
+    halt_state *h = arg;
+    if (!h->started) {
+        h->started = 1;
+        h->done_start = p->done;
+        h->failed_start = p->failed;
+    }
+    if (h->halted) { /* the counts that halted it stay */
+        if (h->draw)
+            progress_update(p, h->draw);
+        return;
+    }
+    size_t done = p->done - h->done_start;
+    h->failed = p->failed - h->failed_start;
+    h->succeeded = done > h->failed ? done - h->failed : 0;
+    const halt_rule *r = &h->rule;
+    size_t n = r->on_success ? h->succeeded : h->failed;
+    if (r->when != HALT_NEVER) {
+        if (r->count)
+            h->halted = n >= r->count;
+        else /* GNU parallel's rule: a share of the jobs done, 3 at least */
+            h->halted = done >= 3 &&
+                        (double)n * 100.0 >= r->percent * (double)done;
+    }
+    if (h->draw)
+        progress_update(p, h->draw);
+}
+
+static int halt_executor_run(bmp_run *run, int workers, void *arg,
+                             bmp_error *err)
+{
+    halt_state *h = arg;
+    bmp_pool *pool = NULL;
+    int rc = bmp_pool_new(run, workers, NULL, NULL, &pool, err);
+    if (rc < 0)
+        return rc;
+    size_t count = bmp_run_count(run), next = 0;
+    size_t room = workers > 0 ? (size_t)workers : 1;
+    int ended = 0;
+    for (;;) {
+        while (!h->halted && next < count && bmp_pool_running(pool) < room) {
+            size_t i = next++;
+            if (bmp_run_item_done(run, i))
+                continue;
+            rc = bmp_pool_add(pool, i);
+            if (rc < 0 && rc != -EALREADY) {
+                bmp_pool_free(pool);
+                return bmp_error_set(err, rc, "halt", NULL,
+                                     "cannot queue item %zu: %s", i,
+                                     bmp_strerror(rc));
+            }
+        }
+        if (h->halted && h->rule.when == HALT_NOW)
+            break;
+        if (!ended && (h->halted || next >= count)) {
+            bmp_pool_end_input(pool);
+            ended = 1;
+        }
+        rc = bmp_pool_drive(pool, -1, err);
+        if (rc < 0) {
+            bmp_pool_free(pool);
+            return rc;
+        }
+        if (rc == BMP_POOL_DONE)
+            break;
+    }
+    bmp_pool_free(pool);
+    return 0;
+}
+
+/* Writes the pout, prints the summary and gives the exit status. */
+static int finish_run(const tool_args *a, bmp_pout *pout, int rc,
+                      const bmp_error *err, double elapsed,
+                      const halt_state *h)
+{
+    /* Interrupted (SIGINT, SIGTERM) or a journal that could not be
+     * written: the pout is still whole, with the items not run marked. */
+    int stopped = rc < 0;
+    if (h->halted)
+        fprintf(stderr,
+                "bigmultipipe run: halted (--halt %s) after %zu %s%s\n",
+                h->text, h->rule.on_success ? h->succeeded : h->failed,
+                h->rule.on_success ? "succeeded" : "failed",
+                h->rule.when == HALT_NOW ? "; running items were ended" : "");
+    else if (stopped)
+        fprintf(stderr, "bigmultipipe run: %s%s\n",
+                rc == BMP_EINTERRUPTED ? "interrupted" : err->text,
+                bmp_kw_has(a->kw, "journal")
+                    ? "; run again with --resume to finish"
+                    : "");
+
+    bmp_error werr = {0};
+    rc = a->output ? bmp_pout_write(pout, a->output, &werr)
+                   : bmp_pout_write_fp(pout, stdout, &werr);
+    if (rc < 0)
+        fprintf(stderr, "bigmultipipe run: %s\n", werr.text);
+    /* With --shard, the other shards' items are in the pout (not_run,
+     * to keep it whole) but not this run's to count: neither in the
+     * summary nor in the exit status. */
+    size_t ok = 0, none = 0, failed = 0, not_run = 0, n = 0;
+    size_t total = bmp_pout_count(pout);
+    for (size_t i = 0; i < total; i++) {
+        if (a->shard_count && i % a->shard_count != a->shard_index)
+            continue;
+        n++;
+        bmp_status s = bmp_pout_status(pout, i);
+        ok += s == BMP_ITEM_OK;
+        none += s == BMP_ITEM_NO_OUTPUT;
+        not_run += s == BMP_ITEM_NOT_RUN;
+    }
+    failed = n - ok - none - not_run;
+    bmp_pout_free(pout);
+    if (!a->quiet) {
+        char extra[64] = "";
+        if (not_run)
+            snprintf(extra, sizeof extra, ", %zu not run", not_run);
+        char shard[96] = "";
+        if (a->shard_count)
+            snprintf(shard, sizeof shard, " of shard %zu/%zu (%zu in all)",
+                     a->shard_index, a->shard_count, total);
+        fprintf(stderr,
+                "%zu item%s%s: %zu ok, %zu no output, %zu failed%s in "
+                "%.1f s\n",
+                n, n == 1 ? "" : "s", shard, ok, none, failed, extra, elapsed);
+    }
+    /* A halt on success is the run's aim reached (GNU parallel exits 0
+     * then): the items it left not run do not count. */
+    if (h->halted && h->rule.on_success && rc == 0 && !stopped)
+        return EXIT_ALL_OK;
+    return failed || not_run || rc < 0 || stopped ? EXIT_SOME_FAILED
+                                                  : EXIT_ALL_OK;
+}
 
 int cmd_run(int argc, char **argv)
 {
@@ -178,9 +485,23 @@ static int cmd_run_body(tool_args *a_, int rank, bmp_executor *ex)
         status = EXIT_ALL_OK;
         goto out;
     }
+    if (a.halt.when != HALT_NEVER &&
+        (ex || strcmp(bmp_kw_str(a.kw, "executor", "process"), "process"))) {
+        usage("--halt needs the process executor (the default)");
+        goto out;
+    }
+    if (a.out_ext && !placeholder_used(a.command, a.ncommand, "{out}")) {
+        usage("--out-ext names the output of {out}, which the command does "
+              "not hold");
+        goto out;
+    }
     if (a.ncommand == 0) {
         usage("no command: give it after --, as in "
               "bigmultipipe run -- gzip -k {in} ::: *.txt");
+        goto out;
+    }
+    if (placeholder_check(a.command, a.ncommand, msg, sizeof msg) < 0) {
+        usage(msg);
         goto out;
     }
     if (inputs_collect(&a, &names, msg, sizeof msg) < 0) {
@@ -188,21 +509,13 @@ static int cmd_run_body(tool_args *a_, int rank, bmp_executor *ex)
         goto out;
     }
     size_t count = json_array_size(names);
-    if (count == 0) {
-        usage("no inputs: the input list is empty");
-        goto out;
-    }
     /* Nothing of the run may destroy its own data: an output that is
      * another item's input (by any name or link), or the journal, a pout
      * file or the --output file that is an input, an output or each
      * other.  Refused before anything is opened for writing. */
     bmp_error err = {0};
-    const bmp_own_file own[] = {{"pout (--output)", a.output}};
-    if (bmp_check_paths(names, a.kw,
-                        placeholder_used(a.command, a.ncommand, "{out}")
-                            ? BMP_CHECK_OUTPUTS
-                            : 0,
-                        own, 1, &err) < 0) {
+    int uses_out = placeholder_used(a.command, a.ncommand, "{out}");
+    if (check_paths(&a, names, uses_out, &err) < 0) {
         if (err.code == BMP_EINVAL) {
             usage(err.text);
         } else {
@@ -210,6 +523,18 @@ static int cmd_run_body(tool_args *a_, int rank, bmp_executor *ex)
             status = EXIT_SOME_FAILED;
         }
         goto out;
+    }
+    /* A stored pout answers for these inputs only. */
+    bmp_pout *stored = NULL;
+    if (owner && read_stored_pout(&a, names, &stored, msg, sizeof msg) < 0) {
+        usage(msg);
+        goto out;
+    }
+    if (ex) {
+        /* Under MPI the ranks take the cache together, as before: the
+         * library's bmp_pipeline_cached() decides on rank 0. */
+        bmp_pout_free(stored);
+        stored = NULL;
     }
     /* The journal records what this run is, so that --resume with
      * another command is refused: the command's words, quoted, and what
@@ -226,17 +551,36 @@ static int cmd_run_body(tool_args *a_, int rank, bmp_executor *ex)
     if (a.shard_count)
         shard_items = count / a.shard_count +
                       (a.shard_index < count % a.shard_count);
-    if (bmp_num_can_process(shard_items, a.kw, &err) < 0) {
+    int workers = count == 0 && !stored
+                      ? 1
+                      : bmp_num_can_process(shard_items ? shard_items : 1,
+                                            a.kw, &err);
+    if (workers < 0) {
         if (err.code != BMP_ENOMEM_BUDGET)
             usage(err.text);
         else
             fprintf(stderr, "bigmultipipe run: %s\n", err.text);
         status = err.code != BMP_ENOMEM_BUDGET ? EXIT_USAGE : EXIT_SOME_FAILED;
+        bmp_pout_free(stored);
+        goto out;
+    }
+    if (a.dry_run) {
+        bmp_pout_free(stored);
+        status = dry_run(&a, names, uses_out, workers);
         goto out;
     }
 
     status = EXIT_SOME_FAILED;
-    int uses_out = placeholder_used(a.command, a.ncommand, "{out}");
+    halt_state halt = {.rule = a.halt, .text = a.halt_text};
+    bmp_pout *pout = NULL;
+    double elapsed = 0;
+    int rc = 0;
+    if (stored) {
+        /* The stored results of these very inputs: nothing runs. */
+        pout = stored;
+        status = finish_run(&a, pout, 0, &err, elapsed, &halt);
+        goto out;
+    }
     /* The temporaries swept are this shard's items' only: another
      * shard's may be written at this moment on another machine. */
     own_names = json_incref(names);
@@ -260,7 +604,7 @@ static int cmd_run_body(tool_args *a_, int rank, bmp_executor *ex)
     if (owner) {
         run_dirs_sweep();
         if (uses_out)
-            temp_out_sweep(own_names, a.kw);
+            temp_out_sweep(own_names, a.kw, a.out_ext);
     }
     /* Under MPI, every rank got this far, or none runs anything. */
     agreed = 1;
@@ -295,7 +639,18 @@ static int cmd_run_body(tool_args *a_, int rank, bmp_executor *ex)
         .caller = getpid(),
         .run_dev = run_st.st_dev,
         .run_ino = run_st.st_ino,
+        .out_ext = a.out_ext,
+        .job_meta = a.job_meta,
+        .kw = a.kw,
     };
+    /* The job slots ({%}): one entry per worker, shared with them. */
+    size_t nslots = (size_t)workers + 8;
+    pid_t *slots = mmap(NULL, nslots * sizeof *slots, PROT_READ | PROT_WRITE,
+                        MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (slots != MAP_FAILED) {
+        spec.slots = slots;
+        spec.nslots = nslots;
+    }
     const bmp_ops ops = {.version = BMP_OPS_VERSION,
                          .file_process = command_file_process};
     bmp_pipe *pipe = bmp_pipe_new(&ops, &spec);
@@ -312,14 +667,26 @@ static int cmd_run_body(tool_args *a_, int rank, bmp_executor *ex)
         mpi_give_up(ex, status);
     }
     progress_state progress = {.out = stderr};
-    if (!a.quiet && isatty(STDERR_FILENO))
+    int draw = !a.quiet && isatty(STDERR_FILENO);
+    bmp_executor halt_ex = {.version = BMP_EXECUTOR_VERSION,
+                            .run = halt_executor_run,
+                            .arg = &halt,
+                            .role = BMP_EXECUTOR_OWNER};
+    if (a.halt.when != HALT_NEVER && !ex) {
+        /* The halt counts come from the progress reports. */
+        halt.draw = draw ? &progress : NULL;
+        bmp_pipe_set_progress(pipe, halt_progress, &halt);
+        bmp_pipe_set_executor(pipe, &halt_ex);
+    } else if (draw) {
         bmp_pipe_set_progress(pipe, progress_update, &progress);
+    }
 
     double t0 = now_s();
-    bmp_pout *pout = NULL;
-    int rc = bmp_pipeline_cached(pipe, names, a.kw, NULL, NULL, &pout, &err);
-    double elapsed = now_s() - t0;
+    rc = bmp_pipeline_cached(pipe, names, a.kw, NULL, NULL, &pout, &err);
+    elapsed = now_s() - t0;
     progress_finish(&progress);
+    if (spec.slots)
+        munmap(spec.slots, nslots * sizeof *slots);
     /* Every worker is gone: what their claims name is garbage, and so
      * is any temporary left beside the outputs by a worker killed late
      * in a run before this one. */
@@ -327,7 +694,7 @@ static int cmd_run_body(tool_args *a_, int rank, bmp_executor *ex)
     close(lock_fd);
     free(meta_dir);
     if (uses_out && owner)
-        temp_out_sweep(own_names, a.kw);
+        temp_out_sweep(own_names, a.kw, a.out_ext);
     bmp_pipe_free(pipe);
     if (rc < 0 && !pout) {
         /* Refused before anything ran (a journal of another run, say):
@@ -345,51 +712,7 @@ static int cmd_run_body(tool_args *a_, int rank, bmp_executor *ex)
         status = rc < 0 ? EXIT_SOME_FAILED : EXIT_ALL_OK;
         goto out;
     }
-    /* Interrupted (SIGINT, SIGTERM) or a journal that could not be
-     * written: the pout is still whole, with the items not run marked. */
-    int stopped = rc < 0;
-    if (stopped)
-        fprintf(stderr, "bigmultipipe run: %s%s\n",
-                rc == BMP_EINTERRUPTED ? "interrupted" : err.text,
-                bmp_kw_has(a.kw, "journal")
-                    ? "; run again with --resume to finish"
-                    : "");
-
-    rc = a.output ? bmp_pout_write(pout, a.output, &err)
-                  : bmp_pout_write_fp(pout, stdout, &err);
-    if (rc < 0)
-        fprintf(stderr, "bigmultipipe run: %s\n", err.text);
-    /* With --shard, the other shards' items are in the pout (not_run,
-     * to keep it whole) but not this run's to count: neither in the
-     * summary nor in the exit status. */
-    size_t ok = 0, none = 0, failed = 0, not_run = 0, n = 0;
-    size_t total = bmp_pout_count(pout);
-    for (size_t i = 0; i < total; i++) {
-        if (a.shard_count && i % a.shard_count != a.shard_index)
-            continue;
-        n++;
-        bmp_status s = bmp_pout_status(pout, i);
-        ok += s == BMP_ITEM_OK;
-        none += s == BMP_ITEM_NO_OUTPUT;
-        not_run += s == BMP_ITEM_NOT_RUN;
-    }
-    failed = n - ok - none - not_run;
-    bmp_pout_free(pout);
-    if (!a.quiet) {
-        char extra[64] = "";
-        if (not_run)
-            snprintf(extra, sizeof extra, ", %zu not run", not_run);
-        char shard[96] = "";
-        if (a.shard_count)
-            snprintf(shard, sizeof shard, " of shard %zu/%zu (%zu in all)",
-                     a.shard_index, a.shard_count, total);
-        fprintf(stderr,
-                "%zu item%s%s: %zu ok, %zu no output, %zu failed%s in "
-                "%.1f s\n",
-                n, n == 1 ? "" : "s", shard, ok, none, failed, extra, elapsed);
-    }
-    status = failed || not_run || rc < 0 || stopped ? EXIT_SOME_FAILED
-                                                    : EXIT_ALL_OK;
+    status = finish_run(&a, pout, rc, &err, elapsed, &halt);
 out:
     json_decref(own_names);
     json_decref(names);

@@ -311,6 +311,167 @@ static char *as_file_arg(const char *name)
     return strdup(name);
 }
 
+/* The values of every placeholder for one item, malloc'd. */
+typedef struct item_values {
+    char *in, *out, *outdir, *stem, *ext, *base, *dir, *noext, *base_noext;
+    char seq[24], slot[24];
+} item_values;
+
+static void item_values_free(item_values *w)
+{
+    char **all[] = {&w->in,   &w->out, &w->outdir, &w->stem,      &w->ext,
+                    &w->base, &w->dir, &w->noext,  &w->base_noext};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
+        free(*all[i]);
+        *all[i] = NULL;
+    }
+}
+
+/* GNU parallel's meanings: {/} the base name, {//} the directory ("."
+ * for a name without one, as dirname(1)), {.} the name without its
+ * extension, {/.} the base name without it; the extension is the one
+ * {ext} names (the last dot-suffix; none for a hidden name). */
+static int item_values_make(item_values *w, const char *in, const char *out,
+                            const char *outdir, size_t index, unsigned slot)
+{
+    memset(w, 0, sizeof *w);
+    const char *slash = strrchr(in, '/');
+    const char *base = slash ? slash + 1 : in;
+    char *dir = NULL;
+    if (!slash)
+        dir = strdup(".");
+    else if (slash == in)
+        dir = strdup("/");
+    else
+        dir = strndup(in, (size_t)(slash - in));
+    if (!dir || name_stem_ext(in, &w->stem, &w->ext) < 0) {
+        free(dir);
+        return -ENOMEM;
+    }
+    char *noext = strndup(in, strlen(in) - strlen(w->ext));
+    w->in = as_file_arg(in);
+    w->out = out ? as_file_arg(out) : strdup("");
+    w->outdir = as_file_arg(outdir);
+    w->base = as_file_arg(base);
+    w->dir = as_file_arg(dir);
+    w->noext = noext ? as_file_arg(noext) : NULL;
+    w->base_noext = as_file_arg(w->stem);
+    free(dir);
+    free(noext);
+    snprintf(w->seq, sizeof w->seq, "%zu", index + 1);
+    snprintf(w->slot, sizeof w->slot, "%u", slot);
+    if (!w->in || !w->out || !w->outdir || !w->base || !w->dir || !w->noext ||
+        !w->base_noext) {
+        item_values_free(w);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+static placeholder_values values_of(const item_values *w)
+{
+    return (placeholder_values){w->in,         w->out,  w->outdir, w->stem,
+                                w->ext,        w->base, w->dir,    w->noext,
+                                w->base_noext, w->seq,  w->slot};
+}
+
+char **command_line(const command_spec *spec, const char *in, const char *out,
+                    size_t index, unsigned slot)
+{
+    item_values w;
+    if (item_values_make(&w, in, out, bmp_kw_str(spec->kw, "outdir", "."),
+                         index, slot) < 0)
+        return NULL;
+    placeholder_values v = values_of(&w);
+    char **argv = command_argv(spec, &v);
+    item_values_free(&w);
+    return argv;
+}
+
+/* This worker's job slot ({%}), from 1: the first free entry of the
+ * table the caller shares with every worker, taken once per worker
+ * process (compare and swap, so two new workers never take one).  An
+ * entry is free when its process is gone; one whose worker died and is
+ * not yet reaped still counts as taken, so its replacement may take the
+ * next number for a while. */
+static unsigned job_slot(const command_spec *spec)
+{
+    static pid_t slot_owner;
+    static unsigned slot;
+    pid_t me = getpid();
+    if (slot_owner == me)
+        return slot;
+    if (!spec->slots || spec->nslots == 0)
+        return 1;
+    for (size_t i = 0; i < spec->nslots; i++) {
+        pid_t cur = __atomic_load_n(&spec->slots[i], __ATOMIC_ACQUIRE);
+        if (cur == me || ((cur == 0 || (kill(cur, 0) < 0 && errno == ESRCH)) &&
+                          __atomic_compare_exchange_n(&spec->slots[i], &cur,
+                                                      me, 0, __ATOMIC_ACQ_REL,
+                                                      __ATOMIC_ACQUIRE))) {
+            slot_owner = me;
+            slot = (unsigned)i + 1;
+            return slot;
+        }
+    }
+    return (unsigned)spec->nslots + 1;
+}
+
+/* The kernel's count of OOM kills (oom_kill in /proc/vmstat, cgroup
+ * OOM kills included), or -1 when it does not say. */
+static long long oom_kills(void)
+{
+    FILE *f = fopen("/proc/vmstat", "re");
+    if (!f)
+        return -1;
+    char line[128];
+    long long n = -1;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "oom_kill ", 9) == 0) {
+            n = strtoll(line + 9, NULL, 10);
+            break;
+        }
+    fclose(f);
+    return n;
+}
+
+/* GNU parallel's joblog as the item's meta key "job" (--job-meta): when
+ * the program started and how long it ran, how it ended, and what it
+ * used.  The program's keys come first: the record wins, as "stderr"
+ * does. */
+static void add_job_record(bmp_item *item, const spawn_result *r)
+{
+    json_t *job = json_object();
+    if (!job)
+        return;
+    double cpu = (double)(r->usage.ru_utime.tv_sec +
+                          r->usage.ru_stime.tv_sec) +
+                 (r->usage.ru_utime.tv_usec + r->usage.ru_stime.tv_usec) *
+                     1e-6;
+    json_object_set_new(job, "seq",
+                        json_integer((json_int_t)bmp_item_index(item) + 1));
+    json_object_set_new(job, "start", json_real(r->start_epoch));
+    json_object_set_new(job, "runtime", json_real(r->runtime_s));
+    json_object_set_new(job, "exit",
+                        WIFEXITED(r->status)
+                            ? json_integer(WEXITSTATUS(r->status))
+                            : json_null());
+    const char *abbrev = WIFSIGNALED(r->status)
+                             ? sigabbrev_np(WTERMSIG(r->status))
+                             : NULL;
+    char sig[32];
+    if (WIFSIGNALED(r->status))
+        snprintf(sig, sizeof sig, "SIG%s", abbrev ? abbrev : "?");
+    json_object_set_new(job, "signal",
+                        WIFSIGNALED(r->status) ? json_string(sig)
+                                               : json_null());
+    json_object_set_new(job, "cpu_s", json_real(r->waited ? cpu : 0));
+    json_object_set_new(
+        job, "peak_rss",
+        json_integer(r->waited ? (json_int_t)r->usage.ru_maxrss * 1024 : -1));
+    json_object_set_new(bmp_item_meta(item), "job", job);
+}
+
 /* What a special file is, for the message that refuses it. */
 static const char *special_kind(mode_t mode)
 {
@@ -365,14 +526,14 @@ int command_file_process(bmp_item *item, char **outname)
         lock_closed_in = getpid();
     }
 
-    char *out = NULL, *stem = NULL, *ext = NULL, *meta_file = NULL;
+    char *out = NULL, *meta_file = NULL;
     char *claim_file = NULL, *temp = NULL;
-    char *in_arg = NULL, *out_arg = NULL, *outdir_arg = NULL;
+    item_values values = {0};
     char **argv = NULL, **env = NULL;
     int temp_fd = -1;
     spawn_result r = {.out = {.max = STDOUT_READ},
                       .err = {.max = STDERR_KEEP, .keep_tail = 1}};
-    int rc = bmp_outname_create(in, kw, bmp_item_meta(item), &out);
+    int rc = outname_for(in, kw, bmp_item_meta(item), spec->out_ext, &out);
     if (rc < 0 && spec->uses_out) {
         rc = bmp_item_fail(item, rc, "no output name for %s: %s", in,
                            bmp_strerror(rc));
@@ -399,8 +560,7 @@ int command_file_process(bmp_item *item, char **outname)
                            in, kind);
         goto done;
     }
-    if (name_stem_ext(in, &stem, &ext) < 0 ||
-        asprintf(&meta_file, "%s/meta-%zu", spec->meta_dir,
+    if (asprintf(&meta_file, "%s/meta-%zu", spec->meta_dir,
                  bmp_item_index(item)) < 0 ||
         !(claim_file = claim_path(spec->meta_dir, bmp_item_index(item)))) {
         meta_file = NULL;
@@ -459,14 +619,12 @@ int command_file_process(bmp_item *item, char **outname)
         futimens(temp_fd, untouched);
     }
     const char *outdir = bmp_kw_str(kw, "outdir", ".");
-    in_arg = as_file_arg(in);
-    out_arg = temp ? as_file_arg(temp) : strdup(out ? out : "");
-    outdir_arg = as_file_arg(outdir);
-    if (!in_arg || !out_arg || !outdir_arg) {
+    if (item_values_make(&values, in, temp ? temp : out, outdir,
+                         bmp_item_index(item), job_slot(spec)) < 0) {
         rc = bmp_item_fail(item, -ENOMEM, "out of memory");
         goto done;
     }
-    placeholder_values v = {in_arg, out_arg, outdir_arg, stem, ext};
+    placeholder_values v = values_of(&values);
     argv = command_argv(spec, &v);
     env = command_env(meta_file);
     if (!argv || !env) {
@@ -474,6 +632,18 @@ int command_file_process(bmp_item *item, char **outname)
         goto done;
     }
     spawn_options so = {argv, env, spec->restore_sigint, item};
+    /* The OOM count as this process last read it: at its first item, and
+     * after each SIGKILL.  Read before every program it cost 50 us an
+     * item; an OOM kill of another process since then, and a user's
+     * SIGKILL of this one, would read as a memory failure: one retry
+     * alone, with more memory. */
+    static long long oom_seen = -2;
+    static pid_t oom_reader;
+    if (oom_reader != getpid()) {
+        oom_reader = getpid();
+        oom_seen = oom_kills();
+    }
+    long long oom_before = oom_seen;
     rc = spawn_run(&so, &r);
     if (rc < 0) {
         rc = bmp_item_fail(item, rc, "cannot start the command: %s",
@@ -485,6 +655,15 @@ int command_file_process(bmp_item *item, char **outname)
                            strerror(r.exec_errno));
         goto done;
     }
+    /* The program's own CPU time and memory are the item's: the worker's
+     * measurement of itself leaves them out. */
+    if (r.waited) {
+        double cpu = (double)(r.usage.ru_utime.tv_sec +
+                              r.usage.ru_stime.tv_sec) +
+                     (r.usage.ru_utime.tv_usec + r.usage.ru_stime.tv_usec) *
+                         1e-6;
+        bmp_item_add_child_usage(item, cpu, (int64_t)r.usage.ru_maxrss * 1024);
+    }
     if (WIFEXITED(r.status) && spec->reject_code > 0 &&
         WEXITSTATUS(r.status) == spec->reject_code) {
         /* Rejected: (none, {}), as a pre-process step's reject; what it
@@ -494,12 +673,28 @@ int command_file_process(bmp_item *item, char **outname)
         goto done;
     }
     int meta_rc = gather_meta(item, &r, meta_file);
+    if (spec->job_meta)
+        add_job_record(item, &r);
     if (!WIFEXITED(r.status) || WEXITSTATUS(r.status) != 0) {
         char why[256];
         last_line(&r.err, why, sizeof why);
         if (WIFSIGNALED(r.status)) {
             int sig = WTERMSIG(r.status);
             const char *abbrev = sigabbrev_np(sig);
+            /* The kernel's OOM killer ended it: a memory failure, which
+             * the scheduler retries alone with more memory, as it does
+             * for a worker (doc/scheduler.md).  A SIGKILL alone may be a
+             * user's; the count of OOM kills rising is the evidence. */
+            long long oom_after = sig == SIGKILL ? oom_kills() : -1;
+            if (oom_after >= 0)
+                oom_seen = oom_after;
+            if (oom_before >= 0 && oom_after > oom_before) {
+                rc = bmp_item_fail(item, -ENOMEM,
+                                   "command killed by the kernel's OOM "
+                                   "killer (SIGKILL)%s%s",
+                                   why[0] ? ": " : "", why);
+                goto done;
+            }
             rc = bmp_item_fail(item, BMP_ESTEP,
                                "command killed by signal SIG%s (%s)%s%s",
                                abbrev ? abbrev : "?", strsignal(sig),
@@ -577,11 +772,7 @@ done:
     free_env(env);
     free(meta_file);
     free(temp);
-    free(in_arg);
-    free(out_arg);
-    free(outdir_arg);
-    free(stem);
-    free(ext);
+    item_values_free(&values);
     free(out);
     return rc;
 }

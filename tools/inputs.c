@@ -11,17 +11,28 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Appends each name of the stream to `names`.  @return 0 or -errno. */
-static int read_names(FILE *f, int sep, json_t *names)
+/* Appends each name of the stream to `names`.  @return 0, -errno, or
+ * -EILSEQ for a NUL byte in a name read by lines (*where: its line). */
+static int read_names(FILE *f, int sep, json_t *names, size_t *where)
 {
+    size_t lineno = 0;
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
     int rc = 0;
     errno = 0;
     while ((n = getdelim(&line, &cap, sep, f)) >= 0) {
+        lineno++;
         if (n > 0 && line[n - 1] == sep)
             line[--n] = '\0';
+        /* A NUL in a name read by lines is never part of a file name:
+         * names separated by NUL bytes (find -print0) read as one line
+         * would be cut at the first.  Refused, as xargs warns. */
+        if (sep != '\0' && memchr(line, '\0', (size_t)n)) {
+            *where = lineno;
+            rc = -EILSEQ;
+            break;
+        }
         if (n == 0)
             continue;
         /* Names are bytes; jansson's checks would refuse non-UTF-8. */
@@ -35,6 +46,14 @@ static int read_names(FILE *f, int sep, json_t *names)
         rc = errno ? -errno : -EIO;
     free(line);
     return rc;
+}
+
+static void nul_hint(char *msg, size_t msgsize, const char *from, size_t line)
+{
+    snprintf(msg, msgsize,
+             "%s holds a NUL byte (line %zu): names separated by NUL bytes "
+             "need -0 (find ... -print0 | bigmultipipe run -0 ...)",
+             from, line);
 }
 
 int inputs_collect(const tool_args *a, json_t **names, char *msg,
@@ -63,9 +82,14 @@ int inputs_collect(const tool_args *a, json_t **names, char *msg,
                      strerror(errno));
             return -1;
         }
-        int rc = read_names(f, sep, *names);
+        size_t where = 0;
+        int rc = read_names(f, sep, *names, &where);
         if (!is_stdin)
             fclose(f);
+        if (rc == -EILSEQ) {
+            nul_hint(msg, msgsize, is_stdin ? "standard input" : path, where);
+            return -1;
+        }
         if (rc < 0) {
             snprintf(msg, msgsize, "cannot read the input list %s: %s", path,
                      strerror(-rc));
@@ -79,7 +103,12 @@ int inputs_collect(const tool_args *a, json_t **names, char *msg,
                      "FILE, or on standard input");
             return -1;
         }
-        int rc = read_names(stdin, sep, *names);
+        size_t where = 0;
+        int rc = read_names(stdin, sep, *names, &where);
+        if (rc == -EILSEQ) {
+            nul_hint(msg, msgsize, "standard input", where);
+            return -1;
+        }
         if (rc < 0) {
             snprintf(msg, msgsize, "cannot read standard input: %s",
                      strerror(-rc));

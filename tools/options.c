@@ -39,6 +39,11 @@ enum opt_id {
     O_QUIET,
     O_SHARD,
     O_EXECUTOR,
+    O_OUT_EXT,
+    O_DRY_RUN,
+    O_HALT,
+    O_JOB_META,
+    O_ADAPTIVE,
     O_HELP
 };
 
@@ -76,17 +81,44 @@ static const tool_option tool_options[] = {
     {O_REJECT_CODE, "reject-code", 0, "N", CMD_RUN, G_COMMAND,
      "exit code (1-255) by which the command rejects an item: no output, "
      "meta {}"},
+    {O_OUT_EXT, "out-ext", 0, "EXT", CMD_RUN, G_COMMAND,
+     "the output name ends with EXT (\".gz\") instead of the input's "
+     "extension: gzip -c {in} > {out} with --out-ext .gz writes "
+     "NAME_bmp.gz for NAME.txt; {out}'s temporary ends with EXT too"},
+    {O_DRY_RUN, "dry-run", 0, NULL, CMD_RUN, G_COMMAND,
+     "print the command line of each item, one a line, words quoted as a "
+     "shell would need them ({out} as its temporary's pattern, XXXXXX "
+     "standing for the letters drawn when it runs), and run nothing"},
     {O_OUTPUT, "output", 'o', "FILE", CMD_RUN | CMD_MERGE, G_OUTPUT,
      "write the pout (JSON Lines) to FILE instead of standard output"},
+    {O_JOB_META, "job-meta", 0, NULL, CMD_RUN, G_OUTPUT,
+     "add GNU parallel's joblog to each item's meta, as \"job\": seq (the "
+     "item's number, from 1), start (seconds since the epoch), runtime "
+     "(seconds), exit (the exit code, or null) and signal (the name of the "
+     "signal that killed the command, or null), cpu_s and peak_rss (the "
+     "command's own CPU seconds and peak resident bytes); a rejected item "
+     "keeps meta {}"},
     {O_JOBS, NULL, 'j', "N", RP | CMD_DEMO, G_SHARED,
      "the same as --num_processes N"},
     {O_EXPAND, "process_expand_factor", 0, "F", RP, G_RESOURCES,
      "memory one item needs, as F times its input's size (when "
      "--process_size is not given)"},
+    {O_ADAPTIVE, "adaptive", 0, NULL, RP, G_RESOURCES,
+     "learn the memory an item needs from the items that finished (their "
+     "peak resident memory, the command's own included), starting from "
+     "--process_expand_factor or --process_size"},
     {O_TIMEOUT, "timeout", 0, "SECONDS", CMD_RUN, G_RELIABILITY,
      "kill an item's command after SECONDS; the item ends as timed_out"},
     {O_RETRIES, "retries", 0, "N", CMD_RUN, G_RELIABILITY,
      "run a failed, crashed or timed-out item up to N more times"},
+    {O_HALT, "halt", 0, "WHEN", CMD_RUN, G_RELIABILITY,
+     "stop the run early, as GNU parallel's --halt: never (the default); "
+     "now,fail=N or soon,fail=N after N failed items; now,fail=P% or "
+     "soon,fail=P% once P percent of the items have failed; "
+     "now,success=N or soon,success=N after N succeeded. now ends the "
+     "running items at once (they stay not_run), soon lets them finish; "
+     "neither starts another. Exit status: 1 after a halt on failure, 0 "
+     "after one on success"},
     {O_OVERWRITE, "overwrite", 0, NULL, CMD_RUN, G_RELIABILITY,
      "run items whose output already exists, replacing it"},
     {O_JOURNAL, "journal", 0, "FILE", CMD_RUN, G_RELIABILITY,
@@ -206,16 +238,29 @@ static const pair placeholders[] = {
     {"{out}",
      "where the command writes its output: a temporary .NAME.bmp-XXXXXX.EXT "
      "beside the output name NAME (outdir, then the input's stem, "
-     "outname_append and extension: d/a.tar.gz gives ./a.tar_bmp.gz), "
-     "renamed to NAME when the item succeeds"},
+     "outname_append and extension, or --out-ext: d/a.tar.gz gives "
+     "./a.tar_bmp.gz), renamed to NAME when the item succeeds"},
     {"{outdir}", "the value of --outdir (default .)"},
     {"{stem}", "the input's base name without its extension"},
     {"{ext}", "the input's extension with its dot, or nothing"},
+    {"{}", "the input name, as {in} (GNU parallel's)"},
+    {"{/}", "the input's base name"},
+    {"{//}", "the input's directory (. when it has none)"},
+    {"{.}", "the input name without its extension"},
+    {"{/.}", "the input's base name without its extension"},
+    {"{#}", "the item's number, from 1, in input order"},
+    {"{%}",
+     "the job slot: the number of the worker that runs the item, from 1 "
+     "to the number of workers"},
 };
 
 static const char placeholders_note[] =
-    "Only these exact words are replaced; other text in braces, such as "
-    "an awk program, is left as it is. A relative name that starts with "
+    "A name in braces made of letters, digits and _ . / # % = - (not "
+    "after a $) that is none of these is a usage error, never passed on "
+    "as it is; other text in braces, such as the awk program '{ print $1 "
+    "}' (with a space), ${HOME} or {a,b}, is left as it is. The extension "
+    "is the last dot-suffix of the base name; a hidden name (.profile) "
+    "has none. A relative name, base name or directory that starts with "
     "- is given as ./-NAME, so that no program takes it for an option. A "
     "command without {out} has no output: no temporary is made, and an "
     "existing file of the output name does not matter. Inputs that are "
@@ -251,8 +296,11 @@ static const char *const output_text[] = {
     "The pout has one JSON object per input, one a line, in input order, "
     "with in_name, outname (null when none), meta, status (ok, no_output, "
     "failed, crashed, timed_out or not_run), error (null or a message) "
-    "and stats (wall_s, cpu_s, peak_rss, attempts). Names that are not "
-    "UTF-8 are written as Python's surrogateescape writes them.",
+    "and stats (wall_s, cpu_s, peak_rss, attempts). cpu_s and peak_rss "
+    "include the command's own (its CPU time, and its peak resident memory "
+    "added to its worker's), which is also what the scheduler learns from. "
+    "Names that are not UTF-8 are written as Python's surrogateescape "
+    "writes them.",
     "A summary goes to standard error: \"N items: X ok, Y no output, Z "
     "failed in T s\" (with \", W not run\" after an interruption; with "
     "--shard, \"N items of shard I/N (M in all): ...\", counting the "
@@ -265,9 +313,12 @@ static const char *const output_text[] = {
 
 static const pair exit_statuses[] = {
     {"0", "every item succeeded or was rejected (with --shard: every item "
-          "of the shard)"},
+          "of the shard), or a --halt on success stopped the run; also an "
+          "empty list of inputs (nothing to run)"},
     {"1", "some items failed or were not run, or the run could not be made "
-          "(with --shard, other shards' items do not count)"},
+          "(with --shard, other shards' items do not count); also after a "
+          "--halt on failure (GNU parallel exits with the failing job's "
+          "code instead, which 2 would confuse with a usage error)"},
     {"2", "usage error: unknown option, bad value, no command, no inputs, "
           "or a run that would write over its own inputs or files"},
 };
@@ -293,6 +344,11 @@ static const pair examples[] = {
     {"bigmultipipe run -j 4 --process_size 2G --timeout 600 --retries 1 "
      "-o pout.jsonl -- convert {in} -resize 50% {out} ::: *.png",
      "Halves images with at most 4 workers, each given 2 GiB."},
+    {"bigmultipipe run --out-ext .gz --shell -- 'gzip -c {in} > {out}' "
+     "::: *.txt",
+     "Compresses each text file to NAME_bmp.gz."},
+    {"bigmultipipe run --dry-run -- convert {} {/.}.png ::: *.jpg",
+     "Prints the command line of each item and runs nothing."},
     {"bigmultipipe plan --process_expand_factor 3 ::: *.fits",
      "Shows how many workers a run would get if each item needs three "
      "times its file's size."},
@@ -461,6 +517,48 @@ static int shard_auto(const char *count_text, char *text, size_t textsize,
     return 0;
 }
 
+/* --halt WHEN, as GNU parallel's: never, or now|soon , fail|success =
+ * N or P%.  @return 0 or -1. */
+static int halt_parse(const char *text, halt_rule *h)
+{
+    memset(h, 0, sizeof *h);
+    if (strcmp(text, "never") == 0)
+        return 0;
+    const char *p;
+    if (strncmp(text, "now,", 4) == 0)
+        h->when = HALT_NOW, p = text + 4;
+    else if (strncmp(text, "soon,", 5) == 0)
+        h->when = HALT_SOON, p = text + 5;
+    else
+        return -1;
+    if (strncmp(p, "fail=", 5) == 0)
+        h->on_success = 0, p += 5;
+    else if (strncmp(p, "success=", 8) == 0)
+        h->on_success = 1, p += 8;
+    else
+        return -1;
+    size_t n = strlen(p);
+    if (n > 1 && p[n - 1] == '%') {
+        char num[32];
+        char *end;
+        if (n > sizeof num)
+            return -1;
+        memcpy(num, p, n - 1);
+        num[n - 1] = '\0';
+        errno = 0;
+        double v = strtod(num, &end);
+        if (end == num || *end || errno || !(v > 0 && v <= 100))
+            return -1;
+        h->percent = v;
+        return 0;
+    }
+    long v;
+    if (parse_long_int(p, 1, 1000000000L, &v))
+        return -1;
+    h->count = (size_t)v;
+    return 0;
+}
+
 /* Applies one of the command's own options. */
 static int apply(const tool_option *o, const char *value, tool_args *a,
                  char ***lib, int *nlib, char *msg, size_t size)
@@ -488,6 +586,28 @@ static int apply(const tool_option *o, const char *value, tool_args *a,
     case O_QUIET: a->quiet = 1; return 0;
     case O_HELP: a->help = 1; return 0;
     case O_OUTPUT: a->output = value; return 0;
+    case O_DRY_RUN: a->dry_run = 1; return 0;
+    case O_JOB_META: a->job_meta = 1; return 0;
+    case O_OUT_EXT:
+        /* One extension, with its dot: a slash would move the output to
+         * another directory, where no check of the run looks. */
+        if (value[0] != '.' || !value[1] || strchr(value, '/') ||
+            strlen(value) > 40)
+            return fail(msg, size,
+                        "--out-ext: \"%s\" is not an extension such as .gz "
+                        "(a dot, then up to 39 bytes without a slash)",
+                        value);
+        a->out_ext = value;
+        return 0;
+    case O_HALT:
+        a->halt_text = value;
+        if (halt_parse(value, &a->halt) < 0)
+            return fail(msg, size,
+                        "--halt: \"%s\" is not never, now,fail=N, "
+                        "soon,fail=N, now,fail=P%%, soon,fail=P%% or "
+                        "now|soon,success=N (N >= 1, 0 < P <= 100)",
+                        value);
+        return 0;
     case O_REJECT_CODE:
         if (parse_long_int(value, 1, 255, &n))
             return fail(msg, size,
@@ -510,6 +630,7 @@ static int apply(const tool_option *o, const char *value, tool_args *a,
         rc = bmp_kw_set_real(a->kw, o->name, x);
         break;
     case O_OVERWRITE: rc = bmp_kw_set_bool(a->kw, "overwrite", 1); break;
+    case O_ADAPTIVE: rc = bmp_kw_set_bool(a->kw, "adaptive", 1); break;
     case O_RESUME: rc = bmp_kw_set_bool(a->kw, "resume", 1); break;
     case O_FORCE_RESUME: rc = bmp_kw_set_bool(a->kw, "force_resume", 1); break;
     case O_JOURNAL: rc = bmp_kw_set_str(a->kw, "journal", value); break;
@@ -546,6 +667,81 @@ static int apply(const tool_option *o, const char *value, tool_args *a,
     if (rc < 0)
         return fail(msg, size, "out of memory");
     return 0;
+}
+
+/* `len` bytes of `given` start the longer `name` ("-" and "_" the
+ * same). */
+static int name_starts(const char *given, size_t len, const char *name)
+{
+    if (len == 0 || strlen(name) <= len)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if ((given[i] == '-' ? '_' : given[i]) !=
+            (name[i] == '-' ? '_' : name[i]))
+            return 0;
+    return 1;
+}
+
+/* Appends " --PREFIXNAME" to the list in buf, as far as it fits. */
+static void list_add(char *buf, size_t size, const char *prefix,
+                     const char *name)
+{
+    size_t used = strlen(buf);
+    snprintf(buf + used, size - used, " --%s%s", prefix, name);
+}
+
+/* An unambiguous abbreviation of a long option of `command` (--outd for
+ * --outdir), as GNU getopt_long and Python's argparse take them: sets
+ * *o (the command's own) or *l (the library's; *negated for --no-X).
+ * @return 0 (nothing set when nothing matches), or -1 with msg naming
+ * the candidates when several match. */
+static int abbreviation(const char *name, size_t len, unsigned command,
+                        const tool_option **o, const lib_option **l,
+                        int *negated, const char *arg, char *msg,
+                        size_t msgsize)
+{
+    char found[512] = "";
+    size_t n = 0;
+    int neg = strncmp(name, "no-", 3) == 0 || strncmp(name, "no_", 3) == 0;
+    for (size_t k = 0; k < N_TOOL_OPTIONS; k++) {
+        const tool_option *t = &tool_options[k];
+        if (!t->name || !(t->commands & command) ||
+            !name_starts(name, len, t->name))
+            continue;
+        *o = t;
+        n++;
+        list_add(found, sizeof found, "", t->name);
+    }
+    for (size_t k = 0; (command & RP) && k < n_lib_options; k++) {
+        const lib_option *c = &lib_options[k];
+        int as_no = neg && !c->arg[0] &&
+                    name_starts(name + 3, len - 3, c->name);
+        if (!as_no && !name_starts(name, len, c->name))
+            continue;
+        int dup = 0; /* the command's option of the same name is the one */
+        for (size_t j = 0; j < N_TOOL_OPTIONS && !dup; j++)
+            dup = tool_options[j].name &&
+                  (tool_options[j].commands & command) &&
+                  name_eq(c->name, strlen(c->name), tool_options[j].name);
+        if (dup)
+            continue;
+        *l = c;
+        *negated = as_no;
+        n++;
+        list_add(found, sizeof found, as_no ? "no-" : "", c->name);
+    }
+    if (n <= 1)
+        return 0;
+    *o = NULL;
+    *l = NULL;
+    return fail(msg, msgsize, "%s is ambiguous: it could be%s", arg, found);
+}
+
+/* "--" and ":::" end the options: never an option's value (plan
+ * --read_pout ::: a b would take ::: for the file). */
+static int separator(const char *arg)
+{
+    return strcmp(arg, "--") == 0 || strcmp(arg, ":::") == 0;
 }
 
 static const char *command_name(unsigned command)
@@ -585,16 +781,22 @@ int tool_args_parse(int argc, char **argv, unsigned command, tool_args *a,
                 if (tool_options[k].name &&
                     name_eq(name, len, tool_options[k].name))
                     o = &tool_options[k];
+            const lib_option *l = NULL;
+            int negated = 0;
             if (!o) {
-                /* One of the library's options? */
-                int negated = strncmp(name, "no-", 3) == 0 ||
-                              strncmp(name, "no_", 3) == 0;
+                negated = strncmp(name, "no-", 3) == 0 ||
+                          strncmp(name, "no_", 3) == 0;
                 const char *base = negated ? name + 3 : name;
                 size_t blen = negated ? len - 3 : len;
-                const lib_option *l = NULL;
                 for (size_t k = 0; k < n_lib_options && !l; k++)
                     if (name_eq(base, blen, lib_options[k].name))
                         l = &lib_options[k];
+                if (!l && abbreviation(name, len, command, &o, &l, &negated,
+                                       arg, msg, msgsize) < 0)
+                    goto out;
+            }
+            if (!o) {
+                /* One of the library's options. */
                 if (!l || !(command & RP) || (negated && l->arg[0])) {
                     fail(msg, msgsize, "%s: unknown option for %s", arg,
                          command_name(command));
@@ -607,9 +809,10 @@ int tool_args_parse(int argc, char **argv, unsigned command, tool_args *a,
                     goto oom;
                 if (l->arg[0]) {
                     if (!value) {
-                        if (i + 1 >= argc) {
-                            fail(msg, msgsize, "%s needs a value (%s)", arg,
-                                 l->arg);
+                        if (i + 1 >= argc || separator(argv[i + 1])) {
+                            fail(msg, msgsize, "%s needs a value (%s)%s%s",
+                                 arg, l->arg, i + 1 < argc ? " before " : "",
+                                 i + 1 < argc ? argv[i + 1] : "");
                             goto out;
                         }
                         value = argv[++i];
@@ -652,8 +855,10 @@ int tool_args_parse(int argc, char **argv, unsigned command, tool_args *a,
             goto out;
         }
         if (o->arg && !value) {
-            if (i + 1 >= argc) {
-                fail(msg, msgsize, "%s needs a value (%s)", arg, o->arg);
+            if (i + 1 >= argc || separator(argv[i + 1])) {
+                fail(msg, msgsize, "%s needs a value (%s)%s%s", arg, o->arg,
+                     i + 1 < argc ? " before " : "",
+                     i + 1 < argc ? argv[i + 1] : "");
                 goto out;
             }
             value = argv[++i];

@@ -1,49 +1,100 @@
 /*
- * placeholders.c -- {in}, {out}, {outdir}, {stem} and {ext} in the
- * command's words.
+ * placeholders.c -- the placeholders in the command's words: ours ({in},
+ * {out}, {outdir}, {stem}, {ext}) and GNU parallel's ({}, {/}, {//},
+ * {.}, {/.}, {#}, {%}), with GNU parallel's meanings.
  *
  * Without --shell each word becomes one argument of the program, whatever
  * the names hold, so no quoting is needed.  With --shell the words are
  * shell text and each value is inserted single-quoted: the shell then
  * reads it back as exactly one word, spaces, quotes and newlines
- * included.  Only the five exact words are placeholders, so that braces
- * in awk programs or shell text pass through unchanged.
+ * included.
+ *
+ * Braces around a "name" (letters, digits and _ . / # % = -, nothing
+ * else, and not after a $) are placeholder syntax: an unknown one is a
+ * usage error (placeholder_check), never passed on literally, so that a
+ * typo such as {input} cannot reach the program as a file name.  Other
+ * text in braces -- an awk program with a space ("{ print $1 }"), shell
+ * code (${x}, {a,b}) -- is not placeholder syntax and stays as it is.
  */
 #include "tool.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const names[] = {"{in}", "{out}", "{outdir}", "{stem}",
-                                    "{ext}"};
+/* In the order of enum placeholder_id (tool.h).  "{}" last: it is a
+ * prefix of nothing, but every name must be tried before it. */
+static const char *const names[] = {"{in}",  "{out}", "{outdir}", "{stem}",
+                                    "{ext}", "{/}",   "{//}",     "{.}",
+                                    "{/.}",  "{#}",   "{%}",      "{}"};
 #define N_NAMES (sizeof names / sizeof *names)
 
 static const char *value_of(const placeholder_values *v, size_t k)
 {
-    const char *s = k == 0   ? v->in
-                    : k == 1 ? v->out
-                    : k == 2 ? v->outdir
-                    : k == 3 ? v->stem
-                             : v->ext;
+    const char *const values[] = {v->in,         v->out,  v->outdir, v->stem,
+                                  v->ext,        v->base, v->dir,    v->noext,
+                                  v->base_noext, v->seq,  v->slot,   v->in};
+    const char *s = k < sizeof values / sizeof *values ? values[k] : NULL;
     return s ? s : "";
 }
 
-/* The placeholder starting at `p`, or -1. */
-static int placeholder_at(const char *p)
+/* A character of a placeholder's name. */
+static int name_char(char c)
 {
-    if (*p != '{')
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || (c && strchr("_./#%=-", c));
+}
+
+/* The length of the placeholder syntax "{name}" at p (p[0] == '{'), or
+ * 0 when the braces there are something else. */
+static size_t syntax_at(const char *word, const char *p)
+{
+    if (*p != '{' || (p > word && p[-1] == '$'))
+        return 0;
+    size_t n = 1;
+    while (name_char(p[n]))
+        n++;
+    return p[n] == '}' ? n + 1 : 0;
+}
+
+/* The placeholder starting at `p`, or -1. */
+static int placeholder_at(const char *word, const char *p)
+{
+    size_t n = syntax_at(word, p);
+    if (!n)
         return -1;
     for (size_t k = 0; k < N_NAMES; k++)
-        if (strncmp(p, names[k], strlen(names[k])) == 0)
+        if (strlen(names[k]) == n && strncmp(p, names[k], n) == 0)
             return (int)k;
     return -1;
+}
+
+int placeholder_check(char *const words[], int n, char *msg, size_t msgsize)
+{
+    for (int i = 0; i < n; i++) {
+        const char *w = words[i];
+        for (const char *p = strchr(w, '{'); p; p = strchr(p + 1, '{')) {
+            size_t len = syntax_at(w, p);
+            if (len && placeholder_at(w, p) < 0) {
+                snprintf(msg, msgsize,
+                         "unknown placeholder %.*s in \"%s\"; the "
+                         "placeholders are {in} {out} {outdir} {stem} {ext} "
+                         "and GNU parallel's {} {/} {//} {.} {/.} {#} {%%} "
+                         "(text in braces with a space, as the awk program "
+                         "'{ print }', is left as it is)",
+                         (int)len, p, w);
+                return -1;
+            }
+        }
+    }
+    return 0;
 }
 
 int placeholders_used(char *const words[], int n)
 {
     for (int i = 0; i < n; i++)
         for (const char *p = strchr(words[i], '{'); p; p = strchr(p + 1, '{'))
-            if (placeholder_at(p) >= 0)
+            if (placeholder_at(words[i], p) >= 0)
                 return 1;
     return 0;
 }
@@ -51,8 +102,11 @@ int placeholders_used(char *const words[], int n)
 int placeholder_used(char *const words[], int n, const char *name)
 {
     for (int i = 0; i < n; i++)
-        if (strstr(words[i], name))
-            return 1;
+        for (const char *p = strchr(words[i], '{'); p; p = strchr(p + 1, '{'))
+            if (placeholder_at(words[i], p) >= 0 &&
+                strncmp(p, name, strlen(name)) == 0 &&
+                syntax_at(words[i], p) == strlen(name))
+                return 1;
     return 0;
 }
 
@@ -126,7 +180,7 @@ static char *expand_word(const char *word, const placeholder_values *v,
     strbuf b = {0};
     const char *p = word;
     while (*p) {
-        int k = placeholder_at(p);
+        int k = placeholder_at(word, p);
         if (k < 0) {
             sb_add(&b, p, 1);
             p++;
@@ -213,4 +267,30 @@ int name_stem_ext(const char *path, char **stem, char **ext)
         return -1;
     }
     return 0;
+}
+
+int outname_for(const char *in, const json_t *kw, const json_t *meta,
+                const char *out_ext, char **out)
+{
+    int rc = bmp_outname_create(in, kw, meta, out);
+    if (rc < 0 || !out_ext)
+        return rc;
+    char *stem, *ext;
+    if (name_stem_ext(*out, &stem, &ext) < 0) {
+        free(*out);
+        *out = NULL;
+        return -ENOMEM;
+    }
+    /* The name keeps its directory and stem; only the suffix changes. */
+    size_t keep = strlen(*out) - strlen(ext);
+    char *s = malloc(keep + strlen(out_ext) + 1);
+    if (s) {
+        memcpy(s, *out, keep);
+        strcpy(s + keep, out_ext);
+    }
+    free(stem);
+    free(ext);
+    free(*out);
+    *out = s;
+    return s ? 0 : -ENOMEM;
 }

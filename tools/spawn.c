@@ -347,6 +347,10 @@ int spawn_run(const spawn_options *o, spawn_result *r)
      * between must not run a worker's handler on the child's stack. */
     sigset_t all, old;
     sigfillset(&all);
+    struct timespec wall0;
+    clock_gettime(CLOCK_REALTIME, &wall0);
+    r->start_epoch = (double)wall0.tv_sec + wall0.tv_nsec * 1e-9;
+    double t0 = now_s();
     pthread_sigmask(SIG_SETMASK, &all, &old);
     pid_t pid = start_child(&a, stack);
     int clone_errno = errno;
@@ -417,6 +421,7 @@ int spawn_run(const spawn_options *o, spawn_result *r)
                  * still its own, so this reaches only what it left. */
                 kill(-pid, SIGKILL);
                 exited = 1;
+                r->runtime_s = now_s() - t0;
                 fds[2].fd = -1;
                 drain_until = now_s() + DRAIN_S;
             } else if (pidfd >= 0 && fds[2].revents & (POLLERR | POLLNVAL)) {
@@ -453,7 +458,10 @@ int spawn_run(const spawn_options *o, spawn_result *r)
     if (tracked)
         bmp_item_untrack_group(o->item, pid);
     int status = 0;
-    while (waitpid(pid, &status, 0) < 0) {
+    /* wait4: the program's own CPU time and peak resident memory (with
+     * those of the children it waited for), which the worker's
+     * measurement of itself does not include. */
+    while (wait4(pid, &status, 0, &r->usage) < 0) {
         if (errno != EINTR) {
             if (rc == 0)
                 rc = -errno;
@@ -461,6 +469,9 @@ int spawn_run(const spawn_options *o, spawn_result *r)
         }
     }
     r->status = status;
+    if (r->runtime_s <= 0)
+        r->runtime_s = now_s() - t0;
+    r->waited = rc == 0;
 out:
     free(sh_argv);
     for (int k = 0; k < 2; k++) {

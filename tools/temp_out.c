@@ -366,7 +366,8 @@ static size_t sweep_dir(const final_ref *refs, size_t n)
     return removed;
 }
 
-size_t temp_out_sweep(const json_t *names, const json_t *kw)
+size_t temp_out_sweep(const json_t *names, const json_t *kw,
+                      const char *out_ext)
 {
     size_t n = json_array_size(names), k = 0, removed = 0;
     final_ref *refs = calloc(n ? n : 1, sizeof *refs);
@@ -375,7 +376,7 @@ size_t temp_out_sweep(const json_t *names, const json_t *kw)
     for (size_t i = 0; i < n; i++) {
         const char *in = json_string_value(json_array_get(names, i));
         char *final = NULL;
-        if (!in || bmp_outname_create(in, kw, NULL, &final) != 0)
+        if (!in || outname_for(in, kw, NULL, out_ext, &final) != 0)
             continue;
         final_ref *r = &refs[k];
         if (temp_split(final, &r->parts) < 0 ||

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 /* Exit statuses (see exit_statuses[] in options.c for their help text). */
@@ -19,6 +20,15 @@ enum { EXIT_ALL_OK = 0, EXIT_SOME_FAILED = 1, EXIT_USAGE = 2 };
 
 /* Subcommands, as bits of tool_option.commands. */
 enum { CMD_RUN = 1u, CMD_PLAN = 2u, CMD_DEMO = 4u, CMD_MERGE = 8u };
+
+/* --halt: when a run stops early (GNU parallel's meanings). */
+enum { HALT_NEVER = 0, HALT_NOW, HALT_SOON };
+typedef struct halt_rule {
+    int when;       /* HALT_ */
+    int on_success; /* count successes, not failures */
+    size_t count;   /* after this many; 0 when percent is given */
+    double percent; /* or once this share of all the items, in % */
+} halt_rule;
 
 /* What the options of one command line say. */
 typedef struct tool_args {
@@ -37,7 +47,12 @@ typedef struct tool_args {
     const char *output; /* --output, or NULL for standard output */
     size_t shard_index; /* --shard I/N; shard_count 0: no shard */
     size_t shard_count;
-    int mpi; /* --executor mpi */
+    int mpi;               /* --executor mpi */
+    const char *out_ext;   /* --out-ext, or NULL */
+    int dry_run;           /* --dry-run */
+    int job_meta;          /* --job-meta */
+    halt_rule halt;        /* --halt */
+    const char *halt_text; /* --halt as given */
 } tool_args;
 
 /*! tool_args_parse() : parses argv[1..argc) (argv[0] is the subcommand)
@@ -62,12 +77,17 @@ void tool_print_man(FILE *out);
 int inputs_collect(const tool_args *a, json_t **names, char *msg,
                    size_t msgsize);
 
-/* ---- placeholders.c: {in} {out} {outdir} {stem} {ext} ----------------- */
+/* ---- placeholders.c: ours and GNU parallel's ------------------------ */
 
 typedef struct placeholder_values {
     const char *in, *out, *outdir, *stem, *ext;
+    /* GNU parallel's: {/} {//} {.} {/.} {#} {%} ({} is {in}) */
+    const char *base, *dir, *noext, *base_noext, *seq, *slot;
 } placeholder_values;
 
+/*! placeholder_check() : -1 with msg filled when a word holds placeholder
+ *  syntax ({name}) that is no placeholder; 0 otherwise. */
+int placeholder_check(char *const words[], int n, char *msg, size_t msgsize);
 /*! placeholders_used() : 1 when any word holds a placeholder. */
 int placeholders_used(char *const words[], int n);
 /*! placeholder_used() : 1 when any word holds `name` ("{out}"). */
@@ -90,6 +110,12 @@ char *shell_quote(const char *s);
  *  ".hidden" -> ".hidden", "".  Both malloc'd.  @return 0, or -1 when
  *  out of memory. */
 int name_stem_ext(const char *path, char **stem, char **ext);
+/*! outname_for() : the output name of input `in`: bmp_outname_create()'s,
+ *  with its extension (the last dot-suffix of its base name) replaced by
+ *  `out_ext` when that is not NULL (--out-ext).  @return 0 with *out
+ *  malloc'd, or the library's negative error. */
+int outname_for(const char *in, const json_t *kw, const json_t *meta,
+                const char *out_ext, char **out);
 
 /* ---- spawn.c: run a program, capture its output ----------------------- */
 
@@ -105,6 +131,11 @@ typedef struct spawn_result {
     int exec_errno; /* non-zero: the program could not be started */
     int status;     /* as waitpid() gives it */
     capture out, err;
+    double start_epoch;  /* when it started, in seconds since the epoch */
+    double runtime_s;    /* from its start to its exit */
+    int waited;          /* usage holds the program's figures */
+    struct rusage usage; /* from wait4(): the program and what it waited
+                            for */
 } spawn_result;
 
 typedef struct spawn_options {
@@ -141,6 +172,12 @@ typedef struct command_spec {
     pid_t caller;         /* the process that holds it */
     dev_t run_dev;        /* meta_dir's identity, to know the descriptor */
     ino_t run_ino;
+    const char *out_ext; /* --out-ext: the output's extension, or NULL */
+    int job_meta;        /* --job-meta: the job record in meta */
+    const json_t *kw;    /* the run's keywords (for --dry-run) */
+    pid_t *slots;        /* job slots ({%}): the worker holding each, in
+                            memory shared with the workers; may be NULL */
+    size_t nslots;
 } command_spec;
 
 /* Bytes of an item's standard error kept in its meta (the last ones). */
@@ -168,9 +205,11 @@ int temp_out_matches(const char *final, const char *temp);
  *  lock can be taken (its creator is gone).  @return 1 when removed. */
 int temp_out_remove_if_dead(const char *path);
 /*! temp_out_sweep() : removes the unheld temporaries beside the final
- *  outputs of `names` (one directory read per output directory).
+ *  outputs of `names` (one directory read per output directory), named
+ *  as outname_for() names them.
  *  @return how many were removed. */
-size_t temp_out_sweep(const json_t *names, const json_t *kw);
+size_t temp_out_sweep(const json_t *names, const json_t *kw,
+                      const char *out_ext);
 
 /*! claim_path() : where item `index` claims its temporary; malloc'd,
  *  NULL on ENOMEM. */
@@ -190,6 +229,11 @@ void run_dir_remove(const char *dir);
  *  name.  @return how many folders were removed. */
 size_t run_dirs_sweep(void);
 
+/*! command_line() : the program's argv for input `in` (item `index`,
+ *  job slot `slot`), with `out` as {out}; what command_file_process runs
+ *  (for --dry-run).  NULL on ENOMEM; free with placeholders_argv_free. */
+char **command_line(const command_spec *spec, const char *in, const char *out,
+                    size_t index, unsigned slot);
 /*! command_file_process() : a bmp_ops.file_process that runs the
  *  command of the pipe's user pointer (a command_spec) for one item. */
 int command_file_process(bmp_item *item, char **outname);

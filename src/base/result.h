@@ -25,6 +25,12 @@ typedef struct bmp__stats {
                           (what it adds to its worker); -1 none */
     int over_estimate; /* 1: peak - start_rss passed the estimate */
     int attempts;      /* times the item was started */
+    /* The largest peak resident memory of the processes the item waited
+     * for (bmp_item_add_child_usage), 0 when none: the executor that
+     * measured the worker's peak adds it to peak_rss, since those
+     * processes held their memory beside the worker's.  Not sent, not
+     * stored: peak_rss holds it once added. */
+    int64_t child_peak_rss;
     /* Where the item ran, when not in this machine's run: the rank of an
      * MPI job that ran it and its host (malloc'd, owned with the
      * result).  host NULL: here, and rank is then -1; a pout line has

@@ -110,6 +110,18 @@ void bmp_item_untrack_group(bmp_item *item, pid_t pgid)
         bmp__channel_untrack_group(pgid);
 }
 
+int bmp_item_add_child_usage(bmp_item *item, double cpu_s, int64_t peak_rss)
+{
+    if (!item || !(cpu_s >= 0))
+        return BMP_EINVAL;
+    /* One item's processes run one after another, as a step waits for
+     * each: the peak is the largest, the CPU time the sum. */
+    item->child_cpu_s += cpu_s;
+    if (peak_rss > item->child_peak_rss)
+        item->child_peak_rss = peak_rss;
+    return 0;
+}
+
 /* The CPU seconds a getrusage() reports. */
 static double cpu_seconds(const struct rusage *ru)
 {
@@ -160,7 +172,11 @@ void bmp__run_item(bmp__run *run, size_t index, bmp__result *out,
     json_decref(item.meta);
     out->stats.wall_s = bmp__now() - wall0;
     bmp__usage_now(&usage[1]);
-    out->stats.cpu_s = cpu_seconds(&usage[1]) - cpu_seconds(&usage[0]);
+    /* getrusage(RUSAGE_SELF) leaves out the processes the step ran: their
+     * own figures, as the step reported them, are the item's too. */
+    out->stats.cpu_s = cpu_seconds(&usage[1]) - cpu_seconds(&usage[0]) +
+                       item.child_cpu_s;
+    out->stats.child_peak_rss = item.child_peak_rss;
     out->stats.attempts = 1;
 }
 

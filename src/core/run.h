@@ -85,6 +85,10 @@ struct bmp_item {
     json_t *meta;
     int code;
     char *error;
+    /* What the processes the item waited for used (bmp_item_add_child_usage):
+     * CPU seconds summed, the largest peak resident memory. */
+    double child_cpu_s;
+    int64_t child_peak_rss;
 };
 
 /* The item's keywords, to read: its own copy when a step made one, else

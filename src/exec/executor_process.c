@@ -228,6 +228,11 @@ static void worker_main(bmp__run *run, int fd, bmp__temp_log *log,
             setrlimit(RLIMIT_AS, &saved);
         bmp__meter_finish(&meter, usage, &r.stats.peak_rss,
                           &r.stats.start_rss);
+        /* A program the item ran (and waited for) held its memory beside
+         * the worker's: the item's peak is the sum, so that estimates,
+         * adaptive and retries see what the item really needed. */
+        if (r.stats.peak_rss >= 0 && r.stats.child_peak_rss > 0)
+            r.stats.peak_rss += r.stats.child_peak_rss;
         /* Give the item's memory back to the system before reporting: the
          * caller may start another item on the strength of this one's
          * end. */
@@ -585,6 +590,10 @@ static void sample(pool *p, double now)
         int64_t rss, vm;
         if (!busy(w) || bmp__proc_mem("", w->pid, &rss, &vm) != 0)
             continue;
+        /* A program the item runs holds its memory beside the worker's:
+         * the item's growth is both, so that pressure and estimates see
+         * commands too. */
+        rss += bmp__children_rss(w->pid);
         w->rss = rss;
         sum += rss;
         if (w->base_rss >= 0) {

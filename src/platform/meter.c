@@ -8,6 +8,7 @@
 #include "sysinfo.h"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -117,4 +118,32 @@ void bmp__meter_finish(bmp__meter *m, const struct rusage usage[2],
     m->last_end = usage[1];
     m->carry = !m->every_item && !m->use_status && at_start >= 0 &&
                *peak_rss >= 0 && *peak_rss <= at_start + MOVE_SLACK;
+}
+
+int64_t bmp__children_rss(pid_t pid)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", (long)pid,
+             (long)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    char buf[1024];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    int64_t sum = 0;
+    char *p = buf, *end;
+    for (;;) {
+        long child = strtol(p, &end, 10);
+        if (end == p)
+            break;
+        p = end;
+        int64_t rss, vm;
+        if (child > 0 && bmp__proc_mem("", (pid_t)child, &rss, &vm) == 0)
+            sum += rss;
+    }
+    return sum;
 }

@@ -30,6 +30,7 @@
 
 #include <stdint.h>
 #include <sys/resource.h>
+#include <sys/types.h>
 
 typedef struct bmp__meter {
     int clear_fd, status_fd, statm_fd; /* -1: not available */
@@ -65,5 +66,12 @@ void bmp__meter_start(bmp__meter *m, int need_vm, struct rusage *start);
  * unknown). */
 void bmp__meter_finish(bmp__meter *m, const struct rusage usage[2],
                        int64_t *peak_rss, int64_t *start_rss);
+
+/* The resident bytes of the direct children of the process `pid` (a
+ * program a step runs and waits for), from /proc/PID/task/PID/children:
+ * a worker's own resident memory leaves them out.  Children of other
+ * threads of `pid`, and grandchildren, are not counted; 0 when there are
+ * none or the kernel does not list them. */
+int64_t bmp__children_rss(pid_t pid);
 
 #endif

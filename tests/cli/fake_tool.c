@@ -18,6 +18,8 @@
  *   TEXT      print plain text on standard output instead of JSON
  *   NOISY     write 100000 bytes to standard error, ending "last line"
  *   NOOUT     print the meta, write no output
+ *   BIG       allocate 100 MiB and write to every page of it first (its
+ *             peak resident memory is then at least that), then as usual
  * With FAKE_LOG set, each run first appends IN and a newline to that file.
  */
 #include <signal.h>
@@ -76,6 +78,15 @@ int main(int argc, char **argv)
     if (strstr(in, "SLOW")) {
         const char *s = getenv("FAKE_SLOW_S");
         sleep_s(s ? atof(s) : 0.4);
+    }
+    if (strstr(in, "BIG")) {
+        size_t n = (size_t)100 << 20;
+        volatile char *big = malloc(n);
+        if (!big)
+            return 7;
+        for (size_t i = 0; i < n; i += 4096)
+            big[i] = (char)i;
+        free((void *)big);
     }
     if (strstr(in, "PARTHANG")) {
         FILE *fo = fopen(out, "wb");

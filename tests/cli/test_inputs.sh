@@ -49,13 +49,17 @@ printf 'one.txt\n' | "$BMP" run -q --shell -- 'wc -c <' > p.jsonl
 check_eq "--shell without placeholders appends {in} quoted" "{'stdout': '4\n'}" \
     "$(pout p.jsonl 'rows[0]["meta"]')"
 
-# No inputs at all is a usage error.
-"$BMP" run -q -- true < /dev/null > /dev/null 2> err.txt
-check_eq "empty standard input: exit 2" 2 $?
-check "... with a message" grep -q "no inputs" err.txt
+# An empty list of inputs is an empty run, as with xargs -r and GNU
+# parallel: nothing runs, exit 0, a summary, an empty pout.
+"$BMP" run -- touch ran.txt < /dev/null > p.jsonl 2> err.txt
+check_eq "empty standard input: exit 0" 0 $?
+check "... with a summary" grep -q "^0 items: 0 ok, 0 no output, 0 failed" err.txt
+check "... an empty pout, and nothing ran" test ! -s p.jsonl -a ! -e ran.txt
 : > empty.txt
-"$BMP" run -q -a empty.txt -- true > /dev/null 2> err.txt
-check_eq "empty list file: exit 2" 2 $?
+"$BMP" run -q -a empty.txt -o p2.jsonl -- touch ran.txt > /dev/null 2> err.txt
+check_eq "empty list file: exit 0" 0 $?
+check "... -o gets an empty pout, and nothing ran" test -f p2.jsonl -a ! -s p2.jsonl -a ! -e ran.txt
+check "... and -q says nothing" test ! -s err.txt
 "$BMP" run -q -a missing.txt -- true > /dev/null 2> err.txt
 check_eq "missing list file: exit 2" 2 $?
 check "... naming the file" grep -q "missing.txt" err.txt

@@ -41,9 +41,9 @@ check_eq "{out}: the output's temporary, .NAME.bmp-XXXXXX.EXT beside it" "True" 
     "$(pout p.jsonl '__import__("re").fullmatch(r"od/\.arch\.tar_new\.gz\.bmp-[A-Za-z0-9]{6}\.gz", rows[0]["meta"]["args"][1]) is not None')"
 check_eq "... which the command did not write: no output, nothing left" "[None, 'no_output', '']" \
     "$(pout p.jsonl '[rows[0]["outname"], rows[0]["status"], " ".join(os.listdir("od"))]')"
-"$BMP" run -q -- echo '{"k": "{in}-{nothing}"}' ::: .hidden > p.jsonl
-check_eq "other braces are left alone; a hidden file has no extension" \
-    "{'k': '.hidden-{nothing}'}" "$(pout p.jsonl 'rows[0]["meta"]')"
+"$BMP" run -q -- echo '{"k": "{in}-{ nothing }-${x}-{a,b}"}' ::: .hidden > p.jsonl
+check_eq "braces that are no placeholder syntax are left alone; a hidden file has no extension" \
+    "{'k': '.hidden-{ nothing }-\${x}-{a,b}'}" "$(pout p.jsonl 'rows[0]["meta"]')"
 "$BMP" run -q -- "$FAKE" a.txt ::: out/a_extra.txt > p.jsonl
 check_eq "without placeholders, {in} is appended" "a.txt" \
     "$(pout p.jsonl 'rows[0]["meta"]["in"]')"

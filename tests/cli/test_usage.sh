@@ -48,7 +48,6 @@ usage_error "unknown option" "--bogus: unknown option" run --bogus -- true ::: x
 usage_error "run-only option given to plan" "--shell: unknown option for plan" plan --shell
 usage_error "no command" "no command" run ::: x
 usage_error "no command after --" "no command" run -- ::: x
-usage_error "empty input list" "no inputs" run -- true
 usage_error "missing value" "-j needs a value" run -j
 usage_error "bad size" "is not a size" run --process_size lots -- true ::: x
 usage_error "bad reject code" "not an exit code" run --reject-code 0 -- true ::: x
