@@ -777,16 +777,25 @@ class BigMultiPipe():
         outname = self.outname_create(in_name, data=data, meta=meta,
                                       **kwargs)
         kwargs.pop('outname', None)
-        self._check_output(in_name, outname, meta, kwargs)
+        self._prepare_output(in_name, outname, meta, kwargs)
         outname = self.file_write(data, outname, meta=meta,
                                   in_name=in_name, **kwargs)
         return (outname, meta)
 
     @staticmethod
-    def _check_output(in_name, outname, meta, kwargs):
-        # An output over its own input would destroy the data the item
-        # was made from; an existing output is kept when overwrite is
-        # False (meta's key wins over the keyword, as for create_outdir).
+    def _prepare_output(in_name, outname, meta, kwargs):
+        # With create_outdir, the output's directory is made here, so that
+        # a file_write that does not call this class's (the seed's do not)
+        # honours it too.  An output over its own input would destroy the
+        # data the item was made from; an existing output is kept when
+        # overwrite is False.  Meta's keys win over the keywords.
+        create_outdir = kwargs.get('create_outdir')
+        if meta is not None and meta.get('create_outdir') is not None:
+            create_outdir = meta['create_outdir']
+        if create_outdir:
+            d = os.path.dirname(os.fspath(outname))
+            if d:
+                os.makedirs(d, exist_ok=True)
         for member in _members(in_name):
             if _same_file(member, outname):
                 raise FileExistsError(f'output {outname} is the item\'s '
