@@ -116,3 +116,498 @@ Other functions
     physical_cores() -> int;  mem_available() -> int bytes.
     library_version() -> str, the C library's version.
 """
+
+import json
+import math
+import os
+import signal
+import sys
+import traceback
+
+try:
+    from ._bmp_cffi import ffi, lib
+except ImportError as _e:  # not built: core.py's tests may stand in
+    _IMPORT_ERROR = _e
+    ffi = lib = None
+else:
+    _IMPORT_ERROR = None
+
+try:
+    import numpy as _np
+except ImportError:  # meta conversion then knows no numpy types
+    _np = None
+
+
+class EngineError(RuntimeError):
+    """The library refused or could not finish a run.
+
+    ``code`` is the library's negative error code, ``pout`` the partial
+    pout when the run had started (else None)."""
+
+    def __init__(self, message, code=0, pout=None):
+        super().__init__(message)
+        self.code = code
+        self.pout = pout
+
+
+class MetaError(ValueError):
+    """A meta value that cannot be stored as JSON (fails its item)."""
+
+
+# ---- meta to JSON ----------------------------------------------------------
+
+_INT64 = (-(1 << 63), (1 << 63) - 1)
+
+
+def _where(path):
+    return 'meta' + ''.join('[%r]' % p for p in path)
+
+
+def _to_json(value, path):
+    """value as plain JSON types, or MetaError naming where it failed."""
+    t = type(value)
+    if t is str:
+        try:
+            value.encode('utf-8')
+        except UnicodeEncodeError:
+            raise MetaError(
+                '%s: a string that is not valid Unicode (a file name with '
+                'bytes that are not UTF-8? store os.fsencode(name).hex() or '
+                'a repaired name)' % _where(path)) from None
+        return value
+    if t is bool or value is None:
+        return value
+    if t is int:
+        if not _INT64[0] <= value <= _INT64[1]:
+            raise MetaError('%s: the integer %d is outside the 64-bit range '
+                            'JSON readers keep exactly' % (_where(path), value))
+        return value
+    if t is float:
+        return value if math.isfinite(value) else None
+    if t is dict:
+        out = {}
+        for k, v in value.items():
+            if type(k) is not str:
+                raise MetaError('%s: key %r is a %s, not a str' % (
+                    _where(path), k, type(k).__name__))
+            out[k] = _to_json(v, path + (k,))
+        return out
+    if t is list or t is tuple:
+        return [_to_json(v, path + (i,)) for i, v in enumerate(value)]
+    if _np is not None:
+        if isinstance(value, _np.generic):
+            if isinstance(value, (_np.datetime64, _np.timedelta64, _np.void,
+                                  _np.bytes_, _np.complexfloating)):
+                raise MetaError('%s: value of type numpy.%s cannot be stored '
+                                'as JSON' % (_where(path), t.__name__))
+            return _to_json(value.item(), path)
+        if t is _np.ndarray:
+            if value.dtype.kind not in 'biuf':
+                raise MetaError('%s: a numpy array of dtype %s cannot be '
+                                'stored as JSON (numbers and booleans only)'
+                                % (_where(path), value.dtype))
+            return _to_json(value.tolist(), path)
+        if isinstance(value, _np.ndarray):
+            raise MetaError(
+                '%s: a %s.%s (a numpy array subclass) would lose its unit or '
+                'mask as JSON: store plain values (e.g. q.value and '
+                'str(q.unit))' % (_where(path), t.__module__, t.__name__))
+    # Subclasses of the plain types (OrderedDict, an IntEnum, a str
+    # subclass, a namedtuple): as their plain type.
+    if isinstance(value, dict):
+        return _to_json(dict(value), path)
+    if isinstance(value, (list, tuple)):
+        return _to_json(list(value), path)
+    for base in (bool, int, float, str):
+        if isinstance(value, base):
+            return _to_json(base(value), path)
+    raise MetaError('%s: value of type %s.%s cannot be stored as JSON' % (
+        _where(path), t.__module__, t.__qualname__))
+
+
+def meta_json(meta):
+    """The text of meta as one JSON object, following the module's meta
+    policy; MetaError when a value cannot be stored."""
+    if meta is None:
+        return '{}'
+    if not isinstance(meta, dict):
+        raise MetaError('meta must be a dict, not %s' % type(meta).__name__)
+    if not meta:
+        return '{}'
+    return json.dumps(_to_json(meta, ()), ensure_ascii=True,
+                      allow_nan=False, separators=(',', ':'))
+
+
+# ---- the run ---------------------------------------------------------------
+
+def _flush_std():
+    for f in (sys.stdout, sys.stderr):
+        try:
+            if f is not None:
+                f.flush()
+        except Exception:  # a closed or broken stream is not the item's
+            pass
+
+
+def _utf8(text):
+    try:
+        return text.encode('utf-8', 'surrogateescape')
+    except UnicodeEncodeError:
+        return text.encode('utf-8', 'backslashreplace')
+
+
+def _name_bytes(name):
+    if not isinstance(name, (str, bytes, os.PathLike)):
+        raise TypeError('an item of in_names is a file name (str, bytes, '
+                        'os.PathLike) or a list of items, not %s'
+                        % type(name).__name__)
+    b = os.fsencode(name)
+    if not b or b'\0' in b:
+        raise ValueError('file name %r is empty or holds a NUL byte' % (name,))
+    return b
+
+
+class _Run:
+    """What the callbacks of one run need: reached through the pipe's user
+    pointer, so runs in several threads or nested in a worker each find
+    their own."""
+
+    def __init__(self, items, item_fn, size_estimate, progress):
+        self.items = items
+        self.item_fn = item_fn
+        self.size_estimate = size_estimate
+        self.progress = progress
+        self.index_of = {}
+        self.size_errors = {}
+        self.progress_error = None
+
+
+def _item_json(item, depth=0):
+    if isinstance(item, (list, tuple)):
+        if not item:
+            raise ValueError('a group item is an empty list')
+        if depth > 64:
+            raise ValueError('group items nest more than 64 deep')
+        arr = lib.json_array()
+        if arr == ffi.NULL:
+            raise MemoryError()
+        for member in item:
+            try:
+                j = _item_json(member, depth + 1)
+            except BaseException:
+                lib.bmp_py_decref(arr)
+                raise
+            if lib.json_array_append_new(arr, j) != 0:
+                lib.bmp_py_decref(arr)
+                raise MemoryError()
+        return arr
+    b = _name_bytes(item)
+    j = lib.json_stringn_nocheck(b, len(b))
+    if j == ffi.NULL:
+        raise MemoryError()
+    return j
+
+
+def _kw_json(settings, path_keys):
+    text = json.dumps(settings, allow_nan=False).encode()
+    why = ffi.new('char[200]')
+    kw = lib.bmp_py_json_parse(text, len(text), why, 200)
+    if kw == ffi.NULL:
+        raise ValueError('keywords cannot be passed as JSON: %s'
+                         % ffi.string(why).decode())
+    for key, value in path_keys.items():
+        b = _name_bytes(value)
+        if lib.bmp_py_kw_set_bytes(kw, key.encode(), b, len(b)) != 0:
+            lib.bmp_py_decref(kw)
+            raise MemoryError()
+    return kw
+
+
+def _entries(pout, ctx):
+    entries = []
+    stats = ffi.new('bmp_item_stats *')
+    for i in range(lib.bmp_pout_count(pout)):
+        outname = lib.bmp_pout_outname(pout, i)
+        error = lib.bmp_pout_error(pout, i)
+        text = lib.bmp_py_meta_text(pout, i)
+        if text == ffi.NULL:
+            meta = {}
+        else:
+            meta = json.loads(ffi.string(text))
+            lib.bmp_py_free(text)
+        stats.version = lib.BMP_ITEM_STATS_VERSION
+        lib.bmp_pout_stats(pout, i, stats)
+        entry = {
+            'in_name': ctx.items[i],
+            'outname': None if outname == ffi.NULL
+            else os.fsdecode(ffi.string(outname)),
+            'meta': meta,
+            'status': ffi.string(lib.bmp_status_name(
+                lib.bmp_pout_status(pout, i))).decode(),
+            'error': None if error == ffi.NULL
+            else ffi.string(error).decode('utf-8', 'surrogateescape'),
+            'stats': {'attempts': stats.attempts, 'wall_s': stats.wall_s,
+                      'cpu_s': stats.cpu_s, 'peak_rss': stats.peak_rss,
+                      'start_rss': stats.start_rss,
+                      'estimate': stats.estimate,
+                      'over_estimate': bool(stats.over_estimate)},
+        }
+        if i in ctx.size_errors and entry['status'] == 'failed':
+            entry['error'] = 'size_estimate failed: ' + ctx.size_errors[i]
+        entries.append(entry)
+    return entries
+
+
+def _check_settings(num_processes, mem_budget, process_size, timeout,
+                    retries, executor, progress, size_estimate):
+    def number(name, v, kinds=numbers_real()):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, kinds)):
+            raise TypeError('%s must be a number, not %s'
+                            % (name, type(v).__name__))
+    number('num_processes', num_processes)
+    number('mem_budget', mem_budget)
+    number('process_size', process_size)
+    number('timeout', timeout)
+    number('retries', retries, (int,))
+    if executor not in ('process', 'serial'):
+        raise ValueError("executor must be 'process' or 'serial', not %r"
+                         % (executor,))
+    if not (isinstance(progress, bool) or callable(progress)):
+        raise TypeError('progress must be a bool or a callable')
+    if size_estimate is not None and not callable(size_estimate):
+        raise TypeError('size_estimate must be a callable')
+
+
+def numbers_real():
+    import numbers
+    return (numbers.Real,)
+
+
+def _plain(v):
+    """A number as JSON takes it (numpy scalars included)."""
+    return v.item() if hasattr(v, 'item') else v
+
+
+def run(in_names, item_fn, *, num_processes=None, mem_budget=None,
+        process_size=None, size_estimate=None, timeout=None, retries=0,
+        journal=None, resume=False, force_resume=False, progress=False,
+        executor='process', shard=None, pipeline_id=None, kw=None):
+    """Runs item_fn over in_names in the library's workers; see the
+    module's documentation."""
+    if lib is None:
+        raise ImportError('bigmultipipe engine not built: %s' % _IMPORT_ERROR)
+    if not callable(item_fn):
+        raise TypeError('item_fn must be callable')
+    items = list(in_names)
+    _check_settings(num_processes, mem_budget, process_size, timeout,
+                    retries, executor, progress, size_estimate)
+    settings = dict(kw or {})
+    for key, value in (('num_processes', num_processes),
+                       ('mem_available', mem_budget),
+                       ('process_size', process_size),
+                       ('timeout', timeout), ('shard', shard),
+                       ('pipeline_id', pipeline_id)):
+        if value is not None:
+            settings[key] = _plain(value)
+    settings['retries'] = int(retries)
+    settings['executor'] = executor
+    if resume:
+        settings['resume'] = True
+    if force_resume:
+        settings['force_resume'] = True
+    path_keys = {}
+    if journal is not None:
+        path_keys['journal'] = journal
+        settings.pop('journal', None)
+
+    ctx = _Run(items, item_fn, size_estimate, progress)
+    handle = ffi.new_handle(ctx)
+    names = lib.json_array()
+    kwj = pipe = ffi.NULL
+    pout_p = ffi.new('bmp_pout **')
+    err = ffi.new('bmp_error *')
+    try:
+        for i, item in enumerate(items):
+            j = _item_json(item)
+            ctx.index_of[int(ffi.cast('uintptr_t', j))] = i
+            if lib.json_array_append_new(names, j) != 0:
+                raise MemoryError()
+        kwj = _kw_json(settings, path_keys)
+        pipe = lib.bmp_py_pipe_new(size_estimate is not None, handle)
+        if pipe == ffi.NULL:
+            raise MemoryError()
+        # Flushed now, so that no worker holds a copy of the buffers.
+        _flush_std()
+        rc = lib.bmp_py_run(pipe, names, kwj, handle if progress else ffi.NULL,
+                            pout_p, err)
+        pout = pout_p[0]
+        entries = _entries(pout, ctx) if pout != ffi.NULL else None
+    finally:
+        if pout_p[0] != ffi.NULL:
+            lib.bmp_pout_free(pout_p[0])
+        if pipe != ffi.NULL:
+            lib.bmp_pipe_free(pipe)
+        if kwj != ffi.NULL:
+            lib.bmp_py_decref(kwj)
+        lib.bmp_py_decref(names)
+        if progress is True:
+            _progress_end()
+    if ctx.progress_error is not None:
+        raise ctx.progress_error
+    message = ffi.string(err.text).decode('utf-8', 'replace') or \
+        ffi.string(lib.bmp_strerror(rc)).decode()
+    if rc == 0 or rc == lib.BMP_ENOWORKER:
+        return entries
+    if rc == lib.BMP_EINTERRUPTED:
+        _interrupted(message, entries)
+    raise EngineError(message, rc, entries)
+
+
+def _interrupted(message, entries):
+    """The run was stopped by a signal: SIGINT as KeyboardInterrupt, the
+    others given to the process again (their previous handling), then
+    as EngineError; both with the partial pout."""
+    sig = None
+    for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+        if 'SIG' + s.name[3:] in message or s.name[3:] + ')' in message:
+            sig = s
+    if sig is None:
+        e = KeyboardInterrupt()
+        e.pout = entries
+        raise e
+    signal.raise_signal(sig)
+    raise EngineError(message, lib.BMP_EINTERRUPTED, entries)
+
+
+# ---- callbacks from the library --------------------------------------------
+
+if lib is not None:
+    @ffi.def_extern(error=lib.BMP_ESTEP)
+    def bmp_py_item_cb(item, outname_out):
+        ctx = ffi.from_handle(lib.bmp_item_user(item))
+        try:
+            result = ctx.item_fn(ctx.items[lib.bmp_item_index(item)])
+            try:
+                outname, meta = result
+            except (TypeError, ValueError):
+                raise TypeError('the item function returned %s, not a pair '
+                                '(outname, meta)' % type(result).__name__) \
+                    from None
+            name = None if outname is None else _name_bytes(outname)
+        except BaseException:
+            message = traceback.format_exc()
+            _flush_std()
+            return lib.bmp_py_fail(item, _utf8(message.rstrip('\n')))
+        try:
+            text = meta_json(meta).encode()
+        except MetaError as e:
+            _flush_std()
+            return lib.bmp_py_fail(item, _utf8(str(e)))
+        _flush_std()
+        rc = lib.bmp_py_set_meta(item, text, len(text))
+        if rc != 0:
+            return rc
+        if name is not None:
+            outname_out[0] = lib.bmp_py_strndup(name, len(name))
+            if outname_out[0] == ffi.NULL:
+                return -12  # -ENOMEM
+        return 0
+
+    @ffi.def_extern(error=lib.BMP_ESTEP)
+    def bmp_py_size_estimate_cb(in_name, kw, bytes_out, user):
+        ctx = ffi.from_handle(user)
+        index = ctx.index_of.get(int(ffi.cast('uintptr_t', in_name)))
+        if index is None:  # not one of ours: no figure
+            return 0
+        try:
+            size = ctx.size_estimate(ctx.items[index])
+            if size is not None:
+                size = int(size)
+                if size < 0:
+                    raise ValueError('size_estimate returned %d' % size)
+                bytes_out[0] = size
+        except BaseException:
+            ctx.size_errors[index] = traceback.format_exc().rstrip('\n')
+            return lib.BMP_ESTEP
+        return 0
+
+    @ffi.def_extern()
+    def bmp_py_progress_cb(p, arg):
+        ctx = ffi.from_handle(arg)
+        report = {'total': p.total, 'done': p.done, 'failed': p.failed,
+                  'running': p.running, 'workers': p.workers,
+                  'elapsed_s': p.elapsed_s, 'mem_in_use': p.mem_in_use,
+                  'mem_budget': p.mem_budget}
+        if ctx.progress is True:
+            _progress_line(report)
+        elif ctx.progress_error is None:
+            try:
+                ctx.progress(report)
+            except Exception as e:  # raised after the run, which goes on
+                ctx.progress_error = e
+
+    if lib.bmp_py_install_fork_hooks() != 0:
+        raise ImportError('bigmultipipe: cannot install the fork hooks')
+
+
+_progress_drawn = [False]
+
+
+def _progress_line(r):
+    err = sys.stderr
+    if err is None or not err.isatty():
+        return
+    line = '%d/%d done, %d failed, %d running, %d workers, %.1f s' % (
+        r['done'], r['total'], r['failed'], r['running'], r['workers'],
+        r['elapsed_s'])
+    if r['mem_in_use'] >= 0:
+        line += ', %.0f MiB' % (r['mem_in_use'] / 1048576)
+    err.write('\r\033[K' + line)
+    err.flush()
+    _progress_drawn[0] = True
+
+
+def _progress_end():
+    if _progress_drawn[0]:
+        _progress_drawn[0] = False
+        sys.stderr.write('\n')
+        sys.stderr.flush()
+
+
+# ---- resources -------------------------------------------------------------
+
+def num_can_process(num_items, num_processes=None, mem_available=None,
+                    mem_frac=None, process_size=None, error_if_zero=True):
+    """The library's worker count (SPEC.md); EngineError when no worker
+    fits in memory and error_if_zero."""
+    settings = {'error_if_zero': bool(error_if_zero)}
+    for key, value in (('num_processes', num_processes),
+                       ('mem_available', mem_available),
+                       ('mem_frac', mem_frac),
+                       ('process_size', process_size)):
+        if value is not None:
+            settings[key] = _plain(value)
+    kwj = _kw_json(settings, {})
+    err = ffi.new('bmp_error *')
+    try:
+        n = lib.bmp_py_num_can_process(int(num_items), kwj, err)
+    finally:
+        lib.bmp_py_decref(kwj)
+    if n < 0:
+        raise EngineError(ffi.string(err.text).decode('utf-8', 'replace'), n)
+    return n
+
+
+def physical_cores():
+    return lib.bmp_physical_cores()
+
+
+def mem_available():
+    n = lib.bmp_mem_available()
+    if n < 0:
+        raise OSError(-n, os.strerror(-n))
+    return n
+
+
+def library_version():
+    return ffi.string(lib.bmp_version_string()).decode()
