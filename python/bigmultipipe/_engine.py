@@ -234,8 +234,13 @@ def meta_json(meta):
         raise MetaError('meta must be a dict, not %s' % type(meta).__name__)
     if not meta:
         return '{}'
-    return json.dumps(_to_json(meta, ()), ensure_ascii=True,
-                      allow_nan=False, separators=(',', ':'))
+    return _ENCODER.encode(_to_json(meta, ()))
+
+
+# Made once: json.dumps() with arguments other than the defaults builds an
+# encoder per call, which costs more than the rest of an item's overhead.
+_ENCODER = json.JSONEncoder(ensure_ascii=True, allow_nan=False,
+                            separators=(',', ':'))
 
 
 # ---- the run ---------------------------------------------------------------
@@ -388,6 +393,16 @@ def _plain(v):
     return v.item() if hasattr(v, 'item') else v
 
 
+def _c_step(in_name):
+    """Stands for the C step of the benchmark (bench/python_overhead.py):
+    given as item_fn, the items run `(None, {'median': i, 'average': i})`
+    in C, i being the item's index."""
+    raise AssertionError('the C step runs in C')
+
+
+_C_STEP = _c_step
+
+
 def run(in_names, item_fn, *, num_processes=None, mem_budget=None,
         process_size=None, size_estimate=None, timeout=None, retries=0,
         journal=None, resume=False, force_resume=False, progress=False,
@@ -433,7 +448,10 @@ def run(in_names, item_fn, *, num_processes=None, mem_budget=None,
             if lib.json_array_append_new(names, j) != 0:
                 raise MemoryError()
         kwj = _kw_json(settings, path_keys)
-        pipe = lib.bmp_py_pipe_new(size_estimate is not None, handle)
+        if item_fn is _C_STEP:
+            pipe = lib.bmp_py_c_step_pipe_new()
+        else:
+            pipe = lib.bmp_py_pipe_new(size_estimate is not None, handle)
         if pipe == ffi.NULL:
             raise MemoryError()
         # Flushed now, so that no worker holds a copy of the buffers.
