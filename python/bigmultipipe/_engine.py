@@ -487,7 +487,7 @@ def _interrupted(message, entries):
     as EngineError; both with the partial pout."""
     sig = None
     for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
-        if 'SIG' + s.name[3:] in message or s.name[3:] + ')' in message:
+        if 'by %s' % s.name in message:  # "interrupted by SIGTERM: ..."
             sig = s
     if sig is None:
         e = KeyboardInterrupt()

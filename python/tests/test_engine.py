@@ -489,3 +489,26 @@ def test_ctrl_c_raises_keyboard_interrupt_with_the_pout_then_resume(tmp_path):
     # The finished items did not run again.
     assert (tmp_path / 'in0.ran').read_text() == 'x'
     assert (tmp_path / 'in1.ran').read_text() == 'x'
+
+
+def test_sigterm_stops_the_run_then_ends_the_caller(tmp_path):
+    """SIGTERM stops the run as SIGINT does (workers ended, journal kept),
+    then reaches the caller's own handling: by default, the end."""
+    env = dict(os.environ, PYTHONPATH=PACKAGE_DIR, BMP_T_DIR=str(tmp_path),
+               BMP_T_SLEEP='600', BMP_T_RESUME='0')
+    proc = subprocess.Popen([sys.executable, '-c',
+                             textwrap.dedent(INTERRUPTIBLE)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+    deadline = time.monotonic() + 60
+    while not (tmp_path / 'in2.ran').exists():
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGTERM, err
+    lines = (tmp_path / 'journal.jsonl').read_text().splitlines()
+    finished = [json.loads(x) for x in lines[1:]]
+    assert sorted(os.path.basename(e['in_name']) for e in finished) == [
+        'in0', 'in1']
+    assert not (tmp_path / 'in2.out').exists()
