@@ -234,6 +234,25 @@ def meta_json(meta):
         raise MetaError('meta must be a dict, not %s' % type(meta).__name__)
     if not meta:
         return '{}'
+    # The common meta, a flat dict of plain values that need no change,
+    # is encoded as it is: the walk below makes a copy.
+    for k, v in meta.items():
+        t = type(v)
+        if type(k) is not str:
+            break
+        if t is float:
+            if v - v != 0.0:  # NaN or an infinity
+                break
+        elif t is int:
+            if not _INT64[0] <= v <= _INT64[1]:
+                break
+        elif t is str:
+            if not v.isascii():  # may hold a lone surrogate: the walk checks
+                break
+        elif t is not bool and v is not None:
+            break
+    else:
+        return _ENCODER.encode(meta)
     return _ENCODER.encode(_to_json(meta, ()))
 
 
