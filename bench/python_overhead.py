@@ -62,6 +62,8 @@ def per_item(items, reps):
                                     'average': items - 1.0}
         return elapsed, sum(e['stats']['wall_s'] for e in pout)
 
+    timed(_engine._c_step)  # warm-up: first-run costs belong to neither
+    timed(python_step)
     c, py = [], []
     for _ in range(reps):  # interleaved, so that load affects both alike
         c.append(timed(_engine._c_step))
