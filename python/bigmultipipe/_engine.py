@@ -87,7 +87,8 @@ Keywords (doc/keywords.md names the library's keywords)
     retries         re-runs of a failed, crashed or timed-out item
     journal, resume, force_resume, pipeline_id, shard ("I/N")
                     as the library's keywords (doc/safety.md)
-    progress        False; True: a progress line on stderr; or a callable
+    progress        False; True: a progress line on stderr (when it is a
+                    terminal); or a callable
                     called in the caller with a dict (total, done, failed,
                     running, workers, elapsed_s, mem_in_use, mem_budget)
     executor        'process' (default) or 'serial' (in the caller, for
@@ -101,12 +102,19 @@ Errors
     for one worker ...) raises EngineError (a RuntimeError subclass, with
     .code, the library's negative code, and .pout None); TypeError or
     ValueError for arguments of the wrong Python type or value.
-    Ctrl-C (SIGINT) or SIGTERM during the run: the library stops the
-    run, the running workers are killed and KeyboardInterrupt is raised
-    with the attribute .pout, the partial pout (items not finished are
-    'not_run').  With a journal, the same call with resume=True finishes
-    the run.  A journal write failing mid-run raises EngineError with
-    .pout set likewise.
+    Ctrl-C (SIGINT) during the run: the library stops the run, the
+    running workers are killed and KeyboardInterrupt is raised with the
+    attribute .pout, the partial pout (items not finished are 'not_run').
+    With a journal, the same call with resume=True finishes the run.
+    SIGTERM, SIGHUP, SIGQUIT stop the run the same way, then are raised
+    again in the caller (its own handling: by default the process ends);
+    should that return, EngineError with .pout.  A journal write failing
+    mid-run raises EngineError with .pout set likewise.
+    When no worker process can be started at all (process or descriptor
+    limits), run() returns the pout with every item not finished 'failed'
+    and the reason in its error, as for any other item failure.
+    A size_estimate that raises fails that item: 'failed', error
+    "size_estimate failed: " and the traceback.
 
 Other functions
     num_can_process(num_items, num_processes=None, mem_available=None,

@@ -414,6 +414,23 @@ def test_process_size_larger_than_the_budget_refused():
     assert 'MiB' in str(e.value)
 
 
+def test_memory_budget_for_one_item_runs_them_one_at_a_time(tmp_path):
+    """Two workers allowed by the cores, memory for one item: the items'
+    spans (marked by the items themselves) never overlap."""
+    def item(n):
+        start = time.monotonic()
+        time.sleep(0.05)
+        return None, {'start': start, 'end': time.monotonic()}
+
+    pout = _engine.run(['a', 'b', 'c', 'd'], item, num_processes=2,
+                       mem_budget=200 << 20, process_size=150 << 20)
+    assert statuses(pout) == ['no_output'] * 4
+    spans = sorted((e['meta']['start'], e['meta']['end']) for e in pout)
+    for (s1, e1), (s2, e2) in zip(spans, spans[1:]):
+        assert e1 <= s2
+    assert all(e['stats']['estimate'] == 150 << 20 for e in pout)
+
+
 def test_progress_callable_hears_every_item():
     reports = []
     _engine.run(['a', 'b', 'c'], lambda n: (None, {}),
@@ -512,3 +529,12 @@ def test_sigterm_stops_the_run_then_ends_the_caller(tmp_path):
     assert sorted(os.path.basename(e['in_name']) for e in finished) == [
         'in0', 'in1']
     assert not (tmp_path / 'in2.out').exists()
+
+
+def test_install_without_the_sources_says_where_they_were_looked_for(
+        tmp_path):
+    r = run_script('import bigmultipipe._build_engine',
+                   env={'BMP_SOURCE_DIR': str(tmp_path)})
+    assert r.returncode != 0
+    assert "the C library's sources are not at" in r.stderr
+    assert str(tmp_path) in r.stderr
