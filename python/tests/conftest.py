@@ -1,20 +1,21 @@
 """Test set-up: the package under test, and the seed's data.
 
-The tests run on the installed package (the venv of the test command),
-whose engine is the C library.  Run from a source tree without the
-built extension, they import the package from ../ instead.
+The tests run on the installed package (doc/python.md, "Install"), whose
+engine is the C library: run them with the Python of that environment,
+`VENV/bin/python -m pytest python/tests`.
 """
 
 import os
-import sys
 
 import pytest
 
 try:
     import bigmultipipe  # noqa: F401
-except ImportError:
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
-    import bigmultipipe  # noqa: F401
+    from bigmultipipe import _bmp_cffi  # noqa: F401  the built engine
+except ImportError as e:
+    pytest.exit(f'bigmultipipe is not installed with its engine ({e}); '
+                'install it as doc/python.md says and run the tests with '
+                'that environment\'s python', returncode=4)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXAMPLES = os.path.join(HERE, '..', 'examples')
@@ -56,45 +57,3 @@ def text_files(tmp_path):
         names.append(str(p))
     return names
 
-
-def _engine_is_real():
-    from bigmultipipe import _engine
-    return hasattr(_engine, 'run')
-
-
-REAL_ENGINE = _engine_is_real()
-
-if not REAL_ENGINE:
-    # Until the engine is built: a stand-in that runs the items in the
-    # caller, so that the pure-Python layer can be tested on its own.
-    # Tests that need worker processes ask for the `real_engine` fixture.
-    import traceback
-    from bigmultipipe import _engine as _eng
-
-    def _fake_run(in_names, item_fn, **settings):
-        pout = []
-        for name in in_names:
-            entry = {'in_name': name, 'outname': None, 'meta': {},
-                     'status': 'no_output', 'error': None,
-                     'stats': {'attempts': 1}}
-            try:
-                outname, meta = item_fn(name)
-                import json
-                entry['meta'] = json.loads(json.dumps(
-                    meta or {}, default=lambda x: x.tolist()))
-                if outname is not None:
-                    entry['outname'] = os.fsdecode(outname)
-                    entry['status'] = 'ok'
-            except BaseException:
-                entry['status'] = 'failed'
-                entry['error'] = traceback.format_exc()
-            pout.append(entry)
-        return pout
-
-    _eng.run = _fake_run
-
-
-@pytest.fixture
-def real_engine():
-    if not REAL_ENGINE:
-        pytest.skip('needs the built engine (worker processes)')

@@ -15,7 +15,6 @@ import pytest
 import bigmultipipe as bmp
 from bigmultipipe import BigMultiPipe
 
-pytestmark = pytest.mark.usefixtures('real_engine')
 
 
 class Pipe(BigMultiPipe):
