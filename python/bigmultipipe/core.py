@@ -403,6 +403,16 @@ def _short_error(entry):
     error = entry.get('error') or ''
     lines = [line for line in error.strip().splitlines() if line.strip()]
     last = lines[-1].strip() if lines else ''
+    # In a Python traceback the exception's own line comes after the
+    # last frame; its message may go on over more lines (astropy's
+    # tables of formats), so the last line is not always the one.
+    frames = [i for i, line in enumerate(lines)
+              if line.startswith('  File ')]
+    if frames:
+        for line in lines[frames[-1] + 1:]:
+            if not line.startswith(' '):
+                last = line.strip()
+                break
     if status == 'failed':
         return last or 'failed'
     return f'{status}: {last}' if last else status

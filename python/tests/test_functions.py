@@ -347,3 +347,25 @@ def test_argparse_float_num_processes_runs_a_pipeline(text_files,
     pout = p.pipeline(text_files)
     assert [os.path.basename(o) for o, m in pout] == \
         [f'f{i}_bmp.txt' for i in range(5)]
+
+
+def test_pairs_from_pout_names_the_exception_line():
+    tb = ('Traceback (most recent call last):\n'
+          '  File "x.py", line 1, in step\n'
+          '    raise ValueError(msg)\n'
+          'ValueError: first line\n'
+          '  a table that goes on\n'
+          '  and on\n')
+    pairs = bmp.pairs_from_pout([
+        {'in_name': 'a', 'outname': None, 'meta': {}, 'status': 'failed',
+         'error': tb, 'stats': {}},
+        {'in_name': 'b', 'outname': None, 'meta': {}, 'status': 'crashed',
+         'error': 'killed by signal 9', 'stats': {}},
+        {'in_name': 'c', 'outname': None, 'meta': {}, 'status': 'not_run',
+         'error': None, 'stats': {}},
+        {'in_name': 'd', 'outname': 'd_bmp', 'meta': {'m': 1},
+         'status': 'ok', 'error': None, 'stats': {}}])
+    assert pairs == [(None, {'error': ['ValueError: first line']}),
+                     (None, {'error': ['crashed: killed by signal 9']}),
+                     (None, {'error': ['not_run']}),
+                     ('d_bmp', {'m': 1})]

@@ -27,3 +27,17 @@ def test_seed_program_prints_the_listing(name):
     assert r.returncode == 0, r.stderr
     assert r.stdout == SEED_LISTING + '\n'
     assert r.stderr == ''
+
+
+def test_astropy_example():
+    r = run_example('astropy_ccd.py')
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == 'raw_0.fits -> raw_0_bmp.fits: median 1000 adu, ' \
+        'exptime 10 s'
+    # The saturated frame is rejected (pruned), the broken file fails
+    # alone with the exception's own line.
+    assert not any(l.startswith('raw_4') for l in lines)
+    assert lines[-2].startswith('raw_broken.fits: failed: ')
+    assert 'IORegistryError' in lines[-2]
+    assert lines[-1] == 'status: ok ok ok ok no_output ok failed'
