@@ -301,3 +301,27 @@ def test_printed_output_is_kept_once(numbers, tmp_path, capfd):
     assert out.count('before') == 1
     assert sorted(l for l in out.splitlines() if l.startswith('item')) == \
         [f'item {i}' for i in range(6)]
+
+
+def test_progress_callable_sees_the_run(numbers, tmp_path):
+    reports = []
+    p = Pipe(outdir=str(tmp_path), num_processes=2,
+             progress=reports.append)
+    p.pipeline(numbers)
+    assert reports
+    assert all(r['total'] == 6 for r in reports)
+    assert max(r['done'] for r in reports) <= 6
+
+
+def test_size_estimate_and_engine_kw(numbers, tmp_path):
+    sizes = []
+
+    def estimate(in_name):
+        sizes.append(in_name)
+        return 10e6
+    p = Pipe(outdir=str(tmp_path), num_processes=2, mem_available=1e9,
+             size_estimate=estimate, engine_kw={'order': 'largest_first'})
+    pairs = p.pipeline(numbers)
+    assert sorted(sizes) == sorted(numbers)
+    assert [m['value'] for o, m in pairs] == [0, 10, 20, 30, 40, 50]
+    assert all(e['stats']['estimate'] == 10e6 for e in p.pout)
