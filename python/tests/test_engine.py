@@ -32,6 +32,9 @@ def run_script(code, *, timeout=120, input_signal=None, env=None):
     """Runs `code` in a fresh interpreter with the package importable;
     returns the CompletedProcess (text)."""
     full_env = dict(os.environ, PYTHONPATH=PACKAGE_DIR, **(env or {}))
+    # Buffered, as Python's streams are by default on a pipe: the case
+    # where output can be lost or doubled.
+    full_env.pop('PYTHONUNBUFFERED', None)
     return subprocess.run([sys.executable, '-c', textwrap.dedent(code)],
                           capture_output=True, text=True, timeout=timeout,
                           env=full_env)
@@ -368,7 +371,9 @@ def test_output_printed_once_and_never_lost():
         print('caller before')
         sys.stderr.write('caller err\\n')
         def item(n):
-            print('item', n)
+            # One write a line: two workers' lines may interleave, not
+            # their characters.
+            sys.stdout.write('item %s\\n' % n)
             sys.stderr.write('err %s\\n' % n)
             return None, {}
         pout = _engine.run(['i%d' % i for i in range(8)], item,
