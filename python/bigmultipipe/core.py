@@ -714,7 +714,10 @@ class BigMultiPipe():
                 progress=s['progress'] or False,
                 executor=s['executor'] or 'process',
                 kw=s['engine_kw'])
-        except KeyboardInterrupt as e:
+        except BaseException as e:
+            # Ctrl-C (KeyboardInterrupt), or the engine's error for a run
+            # stopped midway (a journal write failing, SIGTERM handled by
+            # the caller): the partial pout rides on the exception.
             partial = getattr(e, 'pout', None)
             self.pout = partial
             if partial is not None:
