@@ -12,6 +12,7 @@ from .core import (OUTNAME_APPEND, BigMultiPipe, NestablePool,
                    multi_logging, multi_proc, no_outfile, num_can_process,
                    outname_creator, pairs_from_pout, prune_pout)
 from .pout_file import read_pout, write_pout
+from . import item_keywords
 from .argparse_handler import ArgparseHandler, BMPArgparseMixin
 
 __version__ = '0.2.0+bmp'

@@ -10,15 +10,14 @@ Where 0.2.0 misbehaves this module does the sane thing; every deliberate
 difference is listed in doc/python.md ("Differences from 0.2.0").
 """
 
-import copy
 import multiprocessing
 import multiprocessing.pool
 import os
 import pickle
-import types
 import warnings
 
 from . import pout_file
+from .item_keywords import ItemKeywords, find_shared_arrays
 
 OUTNAME_APPEND = '_bmp'
 
@@ -371,32 +370,6 @@ def cached_pout(pipe_code,
     return pout
 
 
-def _fresh_kwargs(kwargs):
-    """The keywords one item starts from: a deep copy of each value, so
-    that a step changing a list, dict or array in place does not change
-    it for the items after it (0.2.0 leaked such changes to later items
-    of the same pool task).  Values that cannot be copied are shared;
-    read-only NumPy arrays are shared on purpose (a large calibration
-    frame costs no copy)."""
-    fresh = {}
-    for k, v in kwargs.items():
-        if v is None or isinstance(v, (str, bytes, int, float, bool,
-                                       tuple, frozenset, types.FunctionType,
-                                       types.BuiltinFunctionType, type,
-                                       types.ModuleType)):
-            fresh[k] = v
-            continue
-        flags = getattr(v, 'flags', None)
-        if flags is not None and getattr(flags, 'writeable', True) is False:
-            fresh[k] = v
-            continue
-        try:
-            fresh[k] = copy.deepcopy(v)
-        except Exception:
-            fresh[k] = v
-    return fresh
-
-
 def _short_error(entry):
     """One line saying why an item failed, for its 0.2.0-style meta."""
     status = entry['status']
@@ -435,6 +408,21 @@ def pairs_from_pout(pout):
             multi_logging('error', meta, _short_error(entry))
             pairs.append((None, meta))
     return pairs
+
+
+def _first_shared_output(pout):
+    """(i, j, name) for the first two items that wrote one file, or None.
+    The steps choose the names (meta, keywords), so this is known only
+    after the run."""
+    first = {}
+    for j, entry in enumerate(pout):
+        if entry['status'] != 'ok' or entry['outname'] is None:
+            continue
+        key = os.path.realpath(entry['outname'])
+        if key in first:
+            return (first[key], j, entry['outname'])
+        first[key] = j
+    return None
 
 
 def _same_file(a, b):
@@ -694,8 +682,10 @@ class BigMultiPipe():
             frac = 0.8 if s['mem_frac'] is None else s['mem_frac']
             mem_budget = int(_system_mem_available() * frac)
 
+        shared = find_shared_arrays(control)
+
         def item_fn(in_name):
-            return self._run_item(in_name, control)
+            return self._run_item(in_name, control, shared)
 
         engine = _engine()
         try:
@@ -731,6 +721,12 @@ class BigMultiPipe():
                           f'(first: {first["in_name"]!r}, '
                           f'{_short_error(first)}); see the pout attribute',
                           PipelineWarning, stacklevel=2)
+        clash = _first_shared_output(pout)
+        if clash:
+            warnings.warn(f'items {clash[0]} and {clash[1]} both wrote '
+                          f'{clash[2]}: the later replaced the earlier; '
+                          'give each item its own output name',
+                          PipelineWarning, stacklevel=2)
         return pairs_from_pout(pout)
 
     def _pipeline_id(self, s):
@@ -747,10 +743,11 @@ class BigMultiPipe():
                 f'outname_append={s["outname_append"]!r} '
                 f'outname={s["outname"]!r}')
 
-    def _run_item(self, in_name, control):
+    def _run_item(self, in_name, control, shared):
         """One item, in its worker: file_process() with its own copy of
-        the control stream, stdout and stderr flushed by the engine."""
-        result = self.file_process(in_name, **_fresh_kwargs(control))
+        the control stream (item_keywords.py)."""
+        with ItemKeywords(control, shared) as kwargs:
+            result = self.file_process(in_name, **kwargs)
         if not isinstance(result, tuple) or len(result) != 2:
             raise TypeError('file_process must return (outname, meta), '
                             f'not {result!r:.80}')

@@ -380,3 +380,63 @@ def test_kwargs_merge():
 def test_pool_class_is_accepted(text_files, tmp_path):
     p = BigMultiPipe(outdir=str(tmp_path), PoolClass=bmp.NestablePool)
     assert len(p.pipeline(text_files, PoolClass=bmp.NestablePool)) == 5
+
+
+def test_large_array_keyword_is_shared_read_only(small_arrays, tmp_path):
+    big = np.zeros(bmp.item_keywords.SHARE_BYTES // 8)
+    small = np.zeros(4)
+
+    def look(data, big=None, small=None, big_id=None, small_id=None,
+             bmp_meta=None, **kwargs):
+        # The fork keeps addresses: the same object has the same id.
+        bmp_meta['big_shared'] = id(big) == big_id
+        bmp_meta['small_shared'] = id(small) == small_id
+        bmp_meta['big_writeable'] = bool(big.flags.writeable)
+        return data
+    p = NpyPipe(outdir=str(tmp_path), post_process_list=[look])
+    for executor in ('process', 'serial'):
+        pout = p.pipeline(small_arrays[:2], big=big, small=small,
+                          big_id=id(big), small_id=id(small),
+                          executor=executor)
+        assert pout[1][1] == {'big_shared': True, 'small_shared': False,
+                              'big_writeable': False}
+    # The caller's array is writeable again after a serial run.
+    assert big.flags.writeable
+
+
+def test_large_array_changed_in_place_fails_its_item(small_arrays,
+                                                     tmp_path):
+    class Frame:
+        def __init__(self):
+            self.data = np.zeros(bmp.item_keywords.SHARE_BYTES // 8)
+
+    def spoil(data, frame=None, **kwargs):
+        frame.data += 1
+        return data
+    frame = Frame()
+    p = NpyPipe(outdir=str(tmp_path), post_process_list=[spoil],
+                frame=frame)
+    with pytest.warns(bmp.PipelineWarning, match='2 of 2'):
+        pout = p.pipeline(small_arrays[:2], executor='serial')
+    assert 'read-only' in pout[0][1]['error'][0]
+    assert frame.data.max() == 0 and frame.data.flags.writeable
+
+
+def test_uncopyable_keyword_is_shared(text_files, tmp_path):
+    import threading
+    lock = threading.Lock()
+
+    def use(data, lock=None, bmp_meta=None, **kwargs):
+        with lock:
+            bmp_meta['locked'] = True
+        return data
+    p = BigMultiPipe(outdir=str(tmp_path), post_process_list=[use],
+                     lock=lock)
+    assert p.pipeline(text_files[:1])[0][1] == {'locked': True}
+
+
+def test_two_items_one_output_warns(text_files, tmp_path):
+    p = BigMultiPipe(outdir=str(tmp_path), outname='same.txt')
+    with pytest.warns(bmp.PipelineWarning, match='items 0 and 1 both '
+                      'wrote'):
+        p.pipeline(text_files[:2], num_processes=1)
