@@ -549,9 +549,10 @@ if lib is not None:
             _flush_std()
             return lib.bmp_py_fail(item, _utf8(str(e)))
         _flush_std()
-        rc = lib.bmp_py_set_meta(item, text, len(text))
-        if rc != 0:
-            return rc
+        if text != b'{}':
+            rc = lib.bmp_py_set_meta(item, text, len(text))
+            if rc != 0:
+                return rc
         if name is not None:
             outname_out[0] = lib.bmp_py_strndup(name, len(name))
             if outname_out[0] == ffi.NULL:
