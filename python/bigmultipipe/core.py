@@ -21,6 +21,13 @@ from .item_keywords import ItemKeywords, find_shared_arrays
 
 OUTNAME_APPEND = '_bmp'
 
+__all__ = ['OUTNAME_APPEND', 'BigMultiPipe', 'NestablePool',
+           'NoDaemonContext', 'NoDaemonPool', 'NoDaemonPool37',
+           'NoDaemonProcess', 'NoDaemonProcess37', 'PipelineWarning',
+           'WorkerWithKwargs', 'assure_list', 'bmp_cleanup', 'cached_pout',
+           'multi_logging', 'multi_proc', 'no_outfile', 'num_can_process',
+           'outname_creator', 'pairs_from_pout', 'prune_pout']
+
 # The settings of a run that are not keywords of the control stream: they
 # steer the engine.  Each is set at construction and may be overridden by
 # the keyword of the same name given to pipeline().
@@ -677,8 +684,11 @@ class BigMultiPipe():
                               mem_available=s['mem_available'],
                               mem_frac=s['mem_frac'],
                               process_size=s['process_size'])
+        # The budget the engine schedules items in: the same figure
+        # num_can_process() used, so that mem_frac also holds for per-item
+        # estimates (size_estimate, engine_kw) and not only process_size.
         mem_budget = s['mem_available']
-        if mem_budget is None and s['process_size'] is not None:
+        if mem_budget is None:
             frac = 0.8 if s['mem_frac'] is None else s['mem_frac']
             mem_budget = int(_system_mem_available() * frac)
 

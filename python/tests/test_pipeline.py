@@ -440,3 +440,30 @@ def test_two_items_one_output_warns(text_files, tmp_path):
     with pytest.warns(bmp.PipelineWarning, match='items 0 and 1 both '
                       'wrote'):
         p.pipeline(text_files[:2], num_processes=1)
+
+
+def test_odd_names(tmp_path):
+    d = tmp_path / 'in dir'
+    d.mkdir()
+    names = ['with space.txt', 'caf\u00e9.txt', 'new\nline.txt',
+             '-dash.txt', 'two.dots.txt']
+    paths = []
+    for n in names:
+        (d / n).write_bytes(n.encode())
+        paths.append(str(d / n))
+    raw = os.fsencode(str(d)) + b'/raw\xe9.txt'
+    with open(raw, 'wb') as f:
+        f.write(b'raw')
+    p = BigMultiPipe(outdir=str(tmp_path / 'out'), create_outdir=True)
+    pout = p.pipeline(paths + [raw])
+    assert [os.path.basename(o) for o, m in pout[:5]] == \
+        ['with space_bmp.txt', 'caf\u00e9_bmp.txt', 'new\nline_bmp.txt',
+         '-dash_bmp.txt', 'two.dots_bmp.txt']
+    assert os.fsencode(pout[5][0]).endswith(b'/raw\xe9_bmp.txt')
+    assert open(pout[5][0], 'rb').read() == b'raw'
+    assert p.pout[5]['in_name'] == raw
+
+
+def test_old_module_path():
+    from bigmultipipe.bigmultipipe import BigMultiPipe as B, prune_pout
+    assert B is BigMultiPipe and prune_pout is bmp.prune_pout
