@@ -13,7 +13,6 @@ import warnings
 from tempfile import TemporaryDirectory
 
 import numpy as np
-from astropy import units as u
 from astropy.nddata import CCDData
 
 from bigmultipipe import BigMultiPipe, PipelineWarning, prune_pout

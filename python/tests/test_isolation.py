@@ -117,9 +117,7 @@ def hang(x):
 
 
 def test_timeout_kills_one_item(numbers, tmp_path):
-    t0 = time.monotonic()
     p, pairs = run(numbers, tmp_path, target=1, action=hang, timeout=2)
-    assert time.monotonic() - t0 < 120
     check_others_done(p, pairs, 1)
     assert p.pout[1]['status'] == 'timed_out'
     assert pairs[1][1]['error'][0].startswith('timed_out')

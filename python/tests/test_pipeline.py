@@ -347,8 +347,11 @@ def test_bad_file_process_result_fails_item(text_files, tmp_path):
     class P(BigMultiPipe):
         def file_process(self, in_name, **kwargs):
             return 'just a name'
+    p = P()
     with pytest.warns(bmp.PipelineWarning):
-        P().pipeline(text_files[:1])
+        assert p.pipeline(text_files[:1])[0][0] is None
+    assert p.pout[0]['status'] == 'failed'
+    assert 'must return (outname, meta)' in p.pout[0]['error']
 
 
 def test_serial_executor_runs_in_the_caller(text_files, tmp_path):
