@@ -470,3 +470,37 @@ def test_odd_names(tmp_path):
 def test_old_module_path():
     from bigmultipipe.bigmultipipe import BigMultiPipe as B, prune_pout
     assert B is BigMultiPipe and prune_pout is bmp.prune_pout
+
+
+# The methods called directly, outside a run ------------------------------------
+
+def test_methods_directly(text_files, tmp_path):
+    p = BigMultiPipe(a=1, pre_process_list=[lambda d, **k: d + b'!'],
+                     post_process_list=[first_byte])
+    assert p.file_read(text_files[0]) == b'item 0\n'
+    assert p.file_read([text_files[0], [text_files[1]]]) == \
+        [b'item 0\n', [b'item 1\n']]
+    data, kw = p.pre_process(b'x', pre_process_list=[
+        lambda d, **k: {'bmp_data': d * 2, 'bmp_kwargs': {'b': 2}}])
+    assert data == b'x!x!' and kw == {'a': 1, 'b': 2}
+    assert p.data_process(b'y') == b'y'
+    assert p.post_process(b'zz') == (b'zz', {'first': 'z'})
+    assert p.data_process_meta_create(b'q') == (b'q', {'first': 'q'})
+    assert p.outname_create('d/f.txt', data=b'', meta={},
+                            outdir='o') == 'o/f_bmp.txt'
+    out = tmp_path / 'new' / 'f.txt'
+    assert p.file_write(b'bytes', str(out), meta={'create_outdir': True}) \
+        == str(out)
+    assert out.read_bytes() == b'bytes'
+    # Data that are not bytes are left to the subclass, as in 0.2.0.
+    assert p.file_write(np.zeros(2), str(tmp_path / 'arr')) == \
+        str(tmp_path / 'arr')
+    assert not (tmp_path / 'arr').exists()
+    o, meta = p.file_process(text_files[1], outdir=str(tmp_path))
+    assert meta == {'first': 'i'}
+    assert open(o, 'rb').read() == b'item 1\n!'
+
+
+def first_byte(data, bmp_meta=None, **kwargs):
+    bmp_meta['first'] = data[:1].decode()
+    return data
