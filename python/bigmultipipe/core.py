@@ -684,11 +684,18 @@ class BigMultiPipe():
                               mem_available=s['mem_available'],
                               mem_frac=s['mem_frac'],
                               process_size=s['process_size'])
-        # The budget the engine schedules items in: the same figure
-        # num_can_process() used, so that mem_frac also holds for per-item
-        # estimates (size_estimate, engine_kw) and not only process_size.
+        # The budget the engine schedules items in: the figure
+        # num_can_process() used, when items have estimates to hold
+        # against it (process_size, size_estimate, the library's
+        # expand factor).  Without estimates memory does not limit, as in
+        # 0.2.0, and no budget lets short items queue in the workers.
         mem_budget = s['mem_available']
-        if mem_budget is None:
+        ekw = s['engine_kw'] or {}
+        if mem_budget is None and (
+                s['process_size'] is not None
+                or s['size_estimate'] is not None
+                or ekw.get('process_expand_factor') is not None
+                or ekw.get('adaptive')):
             frac = 0.8 if s['mem_frac'] is None else s['mem_frac']
             mem_budget = int(_system_mem_available() * frac)
 
