@@ -17,7 +17,9 @@ Each figure is the median of R runs, in seconds, and every way must give
 the same pout.  Then one item that dies (os._exit in a step): under the
 pool the run never ends (Pool.map waits for the lost task forever; it is
 given up after --hang-s seconds), under the package that item is
-'crashed' and every other item is done.
+'crashed' and every other item is done.  Last, the pure-Python layer's
+own cost per item, without the engine (bench/python_overhead.py
+measures the engine's).
 
     python3 bench/python_seed_pool.py [--files N] [--reps R] [--jobs J]
                                       [--hang-s S] [--quick]
@@ -129,6 +131,33 @@ def run_loop(pipe, names):
     return [pipe.file_process(n, **kw) for n in names]
 
 
+class Tiny(BigMultiPipe):
+    def file_read(self, in_name, **kwargs):
+        return in_name
+
+    def data_process_meta_create(self, data, **kwargs):
+        return None, {'v': 1.0}
+
+
+def layer_cost(items, reps):
+    """BigMultiPipe's own cost per item, in us: its item function (the
+    item's keywords copied, file_process and its steps) called in the
+    caller, without the engine, for a control stream of the three output
+    settings, then with three more keywords (two containers to copy)."""
+    out = []
+    for extra in ({}, {'a': 1, 'b': [1, 2], 'c': {'x': 1}}):
+        pipe = Tiny(**extra)
+        control = dict(pipe.kwargs, outdir=None, create_outdir=False,
+                       outname_append='_bmp')
+        shared = bigmultipipe.item_keywords.find_shared_arrays(control)
+
+        def loop():
+            for _ in range(items):
+                pipe._run_item('x', control, shared)
+        out.append(1e6 * timed(loop, reps)[0] / items)
+    return out
+
+
 def scratch_dir():
     if 'TMPDIR' in os.environ:
         return os.environ['TMPDIR']
@@ -217,6 +246,10 @@ def main():
             pool.join()
     finally:
         shutil.rmtree(d, ignore_errors=True)
+    plain3, plain6 = layer_cost(2000 if a.quick else 20000, a.reps)
+    print(f'\nBigMultiPipe\'s own cost per item (no engine): '
+          f'{plain3:.1f} us with the 3 output keywords, {plain6:.1f} us '
+          'with 3 more (a list and a dict copied per item)')
     return 0
 
 

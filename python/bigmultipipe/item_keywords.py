@@ -75,6 +75,30 @@ def find_shared_arrays(kwargs):
     return found
 
 
+def _flat(values):
+    return all(type(x) in _FLAT for x in values)
+
+
+_FLAT = {type(None), str, bytes, int, float, bool}
+
+
+def _copy(v, shared):
+    # A list or dict of plain values (the usual keyword) needs only a
+    # shallow copy, a few times faster than deepcopy's walk.
+    t = type(v)
+    if t is list and _flat(v):
+        return v[:]
+    if t is dict and _flat(v.values()) and _flat(v.keys()):
+        return v.copy()
+    # The memo makes deepcopy take each shared array as it is.
+    memo = dict(shared)
+    try:
+        return copy.deepcopy(v, memo)
+    except Exception:
+        # A lock, an open file, a generator: shared as it is.
+        return v
+
+
 class ItemKeywords:
     """Per-item keywords of one run: ``with ItemKeywords(...) as kw``
     gives a fresh copy, the shared arrays read-only until the end."""
@@ -94,13 +118,7 @@ class ItemKeywords:
             if isinstance(v, _ATOMIC):
                 fresh[k] = v
                 continue
-            # The memo makes deepcopy take each shared array as it is.
-            memo = dict(self.shared)
-            try:
-                fresh[k] = copy.deepcopy(v, memo)
-            except Exception:
-                # A lock, an open file, a generator: shared as it is.
-                fresh[k] = v
+            fresh[k] = _copy(v, self.shared)
         return fresh
 
     def __exit__(self, *exc):
