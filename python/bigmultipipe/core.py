@@ -645,6 +645,10 @@ class BigMultiPipe():
             ``not_run``) and ``pairs`` its 0.2.0 form.  With a journal,
             the same call with ``resume=True`` finishes the run.
         """
+        if isinstance(in_names, (str, bytes, os.PathLike)):
+            # list() would make each character an item.
+            raise TypeError('in_names must be a list of names, not one '
+                            f'name: [{in_names!r}]')
         in_names = list(in_names)
         s = {name: self._setting(name, given) for name, given in (
             ('num_processes', num_processes),

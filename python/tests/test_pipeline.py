@@ -504,3 +504,11 @@ def test_methods_directly(text_files, tmp_path):
 def first_byte(data, bmp_meta=None, **kwargs):
     bmp_meta['first'] = data[:1].decode()
     return data
+
+
+def test_one_name_instead_of_a_list_is_refused(text_files):
+    with pytest.raises(TypeError, match='list of names'):
+        BigMultiPipe().pipeline(text_files[0])
+    assert len(BigMultiPipe(outdir=os.path.dirname(text_files[0]) + '/o',
+                            create_outdir=True).pipeline(
+        tuple(text_files))) == 5
