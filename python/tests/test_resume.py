@@ -41,8 +41,8 @@ def test_journal_then_resume_runs_only_the_rest(text_files, tmp_path):
     first = p.pipeline(text_files[:3])
     assert len(runs(log)) == 3
     assert len(bmp.read_pout(journal)) == 3
-    # Same run over all five, resumed: only the two new... refused, since
-    # the items differ; the same items resumed run nothing.
+    # The same items resumed run nothing; other items are another run,
+    # whose journal this is not: refused.
     again = p.pipeline(text_files[:3], resume=True)
     assert again == first
     assert len(runs(log)) == 3
