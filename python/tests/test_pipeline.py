@@ -512,3 +512,18 @@ def test_one_name_instead_of_a_list_is_refused(text_files):
     assert len(BigMultiPipe(outdir=os.path.dirname(text_files[0]) + '/o',
                             create_outdir=True).pipeline(
         tuple(text_files))) == 5
+
+
+def test_positional_arguments_as_in_0_2_0(small_arrays, tmp_path):
+    # 0.2.0's order: num_processes, mem_available, mem_frac, process_size,
+    # outdir, create_outdir, outname_append, pre_process_list,
+    # post_process_list, PoolClass; the new settings are keywords only.
+    p = NpyPipe(1, None, 0.5, None, str(tmp_path / 'o'), True, '_p',
+                [], [first_value], None)
+    assert (p.num_processes, p.mem_frac, p.create_outdir,
+            p.outname_append) == (1, 0.5, True, '_p')
+    pout = p.pipeline(small_arrays[:1], 2, None, None, None, None,
+                      str(tmp_path / 'o2'), True, '_q', 'named.npy')
+    assert pout[0][0] == str(tmp_path / 'o2' / 'named.npy')
+    with pytest.raises(TypeError):
+        NpyPipe(1, None, 0.5, None, 'o', True, '_p', [], [], None, 'extra')
