@@ -146,6 +146,7 @@ extern "Python" int bmp_py_size_estimate_cb(const json_t *in_name,
                                             int64_t *bytes, void *user);
 extern "Python" void bmp_py_progress_cb(const bmp_progress *progress,
                                         void *arg);
+extern "Python" void bmp_py_after_fork_cb(void);
 """
 
 GLUE = r"""
@@ -157,6 +158,7 @@ static int bmp_py_item_cb(bmp_item *item, char **outname);
 static int bmp_py_size_estimate_cb(const json_t *in_name, const json_t *kw,
                                    int64_t *bytes, void *user);
 static void bmp_py_progress_cb(const bmp_progress *progress, void *arg);
+static void bmp_py_after_fork_cb(void);
 
 /* Every item runs the Python callback as its whole per-item step
  * (Python's file_process): reading and writing are the Python code's. */
@@ -310,6 +312,8 @@ static void bmp_py_after_fork_child(void *ctx)
 {
     (void)ctx;
     PyOS_AfterFork_Child();
+    /* The worker's own sys.stdout and sys.stderr (_engine.py says why). */
+    bmp_py_after_fork_cb();
     PyGILState_Release(bmp_py_fork_gil);
 }
 

@@ -59,7 +59,11 @@ Output
     Python's sys.stdout and sys.stderr are flushed before the run, before
     every fork (by the fork hooks, holding the GIL) and after every item
     in the worker, so nothing printed is lost (workers end with _exit) or
-    printed twice (a buffer copied by the fork).
+    printed twice (a buffer copied by the fork).  Each worker starts with
+    sys.stdout and sys.stderr of its own (new objects on descriptors 1 and
+    2, set as the caller's; logging's stream handlers follow), so that a
+    thread of the caller printing at the moment of the fork cannot leave
+    the worker's stream locked.
 
 Returned entries (doc/pout-format.md)
     {'in_name': the item as given in in_names,
@@ -592,8 +596,71 @@ if lib is not None:
             except Exception as e:  # raised after the run, which goes on
                 ctx.progress_error = e
 
+    @ffi.def_extern()
+    def bmp_py_after_fork_cb():
+        _fresh_std_streams()
+
     if lib.bmp_py_install_fork_hooks() != 0:
         raise ImportError('bigmultipipe: cannot install the fork hooks')
+
+
+# ---- the worker's standard streams -----------------------------------------
+#
+# A buffered stream's lock is an OS lock that a thread takes without the
+# GIL.  The fork hooks flush sys.stdout and sys.stderr holding the GIL,
+# but the flush itself lets the GIL go during its write, and another
+# thread of the caller that prints may then take the stream's lock and
+# hold it, waiting for the GIL, at the moment of the fork: the worker
+# would be born with that lock held by a thread it does not have, and
+# block for ever at its first print.  So each worker starts with new
+# stream objects on the same descriptors, with the same settings and an
+# empty buffer (what the caller's buffers held is the caller's to
+# write).  The inherited objects are kept, never used nor freed: freeing
+# them would flush them.  Logging's stream handlers that wrote to them
+# are pointed at the new ones.
+
+_inherited_streams = []
+
+
+def _fresh_stream(old, fd):
+    """A new text stream on `fd` set as `old`, or None when `old` is not
+    a plain text stream on that descriptor (a program's own object is
+    left alone)."""
+    import io
+    try:
+        if type(old) is not io.TextIOWrapper or old.fileno() != fd:
+            return None
+        raw = io.FileIO(fd, 'w', closefd=False)
+        binary = (io.BufferedWriter(raw)
+                  if isinstance(old.buffer, io.BufferedWriter) else raw)
+        return io.TextIOWrapper(binary, encoding=old.encoding,
+                                errors=old.errors,
+                                line_buffering=old.line_buffering,
+                                write_through=old.write_through)
+    except Exception:  # a closed or odd stream: leave it
+        return None
+
+
+def _fresh_std_streams():
+    replaced = {}
+    for name, fd in (('stdout', 1), ('stderr', 2)):
+        for attr in (name, '__%s__' % name):
+            old = getattr(sys, attr, None)
+            if old is None:
+                continue
+            new = replaced.get(id(old)) or _fresh_stream(old, fd)
+            if new is not None:
+                replaced[id(old)] = new
+                _inherited_streams.append(old)
+                setattr(sys, attr, new)
+    logging = sys.modules.get('logging')
+    if replaced and logging is not None:
+        for ref in list(getattr(logging, '_handlerList', ())):
+            h = ref()
+            stream = getattr(h, 'stream', None)
+            if isinstance(h, logging.StreamHandler) and \
+                    id(stream) in replaced:
+                h.stream = replaced[id(stream)]
 
 
 _progress_drawn = [False]

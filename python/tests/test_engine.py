@@ -390,6 +390,44 @@ def test_output_printed_once_and_never_lost():
                                  ['err i%d' % i for i in range(8)])
 
 
+def test_a_printing_thread_in_the_caller_does_not_block_workers():
+    """A thread of the caller that prints all the time may hold the
+    stream's lock at a fork; each worker starts with streams of its own,
+    so it prints without waiting for that lock (without them, some items
+    time out), and every item's line appears exactly once."""
+    r = run_script('''
+        import json, sys, threading, logging
+        from bigmultipipe import _engine
+        logging.basicConfig(stream=sys.stderr)
+        log = logging.getLogger('t')
+        stop = threading.Event()
+        def chatter():
+            i = 0
+            while not stop.is_set():
+                print('chatter', i)
+                i += 1
+        t = threading.Thread(target=chatter)
+        t.start()
+        def item(n):
+            sys.stdout.write('item %s\\n' % n)
+            log.warning('logged %s', n)
+            return None, {}
+        try:
+            pout = _engine.run(['i%d' % i for i in range(30)], item,
+                               num_processes=2, timeout=20,
+                               kw={'worker_max_items': 1})
+        finally:
+            stop.set()
+            t.join()
+        sys.stderr.write(json.dumps([e['status'] for e in pout]) + '\\n')
+    ''', timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert json.loads(r.stderr.splitlines()[-1]) == ['no_output'] * 30
+    for i in range(30):
+        assert r.stdout.count('item i%d\n' % i) == 1
+        assert r.stderr.count('logged i%d\n' % i) == 1
+
+
 # ---- scheduling hooks ------------------------------------------------------
 
 def test_size_estimate_called_in_the_caller_per_item():
