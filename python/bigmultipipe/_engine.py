@@ -598,7 +598,10 @@ if lib is not None:
 
     @ffi.def_extern()
     def bmp_py_after_fork_cb():
-        _fresh_std_streams()
+        try:
+            _fresh_std_streams()
+        except Exception:  # the inherited streams stay, as after os.fork()
+            pass
 
     if lib.bmp_py_install_fork_hooks() != 0:
         raise ImportError('bigmultipipe: cannot install the fork hooks')
