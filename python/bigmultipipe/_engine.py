@@ -131,6 +131,7 @@ Other functions
 
 import json
 import math
+import numbers
 import os
 import signal
 import sys
@@ -396,7 +397,7 @@ def _entries(pout, ctx):
 
 def _check_settings(num_processes, mem_budget, process_size, timeout,
                     retries, executor, progress, size_estimate):
-    def number(name, v, kinds=numbers_real()):
+    def number(name, v, kinds=(numbers.Real,)):
         if v is not None and (isinstance(v, bool) or not isinstance(v, kinds)):
             raise TypeError('%s must be a number, not %s'
                             % (name, type(v).__name__))
@@ -412,11 +413,6 @@ def _check_settings(num_processes, mem_budget, process_size, timeout,
         raise TypeError('progress must be a bool or a callable')
     if size_estimate is not None and not callable(size_estimate):
         raise TypeError('size_estimate must be a callable')
-
-
-def numbers_real():
-    import numbers
-    return (numbers.Real,)
 
 
 def _plain(v):
