@@ -642,6 +642,50 @@ BMP_API int bmp_pipeline_cached(bmp_pipe *pipe, const json_t *in_names,
                                 bmp_error *err);
 
 /* ====================================================================== */
+/*  Fork hooks                                                            */
+/* ====================================================================== */
+/*
+ * For a program whose runtime keeps state that fork() alone does not make
+ * safe in the child -- an interpreter's lock and threads (Python's GIL:
+ * PyOS_BeforeFork / PyOS_AfterFork_Child / _Parent, as os.fork() does),
+ * a lock of its own.  The process executor calls the hooks around every
+ * fork of a worker process, in the thread that forks (the one that called
+ * bmp_pipeline(), or a worker starting a nested pipeline's workers):
+ *
+ *   before(ctx)        in the caller, before the fork; 0 to go on.  A
+ *                      non-zero return cancels this fork (after_parent is
+ *                      then not called, so `before` undoes its own work):
+ *                      the worker counts as not started (-errno: that
+ *                      errno, other values: ECANCELED) and the pool tries
+ *                      again as after a failed fork() (see bmp_pipeline());
+ *   after_parent(ctx)  in the caller, after the fork, also when the fork
+ *                      or the worker's socket pair failed;
+ *   after_child(ctx)   in the new worker, first thing after the fork,
+ *                      before any step runs.
+ *
+ * Each fork calls the hooks of one installation, taken when it starts.
+ * They are called without any of the library's locks held, so they may
+ * wait for a lock that another thread holds while it starts a pipeline.
+ * They are not called around forks that steps make themselves, nor by
+ * the serial executor, nor by the bigmultipipe command's program runs.
+ */
+typedef int (*bmp_fork_before_fn)(void *ctx);
+typedef void (*bmp_fork_after_fn)(void *ctx);
+
+/*! bmp_set_fork_hooks() : installs the hooks for the whole process,
+ *  replacing any installed before; any of them may be NULL, but a
+ *  `before` needs both after hooks.  All NULL: no hooks.  `ctx` is
+ *  borrowed: it must stay valid while any pipeline started with these
+ *  hooks may still fork.  Thread-safe; a fork already under way keeps
+ *  the hooks it started with.  Workers inherit the installation (a
+ *  nested pipeline forks with the same hooks).
+ *  @return 0, or BMP_EINVAL (a `before` without both after hooks; the
+ *          installed hooks are then left as they were). */
+BMP_API int bmp_set_fork_hooks(bmp_fork_before_fn before,
+                               bmp_fork_after_fn after_parent,
+                               bmp_fork_after_fn after_child, void *ctx);
+
+/* ====================================================================== */
 /*  Executors: pluggable pools                                            */
 /* ====================================================================== */
 /*

@@ -10,7 +10,7 @@ packages=(
   python3 python3-numpy python3-astropy
   tmux parallel
   libopenmpi-dev openmpi-bin
-  python3-dev python3-venv python3-cffi python3-pytest python3-setuptools
+  python3-dev python3-venv python3-cffi python3-pytest python3-setuptools python3-wheel
   jq chromium
 )
 

@@ -2,6 +2,8 @@
 # Sets up, builds and runs the whole test suite:
 #   0. the layout of the C sources against .clang-format
 #   1. the normal build: unit, interoperability and command tests (CTest)
+#   1b. the Python package: installed into a venv as the README says,
+#      then its tests (pytest)
 #   2. the same suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   3. the pipeline, executor, pool and user-executor tests under
 #      ThreadSanitizer
@@ -43,6 +45,24 @@ stage "build and test"
 cmake -S . -B build-ci/normal -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBMP_WERROR=ON >/dev/null
 build build-ci/normal -j"$jobs"
 ctest --test-dir build-ci/normal -j"$jobs" --output-on-failure || fail=1
+
+stage "Python package"
+# As the README installs it: a venv that sees the system's packages
+# (NumPy, astropy, cffi, pytest), then pip builds ./python in place, with
+# nothing downloaded.  Debian's interpreter is preferred: another python3
+# on PATH may lack those packages.
+py=/usr/bin/python3
+[[ -x $py ]] || py=python3
+rm -rf build-ci/python-venv
+mkdir -p build-ci
+if "$py" -m venv --system-site-packages build-ci/python-venv &&
+   build-ci/python-venv/bin/pip install --quiet --no-build-isolation ./python \
+     >build-ci/python-install.log 2>&1; then
+  build-ci/python-venv/bin/python -m pytest -q -p no:cacheprovider python/tests ||
+    fail=1
+else
+  tail -40 build-ci/python-install.log; echo "the Python package did not install"; fail=1
+fi
 
 stage "AddressSanitizer + UndefinedBehaviorSanitizer"
 # Built by clang, also with -Werror: its warnings differ from gcc's.

@@ -3,6 +3,7 @@
  */
 #include "channel.h"
 
+#include "fork_hooks.h"
 #include "json_syntax.h"
 
 #include <errno.h>
@@ -438,11 +439,25 @@ pid_t bmp__fork_worker(int *caller_fd, int *worker_fd_out)
      * registered all under the lock: a fork in another thread then never
      * sees an unregistered socket of this worker, which it would keep
      * open and so hide this worker's death from its caller. */
+    /* The hooks run outside the registry lock: a before hook may wait
+     * for a lock of its own (an interpreter's) whose holder may be about
+     * to start a pipeline, and so to take the registry lock. */
+    bmp__fork_hooks hooks;
+    bmp__fork_hooks_get(&hooks);
+    if (hooks.before) {
+        int rc = hooks.before(hooks.ctx);
+        if (rc != 0) {
+            errno = rc < 0 && rc > -4096 ? -rc : ECANCELED;
+            return -1;
+        }
+    }
     pthread_mutex_lock(&registry_lock);
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
         int e = errno;
         pthread_mutex_unlock(&registry_lock);
+        if (hooks.after_parent)
+            hooks.after_parent(hooks.ctx);
         errno = e;
         return -1;
     }
@@ -452,6 +467,8 @@ pid_t bmp__fork_worker(int *caller_fd, int *worker_fd_out)
         close(sv[0]);
         close(sv[1]);
         pthread_mutex_unlock(&registry_lock);
+        if (hooks.after_parent)
+            hooks.after_parent(hooks.ctx);
         errno = e;
         return -1;
     }
@@ -469,5 +486,12 @@ pid_t bmp__fork_worker(int *caller_fd, int *worker_fd_out)
         *caller_fd = sv[0];
     }
     pthread_mutex_unlock(&registry_lock);
+    bmp_fork_after_fn after = pid == 0 ? hooks.after_child
+                                       : hooks.after_parent;
+    if (after) {
+        int e = errno;
+        after(hooks.ctx);
+        errno = e;
+    }
     return pid;
 }
