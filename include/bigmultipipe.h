@@ -1044,13 +1044,20 @@ BMP_API int bmp_parse_size(const char *text, int64_t *bytes);
  *    --read_pout FILE       --write_pout FILE
  *    --outname_append TEXT  (default "_bmp")
  *    --num_processes N      0 = all cores, below 1 = a fraction of them
+ *                           (default: all physical cores; the Python
+ *                           mixin's is 0.8, doc/differences.md)
  *    --mem_available SIZE   --mem_frac F (default 0.8)
  *    --process_size SIZE
- *  Both "--opt VALUE" and "--opt=VALUE" are accepted; "--" ends option
- *  parsing and is kept.  Options not given leave their keys unset: the
- *  defaults above are the library's own, and an unset key does not
- *  override a construction keyword.  @return 0, or BMP_EINVAL (err names
- *  the option). */
+ *  Both "--opt VALUE" and "--opt=VALUE" are accepted, and, as argparse
+ *  does, the start of one option's name ("--outd", "--no-create"); a
+ *  start shared by several ("--out", "--mem") is BMP_EINVAL, naming them.
+ *  "--" ends option parsing and is kept.  Options not given leave their
+ *  keys unset -- the defaults above are the library's own, applied to
+ *  unset keys -- so an unset key does not override a construction
+ *  keyword, and a value set in `kw` before the call stays unless an
+ *  option gives another.  @return 0, or BMP_EINVAL (err names the
+ *  option); on an error `kw` may hold the options before the bad one.
+ *  Not thread-safe with respect to `kw` and argv (the caller's). */
 BMP_API int bmp_args_parse(int *argc, char **argv, json_t *kw, bmp_error *err);
 /*! bmp_args_help() : the help text for the options above, one per line;
  *  static storage. */

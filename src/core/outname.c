@@ -84,14 +84,26 @@ int bmp_default_outname_create(bmp_item *item, char **outname)
 {
     int rc = bmp_outname_create(bmp_item_name(item), bmp__item_kw_view(item),
                                 item->meta, outname);
-    if (rc == BMP_ENOOUTNAME)
+    if (rc != BMP_ENOOUTNAME)
+        return rc;
+    if (json_is_array(item->in_name))
         return bmp_item_fail(item, rc,
-                             json_is_array(item->in_name)
-                                 ? "a group item needs an output name: set "
-                                   "the outname keyword or meta key"
-                                 : "no output name can be made from an "
-                                   "empty file name");
-    return rc;
+                             "a group item needs an output name: set the "
+                             "outname keyword or meta key");
+    /* "dir/" or "": Python would write OUTDIR/_bmp for every such item;
+     * a made-up name shared by unrelated inputs is refused instead
+     * (doc/differences.md). */
+    const char *name = bmp_item_name(item);
+    if (name && *name)
+        return bmp_item_fail(item, rc,
+                             "input %s has no base name (it ends in '/') to "
+                             "make an output name from: set the outname "
+                             "keyword or meta key",
+                             name);
+    return bmp_item_fail(item, rc,
+                         "an empty input name has no base name to make an "
+                         "output name from: set the outname keyword or meta "
+                         "key");
 }
 
 int bmp_mkdir_parents(const char *dir)

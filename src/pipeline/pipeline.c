@@ -16,12 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* An item is a name or a non-empty group of items. */
+/* An item is a name or a group of items.  An empty group is one item
+ * too, as in the Python package: it reads as an empty list, and without
+ * an outname it fails alone, as every group does (doc/differences.md). */
 static int valid_item(const json_t *item, int depth)
 {
     if (json_is_string(item))
         return 1;
-    if (!json_is_array(item) || json_array_size(item) == 0 || depth > 64)
+    if (!json_is_array(item) || depth > 64)
         return 0;
     for (size_t i = 0; i < json_array_size(item); i++)
         if (!valid_item(json_array_get(item, i), depth + 1))
@@ -281,7 +283,7 @@ int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
         if (!valid_item(json_array_get(in_names, i), 0))
             return bmp_error_set(err, BMP_EINVAL, "pipeline", NULL,
                                  "in_names[%zu] is neither a file name nor a "
-                                 "non-empty group of items",
+                                 "group of items (nested at most 64 deep)",
                                  i);
     }
 

@@ -1,0 +1,165 @@
+/*
+ * test_parity.c -- the library against the Python package bigmultipipe
+ * 0.2.0, point by point: where it matches, and where it differs on
+ * purpose as doc/differences.md says.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "bigmultipipe.h"
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const executors[] = {"serial", "process"};
+
+static bmp_pout *run_ok(bmp_pipe *pipe, const json_t *names, const json_t *kw,
+                        const bmp_step *post)
+{
+    bmp_pout *pout = NULL;
+    bmp_error err = {0};
+    int rc = bmp_pipeline(pipe, names, kw, NULL, post, &pout, &err);
+    if (rc != 0)
+        fail_msg("bmp_pipeline: %s", err.text);
+    assert_non_null(pout);
+    assert_int_equal(bmp_pout_count(pout), json_array_size(names));
+    return pout;
+}
+
+/* ---- an empty group is one item ---------------------------------------- */
+
+static void parity_empty_group_is_one_item(void **state)
+{
+    (void)state;
+    tu_items *t = tu_items_new(1);
+    for (size_t e = 0; e < 2; e++) {
+        bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
+        json_t *names = json_pack("[[], O, [[]]]",
+                                  json_array_get(t->names, 0));
+        json_t *kw = json_pack("{s:s, s:s, s:b, s:b}", "outdir", t->out,
+                               "executor", executors[e], "create_outdir", 1,
+                               "overwrite", 1);
+        bmp_pout *pout = run_ok(pipe, names, kw, NULL);
+        /* A group without outname fails alone, as every group does. */
+        assert_int_equal(bmp_pout_status(pout, 0), BMP_ITEM_FAILED);
+        assert_non_null(strstr(bmp_pout_error(pout, 0), "outname"));
+        assert_int_equal(bmp_pout_status(pout, 1), BMP_ITEM_OK);
+        assert_int_equal(bmp_pout_status(pout, 2), BMP_ITEM_FAILED);
+        assert_true(
+            json_equal(bmp_pout_in_name(pout, 0), json_array_get(names, 0)));
+        bmp_pout_free(pout);
+        /* With an outname it is written: nothing read, nothing written. */
+        json_t *one = json_pack("[[]]");
+        json_object_set_new(kw, "outname", json_string("empty.out"));
+        pout = run_ok(pipe, one, kw, NULL);
+        assert_int_equal(bmp_pout_status(pout, 0), BMP_ITEM_OK);
+        size_t size = 1;
+        char *bytes = tu_read_file(bmp_pout_outname(pout, 0), &size);
+        assert_non_null(bytes);
+        assert_int_equal(size, 0);
+        free(bytes);
+        bmp_pout_free(pout);
+        json_decref(one);
+        json_decref(kw);
+        json_decref(names);
+        bmp_pipe_free(pipe);
+    }
+    tu_items_free(t);
+}
+
+/* ---- input names with no base name ------------------------------------ */
+
+/* A reader that reads nothing, so that the item reaches its output name
+ * whatever its input names. */
+static int read_nothing(bmp_item *item, const char *name, void **data)
+{
+    (void)item;
+    (void)name;
+    *data = bmp_buffer_new(0);
+    return *data ? 0 : -1;
+}
+
+static void parity_empty_basename_fails_the_item(void **state)
+{
+    (void)state;
+    tu_items *t = tu_items_new(1);
+    char *sub = tu_join(t->dir, "sub/");
+    json_t *names = json_pack("[s, O]", sub, json_array_get(t->names, 0));
+    for (size_t e = 0; e < 2; e++) {
+        /* The default reader refuses a directory. */
+        bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
+        json_t *kw = json_pack("{s:s, s:s, s:b, s:b}", "outdir", t->out,
+                               "executor", executors[e], "create_outdir", 1,
+                               "overwrite", 1);
+        assert_int_equal(tu_system("mkdir -p '%s'", sub), 0);
+        bmp_pout *pout = run_ok(pipe, names, kw, NULL);
+        assert_int_equal(bmp_pout_status(pout, 0), BMP_ITEM_FAILED);
+        assert_int_equal(bmp_pout_status(pout, 1), BMP_ITEM_OK);
+        bmp_pout_free(pout);
+        bmp_pipe_free(pipe);
+        /* A reader that takes it: no output name is made up for it (the
+         * Python package writes OUTDIR/_bmp); the message says why. */
+        bmp_ops ops = {.file_read = read_nothing};
+        pipe = bmp_pipe_new(&ops, NULL);
+        pout = run_ok(pipe, names, kw, NULL);
+        assert_int_equal(bmp_pout_status(pout, 0), BMP_ITEM_FAILED);
+        assert_non_null(strstr(bmp_pout_error(pout, 0), "base name"));
+        assert_non_null(strstr(bmp_pout_error(pout, 0), "outname"));
+        assert_int_equal(bmp_pout_status(pout, 1), BMP_ITEM_OK);
+        char *bmp = tu_join(t->out, "_bmp");
+        assert_false(tu_exists(bmp));
+        free(bmp);
+        bmp_pout_free(pout);
+        bmp_pipe_free(pipe);
+        json_decref(kw);
+    }
+    json_decref(names);
+    free(sub);
+    tu_items_free(t);
+}
+
+/* ---- outname without outdir ------------------------------------------- */
+
+static void parity_outname_without_outdir_is_relative_to_cwd(void **state)
+{
+    (void)state;
+    tu_items *t = tu_items_new(1);
+    char *here = getcwd(NULL, 0);
+    assert_non_null(here);
+    assert_int_equal(chdir(t->dir), 0);
+    for (size_t e = 0; e < 2; e++) {
+        bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
+        json_t *kw = json_pack("{s:s, s:s, s:b}", "outname", "named.out",
+                               "executor", executors[e], "overwrite", 1);
+        bmp_pout *pout = run_ok(pipe, t->names, kw, NULL);
+        assert_int_equal(bmp_pout_status(pout, 0), BMP_ITEM_OK);
+        /* Used as given, as Python's outname_creator does: not joined to
+         * any directory, so relative to the current directory. */
+        assert_string_equal(bmp_pout_outname(pout, 0), "named.out");
+        char *made = tu_join(t->dir, "named.out");
+        assert_true(tu_exists(made));
+        free(made);
+        bmp_pout_free(pout);
+        json_decref(kw);
+        bmp_pipe_free(pipe);
+    }
+    assert_int_equal(chdir(here), 0);
+    free(here);
+    tu_items_free(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(parity_empty_group_is_one_item),
+        cmocka_unit_test(parity_empty_basename_fails_the_item),
+        cmocka_unit_test(parity_outname_without_outdir_is_relative_to_cwd),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
