@@ -80,10 +80,31 @@ int bmp_outname_create(const char *in_name, const json_t *kw,
     return *outname ? 0 : -ENOMEM;
 }
 
+/* The naming keywords a pre-process step or meta set must be strings
+ * (or null): a number or a list as a name fails the item, where Python
+ * would raise in os.path.join and end the run. */
+static int check_naming_keywords(bmp_item *item)
+{
+    static const char *const keys[] = {"outdir", "outname_append", "outname"};
+    const json_t *where[] = {item->meta, bmp__item_kw_view(item)};
+    for (size_t w = 0; w < 2; w++)
+        for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
+            const char *v;
+            if (bmp_kw_get_str(where[w], keys[k], &v) == BMP_EKWTYPE)
+                return bmp_item_fail(item, BMP_EKWTYPE,
+                                     "%s %s must be a string",
+                                     w ? "keyword" : "meta key", keys[k]);
+        }
+    return 0;
+}
+
 int bmp_default_outname_create(bmp_item *item, char **outname)
 {
-    int rc = bmp_outname_create(bmp_item_name(item), bmp__item_kw_view(item),
-                                item->meta, outname);
+    int rc = check_naming_keywords(item);
+    if (rc < 0)
+        return rc;
+    rc = bmp_outname_create(bmp_item_name(item), bmp__item_kw_view(item),
+                            item->meta, outname);
     if (rc != BMP_ENOOUTNAME)
         return rc;
     if (json_is_array(item->in_name))

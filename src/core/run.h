@@ -119,8 +119,11 @@ void bmp__run_item(bmp__run *run, size_t index, bmp__result *out,
 /* Reads an item or a member of a group: a name through file_read, a
  * group into a bmp_list of its members (fileio.c). */
 int bmp__read_member(bmp_item *item, const json_t *member, void **data);
-/* Creates the directory of `outname` when create_outdir (meta overriding
- * the keyword) is true; records the failure on the item (fileio.c). */
+/* Checks the item's writing keywords (create_outdir, overwrite, fsync;
+ * meta overriding the keywords: a value that is neither a bool nor a
+ * number fails the item with BMP_EKWTYPE), then creates the directory of
+ * `outname` when create_outdir is true; records the failure on the item
+ * (fileio.c).  Every library writer calls it before writing. */
 int bmp__prepare_outdir(bmp_item *item, const char *outname);
 
 /* An item has its final result: out through the run's outlet (the

@@ -154,7 +154,7 @@ static int check_keyword_types(const json_t *kw, bmp_error *err)
             continue;
         int ok = library_keywords[i].type == KW_NUMBER ? json_is_number(v)
                  : library_keywords[i].type == KW_BOOL
-                     ? json_is_boolean(v) || json_is_integer(v)
+                     ? json_is_boolean(v) || json_is_number(v)
                      : json_is_string(v);
         if (!ok)
             return bmp_error_set(err, BMP_EKWTYPE, "keywords", NULL,

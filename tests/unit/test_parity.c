@@ -154,12 +154,96 @@ static void parity_outname_without_outdir_is_relative_to_cwd(void **state)
     tu_items_free(t);
 }
 
+/* ---- wrong-typed writing keywords ------------------------------------- */
+
+static int overwrite_no(bmp_item *item, void **data, void *arg)
+{
+    (void)data;
+    return bmp_kw_set_str(bmp_item_kw(item), "overwrite", arg);
+}
+
+static int meta_create_yes(bmp_item *item, void **data, void *arg)
+{
+    (void)data;
+    (void)arg;
+    return bmp_kw_set_str(bmp_item_meta(item), "create_outdir", "yes");
+}
+
+static int meta_outname_number(bmp_item *item, void **data, void *arg)
+{
+    (void)data;
+    (void)arg;
+    return bmp_kw_set_int(bmp_item_meta(item), "outname", 7);
+}
+
+static void parity_wrong_typed_writing_keywords(void **state)
+{
+    (void)state;
+    tu_items *t = tu_items_new(2);
+    bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
+    /* In the run's keywords: the run is refused before anything runs,
+     * naming the keyword (Python would take "yes" -- and "no" -- as
+     * true). */
+    json_t *kw = json_pack("{s:s, s:s}", "outdir", t->out, "create_outdir",
+                           "yes");
+    bmp_pout *pout = NULL;
+    bmp_error err = {0};
+    assert_int_equal(bmp_pipeline(pipe, t->names, kw, NULL, NULL, &pout, &err),
+                     BMP_EKWTYPE);
+    assert_null(pout);
+    assert_non_null(strstr(err.text, "create_outdir"));
+    assert_false(tu_exists(t->out));
+    /* A number counts as its truth value, as in Python. */
+    json_object_set_new(kw, "create_outdir", json_real(1.0));
+    pout = run_ok(pipe, t->names, kw, NULL);
+    assert_int_equal(bmp_pout_status(pout, 0), BMP_ITEM_OK);
+    bmp_pout_free(pout);
+    for (size_t e = 0; e < 2; e++) {
+        /* Set by a pre-process step: that item fails, its existing output
+         * untouched ("overwrite": "no" never replaces it). */
+        json_object_set_new(kw, "executor", json_string(executors[e]));
+        bmp_pipe *pre = bmp_pipe_new(NULL, NULL);
+        bmp_pipe_add_pre(pre, overwrite_no, "no", "overwrite_no");
+        char *out0 = tu_join(t->out, "in_00_bmp.dat");
+        tu_write_file(out0, "keep", 4);
+        pout = run_ok(pre, t->names, kw, NULL);
+        assert_int_equal(bmp_pout_status(pout, 0), BMP_ITEM_FAILED);
+        assert_non_null(strstr(bmp_pout_error(pout, 0), "overwrite"));
+        size_t size = 0;
+        char *kept = tu_read_file(out0, &size);
+        assert_int_equal(size, 4);
+        assert_memory_equal(kept, "keep", 4);
+        free(kept);
+        free(out0);
+        bmp_pout_free(pout);
+        bmp_pipe_free(pre);
+        /* Set in meta by a post-process step: the same. */
+        const bmp_step post[] = {{meta_create_yes, NULL, "create"},
+                                 {NULL, NULL, NULL}};
+        pout = run_ok(pipe, t->names, kw, post);
+        assert_int_equal(bmp_pout_status(pout, 1), BMP_ITEM_FAILED);
+        assert_non_null(
+            strstr(bmp_pout_error(pout, 1), "meta key create_outdir"));
+        bmp_pout_free(pout);
+        const bmp_step name_post[] = {{meta_outname_number, NULL, "name"},
+                                      {NULL, NULL, NULL}};
+        pout = run_ok(pipe, t->names, kw, name_post);
+        assert_int_equal(bmp_pout_status(pout, 1), BMP_ITEM_FAILED);
+        assert_non_null(strstr(bmp_pout_error(pout, 1), "meta key outname"));
+        bmp_pout_free(pout);
+    }
+    json_decref(kw);
+    bmp_pipe_free(pipe);
+    tu_items_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(parity_empty_group_is_one_item),
         cmocka_unit_test(parity_empty_basename_fails_the_item),
         cmocka_unit_test(parity_outname_without_outdir_is_relative_to_cwd),
+        cmocka_unit_test(parity_wrong_typed_writing_keywords),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
