@@ -487,10 +487,13 @@ typedef struct bmp_own_file {
  *  directory, a stat() per directory and per file to be written that
  *  exists, and a stat() per input only when one of those exists.  Names
  *  that differ only in case are different files here, also on a file
- *  system that ignores case.  bmp_pipeline() calls it itself (with
- *  BMP_CHECK_OUTPUTS when the default naming and file_process are in
- *  use and check_outnames is not false); a program that writes outputs
- *  its own way (a command per file) calls it with what it knows.
+ *  system that ignores case.  bmp_pipeline() makes these checks itself
+ *  (the outputs' when the default naming and file_process are in use,
+ *  check_outnames is not false and no_outfile does not stop every item
+ *  before it writes; two items with one output only when no step can
+ *  rename them, else during the run: doc/safety.md); a program that
+ *  writes outputs its own way (a command per file) calls it with what
+ *  it knows.
  *  @return 0; BMP_EINVAL with `err` naming both items (or the file and
  *          the item); -ENOMEM.  Thread-safe; reads `in_names` and `kw`. */
 BMP_API int bmp_check_paths(const json_t *in_names, const json_t *kw,

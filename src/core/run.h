@@ -18,6 +18,7 @@
 
 #include <stdint.h>
 #include <sys/resource.h>
+#include <sys/types.h>
 
 typedef struct bmp__step_list {
     bmp_step *steps;
@@ -36,6 +37,19 @@ struct bmp_pipe {
     bmp_progress_fn progress;
     void *progress_arg;
 };
+
+/* An input file by device and inode, and the item that reads it. */
+typedef struct bmp__inode {
+    dev_t dev;
+    ino_t ino;
+    size_t item;
+} bmp__inode;
+
+/* The run's input files, sorted by (dev, ino) (run_paths.h). */
+typedef struct bmp__inodes {
+    bmp__inode *all;
+    size_t count, cap;
+} bmp__inodes;
 
 typedef struct bmp_run bmp__run;
 
@@ -58,6 +72,15 @@ struct bmp_run {
     int journal_fd;     /* -1: no journal */
     int journal_error;  /* first failed journal write, or 0 */
     int64_t mem_budget; /* bytes for all workers; -1 when unlimited */
+    /* Output names checked during the run (names_deferred): the names
+     * the default rule gives were checked before it against every input,
+     * but pre-process steps or meta may still change them.  `contested`
+     * (NULL: none): per item, 1 + another item given the same default
+     * name; an item that writes under it fails.  `inputs`: every input
+     * by inode, against which an output named otherwise is checked. */
+    int names_deferred;
+    size_t *contested;
+    bmp__inodes inputs;
     /* Items finished through the public functions (bmp_run_item,
      * bmp_run_set_result), counted atomically for their progress
      * reports; `resumed` items count as finished from the start. */

@@ -51,6 +51,8 @@ static void run_clear(bmp__run *run)
 {
     bmp__journal_close(run);
     free(run->skip);
+    free(run->contested);
+    bmp__inodes_free(&run->inputs);
     json_decref(run->kw);
     bmp__step_list_clear(&run->pre);
     bmp__step_list_clear(&run->post);
@@ -198,29 +200,72 @@ static int apply_shard(bmp__run *run, bmp_error *err)
     return 0;
 }
 
+/* Whether the run can write nothing by the default stages: no_outfile
+ * in the post-process list stops it before any write (Python's way to
+ * return metadata only), so items with no output cannot collide. */
+static int writes_nothing(const bmp__run *run)
+{
+    if (run->pipe->ops.data_process_meta_create !=
+        bmp_default_data_process_meta_create)
+        return 0;
+    for (size_t i = 0; i < run->post.count; i++)
+        if (run->post.steps[i].fn == bmp_no_outfile)
+            return 1;
+    return 0;
+}
+
+/* Whether the default rule's names are the names the items will write:
+ * nothing runs between the keywords and the name that could set the
+ * meta keys or item keywords outdir, outname_append or outname. */
+static int names_settled(const bmp__run *run)
+{
+    const bmp_ops *ops = &run->pipe->ops;
+    return run->pre.count == 0 && run->post.count == 0 &&
+           ops->data_process == bmp_default_data_process &&
+           ops->data_process_meta_create ==
+               bmp_default_data_process_meta_create;
+}
+
 /* The run's paths, before anything is opened for writing: outputs
  * (known before the run with the default naming, unless check_outnames
  * is false) against each other and against every input, and the
- * journal and write_pout against all of them (run_paths.h).  Then the
- * temporaries that killed runs left beside these outputs are removed,
- * by the run's owner only: a helper's check reads and changes nothing,
- * since another process of the run may be writing those temporaries. */
+ * journal and write_pout against all of them (run_paths.h).  When steps
+ * may still rename the items (names_settled), two items given one name
+ * by the rule are not refused: the item that writes under that name
+ * fails during the run, and an output named otherwise is checked then
+ * against every input (process.c).  Then the temporaries that killed
+ * runs left beside these outputs are removed, by the run's owner only:
+ * a helper's check reads and changes nothing, since another process of
+ * the run may be writing those temporaries. */
 static int check_paths(bmp__run *run, int helper, bmp_error *err)
 {
     bmp_pipe *pipe = run->pipe;
     int known = pipe->ops.outname_create == bmp_default_outname_create &&
                 pipe->ops.file_process == bmp_default_file_process &&
-                bmp_kw_bool(run->kw, "check_outnames", 1);
+                bmp_kw_bool(run->kw, "check_outnames", 1) &&
+                !writes_nothing(run);
     char **outs = NULL;
     if (known && bmp__run_outputs(run->items, run->kw, &outs) < 0)
         return bmp_error_set(err, -ENOMEM, "outname", NULL, "out of memory");
+    if (known && !names_settled(run)) {
+        run->names_deferred = 1;
+        run->contested = calloc(run->count ? run->count : 1,
+                                sizeof *run->contested);
+        if (!run->contested ||
+            bmp__inodes_of_inputs(run->items, &run->inputs) < 0) {
+            bmp__run_outputs_free(outs, run->count);
+            return bmp_error_set(err, -ENOMEM, "outname", NULL,
+                                 "out of memory");
+        }
+    }
     bmp__dead_temps dead = {0};
     /* Every output is checked, the other shards' too (a collision
      * between shards is found before either runs); only this shard's
      * temporaries are removed.  run->skip holds the other shards' items
      * alone here: the journal is read later. */
     int rc = bmp__check_run_paths(run->items, outs, run->kw, NULL, 0,
-                                  run->skip, helper ? NULL : &dead, err);
+                                  run->skip, run->contested,
+                                  helper ? NULL : &dead, err);
     if (rc == 0)
         bmp__remove_dead_temps(&dead);
     bmp__dead_temps_free(&dead);
