@@ -138,7 +138,10 @@ BMP_API int bmp_error_set(bmp_error *err, int code, const char *stage,
  * Keywords are a JSON object.  A key absent or set to JSON null is "not
  * given", as Python's None.  The getters below return the value, or the
  * default when the key is not given or has an unusable type; the _get
- * forms tell the cases apart.  All are worker-safe.
+ * forms tell the cases apart.  All are worker-safe.  During a run, each
+ * call marks the key it reads as read (in the caller, and in the workers
+ * forked by the library's executors), so that the run can name the
+ * keywords nobody read (the unknown_keywords keyword, doc/keywords.md).
  */
 
 /*! bmp_kw_get_real() : *out = number at `key` (integer or real).
@@ -606,9 +609,17 @@ typedef struct bmp_pout bmp_pout;
  *  When none at all can run, every item not finished fails with "cannot
  *  start a worker process: <reason>".
  *
+ *  At the end of the run, a keyword of the run that neither the
+ *  library nor a step read through the bmp_kw_* getters is named on
+ *  stderr, once, with the nearest known keyword (unknown_keywords
+ *  "warn", the default), or is the run's error ("error"), or is not
+ *  checked ("ignore"); doc/keywords.md says what counts as read.
+ *
  *  @return 0 with *pout a new pout (free with bmp_pout_free);
- *          BMP_EINTERRUPTED, or a failed journal write (-errno), with
- *          *pout still set: the items not finished are BMP_ITEM_NOT_RUN;
+ *          BMP_EINTERRUPTED, or a failed journal write (-errno), or
+ *          BMP_EINVAL for keywords nobody read (unknown_keywords
+ *          "error"), with *pout still set: the items not finished are
+ *          BMP_ITEM_NOT_RUN;
  *          BMP_ENOWORKER (no worker process could be started) with *pout
  *          still set: the items not finished are BMP_ITEM_FAILED with
  *          the reason;

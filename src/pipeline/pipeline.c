@@ -8,6 +8,7 @@
 #include "executor.h"
 #include "interrupt.h"
 #include "journal.h"
+#include "keywords_internal.h"
 #include "pout_internal.h"
 #include "run_paths.h"
 
@@ -143,6 +144,7 @@ static const struct {
     {"write_pout", KW_STRING},
     {"order", KW_STRING},
     {"shard", KW_STRING},
+    {"unknown_keywords", KW_STRING},
 };
 
 static int check_keyword_types(const json_t *kw, bmp_error *err)
@@ -273,6 +275,59 @@ static int check_paths(bmp__run *run, int helper, bmp_error *err)
     return rc;
 }
 
+/* What the `unknown_keywords` keyword asks for a keyword that neither
+ * the library nor any step read during the run (doc/keywords.md). */
+typedef enum { UNKNOWN_WARN, UNKNOWN_ERROR, UNKNOWN_IGNORE } unknown_mode;
+
+static int unknown_keywords_mode(const json_t *kw, unknown_mode *mode,
+                                 bmp_error *err)
+{
+    const char *v = bmp_kw_str(kw, "unknown_keywords", "warn");
+    static const char *const names[] = {"warn", "error", "ignore"};
+    for (int m = 0; m < 3; m++)
+        if (strcmp(v, names[m]) == 0) {
+            *mode = (unknown_mode)m;
+            return 0;
+        }
+    return bmp_error_set(err, BMP_EINVAL, "keywords", NULL,
+                         "keyword unknown_keywords must be \"warn\", "
+                         "\"error\" or \"ignore\", not \"%s\"",
+                         v);
+}
+
+/* After the run: the keywords nobody read, warned about once or made the
+ * run's error.  Only when an item of this run went through every stage
+ * (ok or no_output): the steps that read the program's keywords may
+ * not have run at all otherwise (every item failed to read, or was
+ * resumed). */
+static int report_unread(const bmp__run *run, const bmp__kw_tracker *t,
+                         unknown_mode mode, bmp_error *err)
+{
+    int any_whole = 0;
+    for (size_t i = 0; i < run->count && !any_whole; i++)
+        any_whole = !(run->skip && run->skip[i]) &&
+                    (run->results[i].status == BMP_ITEM_OK ||
+                     run->results[i].status == BMP_ITEM_NO_OUTPUT);
+    if (!any_whole)
+        return 0;
+    char list[1024];
+    size_t n = bmp__kw_unread(t, list, sizeof list);
+    if (n == 0)
+        return 0;
+    if (mode == UNKNOWN_ERROR)
+        return bmp_error_set(err, BMP_EINVAL, "keywords", NULL,
+                             "keyword%s read by neither the library nor a "
+                             "step of this run: %s (unknown_keywords is "
+                             "\"error\")",
+                             n > 1 ? "s" : "", list);
+    fprintf(stderr,
+            "bigmultipipe: warning: keyword%s read by neither the library "
+            "nor a step of this run: %s (unknown_keywords \"ignore\" "
+            "silences this)\n",
+            n > 1 ? "s" : "", list);
+    return 0;
+}
+
 /* The results array is allocated with room for as many pout entries
  * (RESULT_ROOM), so that collect() can turn it into the pout's entries in
  * place: a run of a million items then never holds both arrays at once
@@ -346,6 +401,9 @@ int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
     if (helper)
         run.outlet.progress = NULL;
     bmp__interrupt_guard guard = {0};
+    bmp__kw_tracker tracker;
+    unknown_mode unknown = UNKNOWN_WARN;
+    int tracking = 0;
     int rc = 0;
     run.kw = bmp_kw_merge(pipe->kw, kw);
     if (!run.kw || append_steps(&run.pre, &pipe->pre, pre) ||
@@ -372,6 +430,9 @@ int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
         goto out;
     }
     rc = check_keyword_types(run.kw, err);
+    if (rc < 0)
+        goto out;
+    rc = unknown_keywords_mode(run.kw, &unknown, err);
     if (rc < 0)
         goto out;
     rc = apply_shard(&run, err);
@@ -423,6 +484,17 @@ int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
     for (size_t i = 0; run.skip && i < run.count; i++)
         run.resumed += run.skip[i];
     bmp__report_progress(&run, run.resumed, 0, 0, 0, -1);
+    /* Reads are seen in this process and the workers it forks; a user's
+     * executor may run items anywhere, and a helper's run is its
+     * owner's to judge. */
+    if (unknown != UNKNOWN_IGNORE && !pipe->executor.run) {
+        rc = bmp__kw_track_begin(&tracker, run.kw);
+        if (rc < 0) {
+            bmp_error_set(err, rc, "pipeline", NULL, "out of memory");
+            goto out;
+        }
+        tracking = 1;
+    }
     if (empty_shard)
         rc = 0;
     else if (pipe->executor.run)
@@ -438,11 +510,17 @@ int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
                            bmp_kw_str(run.kw, "journal", NULL),
                            "cannot append to the journal: %s",
                            bmp_strerror(run.journal_error));
-    /* Interrupted, no worker could be started, or the journal failed:
-     * the items that finished are still the caller's, so the pout is
-     * returned with the error. */
+    int unread_error = 0;
+    if (rc == 0 && tracking) {
+        rc = report_unread(&run, &tracker, unknown, err);
+        unread_error = rc < 0;
+    }
+    /* Interrupted, no worker could be started, the journal failed, or
+     * keywords nobody read with unknown_keywords "error": the items that
+     * finished are still the caller's, so the pout is returned with the
+     * error. */
     int partial = rc == BMP_EINTERRUPTED || rc == BMP_ENOWORKER ||
-                  (rc < 0 && rc == run.journal_error);
+                  (rc < 0 && rc == run.journal_error) || unread_error;
     if (rc < 0 && !partial)
         goto out;
     size_t failed = 0;
@@ -453,6 +531,8 @@ int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
     if (!*pout)
         rc = bmp_error_set(err, -ENOMEM, "pipeline", NULL, "out of memory");
 out:
+    if (tracking)
+        bmp__kw_track_end(&tracker);
     bmp__interrupt_restore(&guard);
     run_clear(&run);
     return rc;

@@ -12,6 +12,7 @@
 #include "bigmultipipe.h"
 #include "testutil.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -237,6 +238,140 @@ static void parity_wrong_typed_writing_keywords(void **state)
     tu_items_free(t);
 }
 
+/* ---- keywords nobody reads --------------------------------------------- */
+
+/* Runs with standard error in a file; returns bmp_pipeline's code, and
+ * what was written there (malloc'd) in *text. */
+static int run_capturing(bmp_pipe *pipe, const json_t *names, const json_t *kw,
+                         const bmp_step *pre, char **text, bmp_pout **pout,
+                         bmp_error *err)
+{
+    char *dir = tu_mkdtemp();
+    char *path = tu_join(dir, "stderr");
+    fflush(stderr);
+    int saved = dup(2);
+    int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+    assert_true(saved >= 0 && fd >= 0);
+    dup2(fd, 2);
+    close(fd);
+    int rc = bmp_pipeline(pipe, names, kw, pre, NULL, pout, err);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    size_t size;
+    *text = tu_read_file(path, &size);
+    assert_non_null(*text);
+    tu_rmtree(dir);
+    free(path);
+    free(dir);
+    return rc;
+}
+
+static size_t occurrences(const char *text, const char *needle)
+{
+    size_t n = 0;
+    for (const char *at = text; (at = strstr(at, needle)) != NULL; at++)
+        n++;
+    return n;
+}
+
+/* A pre-process step that reads "reject_value", as the seed's does: in
+ * the worker process with the process executor. */
+static int read_reject_value(bmp_item *item, void **data, void *arg)
+{
+    (void)data;
+    (void)arg;
+    double v;
+    bmp_kw_get_real(bmp_item_kw(item), "reject_value", &v);
+    return BMP_CONTINUE;
+}
+
+static void parity_unread_keyword_is_warned_once(void **state)
+{
+    (void)state;
+    tu_items *t = tu_items_new(3);
+    bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
+    const bmp_step pre[] = {{read_reject_value, NULL, "reject"},
+                            {NULL, NULL, NULL}};
+    for (size_t e = 0; e < 2; e++) {
+        json_t *kw = json_pack("{s:s, s:s, s:b, s:b, s:i, s:i, s:i}", "outdir",
+                               t->out, "executor", executors[e],
+                               "create_outdir", 1, "overwrite", 1,
+                               "num_proceses", 2, "reject_value", 7,
+                               "zzzz_mine", 1);
+        char *text;
+        bmp_pout *pout = NULL;
+        bmp_error err = {0};
+        assert_int_equal(run_capturing(pipe, t->names, kw, pre, &text, &pout,
+                                       &err),
+                         0);
+        assert_int_equal(bmp_pout_status(pout, 0), BMP_ITEM_OK);
+        /* Once per run, naming the keyword and the nearest known one;
+         * the keyword a step read in a worker is not named. */
+        assert_int_equal(occurrences(text, "warning"), 1);
+        assert_non_null(
+            strstr(text, "num_proceses (did you mean num_processes?)"));
+        assert_non_null(strstr(text, "zzzz_mine"));
+        assert_null(strstr(text, "reject_value"));
+        free(text);
+        bmp_pout_free(pout);
+        /* "ignore": nothing said. */
+        json_object_set_new(kw, "unknown_keywords", json_string("ignore"));
+        assert_int_equal(run_capturing(pipe, t->names, kw, pre, &text, &pout,
+                                       &err),
+                         0);
+        assert_null(strstr(text, "num_proceses"));
+        free(text);
+        bmp_pout_free(pout);
+        /* "error": the run's error, with the pout of the items that ran. */
+        json_object_set_new(kw, "unknown_keywords", json_string("error"));
+        assert_int_equal(run_capturing(pipe, t->names, kw, pre, &text, &pout,
+                                       &err),
+                         BMP_EINVAL);
+        assert_non_null(strstr(err.text, "num_proceses"));
+        assert_non_null(strstr(err.text, "num_processes"));
+        assert_null(strstr(err.text, "reject_value"));
+        assert_non_null(pout);
+        assert_int_equal(bmp_pout_status(pout, 2), BMP_ITEM_OK);
+        free(text);
+        bmp_pout_free(pout);
+        /* Another mode is refused before anything runs. */
+        json_object_set_new(kw, "unknown_keywords", json_string("loud"));
+        pout = NULL;
+        assert_int_equal(bmp_pipeline(pipe, t->names, kw, NULL, NULL, &pout,
+                                      &err),
+                         BMP_EINVAL);
+        assert_null(pout);
+        assert_non_null(strstr(err.text, "unknown_keywords"));
+        json_decref(kw);
+    }
+    bmp_pipe_free(pipe);
+    tu_items_free(t);
+}
+
+/* No item went through its steps (every input missing): whether a step
+ * reads a keyword is not known, so nothing is said. */
+static void parity_unread_keyword_needs_an_item_that_ran(void **state)
+{
+    (void)state;
+    bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
+    json_t *names = json_pack("[s, s]", "/nonexistent/a", "/nonexistent/b");
+    json_t *kw = json_pack("{s:i, s:s}", "reject_value", 2, "unknown_keywords",
+                           "error");
+    char *text;
+    bmp_pout *pout = NULL;
+    bmp_error err = {0};
+    assert_int_equal(run_capturing(pipe, names, kw, NULL, &text, &pout, &err),
+                     0);
+    assert_int_equal(bmp_pout_status(pout, 0), BMP_ITEM_FAILED);
+    assert_null(strstr(text, "reject_value"));
+    free(text);
+    bmp_pout_free(pout);
+    json_decref(kw);
+    json_decref(names);
+    bmp_pipe_free(pipe);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -244,6 +379,8 @@ int main(void)
         cmocka_unit_test(parity_empty_basename_fails_the_item),
         cmocka_unit_test(parity_outname_without_outdir_is_relative_to_cwd),
         cmocka_unit_test(parity_wrong_typed_writing_keywords),
+        cmocka_unit_test(parity_unread_keyword_is_warned_once),
+        cmocka_unit_test(parity_unread_keyword_needs_an_item_that_ran),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
