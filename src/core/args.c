@@ -234,7 +234,9 @@ int bmp_args_parse(int *argc, char **argv, json_t *kw, bmp_error *err)
     /* The mixin's defaults (outdir ".", no create_outdir, "_bmp", mem_frac
      * 0.8) are the library's own: leaving unset keys unset lets them
      * apply without overriding the pipe's construction keywords when
-     * `kw` becomes run keywords. */
+     * `kw` becomes run keywords.  Its num_processes 0.8 is not copied
+     * either: every program gets the library's all cores, and one that
+     * wants 0.8 sets it before the call (doc/differences.md). */
     return rc;
 }
 

@@ -55,7 +55,7 @@ static int own_input_error(bmp_item *item, const char *proposed)
  * overwrite says. */
 static int check_deferred_name(bmp_item *item, const char *proposed)
 {
-    const bmp__run *run = item->run;
+    bmp__run *run = item->run;
     char *predicted = NULL;
     int rc = bmp_outname_create(bmp_item_name(item), run->kw, NULL,
                                 &predicted);
@@ -77,8 +77,12 @@ static int check_deferred_name(bmp_item *item, const char *proposed)
                              proposed);
     }
     struct stat st;
-    if (stat(proposed, &st) == 0 &&
-        bmp__inodes_other_item(&run->inputs, st.st_dev, st.st_ino, item->index,
+    if (stat(proposed, &st) != 0)
+        return 0; /* nothing there: no input can be lost */
+    const bmp__inodes *inputs = bmp__run_input_inodes(run);
+    if (!inputs)
+        return bmp_item_fail(item, -ENOMEM, "out of memory");
+    if (bmp__inodes_other_item(inputs, st.st_dev, st.st_ino, item->index,
                                &other))
         return bmp_item_fail(item, BMP_EINVAL,
                              "item %zu's output %s is item %zu's input: no "

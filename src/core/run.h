@@ -16,6 +16,7 @@
 #include "bigmultipipe.h"
 #include "result.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/resource.h>
 #include <sys/types.h>
@@ -77,10 +78,14 @@ struct bmp_run {
      * but pre-process steps or meta may still change them.  `contested`
      * (NULL: none): per item, 1 + another item given the same default
      * name; an item that writes under it fails.  `inputs`: every input
-     * by inode, against which an output named otherwise is checked. */
+     * by inode, against which an output named otherwise is checked;
+     * gathered in each process on first need (a stat() per input, only
+     * when such an output exists), under inputs_lock. */
     int names_deferred;
     size_t *contested;
     bmp__inodes inputs;
+    int inputs_state; /* 0 not gathered, 1 gathered, -ENOMEM */
+    pthread_mutex_t inputs_lock;
     /* Items finished through the public functions (bmp_run_item,
      * bmp_run_set_result), counted atomically for their progress
      * reports; `resumed` items count as finished from the start. */

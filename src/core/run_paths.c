@@ -746,3 +746,16 @@ void bmp__inodes_free(bmp__inodes *set)
     free(set->all);
     *set = (bmp__inodes){0};
 }
+
+const bmp__inodes *bmp__run_input_inodes(bmp__run *run)
+{
+    pthread_mutex_lock(&run->inputs_lock);
+    if (run->inputs_state == 0)
+        run->inputs_state = bmp__inodes_of_inputs(run->items, &run->inputs) ==
+                                    0
+                                ? 1
+                                : -ENOMEM;
+    int state = run->inputs_state;
+    pthread_mutex_unlock(&run->inputs_lock);
+    return state == 1 ? &run->inputs : NULL;
+}

@@ -54,6 +54,9 @@ int bmp__inodes_of_inputs(const json_t *items, bmp__inodes *set);
 int bmp__inodes_other_item(const bmp__inodes *set, dev_t dev, ino_t ino,
                            size_t item, size_t *other);
 void bmp__inodes_free(bmp__inodes *set);
+/* run->inputs, gathered on the first call in this process (thread-safe:
+ * under run->inputs_lock).  NULL when out of memory. */
+const bmp__inodes *bmp__run_input_inodes(bmp__run *run);
 
 /* Removes each listed temporary that no live writer holds (writers keep
  * an exclusive flock on a temporary while they write it; a killed

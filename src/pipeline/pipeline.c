@@ -54,6 +54,7 @@ static void run_clear(bmp__run *run)
     free(run->skip);
     free(run->contested);
     bmp__inodes_free(&run->inputs);
+    pthread_mutex_destroy(&run->inputs_lock);
     json_decref(run->kw);
     bmp__step_list_clear(&run->pre);
     bmp__step_list_clear(&run->post);
@@ -253,8 +254,7 @@ static int check_paths(bmp__run *run, int helper, bmp_error *err)
         run->names_deferred = 1;
         run->contested = calloc(run->count ? run->count : 1,
                                 sizeof *run->contested);
-        if (!run->contested ||
-            bmp__inodes_of_inputs(run->items, &run->inputs) < 0) {
+        if (!run->contested) {
             bmp__run_outputs_free(outs, run->count);
             return bmp_error_set(err, -ENOMEM, "outname", NULL,
                                  "out of memory");
@@ -393,7 +393,8 @@ int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
                     .started = bmp__now(),
                     .mem_budget = -1,
                     .journal_fd = -1,
-                    .outlet = {item_done, report_progress}};
+                    .outlet = {item_done, report_progress},
+                    .inputs_lock = PTHREAD_MUTEX_INITIALIZER};
     /* A helper of a run owned by another process (bmp_executor.role):
      * the owner journals, resumes, cleans up and reports progress. */
     int helper = pipe->executor.run &&
