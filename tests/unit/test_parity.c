@@ -66,6 +66,33 @@ static void parity_empty_group_is_one_item(void **state)
         assert_int_equal(size, 0);
         free(bytes);
         bmp_pout_free(pout);
+        /* Through a pout file and a journal, resumed: the empty group
+         * stays itself. */
+        char *saved = tu_join(t->dir, "pout.jsonl");
+        char *journal = tu_join(t->dir, "journal.jsonl");
+        json_object_set_new(kw, "write_pout", json_string(saved));
+        json_object_set_new(kw, "journal", json_string(journal));
+        bmp_error err = {0};
+        assert_int_equal(bmp_pipeline_cached(pipe, one, kw, NULL, NULL, &pout,
+                                             &err),
+                         0);
+        bmp_pout_free(pout);
+        assert_int_equal(bmp_pout_read(saved, &pout, &err), 0);
+        assert_int_equal(bmp_pout_count(pout), 1);
+        assert_true(
+            json_equal(bmp_pout_in_name(pout, 0), json_array_get(one, 0)));
+        assert_int_equal(bmp_pout_status(pout, 0), BMP_ITEM_OK);
+        bmp_pout_free(pout);
+        json_object_del(kw, "write_pout");
+        json_object_set_new(kw, "resume", json_true());
+        pout = run_ok(pipe, one, kw, NULL);
+        assert_int_equal(bmp_pout_status(pout, 0), BMP_ITEM_OK);
+        bmp_pout_free(pout);
+        json_object_del(kw, "resume");
+        json_object_del(kw, "journal");
+        unlink(journal);
+        free(saved);
+        free(journal);
         json_decref(one);
         json_decref(kw);
         json_decref(names);
