@@ -48,16 +48,20 @@ static int compare_keys(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Marks `key` in this thread's tracker and in the trackers it hides: a
+ * step of an outer run that runs a nested pipeline may hand it the
+ * outer run's keywords, and their reads count for both runs. */
 static void mark_read(const char *key)
 {
-    bmp__kw_tracker *t = tracker;
-    if (!t || t->count == 0)
-        return;
-    char **hit = bsearch(&key, t->keys, t->count, sizeof *t->keys,
-                         compare_keys);
-    /* Relaxed: only "set" matters, read after the workers are gone. */
-    if (hit)
-        __atomic_store_n(&t->read[hit - t->keys], 1, __ATOMIC_RELAXED);
+    for (bmp__kw_tracker *t = tracker; t; t = t->outer) {
+        if (t->count == 0)
+            continue;
+        char **hit = bsearch(&key, t->keys, t->count, sizeof *t->keys,
+                             compare_keys);
+        /* Relaxed: only "set" matters, read after the workers are gone. */
+        if (hit)
+            __atomic_store_n(&t->read[hit - t->keys], 1, __ATOMIC_RELAXED);
+    }
 }
 
 static json_t *given(const json_t *kw, const char *key)

@@ -399,6 +399,63 @@ static void parity_unread_keyword_needs_an_item_that_ran(void **state)
     bmp_pipe_free(pipe);
 }
 
+/* A keyword read only by a step of a nested pipeline, which the outer
+ * step hands the outer item's keywords: read for both runs. */
+static int read_inner_setting(bmp_item *item, void **data, void *arg)
+{
+    (void)data;
+    (void)arg;
+    long long v;
+    return bmp_kw_get_int(bmp_item_kw(item), "inner_setting", &v) == 1
+               ? BMP_CONTINUE
+               : bmp_item_fail(item, BMP_EINVAL, "inner_setting not given");
+}
+
+static int run_nested(bmp_item *item, void **data, void *arg)
+{
+    (void)data;
+    bmp_pipe *inner = bmp_pipe_new(NULL, NULL);
+    const bmp_step pre[] = {{read_inner_setting, NULL, "inner"},
+                            {NULL, NULL, NULL}};
+    const bmp_step post[] = {{bmp_no_outfile, NULL, "no_outfile"},
+                             {NULL, NULL, NULL}};
+    bmp_pout *pout = NULL;
+    bmp_error err = {0};
+    int rc = bmp_pipeline(inner, arg, bmp_item_kw(item), pre, post, &pout,
+                          &err);
+    if (rc == 0 && bmp_pout_status(pout, 0) != BMP_ITEM_NO_OUTPUT)
+        rc = bmp_item_fail(item, BMP_EINVAL, "inner item: %s",
+                           bmp_pout_error(pout, 0));
+    else if (rc < 0)
+        bmp_item_fail(item, rc, "inner run: %s", err.text);
+    bmp_pout_free(pout);
+    bmp_pipe_free(inner);
+    return rc < 0 ? rc : BMP_CONTINUE;
+}
+
+static void parity_keyword_read_by_a_nested_run_counts(void **state)
+{
+    (void)state;
+    tu_items *t = tu_items_new(2);
+    bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
+    const bmp_step post[] = {{run_nested, t->names, "nested"},
+                             {bmp_no_outfile, NULL, "no_outfile"},
+                             {NULL, NULL, NULL}};
+    for (size_t e = 0; e < 2; e++) {
+        json_t *kw = json_pack("{s:s, s:s, s:i}", "executor", executors[e],
+                               "unknown_keywords", "error", "inner_setting",
+                               5);
+        bmp_pout *pout = run_ok(pipe, t->names, kw, post);
+        for (size_t i = 0; i < 2; i++)
+            if (bmp_pout_status(pout, i) != BMP_ITEM_NO_OUTPUT)
+                fail_msg("item %zu: %s", i, bmp_pout_error(pout, i));
+        bmp_pout_free(pout);
+        json_decref(kw);
+    }
+    bmp_pipe_free(pipe);
+    tu_items_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -408,6 +465,7 @@ int main(void)
         cmocka_unit_test(parity_wrong_typed_writing_keywords),
         cmocka_unit_test(parity_unread_keyword_is_warned_once),
         cmocka_unit_test(parity_unread_keyword_needs_an_item_that_ran),
+        cmocka_unit_test(parity_keyword_read_by_a_nested_run_counts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
