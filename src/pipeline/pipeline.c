@@ -233,8 +233,8 @@ static int names_settled(const bmp__run *run)
  * (known before the run with the default naming, unless check_outnames
  * is false) against each other and against every input, and the
  * journal and write_pout against all of them (run_paths.h).  When steps
- * may still rename the items (names_settled), two items given one name
- * by the rule are not refused: the item that writes under that name
+ * may still rename the items (names not settled), two items given one
+ * name by the rule are not refused: the item that writes under that name
  * fails during the run, and an output named otherwise is checked then
  * against every input (process.c).  Then the temporaries that killed
  * runs left beside these outputs are removed, by the run's owner only:

@@ -817,6 +817,37 @@ paths_shared_default_name_fails_the_item_that_keeps_it(void **state)
     json_decref(names);
 }
 
+/* The other item rejected by a step: the worker of item 0 cannot know
+ * it, and the answer does not depend on which finished first, so item 0
+ * still fails (doc/differences.md). */
+static int reject_item_one(bmp_item *item, void **data, void *arg)
+{
+    (void)data;
+    (void)arg;
+    return bmp_item_index(item) == 1 ? BMP_REJECT : BMP_CONTINUE;
+}
+
+static void
+paths_shared_default_name_fails_even_if_the_other_rejects(void **state)
+{
+    fixture *f = *state;
+    json_t *names = same_base_names(f);
+    json_t *kw = json_pack("{s:s}", "outdir", f->out);
+    const bmp_step pre[] = {{reject_item_one, NULL, "reject"},
+                            {NULL, NULL, NULL}};
+    bmp_pout *pout = NULL;
+    bmp_error err = {0};
+    assert_int_equal(bmp_pipeline(f->pipe, names, kw, pre, NULL, &pout, &err),
+                     0);
+    assert_int_equal(bmp_pout_status(pout, 0), BMP_ITEM_FAILED);
+    assert_non_null(
+        strstr(bmp_pout_error(pout, 0), "items 0 and 1 would both write"));
+    assert_int_equal(bmp_pout_status(pout, 1), BMP_ITEM_NO_OUTPUT);
+    bmp_pout_free(pout);
+    json_decref(kw);
+    json_decref(names);
+}
+
 /* A step names another item's input as the output -- by its name, a
  * symbolic link or a hard link -- with overwrite: that item fails during
  * the run, and the input is intact. */
@@ -888,6 +919,7 @@ int main(void)
         T(paths_names_set_by_steps_are_not_refused),
         T(paths_shared_default_name_fails_the_item_that_keeps_it),
         T(paths_output_named_during_the_run_is_never_an_input),
+        T(paths_shared_default_name_fails_even_if_the_other_rejects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
