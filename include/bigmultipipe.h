@@ -138,7 +138,10 @@ BMP_API int bmp_error_set(bmp_error *err, int code, const char *stage,
  * Keywords are a JSON object.  A key absent or set to JSON null is "not
  * given", as Python's None.  The getters below return the value, or the
  * default when the key is not given or has an unusable type; the _get
- * forms tell the cases apart.  All are worker-safe.
+ * forms tell the cases apart.  All are worker-safe.  During a run, each
+ * call marks the key it reads as read (in the caller, and in the workers
+ * forked by the library's executors), so that the run can name the
+ * keywords nobody read (the unknown_keywords keyword, doc/keywords.md).
  */
 
 /*! bmp_kw_get_real() : *out = number at `key` (integer or real).
@@ -502,10 +505,13 @@ typedef struct bmp_own_file {
  *  directory, a stat() per directory and per file to be written that
  *  exists, and a stat() per input only when one of those exists.  Names
  *  that differ only in case are different files here, also on a file
- *  system that ignores case.  bmp_pipeline() calls it itself (with
- *  BMP_CHECK_OUTPUTS when the default naming and file_process are in
- *  use and check_outnames is not false); a program that writes outputs
- *  its own way (a command per file) calls it with what it knows.
+ *  system that ignores case.  bmp_pipeline() makes these checks itself
+ *  (the outputs' when the default naming and file_process are in use,
+ *  check_outnames is not false and no_outfile does not stop every item
+ *  before it writes; two items with one output only when no step can
+ *  rename them, else during the run: doc/safety.md); a program that
+ *  writes outputs its own way (a command per file) calls it with what
+ *  it knows.
  *  @return 0; BMP_EINVAL with `err` naming both items (or the file and
  *          the item); -ENOMEM.  Thread-safe; reads `in_names` and `kw`. */
 BMP_API int bmp_check_paths(const json_t *in_names, const json_t *kw,
@@ -618,9 +624,17 @@ typedef struct bmp_pout bmp_pout;
  *  When none at all can run, every item not finished fails with "cannot
  *  start a worker process: <reason>".
  *
+ *  At the end of the run, a keyword of the run that neither the
+ *  library nor a step read through the bmp_kw_* getters is named on
+ *  stderr, once, with the nearest known keyword (unknown_keywords
+ *  "warn", the default), or is the run's error ("error"), or is not
+ *  checked ("ignore"); doc/keywords.md says what counts as read.
+ *
  *  @return 0 with *pout a new pout (free with bmp_pout_free);
- *          BMP_EINTERRUPTED, or a failed journal write (-errno), with
- *          *pout still set: the items not finished are BMP_ITEM_NOT_RUN;
+ *          BMP_EINTERRUPTED, or a failed journal write (-errno), or
+ *          BMP_EINVAL for keywords nobody read (unknown_keywords
+ *          "error"), with *pout still set: the items not finished are
+ *          BMP_ITEM_NOT_RUN;
  *          BMP_ENOWORKER (no worker process could be started) with *pout
  *          still set: the items not finished are BMP_ITEM_FAILED with
  *          the reason;
@@ -1103,13 +1117,20 @@ BMP_API int bmp_parse_size(const char *text, int64_t *bytes);
  *    --read_pout FILE       --write_pout FILE
  *    --outname_append TEXT  (default "_bmp")
  *    --num_processes N      0 = all cores, below 1 = a fraction of them
+ *                           (default: all physical cores; the Python
+ *                           mixin's is 0.8, doc/differences.md)
  *    --mem_available SIZE   --mem_frac F (default 0.8)
  *    --process_size SIZE
- *  Both "--opt VALUE" and "--opt=VALUE" are accepted; "--" ends option
- *  parsing and is kept.  Options not given leave their keys unset: the
- *  defaults above are the library's own, and an unset key does not
- *  override a construction keyword.  @return 0, or BMP_EINVAL (err names
- *  the option). */
+ *  Both "--opt VALUE" and "--opt=VALUE" are accepted, and, as argparse
+ *  does, the start of one option's name ("--outd", "--no-create"); a
+ *  start shared by several ("--out", "--mem") is BMP_EINVAL, naming them.
+ *  "--" ends option parsing and is kept.  Options not given leave their
+ *  keys unset -- the defaults above are the library's own, applied to
+ *  unset keys -- so an unset key does not override a construction
+ *  keyword, and a value set in `kw` before the call stays unless an
+ *  option gives another.  @return 0, or BMP_EINVAL (err names the
+ *  option); on an error `kw` may hold the options before the bad one.
+ *  Not thread-safe with respect to `kw` and argv (the caller's). */
 BMP_API int bmp_args_parse(int *argc, char **argv, json_t *kw, bmp_error *err);
 /*! bmp_args_help() : the help text for the options above, one per line;
  *  static storage. */

@@ -117,32 +117,76 @@ static int set_option(const struct option_spec *o, const char *value,
     return BMP_EINVAL;
 }
 
+/* Whether `name` (len bytes) spells option k, or its "no-" form when
+ * `neg`: whole (exact) or its start. */
+static int spells(const char *name, size_t len, size_t k, int neg, int exact)
+{
+    size_t plen = neg ? 3 : 0;
+    size_t full = plen + strlen(options[k].name);
+    if (exact ? len != full : len > full)
+        return 0;
+    if (neg && strncmp(name, "no-", len < 3 ? len : 3) != 0)
+        return 0;
+    return len <= plen ||
+           strncmp(name + plen, options[k].name, len - plen) == 0;
+}
+
+/* The option spelled by `name` (len bytes, up to any '='), with its
+ * negation: an exact spelling, else the one option (or "no-" form of a
+ * flag) that it is the start of, as argparse accepts "--outd" for
+ * "--outdir".  @return the option; NULL when none matches (the program's
+ * own) or, with *ambiguous set, when several do. */
+static const struct option_spec *lookup(const char *name, size_t len,
+                                        int *negated, int *ambiguous)
+{
+    const struct option_spec *found = NULL;
+    int matches = 0;
+    for (int exact = 1; exact >= 0 && !matches; exact--)
+        for (size_t k = 0; k < N_OPTIONS; k++)
+            for (int neg = 0; neg <= (options[k].kind == OPT_FLAG); neg++)
+                if (spells(name, len, k, neg, exact)) {
+                    found = &options[k];
+                    *negated = neg;
+                    matches++;
+                }
+    *ambiguous = matches > 1;
+    return matches == 1 ? found : NULL;
+}
+
 /* Matches argv[i] against the table.  *value points into the argument
- * for "--opt=value".  @return the option, or NULL. */
+ * for "--opt=value".  @return the option, or NULL: not ours, or, with
+ * BMP_EINVAL in *rc and err filled, the start of several options. */
 static const struct option_spec *match(const char *arg, int *negated,
-                                       const char **value)
+                                       const char **value, int *rc,
+                                       bmp_error *err)
 {
     *negated = 0;
     *value = NULL;
-    if (strncmp(arg, "--", 2) != 0)
+    *rc = 0;
+    /* "--" alone ends the options; "--=x" names nothing. */
+    if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0' || arg[2] == '=')
         return NULL;
     const char *name = arg + 2;
-    if (strncmp(name, "no-", 3) == 0) {
-        *negated = 1;
-        name += 3;
-    }
     size_t len = strcspn(name, "=");
-    for (size_t k = 0; k < N_OPTIONS; k++) {
-        if (strlen(options[k].name) == len &&
-            strncmp(options[k].name, name, len) == 0) {
-            if (*negated && options[k].kind != OPT_FLAG)
-                return NULL;
-            if (name[len] == '=')
-                *value = name + len + 1;
-            return &options[k];
-        }
+    int ambiguous;
+    const struct option_spec *o = lookup(name, len, negated, &ambiguous);
+    if (ambiguous) {
+        char list[512] = "";
+        size_t at = 0;
+        for (size_t k = 0; k < N_OPTIONS; k++)
+            for (int neg = 0; neg <= (options[k].kind == OPT_FLAG); neg++)
+                if (at < sizeof list && spells(name, len, k, neg, 0))
+                    at += (size_t)snprintf(list + at, sizeof list - at,
+                                           "%s--%s%s", at ? ", " : "",
+                                           neg ? "no-" : "", options[k].name);
+        *rc = bmp_error_set(err, BMP_EINVAL, "arguments", NULL,
+                            "--%.*s is ambiguous: it could be %s", (int)len,
+                            name, list);
+        return NULL;
     }
-    return NULL;
+    if (o && name[len] == '=')
+        *value = name + len + 1;
+    return o;
 }
 
 int bmp_args_parse(int *argc, char **argv, json_t *kw, bmp_error *err)
@@ -160,7 +204,10 @@ int bmp_args_parse(int *argc, char **argv, json_t *kw, bmp_error *err)
         }
         int negated;
         const char *value;
-        const struct option_spec *o = match(argv[i], &negated, &value);
+        const struct option_spec *o = match(argv[i], &negated, &value, &rc,
+                                            err);
+        if (rc < 0)
+            return rc;
         if (!o) {
             argv[out++] = argv[i];
             continue;
@@ -187,7 +234,9 @@ int bmp_args_parse(int *argc, char **argv, json_t *kw, bmp_error *err)
     /* The mixin's defaults (outdir ".", no create_outdir, "_bmp", mem_frac
      * 0.8) are the library's own: leaving unset keys unset lets them
      * apply without overriding the pipe's construction keywords when
-     * `kw` becomes run keywords. */
+     * `kw` becomes run keywords.  Its num_processes 0.8 is not copied
+     * either: every program gets the library's all cores, and one that
+     * wants 0.8 sets it before the call (doc/differences.md). */
     return rc;
 }
 

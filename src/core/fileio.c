@@ -111,11 +111,39 @@ static int write_data(bmp_item *item, bmp__atomic_file *f, void *data)
                          "other data");
 }
 
+/* The writing keywords as the item has them (meta winning), checked:
+ * the run's own were checked before the run, but a pre-process step or
+ * meta may set "yes" or "no", which Python's truthiness would both take
+ * as true -- "overwrite": "no" would replace the file.  A value of
+ * another type fails the item before anything is written. */
+static int check_writing_keywords(bmp_item *item)
+{
+    static const char *const keys[] = {"create_outdir", "overwrite", "fsync"};
+    const json_t *where[] = {item->meta, bmp__item_kw_view(item)};
+    for (size_t w = 0; w < 2; w++)
+        for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
+            int v;
+            if (bmp_kw_get_bool(where[w], keys[k], &v) == BMP_EKWTYPE)
+                return bmp_item_fail(item, BMP_EKWTYPE,
+                                     "%s %s must be true or false (or a "
+                                     "number), not %s",
+                                     w ? "keyword" : "meta key", keys[k],
+                                     json_is_string(
+                                         json_object_get(where[w], keys[k]))
+                                         ? "a string"
+                                         : "an array or object");
+        }
+    return 0;
+}
+
 int bmp__prepare_outdir(bmp_item *item, const char *outname)
 {
+    int rc = check_writing_keywords(item);
+    if (rc < 0)
+        return rc;
     int create = bmp_kw_bool(bmp__item_kw_view(item), "create_outdir", 0);
     create = bmp_kw_bool(item->meta, "create_outdir", create);
-    int rc = create ? bmp_mkdir_parents_of(outname) : 0;
+    rc = create ? bmp_mkdir_parents_of(outname) : 0;
     if (rc < 0)
         bmp_item_fail(item, rc, "cannot create the directory of %s: %s",
                       outname, bmp_strerror(rc));

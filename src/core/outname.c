@@ -80,18 +80,51 @@ int bmp_outname_create(const char *in_name, const json_t *kw,
     return *outname ? 0 : -ENOMEM;
 }
 
+/* The naming keywords a pre-process step or meta set must be strings
+ * (or null): a number or a list as a name fails the item, where Python
+ * would raise in os.path.join and end the run. */
+static int check_naming_keywords(bmp_item *item)
+{
+    static const char *const keys[] = {"outdir", "outname_append", "outname"};
+    const json_t *where[] = {item->meta, bmp__item_kw_view(item)};
+    for (size_t w = 0; w < 2; w++)
+        for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
+            const char *v;
+            if (bmp_kw_get_str(where[w], keys[k], &v) == BMP_EKWTYPE)
+                return bmp_item_fail(item, BMP_EKWTYPE,
+                                     "%s %s must be a string",
+                                     w ? "keyword" : "meta key", keys[k]);
+        }
+    return 0;
+}
+
 int bmp_default_outname_create(bmp_item *item, char **outname)
 {
-    int rc = bmp_outname_create(bmp_item_name(item), bmp__item_kw_view(item),
-                                item->meta, outname);
-    if (rc == BMP_ENOOUTNAME)
+    int rc = check_naming_keywords(item);
+    if (rc < 0)
+        return rc;
+    rc = bmp_outname_create(bmp_item_name(item), bmp__item_kw_view(item),
+                            item->meta, outname);
+    if (rc != BMP_ENOOUTNAME)
+        return rc;
+    if (json_is_array(item->in_name))
         return bmp_item_fail(item, rc,
-                             json_is_array(item->in_name)
-                                 ? "a group item needs an output name: set "
-                                   "the outname keyword or meta key"
-                                 : "no output name can be made from an "
-                                   "empty file name");
-    return rc;
+                             "a group item needs an output name: set the "
+                             "outname keyword or meta key");
+    /* "dir/" or "": Python would write OUTDIR/_bmp for every such item;
+     * a made-up name shared by unrelated inputs is refused instead
+     * (doc/differences.md). */
+    const char *name = bmp_item_name(item);
+    if (name && *name)
+        return bmp_item_fail(item, rc,
+                             "input %s has no base name (it ends in '/') to "
+                             "make an output name from: set the outname "
+                             "keyword or meta key",
+                             name);
+    return bmp_item_fail(item, rc,
+                         "an empty input name has no base name to make an "
+                         "output name from: set the outname keyword or meta "
+                         "key");
 }
 
 int bmp_mkdir_parents(const char *dir)

@@ -7,10 +7,12 @@
  */
 #include "atomic_file.h"
 #include "run.h"
+#include "run_paths.h"
 
 #include <errno.h>
 
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 /* 1 when `outname` is one of the item's input files (same device and
@@ -42,6 +44,53 @@ static int own_input_error(bmp_item *item, const char *proposed)
                          "output name %s is the item's own input; "
                          "choose another outdir or outname_append",
                          proposed);
+}
+
+/* The checks of the run's paths that waited for the name the item
+ * really has (run.h, names_deferred).  Under the name the default rule
+ * gave it, which was checked against every input before the run, it
+ * fails only when another item was given that name too: either may
+ * still write it.  Under another name (set by a step or meta), the
+ * output, when it exists, must not be another item's input, whatever
+ * overwrite says. */
+static int check_deferred_name(bmp_item *item, const char *proposed)
+{
+    bmp__run *run = item->run;
+    char *predicted = NULL;
+    int rc = bmp_outname_create(bmp_item_name(item), run->kw, NULL,
+                                &predicted);
+    if (rc == -ENOMEM)
+        return bmp_item_fail(item, rc, "out of memory");
+    int same = predicted && strcmp(predicted, proposed) == 0;
+    free(predicted);
+    size_t other;
+    if (same) {
+        if (!run->contested[item->index])
+            return 0;
+        other = run->contested[item->index] - 1;
+        return bmp_item_fail(item, BMP_EINVAL,
+                             "items %zu and %zu would both write %s; give "
+                             "them distinct output names (outdir, "
+                             "outname_append, outname)",
+                             item->index < other ? item->index : other,
+                             item->index < other ? other : item->index,
+                             proposed);
+    }
+    struct stat st;
+    if (stat(proposed, &st) != 0)
+        return 0; /* nothing there: no input can be lost */
+    const bmp__inodes *inputs = bmp__run_input_inodes(run);
+    if (!inputs)
+        return bmp_item_fail(item, -ENOMEM, "out of memory");
+    if (bmp__inodes_other_item(inputs, st.st_dev, st.st_ino, item->index,
+                               &other))
+        return bmp_item_fail(item, BMP_EINVAL,
+                             "item %zu's output %s is item %zu's input: no "
+                             "item may write another's input, whatever "
+                             "overwrite says; choose another outdir or "
+                             "outname",
+                             item->index, proposed, other);
+    return 0;
 }
 
 int bmp_default_data_process(bmp_item *item, void **data)
@@ -101,6 +150,14 @@ int bmp_default_file_process(bmp_item *item, char **outname)
     if (rc < 0) {
         bmp_item_data_free(item, data);
         return rc;
+    }
+    if (item->run->names_deferred) {
+        rc = check_deferred_name(item, proposed);
+        if (rc < 0) {
+            bmp_item_data_free(item, data);
+            free(proposed);
+            return rc;
+        }
     }
     /* Never write over the item's own input.  The default writer without
      * overwrite refuses every existing output when it renames

@@ -16,8 +16,10 @@
 #include "bigmultipipe.h"
 #include "result.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/resource.h>
+#include <sys/types.h>
 
 typedef struct bmp__step_list {
     bmp_step *steps;
@@ -36,6 +38,19 @@ struct bmp_pipe {
     bmp_progress_fn progress;
     void *progress_arg;
 };
+
+/* An input file by device and inode, and the item that reads it. */
+typedef struct bmp__inode {
+    dev_t dev;
+    ino_t ino;
+    size_t item;
+} bmp__inode;
+
+/* The run's input files, sorted by (dev, ino) (run_paths.h). */
+typedef struct bmp__inodes {
+    bmp__inode *all;
+    size_t count, cap;
+} bmp__inodes;
 
 typedef struct bmp_run bmp__run;
 
@@ -58,6 +73,19 @@ struct bmp_run {
     int journal_fd;     /* -1: no journal */
     int journal_error;  /* first failed journal write, or 0 */
     int64_t mem_budget; /* bytes for all workers; -1 when unlimited */
+    /* Output names checked during the run (names_deferred): the names
+     * the default rule gives were checked before it against every input,
+     * but pre-process steps or meta may still change them.  `contested`
+     * (NULL: none): per item, 1 + another item given the same default
+     * name; an item that writes under it fails.  `inputs`: every input
+     * by inode, against which an output named otherwise is checked;
+     * gathered in each process on first need (a stat() per input, only
+     * when such an output exists), under inputs_lock. */
+    int names_deferred;
+    size_t *contested;
+    bmp__inodes inputs;
+    int inputs_state; /* 0 not gathered, 1 gathered, -ENOMEM */
+    pthread_mutex_t inputs_lock;
     /* Items finished through the public functions (bmp_run_item,
      * bmp_run_set_result), counted atomically for their progress
      * reports; `resumed` items count as finished from the start. */
@@ -123,8 +151,11 @@ void bmp__run_item(bmp__run *run, size_t index, bmp__result *out,
 /* Reads an item or a member of a group: a name through file_read, a
  * group into a bmp_list of its members (fileio.c). */
 int bmp__read_member(bmp_item *item, const json_t *member, void **data);
-/* Creates the directory of `outname` when create_outdir (meta overriding
- * the keyword) is true; records the failure on the item (fileio.c). */
+/* Checks the item's writing keywords (create_outdir, overwrite, fsync;
+ * meta overriding the keywords: a value that is neither a bool nor a
+ * number fails the item with BMP_EKWTYPE), then creates the directory of
+ * `outname` when create_outdir is true; records the failure on the item
+ * (fileio.c).  Every library writer calls it before writing. */
 int bmp__prepare_outdir(bmp_item *item, const char *outname);
 
 /* An item has its final result: out through the run's outlet (the

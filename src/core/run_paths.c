@@ -490,7 +490,8 @@ size_t bmp__remove_dead_temps(bmp__dead_temps *t)
 int bmp__check_run_paths(const json_t *items, char *const *outs,
                          const json_t *kw, const bmp_own_file *extra,
                          size_t nextra, const unsigned char *others,
-                         bmp__dead_temps *dead, bmp_error *err)
+                         size_t *contested, bmp__dead_temps *dead,
+                         bmp_error *err)
 {
     size_t count = json_array_size(items);
     /* The run's own files: its keywords' first, then the caller's. */
@@ -542,8 +543,20 @@ int bmp__check_run_paths(const json_t *items, char *const *outs,
         size_t end = k + 1;
         while (end < l.count && same_file(&l.keys[k], &l.keys[end]))
             end++;
+        /* Several outputs of one file: refused, or, when the names may
+         * still change during the run, each item marked with another of
+         * them (one key per item and file: name and inode keys differ). */
+        size_t outputs_end = k;
+        while (outputs_end < end && l.keys[outputs_end].role == ROLE_OUTPUT)
+            outputs_end++;
+        if (outputs_end - k > 1 && !contested)
+            rc = conflict(&l.keys[k], &l.keys[k + 1], own, err);
+        for (size_t a = k; outputs_end - k > 1 && contested && a < outputs_end;
+             a++)
+            contested[l.keys[a].item] = l.keys[a == k ? k + 1 : k].item + 1;
         for (size_t a = k; rc == 0 && a < end; a++)
-            for (size_t b = a + 1; rc == 0 && b < end; b++) {
+            for (size_t b = a < outputs_end ? outputs_end : a + 1;
+                 rc == 0 && b < end; b++) {
                 rc = conflict(&l.keys[a], &l.keys[b], own, err);
                 /* Many readers of one file: one pass over them is
                  * enough once an input is reached. */
@@ -647,7 +660,102 @@ int bmp_check_paths(const json_t *in_names, const json_t *kw, unsigned flags,
         bmp__run_outputs(in_names, kw, &outs) < 0)
         return bmp_error_set(err, -ENOMEM, "paths", NULL, "out of memory");
     int rc = bmp__check_run_paths(in_names, outs, kw, own, nown, NULL, NULL,
-                                  err);
+                                  NULL, err);
     bmp__run_outputs_free(outs, count);
     return rc;
+}
+
+/* ---- the inputs by inode, for checks during the run ------------------- */
+
+static int compare_inodes(const void *a, const void *b)
+{
+    const bmp__inode *x = a, *y = b;
+    if (x->dev != y->dev)
+        return x->dev < y->dev ? -1 : 1;
+    if (x->ino != y->ino)
+        return x->ino < y->ino ? -1 : 1;
+    return (x->item > y->item) - (x->item < y->item);
+}
+
+static int add_inodes(bmp__inodes *set, const json_t *member, size_t item)
+{
+    if (json_is_array(member)) {
+        for (size_t i = 0; i < json_array_size(member); i++) {
+            int rc = add_inodes(set, json_array_get(member, i), item);
+            if (rc < 0)
+                return rc;
+        }
+        return 0;
+    }
+    struct stat st;
+    if (!json_is_string(member) || stat(json_string_value(member), &st) != 0)
+        return 0; /* a missing input fails its own item, and holds nothing */
+    if (set->count == set->cap) {
+        size_t cap = set->cap ? set->cap * 2 : 64;
+        bmp__inode *more = realloc(set->all, cap * sizeof *more);
+        if (!more)
+            return -ENOMEM;
+        set->all = more;
+        set->cap = cap;
+    }
+    set->all[set->count++] = (bmp__inode){st.st_dev, st.st_ino, item};
+    return 0;
+}
+
+int bmp__inodes_of_inputs(const json_t *items, bmp__inodes *set)
+{
+    *set = (bmp__inodes){0};
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        int rc = add_inodes(set, json_array_get(items, i), i);
+        if (rc < 0) {
+            bmp__inodes_free(set);
+            return rc;
+        }
+    }
+    if (set->count > 1)
+        qsort(set->all, set->count, sizeof *set->all, compare_inodes);
+    return 0;
+}
+
+int bmp__inodes_other_item(const bmp__inodes *set, dev_t dev, ino_t ino,
+                           size_t item, size_t *other)
+{
+    /* The first entry of (dev, ino): entries of one file are in item
+     * order, and any of them but `item` will do. */
+    size_t lo = 0, hi = set->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const bmp__inode *m = &set->all[mid];
+        if (m->dev < dev || (m->dev == dev && m->ino < ino))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (;
+         lo < set->count && set->all[lo].dev == dev && set->all[lo].ino == ino;
+         lo++)
+        if (set->all[lo].item != item) {
+            *other = set->all[lo].item;
+            return 1;
+        }
+    return 0;
+}
+
+void bmp__inodes_free(bmp__inodes *set)
+{
+    free(set->all);
+    *set = (bmp__inodes){0};
+}
+
+const bmp__inodes *bmp__run_input_inodes(bmp__run *run)
+{
+    pthread_mutex_lock(&run->inputs_lock);
+    if (run->inputs_state == 0)
+        run->inputs_state = bmp__inodes_of_inputs(run->items, &run->inputs) ==
+                                    0
+                                ? 1
+                                : -ENOMEM;
+    int state = run->inputs_state;
+    pthread_mutex_unlock(&run->inputs_lock);
+    return state == 1 ? &run->inputs : NULL;
 }

@@ -8,6 +8,7 @@
 #include "executor.h"
 #include "interrupt.h"
 #include "journal.h"
+#include "keywords_internal.h"
 #include "pout_internal.h"
 #include "run_paths.h"
 
@@ -16,12 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* An item is a name or a non-empty group of items. */
+/* An item is a name or a group of items.  An empty group is one item
+ * too, as in the Python package: it reads as an empty list, and without
+ * an outname it fails alone, as every group does (doc/differences.md). */
 static int valid_item(const json_t *item, int depth)
 {
     if (json_is_string(item))
         return 1;
-    if (!json_is_array(item) || json_array_size(item) == 0 || depth > 64)
+    if (!json_is_array(item) || depth > 64)
         return 0;
     for (size_t i = 0; i < json_array_size(item); i++)
         if (!valid_item(json_array_get(item, i), depth + 1))
@@ -49,6 +52,9 @@ static void run_clear(bmp__run *run)
 {
     bmp__journal_close(run);
     free(run->skip);
+    free(run->contested);
+    bmp__inodes_free(&run->inputs);
+    pthread_mutex_destroy(&run->inputs_lock);
     json_decref(run->kw);
     bmp__step_list_clear(&run->pre);
     bmp__step_list_clear(&run->post);
@@ -139,6 +145,7 @@ static const struct {
     {"write_pout", KW_STRING},
     {"order", KW_STRING},
     {"shard", KW_STRING},
+    {"unknown_keywords", KW_STRING},
 };
 
 static int check_keyword_types(const json_t *kw, bmp_error *err)
@@ -152,7 +159,7 @@ static int check_keyword_types(const json_t *kw, bmp_error *err)
             continue;
         int ok = library_keywords[i].type == KW_NUMBER ? json_is_number(v)
                  : library_keywords[i].type == KW_BOOL
-                     ? json_is_boolean(v) || json_is_integer(v)
+                     ? json_is_boolean(v) || json_is_number(v)
                      : json_is_string(v);
         if (!ok)
             return bmp_error_set(err, BMP_EKWTYPE, "keywords", NULL,
@@ -196,34 +203,129 @@ static int apply_shard(bmp__run *run, bmp_error *err)
     return 0;
 }
 
+/* Whether the run can write nothing by the default stages: no_outfile
+ * in the post-process list stops it before any write (Python's way to
+ * return metadata only), so items with no output cannot collide. */
+static int writes_nothing(const bmp__run *run)
+{
+    if (run->pipe->ops.data_process_meta_create !=
+        bmp_default_data_process_meta_create)
+        return 0;
+    for (size_t i = 0; i < run->post.count; i++)
+        if (run->post.steps[i].fn == bmp_no_outfile)
+            return 1;
+    return 0;
+}
+
+/* Whether the default rule's names are the names the items will write:
+ * nothing runs between the keywords and the name that could set the
+ * meta keys or item keywords outdir, outname_append or outname. */
+static int names_settled(const bmp__run *run)
+{
+    const bmp_ops *ops = &run->pipe->ops;
+    return run->pre.count == 0 && run->post.count == 0 &&
+           ops->data_process == bmp_default_data_process &&
+           ops->data_process_meta_create ==
+               bmp_default_data_process_meta_create;
+}
+
 /* The run's paths, before anything is opened for writing: outputs
  * (known before the run with the default naming, unless check_outnames
  * is false) against each other and against every input, and the
- * journal and write_pout against all of them (run_paths.h).  Then the
- * temporaries that killed runs left beside these outputs are removed,
- * by the run's owner only: a helper's check reads and changes nothing,
- * since another process of the run may be writing those temporaries. */
+ * journal and write_pout against all of them (run_paths.h).  When steps
+ * may still rename the items (names not settled), two items given one
+ * name by the rule are not refused: the item that writes under that name
+ * fails during the run, and an output named otherwise is checked then
+ * against every input (process.c).  Then the temporaries that killed
+ * runs left beside these outputs are removed, by the run's owner only:
+ * a helper's check reads and changes nothing, since another process of
+ * the run may be writing those temporaries. */
 static int check_paths(bmp__run *run, int helper, bmp_error *err)
 {
     bmp_pipe *pipe = run->pipe;
     int known = pipe->ops.outname_create == bmp_default_outname_create &&
                 pipe->ops.file_process == bmp_default_file_process &&
-                bmp_kw_bool(run->kw, "check_outnames", 1);
+                bmp_kw_bool(run->kw, "check_outnames", 1) &&
+                !writes_nothing(run);
     char **outs = NULL;
     if (known && bmp__run_outputs(run->items, run->kw, &outs) < 0)
         return bmp_error_set(err, -ENOMEM, "outname", NULL, "out of memory");
+    if (known && !names_settled(run)) {
+        run->names_deferred = 1;
+        run->contested = calloc(run->count ? run->count : 1,
+                                sizeof *run->contested);
+        if (!run->contested) {
+            bmp__run_outputs_free(outs, run->count);
+            return bmp_error_set(err, -ENOMEM, "outname", NULL,
+                                 "out of memory");
+        }
+    }
     bmp__dead_temps dead = {0};
     /* Every output is checked, the other shards' too (a collision
      * between shards is found before either runs); only this shard's
      * temporaries are removed.  run->skip holds the other shards' items
      * alone here: the journal is read later. */
     int rc = bmp__check_run_paths(run->items, outs, run->kw, NULL, 0,
-                                  run->skip, helper ? NULL : &dead, err);
+                                  run->skip, run->contested,
+                                  helper ? NULL : &dead, err);
     if (rc == 0)
         bmp__remove_dead_temps(&dead);
     bmp__dead_temps_free(&dead);
     bmp__run_outputs_free(outs, run->count);
     return rc;
+}
+
+/* What the `unknown_keywords` keyword asks for a keyword that neither
+ * the library nor any step read during the run (doc/keywords.md). */
+typedef enum { UNKNOWN_WARN, UNKNOWN_ERROR, UNKNOWN_IGNORE } unknown_mode;
+
+static int unknown_keywords_mode(const json_t *kw, unknown_mode *mode,
+                                 bmp_error *err)
+{
+    const char *v = bmp_kw_str(kw, "unknown_keywords", "warn");
+    static const char *const names[] = {"warn", "error", "ignore"};
+    for (int m = 0; m < 3; m++)
+        if (strcmp(v, names[m]) == 0) {
+            *mode = (unknown_mode)m;
+            return 0;
+        }
+    return bmp_error_set(err, BMP_EINVAL, "keywords", NULL,
+                         "keyword unknown_keywords must be \"warn\", "
+                         "\"error\" or \"ignore\", not \"%s\"",
+                         v);
+}
+
+/* After the run: the keywords nobody read, warned about once or made the
+ * run's error.  Only when an item of this run went through every stage
+ * (ok or no_output): the steps that read the program's keywords may
+ * not have run at all otherwise (every item failed to read, or was
+ * resumed). */
+static int report_unread(const bmp__run *run, const bmp__kw_tracker *t,
+                         unknown_mode mode, bmp_error *err)
+{
+    int any_whole = 0;
+    for (size_t i = 0; i < run->count && !any_whole; i++)
+        any_whole = !(run->skip && run->skip[i]) &&
+                    (run->results[i].status == BMP_ITEM_OK ||
+                     run->results[i].status == BMP_ITEM_NO_OUTPUT);
+    if (!any_whole)
+        return 0;
+    char list[1024];
+    size_t n = bmp__kw_unread(t, list, sizeof list);
+    if (n == 0)
+        return 0;
+    if (mode == UNKNOWN_ERROR)
+        return bmp_error_set(err, BMP_EINVAL, "keywords", NULL,
+                             "keyword%s read by neither the library nor a "
+                             "step of this run: %s (unknown_keywords is "
+                             "\"error\")",
+                             n > 1 ? "s" : "", list);
+    fprintf(stderr,
+            "bigmultipipe: warning: keyword%s read by neither the library "
+            "nor a step of this run: %s (unknown_keywords \"ignore\" "
+            "silences this)\n",
+            n > 1 ? "s" : "", list);
+    return 0;
 }
 
 /* The results array is allocated with room for as many pout entries
@@ -281,7 +383,7 @@ int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
         if (!valid_item(json_array_get(in_names, i), 0))
             return bmp_error_set(err, BMP_EINVAL, "pipeline", NULL,
                                  "in_names[%zu] is neither a file name nor a "
-                                 "non-empty group of items",
+                                 "group of items (nested at most 64 deep)",
                                  i);
     }
 
@@ -291,7 +393,8 @@ int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
                     .started = bmp__now(),
                     .mem_budget = -1,
                     .journal_fd = -1,
-                    .outlet = {item_done, report_progress}};
+                    .outlet = {item_done, report_progress},
+                    .inputs_lock = PTHREAD_MUTEX_INITIALIZER};
     /* A helper of a run owned by another process (bmp_executor.role):
      * the owner journals, resumes, cleans up and reports progress. */
     int helper = pipe->executor.run &&
@@ -299,6 +402,9 @@ int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
     if (helper)
         run.outlet.progress = NULL;
     bmp__interrupt_guard guard = {0};
+    bmp__kw_tracker tracker;
+    unknown_mode unknown = UNKNOWN_WARN;
+    int tracking = 0;
     int rc = 0;
     run.kw = bmp_kw_merge(pipe->kw, kw);
     if (!run.kw || append_steps(&run.pre, &pipe->pre, pre) ||
@@ -325,6 +431,9 @@ int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
         goto out;
     }
     rc = check_keyword_types(run.kw, err);
+    if (rc < 0)
+        goto out;
+    rc = unknown_keywords_mode(run.kw, &unknown, err);
     if (rc < 0)
         goto out;
     rc = apply_shard(&run, err);
@@ -376,6 +485,17 @@ int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
     for (size_t i = 0; run.skip && i < run.count; i++)
         run.resumed += run.skip[i];
     bmp__report_progress(&run, run.resumed, 0, 0, 0, -1);
+    /* Reads are seen in this process and the workers it forks; a user's
+     * executor may run items anywhere, and a helper's run is its
+     * owner's to judge. */
+    if (unknown != UNKNOWN_IGNORE && !pipe->executor.run) {
+        rc = bmp__kw_track_begin(&tracker, run.kw);
+        if (rc < 0) {
+            bmp_error_set(err, rc, "pipeline", NULL, "out of memory");
+            goto out;
+        }
+        tracking = 1;
+    }
     if (empty_shard)
         rc = 0;
     else if (pipe->executor.run)
@@ -391,11 +511,17 @@ int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
                            bmp_kw_str(run.kw, "journal", NULL),
                            "cannot append to the journal: %s",
                            bmp_strerror(run.journal_error));
-    /* Interrupted, no worker could be started, or the journal failed:
-     * the items that finished are still the caller's, so the pout is
-     * returned with the error. */
+    int unread_error = 0;
+    if (rc == 0 && tracking) {
+        rc = report_unread(&run, &tracker, unknown, err);
+        unread_error = rc < 0;
+    }
+    /* Interrupted, no worker could be started, the journal failed, or
+     * keywords nobody read with unknown_keywords "error": the items that
+     * finished are still the caller's, so the pout is returned with the
+     * error. */
     int partial = rc == BMP_EINTERRUPTED || rc == BMP_ENOWORKER ||
-                  (rc < 0 && rc == run.journal_error);
+                  (rc < 0 && rc == run.journal_error) || unread_error;
     if (rc < 0 && !partial)
         goto out;
     size_t failed = 0;
@@ -406,6 +532,8 @@ int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
     if (!*pout)
         rc = bmp_error_set(err, -ENOMEM, "pipeline", NULL, "out of memory");
 out:
+    if (tracking)
+        bmp__kw_track_end(&tracker);
     bmp__interrupt_restore(&guard);
     run_clear(&run);
     return rc;

@@ -145,6 +145,78 @@ static void args_errors_name_the_option(void **state)
     json_decref(kw);
 }
 
+/* As argparse: the start of one option's name is that option. */
+static void args_unambiguous_abbreviations(void **state)
+{
+    (void)state;
+    char *argv[] = {"prog",      "--outd",     "o",    "--create",
+                    "--num=0.5", "--mem_f",    "0.25", "--w",
+                    "w.jsonl",   "--process",  "1G",   "--outname_a=_y",
+                    "--no-cr",   "--own-flag", NULL};
+    int argc = 14;
+    json_t *kw = json_object();
+    bmp_error err = {0};
+    assert_int_equal(bmp_args_parse(&argc, argv, kw, &err), 0);
+    assert_string_equal(bmp_kw_str(kw, "outdir", ""), "o");
+    /* --create, then --no-cr: the last one wins. */
+    assert_true(bmp_kw_has(kw, "create_outdir"));
+    assert_false(bmp_kw_bool(kw, "create_outdir", 1));
+    assert_true(bmp_kw_real(kw, "num_processes", 0) == 0.5);
+    assert_true(bmp_kw_real(kw, "mem_frac", 0) == 0.25);
+    assert_string_equal(bmp_kw_str(kw, "write_pout", ""), "w.jsonl");
+    assert_int_equal(bmp_kw_int(kw, "process_size", 0), 1LL << 30);
+    assert_string_equal(bmp_kw_str(kw, "outname_append", ""), "_y");
+    /* Not the start of any option of ours: the program's. */
+    assert_int_equal(argc, 2);
+    assert_string_equal(argv[1], "--own-flag");
+    json_decref(kw);
+}
+
+static void args_ambiguous_abbreviation_is_an_error(void **state)
+{
+    (void)state;
+    const struct {
+        const char *arg, *first, *second;
+    } cases[] = {{"--out", "--outdir", "--outname_append"},
+                 {"--mem=1", "--mem_available", "--mem_frac"},
+                 {"--n", "--no-create_outdir", "--num_processes"}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *argv[] = {"prog", (char *)cases[i].arg, "x", NULL};
+        int argc = 3;
+        json_t *kw = json_object();
+        bmp_error err = {0};
+        assert_int_equal(bmp_args_parse(&argc, argv, kw, &err), BMP_EINVAL);
+        assert_non_null(strstr(err.text, "ambiguous"));
+        assert_non_null(strstr(err.text, cases[i].first));
+        assert_non_null(strstr(err.text, cases[i].second));
+        /* Nothing is taken from a refused command line. */
+        assert_int_equal(json_object_size(kw), 0);
+        json_decref(kw);
+    }
+}
+
+/* The mixin's defaults are not stored (the library's own apply to unset
+ * keys), num_processes included: a value set before the call stays when
+ * no option names it, so a program can choose the mixin's 0.8. */
+static void args_num_processes_default_is_the_programs(void **state)
+{
+    (void)state;
+    char *argv[] = {"prog", NULL};
+    int argc = 1;
+    json_t *kw = json_object();
+    assert_int_equal(bmp_args_parse(&argc, argv, kw, NULL), 0);
+    assert_false(bmp_kw_has(kw, "num_processes"));
+    json_decref(kw);
+    kw = json_pack("{s:f}", "num_processes", 0.8);
+    assert_int_equal(bmp_args_parse(&argc, argv, kw, NULL), 0);
+    assert_true(bmp_kw_real(kw, "num_processes", 0) == 0.8);
+    char *given[] = {"prog", "--num_processes", "3", NULL};
+    argc = 3;
+    assert_int_equal(bmp_args_parse(&argc, given, kw, NULL), 0);
+    assert_int_equal(bmp_kw_int(kw, "num_processes", 0), 3);
+    json_decref(kw);
+}
+
 static void args_help_lists_every_option(void **state)
 {
     (void)state;
@@ -167,6 +239,9 @@ int main(void)
         cmocka_unit_test(args_double_dash_ends_options),
         cmocka_unit_test(args_errors_name_the_option),
         cmocka_unit_test(args_help_lists_every_option),
+        cmocka_unit_test(args_unambiguous_abbreviations),
+        cmocka_unit_test(args_ambiguous_abbreviation_is_an_error),
+        cmocka_unit_test(args_num_processes_default_is_the_programs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,7 +15,10 @@
 #include <string.h>
 
 #include "bigmultipipe.h"
+#include "keywords_internal.h"
 #include "testutil.h"
+
+#include <stdio.h>
 
 static json_t *load(const char *text)
 {
@@ -552,9 +555,109 @@ static void keywords_merge_layers(void **state)
     json_decref(pre);
 }
 
+/* ---- the library's keywords, documented -------------------------------- */
+
+static char *source_file(const char *relative)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/../../%s", BMP_TEST_DATA, relative);
+    size_t size;
+    return tu_read_file(path, &size);
+}
+
+/* doc/keywords.md has a table row for each keyword the library reads,
+ * and none for a keyword it does not. */
+static void keywords_every_library_keyword_documented(void **state)
+{
+    (void)state;
+    char *doc = source_file("doc/keywords.md");
+    assert_non_null(doc);
+    for (size_t i = 0; bmp__library_keywords[i]; i++) {
+        char row[128];
+        snprintf(row, sizeof row, "\n| `%s` |", bmp__library_keywords[i]);
+        if (!strstr(doc, row))
+            fail_msg("doc/keywords.md has no row for %s",
+                     bmp__library_keywords[i]);
+    }
+    for (const char *at = doc; (at = strstr(at, "\n| `")) != NULL; at++) {
+        const char *name = at + 4;
+        size_t len = strcspn(name, "`");
+        char key[128];
+        snprintf(key, sizeof key, "%.*s", (int)len, name);
+        if (!bmp__is_library_keyword(key))
+            fail_msg("doc/keywords.md documents %s, which the library does "
+                     "not read",
+                     key);
+    }
+    free(doc);
+}
+
+/* Every keyword read by name in src/ (the getters' first string) is in
+ * the library's list, so the list and the page cannot miss one.  The
+ * pout's stats objects are not keywords: src/pout is left out. */
+static void keywords_every_keyword_read_is_listed(void **state)
+{
+    (void)state;
+    static const char *const dirs[] = {"base",     "core",  "exec",
+                                       "formats",  "sched", "pipeline",
+                                       "platform", NULL};
+    static const char *const getters[] = {"bmp_kw_get_real(",
+                                          "bmp_kw_get_int(",
+                                          "bmp_kw_get_bool(",
+                                          "bmp_kw_get_str(",
+                                          "bmp_kw_real(",
+                                          "bmp_kw_int(",
+                                          "bmp_kw_bool(",
+                                          "bmp_kw_str(",
+                                          "bmp_kw_has(",
+                                          "json_object_get(kw, ",
+                                          NULL};
+    size_t found = 0;
+    for (size_t d = 0; dirs[d]; d++) {
+        char cmd[4200];
+        snprintf(cmd, sizeof cmd, "ls %s/../../src/%s/*.c", BMP_TEST_DATA,
+                 dirs[d]);
+        FILE *ls = popen(cmd, "r");
+        assert_non_null(ls);
+        char path[4096];
+        while (fgets(path, sizeof path, ls)) {
+            path[strcspn(path, "\n")] = '\0';
+            size_t size;
+            char *text = tu_read_file(path, &size);
+            assert_non_null(text);
+            for (size_t g = 0; getters[g]; g++)
+                for (const char *at = text; (at = strstr(at, getters[g]));
+                     at++) {
+                    /* The first string literal of the call's own
+                     * arguments (up to its closing parenthesis). */
+                    const char *end = at + strlen(getters[g]);
+                    for (int depth = 1; *end && depth > 0; end++)
+                        depth += (*end == '(') - (*end == ')');
+                    const char *q = memchr(at, '"', (size_t)(end - at));
+                    if (!q)
+                        continue;
+                    size_t len = strcspn(q + 1, "\"");
+                    char key[128];
+                    snprintf(key, sizeof key, "%.*s", (int)len, q + 1);
+                    found++;
+                    if (!bmp__is_library_keyword(key))
+                        fail_msg("%s reads keyword \"%s\", missing from "
+                                 "bmp__library_keywords",
+                                 path, key);
+                }
+            free(text);
+        }
+        pclose(ls);
+    }
+    /* The scan saw the library's reads. */
+    assert_true(found > 20);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(keywords_every_library_keyword_documented),
+        cmocka_unit_test(keywords_every_keyword_read_is_listed),
         cmocka_unit_test(keywords_get_real_real),
         cmocka_unit_test(keywords_get_real_integer_given),
         cmocka_unit_test(keywords_get_real_wrong_type),

@@ -185,7 +185,10 @@ static void paths_output_is_an_input_through_links(void **state)
     }
 }
 
-/* Two items, one output, spelled differently: refused, as before. */
+/* Two items, one output, spelled differently: with nothing that could
+ * rename them (no steps, the default stages), refused before the run.
+ * With a data_process of the program's, which may set meta outname, the
+ * run goes on and each item that keeps the shared name fails. */
 static void paths_two_items_one_output(void **state)
 {
     fixture *f = *state;
@@ -194,8 +197,24 @@ static void paths_two_items_one_output(void **state)
     json_t *names = json_pack("[s, s]", a, b);
     json_t *kw = json_pack("{s:s}", "outdir", f->out);
     bmp_error err = {0};
-    assert_int_equal(run(f, names, kw, &err), BMP_EINVAL);
+    bmp_pipe *plain = bmp_pipe_new(NULL, NULL);
+    bmp_pout *pout = NULL;
+    assert_int_equal(bmp_pipeline(plain, names, kw, NULL, NULL, &pout, &err),
+                     BMP_EINVAL);
+    assert_null(pout);
     assert_non_null(strstr(err.text, "items 0 and 1 would both write"));
+    bmp_pipe_free(plain);
+    assert_int_equal(bmp_pipeline(f->pipe, names, kw, NULL, NULL, &pout, &err),
+                     0);
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(bmp_pout_status(pout, i), BMP_ITEM_FAILED);
+        assert_non_null(
+            strstr(bmp_pout_error(pout, i), "items 0 and 1 would both write"));
+    }
+    bmp_pout_free(pout);
+    char *out = tu_join(f->out, "in_00_bmp.dat");
+    assert_false(tu_exists(out));
+    free(out);
     json_decref(kw);
     json_decref(names);
     free(a);
@@ -666,6 +685,214 @@ static void paths_temporaries_after_sigkill(void **state)
     assert_true(left_after_kill > 0);
 }
 
+/* ---- names that take effect during the run ---------------------------- */
+
+/* Two inputs of one base name in two folders: one default output name. */
+static json_t *same_base_names(const fixture *f)
+{
+    char *d1 = tu_join(f->dir, "d1"), *d2 = tu_join(f->dir, "d2");
+    assert_int_equal(mkdir(d1, 0777), 0);
+    assert_int_equal(mkdir(d2, 0777), 0);
+    char *a = tu_join(d1, "same.dat"), *b = tu_join(d2, "same.dat");
+    tu_write_file(a, "1", 1);
+    tu_write_file(b, "2", 1);
+    json_t *names = json_pack("[s, s]", a, b);
+    free(a);
+    free(b);
+    free(d1);
+    free(d2);
+    return names;
+}
+
+/* Items that write nothing (no_outfile last, Python's metadata-only
+ * pipeline) share no output: not refused. */
+static void paths_no_outfile_items_do_not_collide(void **state)
+{
+    fixture *f = *state;
+    json_t *names = same_base_names(f);
+    json_t *kw = json_pack("{s:s}", "outdir", f->out);
+    const bmp_step post[] = {{bmp_no_outfile, NULL, "no_outfile"},
+                             {NULL, NULL, NULL}};
+    bmp_pipe *pipes[] = {bmp_pipe_new(NULL, NULL), f->pipe};
+    for (size_t p = 0; p < 2; p++) {
+        bmp_pout *pout = NULL;
+        bmp_error err = {0};
+        assert_int_equal(bmp_pipeline(pipes[p], names, kw, NULL, post, &pout,
+                                      &err),
+                         0);
+        for (size_t i = 0; i < 2; i++)
+            assert_int_equal(bmp_pout_status(pout, i), BMP_ITEM_NO_OUTPUT);
+        bmp_pout_free(pout);
+    }
+    bmp_pipe_free(pipes[0]);
+    json_decref(kw);
+    json_decref(names);
+}
+
+/* A pre-process step: the item's outdir is OUT/<index>. */
+static int outdir_per_item(bmp_item *item, void **data, void *arg)
+{
+    (void)data;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/%zu", (const char *)arg,
+             bmp_item_index(item));
+    return bmp_kw_set_str(bmp_item_kw(item), "outdir", dir);
+}
+
+/* A post-process step: meta outname "<index>.out". */
+static int outname_per_item(bmp_item *item, void **data, void *arg)
+{
+    (void)data;
+    (void)arg;
+    char name[64];
+    snprintf(name, sizeof name, "%zu.out", bmp_item_index(item));
+    return bmp_kw_set_str(bmp_item_meta(item), "outname", name);
+}
+
+static void paths_names_set_by_steps_are_not_refused(void **state)
+{
+    fixture *f = *state;
+    json_t *names = same_base_names(f);
+    json_t *kw = json_pack("{s:s, s:b}", "outdir", f->out, "create_outdir", 1);
+    const bmp_step pre[] = {{outdir_per_item, f->out, "outdir"},
+                            {NULL, NULL, NULL}};
+    const bmp_step post[] = {{outname_per_item, NULL, "outname"},
+                             {NULL, NULL, NULL}};
+    for (int by_meta = 0; by_meta < 2; by_meta++) {
+        bmp_pout *pout = NULL;
+        bmp_error err = {0};
+        assert_int_equal(bmp_pipeline(f->pipe, names, kw, by_meta ? NULL : pre,
+                                      by_meta ? post : NULL, &pout, &err),
+                         0);
+        for (size_t i = 0; i < 2; i++) {
+            assert_int_equal(bmp_pout_status(pout, i), BMP_ITEM_OK);
+            char want[4200];
+            snprintf(want, sizeof want,
+                     by_meta ? "%s/%zu.out" : "%s/%zu/same_bmp.dat", f->out,
+                     i);
+            assert_string_equal(bmp_pout_outname(pout, i), want);
+            assert_true(tu_exists(want));
+        }
+        bmp_pout_free(pout);
+    }
+    json_decref(kw);
+    json_decref(names);
+}
+
+/* A step renames item 1 only: item 0 keeps the name the rule gave both,
+ * and fails, since item 1 might have kept it too; item 1 is written. */
+static int rename_item_one(bmp_item *item, void **data, void *arg)
+{
+    return bmp_item_index(item) == 1 ? outname_per_item(item, data, arg)
+                                     : BMP_CONTINUE;
+}
+
+static void
+paths_shared_default_name_fails_the_item_that_keeps_it(void **state)
+{
+    fixture *f = *state;
+    json_t *names = same_base_names(f);
+    json_t *kw = json_pack("{s:s}", "outdir", f->out);
+    const bmp_step post[] = {{rename_item_one, NULL, "rename"},
+                             {NULL, NULL, NULL}};
+    for (size_t e = 0; e < 2; e++) {
+        json_object_set_new(kw, "executor",
+                            json_string(e ? "process" : "serial"));
+        json_object_set_new(kw, "overwrite", json_true());
+        bmp_pout *pout = NULL;
+        bmp_error err = {0};
+        assert_int_equal(bmp_pipeline(f->pipe, names, kw, NULL, post, &pout,
+                                      &err),
+                         0);
+        assert_int_equal(bmp_pout_status(pout, 0), BMP_ITEM_FAILED);
+        assert_non_null(
+            strstr(bmp_pout_error(pout, 0), "items 0 and 1 would both write"));
+        assert_int_equal(bmp_pout_status(pout, 1), BMP_ITEM_OK);
+        char *shared = tu_join(f->out, "same_bmp.dat");
+        assert_false(tu_exists(shared));
+        free(shared);
+        bmp_pout_free(pout);
+    }
+    json_decref(kw);
+    json_decref(names);
+}
+
+/* The other item rejected by a step: the worker of item 0 cannot know
+ * it, and the answer does not depend on which finished first, so item 0
+ * still fails (doc/differences.md). */
+static int reject_item_one(bmp_item *item, void **data, void *arg)
+{
+    (void)data;
+    (void)arg;
+    return bmp_item_index(item) == 1 ? BMP_REJECT : BMP_CONTINUE;
+}
+
+static void
+paths_shared_default_name_fails_even_if_the_other_rejects(void **state)
+{
+    fixture *f = *state;
+    json_t *names = same_base_names(f);
+    json_t *kw = json_pack("{s:s}", "outdir", f->out);
+    const bmp_step pre[] = {{reject_item_one, NULL, "reject"},
+                            {NULL, NULL, NULL}};
+    bmp_pout *pout = NULL;
+    bmp_error err = {0};
+    assert_int_equal(bmp_pipeline(f->pipe, names, kw, pre, NULL, &pout, &err),
+                     0);
+    assert_int_equal(bmp_pout_status(pout, 0), BMP_ITEM_FAILED);
+    assert_non_null(
+        strstr(bmp_pout_error(pout, 0), "items 0 and 1 would both write"));
+    assert_int_equal(bmp_pout_status(pout, 1), BMP_ITEM_NO_OUTPUT);
+    bmp_pout_free(pout);
+    json_decref(kw);
+    json_decref(names);
+}
+
+/* A step names another item's input as the output -- by its name, a
+ * symbolic link or a hard link -- with overwrite: that item fails during
+ * the run, and the input is intact. */
+static int outname_from_arg(bmp_item *item, void **data, void *arg)
+{
+    (void)data;
+    return bmp_item_index(item) == 0
+               ? bmp_kw_set_str(bmp_item_meta(item), "outname", arg)
+               : BMP_CONTINUE;
+}
+
+static void paths_output_named_during_the_run_is_never_an_input(void **state)
+{
+    fixture *f = *state;
+    const char *in3 = json_string_value(json_array_get(f->names, 3));
+    char *sym = tu_join(f->out, "sym"), *hard = tu_join(f->out, "hard");
+    assert_int_equal(symlink(in3, sym), 0);
+    assert_int_equal(link(in3, hard), 0);
+    const char *targets[] = {in3, sym, hard};
+    json_t *kw = json_pack("{s:s, s:b}", "outdir", f->out, "overwrite", 1);
+    for (size_t t = 0; t < 3; t++) {
+        for (size_t e = 0; e < 2; e++) {
+            json_object_set_new(kw, "executor",
+                                json_string(e ? "process" : "serial"));
+            const bmp_step post[] = {{outname_from_arg, (void *)targets[t],
+                                      "name"},
+                                     {NULL, NULL, NULL}};
+            bmp_pout *pout = NULL;
+            bmp_error err = {0};
+            assert_int_equal(bmp_pipeline(f->pipe, f->names, kw, NULL, post,
+                                          &pout, &err),
+                             0);
+            assert_int_equal(bmp_pout_status(pout, 0), BMP_ITEM_FAILED);
+            assert_non_null(strstr(bmp_pout_error(pout, 0), "item 3's input"));
+            for (size_t i = 1; i < N_ITEMS; i++)
+                assert_int_equal(bmp_pout_status(pout, i), BMP_ITEM_OK);
+            bmp_pout_free(pout);
+            assert_inputs_intact(f);
+        }
+    }
+    json_decref(kw);
+    free(sym);
+    free(hard);
+}
+
 int main(void)
 {
     /* The killed callers' workers become this process's children, so
@@ -688,6 +915,11 @@ int main(void)
         T(paths_dead_temporaries_removed),
         T(paths_writers_lock_their_temporaries),
         T(paths_temporaries_after_sigkill),
+        T(paths_no_outfile_items_do_not_collide),
+        T(paths_names_set_by_steps_are_not_refused),
+        T(paths_shared_default_name_fails_the_item_that_keeps_it),
+        T(paths_output_named_during_the_run_is_never_an_input),
+        T(paths_shared_default_name_fails_even_if_the_other_rejects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1087,11 +1087,22 @@ static void pipeline_misuse_is_reported(void **state)
                      BMP_EINVAL);
     assert_non_null(strstr(err.text, "in_names[1]"));
 
-    json_t *empty_group = json_pack("[[]]");
+    /* An empty group is an item (test_parity.c); a group nested deeper
+     * than 64 is not. */
+    json_t *empty_group = json_array();
+    json_t *inner = empty_group;
+    for (int depth = 0; depth < 70; depth++) {
+        json_t *deeper = json_array();
+        json_array_append_new(inner, deeper);
+        inner = deeper;
+    }
     memset(&err, 0, sizeof err);
-    assert_int_equal(bmp_pipeline(pipe, empty_group, NULL, NULL, NULL, &pout,
+    json_t *deep_item = json_pack("[O]", empty_group);
+    assert_int_equal(bmp_pipeline(pipe, deep_item, NULL, NULL, NULL, &pout,
                                   &err),
                      BMP_EINVAL);
+    assert_non_null(strstr(err.text, "64"));
+    json_decref(deep_item);
 
     json_t *kw = json_pack("{s:s}", "executor", "quantum");
     memset(&err, 0, sizeof err);
