@@ -128,6 +128,7 @@ void bmp__run_item(bmp__run *run, size_t index, bmp__result *out,
     memset(out, 0, sizeof *out);
     bmp__stats_init(&out->stats);
     double wall0 = bmp__now();
+    out->stats.start = bmp__epoch_now();
 
     bmp_item item = {.run = run, .index = index};
     item.in_name = json_array_get(run->items, index);
