@@ -477,9 +477,9 @@ typedef struct bmp_own_file {
  *    an item whose output is another item's input, whatever `overwrite`
  *    says (an output that is the item's own input is left to that item,
  *    which fails alone);
- *  - a file of the run's own -- the `journal` and `write_pout` keywords
- *    of `kw`, and the `nown` entries of `own` -- that is an input, an
- *    output, or another of the run's own files.
+ *  - a file of the run's own -- the `journal`, `write_pout` and `report`
+ *    keywords of `kw`, and the `nown` entries of `own` -- that is an
+ *    input, an output, or another of the run's own files.
  *  Paths are compared as the files they name: device and inode where the
  *  file exists, else its directory's device and inode and its base name,
  *  so "a", "./a", a symbolic link (to the file or to its directory) and
@@ -533,6 +533,9 @@ BMP_API int bmp_check_paths(const json_t *in_names, const json_t *kw,
  *   retries         count       re-run failed, crashed, timed-out items
  *   worker_max_items count      replace a worker after that many items
  *   journal         string      append each finished item (JSON Lines)
+ *   report          string      the run's report page (HTML), rewritten
+ *                               every few seconds and at the end
+ *                               (doc/report.md)
  *   resume          bool        skip items the journal has as finished
  *                               with their output present; implies
  *                               overwrite unless overwrite is given
@@ -606,6 +609,8 @@ typedef struct bmp_pout bmp_pout;
  *  @return 0 with *pout a new pout (free with bmp_pout_free);
  *          BMP_EINTERRUPTED, or a failed journal write (-errno), with
  *          *pout still set: the items not finished are BMP_ITEM_NOT_RUN;
+ *          a failed write of the `report` page at the end (-errno), with
+ *          *pout complete;
  *          BMP_ENOWORKER (no worker process could be started) with *pout
  *          still set: the items not finished are BMP_ITEM_FAILED with
  *          the reason;
@@ -978,6 +983,19 @@ BMP_API int bmp_pout_write_fp(const bmp_pout *pout, FILE *fp, bmp_error *err);
 /*! bmp_pout_read() : reads a file written by bmp_pout_write().
  *  @return 0 with *pout new, or a negative error (err filled). */
 BMP_API int bmp_pout_read(const char *path, bmp_pout **pout, bmp_error *err);
+/*! bmp_pout_report_html() : writes the report page of the pout to `path`
+ *  (doc/report.md): one self-contained HTML file (SVG, CSS and a little
+ *  script inline, nothing fetched) with a summary, a timeline of the
+ *  items on their workers, the memory of the running items against the
+ *  budget, estimates against use, and a table of the slowest items and
+ *  every failure.  `title` (may be NULL) heads the page.  Names and
+ *  messages are escaped; bytes that are not UTF-8 show as \xNN.
+ *  Written to a temporary name beside `path` and renamed over it.  The
+ *  pout is only read; threads as bmp_pout_write().
+ *  @return 0, or a negative error with `err` filled (BMP_EINVAL for a
+ *  NULL argument, -errno of the write, -ENOMEM). */
+BMP_API int bmp_pout_report_html(const bmp_pout *pout, const char *path,
+                                 const char *title, bmp_error *err);
 /*! bmp_pout_entry_json() : entry `i` as the JSON object of the file
  *  format.  @return new reference, NULL on ENOMEM. */
 BMP_API json_t *bmp_pout_entry_json(const bmp_pout *pout, size_t i);

@@ -39,6 +39,7 @@ enum opt_id {
     O_QUIET,
     O_SHARD,
     O_EXECUTOR,
+    O_REPORT,
     O_HELP
 };
 
@@ -76,8 +77,13 @@ static const tool_option tool_options[] = {
     {O_REJECT_CODE, "reject-code", 0, "N", CMD_RUN, G_COMMAND,
      "exit code (1-255) by which the command rejects an item: no output, "
      "meta {}"},
-    {O_OUTPUT, "output", 'o', "FILE", CMD_RUN | CMD_MERGE, G_OUTPUT,
-     "write the pout (JSON Lines) to FILE instead of standard output"},
+    {O_OUTPUT, "output", 'o', "FILE", CMD_RUN | CMD_MERGE | CMD_REPORT,
+     G_OUTPUT,
+     "write the pout (JSON Lines) to FILE instead of standard output; for "
+     "report, the page (default report.html)"},
+    {O_REPORT, "report", 0, "FILE", CMD_RUN, G_OUTPUT,
+     "write the run's report page (HTML: timeline, memory, failures) to "
+     "FILE, rewritten every few seconds during the run and at its end"},
     {O_JOBS, NULL, 'j', "N", RP | CMD_DEMO, G_SHARED,
      "the same as --num_processes N"},
     {O_EXPAND, "process_expand_factor", 0, "F", RP, G_RESOURCES,
@@ -115,8 +121,8 @@ static const tool_option tool_options[] = {
      "not from standard input; needs a command built with MPI)"},
     {O_QUIET, "quiet", 'q', NULL, CMD_RUN, G_GENERAL,
      "no progress line and no summary on standard error"},
-    {O_HELP, "help", 'h', NULL, RP | CMD_DEMO | CMD_MERGE, G_GENERAL,
-     "print this help and exit"},
+    {O_HELP, "help", 'h', NULL, RP | CMD_DEMO | CMD_MERGE | CMD_REPORT,
+     G_GENERAL, "print this help and exit"},
 };
 
 #define N_TOOL_OPTIONS (sizeof tool_options / sizeof *tool_options)
@@ -137,6 +143,7 @@ static const char *const synopsis[] = {
     "plan [OPTIONS] [-- COMMAND...] [::: INPUTS...]",
     "demo [-j N]",
     "merge [-o FILE] POUT...",
+    "report [-o FILE] POUT_OR_JOURNAL",
     "--version | --help | --man",
 };
 
@@ -199,6 +206,15 @@ static const pair commands[] = {
      "stay not_run), or a pout could not be read for want of memory or an "
      "input/output error; 2 on a usage error, a pout that is missing or "
      "not a pout, or pouts that are not shards of one run."},
+    {"report",
+     "Writes the report page of a run from its pout or its journal "
+     "(run -o or --journal; a journal of a run going on shows the items "
+     "finished so far): one HTML file that needs no network, with a "
+     "summary, a timeline of the items on their workers, the memory of "
+     "the running items against the budget, estimates against use, and "
+     "the slowest items and every failure in a table that sorts by "
+     "column. Exit status 0, or 2 when the file cannot be read or is not "
+     "a pout, 1 when the page cannot be written."},
 };
 
 static const pair placeholders[] = {
@@ -408,10 +424,11 @@ static int parse_positive(const char *text, double *out)
 /* A subcommand's place in synopsis[] and commands[]. */
 static size_t command_index(unsigned command)
 {
-    return command == CMD_RUN    ? 0
-           : command == CMD_PLAN ? 1
-           : command == CMD_DEMO ? 2
-                                 : 3;
+    return command == CMD_RUN     ? 0
+           : command == CMD_PLAN  ? 1
+           : command == CMD_DEMO  ? 2
+           : command == CMD_MERGE ? 3
+                                  : 4;
 }
 
 /* A whole number from the environment variable `name`: 1, 0 when it is
@@ -513,6 +530,7 @@ static int apply(const tool_option *o, const char *value, tool_args *a,
     case O_RESUME: rc = bmp_kw_set_bool(a->kw, "resume", 1); break;
     case O_FORCE_RESUME: rc = bmp_kw_set_bool(a->kw, "force_resume", 1); break;
     case O_JOURNAL: rc = bmp_kw_set_str(a->kw, "journal", value); break;
+    case O_REPORT: rc = bmp_kw_set_str(a->kw, "report", value); break;
     case O_EXECUTOR:
         if (strcmp(value, "mpi") == 0) {
             a->mpi = 1;
@@ -550,7 +568,8 @@ static int apply(const tool_option *o, const char *value, tool_args *a,
 
 static const char *command_name(unsigned command)
 {
-    static const char *const names[] = {"run", "plan", "demo", "merge"};
+    static const char *const names[] = {"run", "plan", "demo", "merge",
+                                        "report"};
     return names[command_index(command)];
 }
 
@@ -701,8 +720,9 @@ int tool_args_parse(int argc, char **argv, unsigned command, tool_args *a,
             goto out;
         }
     }
-    if (command == CMD_MERGE && a->inputs) {
-        fail(msg, msgsize, "merge takes pout files, not :::");
+    if ((command == CMD_MERGE || command == CMD_REPORT) && a->inputs) {
+        fail(msg, msgsize,
+             "%s takes pout files, not :::", command_name(command));
         goto out;
     }
     if (command == CMD_DEMO && (a->ncommand || a->inputs)) {
