@@ -996,6 +996,18 @@ BMP_API int bmp_pout_read(const char *path, bmp_pout **pout, bmp_error *err);
  *  NULL argument, -errno of the write, -ENOMEM). */
 BMP_API int bmp_pout_report_html(const bmp_pout *pout, const char *path,
                                  const char *title, bmp_error *err);
+/*! bmp_report_html_file() : the report page of a pout file or a journal
+ *  (the `journal` keyword's file, told by its run record) to `page_path`,
+ *  as bmp_pout_report_html() draws it, headed by `in_path`.  From a
+ *  journal each item's last line counts (a resumed run appends a new
+ *  line for an item that failed before), and the items it has no line of
+ *  (a run going on, or cut short) count as not finished.
+ *  @return 0, or a negative error with `err` filled and `err->source`
+ *  naming the file at fault: `in_path` when it cannot be read or is
+ *  neither a pout nor a journal (-errno, BMP_EPOUT with the line), else
+ *  `page_path` (-errno of the write); -ENOMEM; BMP_EINVAL for NULL. */
+BMP_API int bmp_report_html_file(const char *in_path, const char *page_path,
+                                 bmp_error *err);
 /*! bmp_pout_entry_json() : entry `i` as the JSON object of the file
  *  format.  @return new reference, NULL on ENOMEM. */
 BMP_API json_t *bmp_pout_entry_json(const bmp_pout *pout, size_t i);

@@ -1,7 +1,7 @@
 /*
  * cmd_report.c -- `bigmultipipe report`: the report page of a run from
- * its pout or its journal (bmp_pout_read() reads both), drawn by the
- * library's bmp_pout_report_html(), the same page as run --report.
+ * its pout or its journal, drawn by the library's bmp_report_html_file(),
+ * the same page as run --report.
  */
 #include "tool.h"
 
@@ -61,7 +61,6 @@ int cmd_report(int argc, char **argv)
     tool_args a;
     char msg[1024];
     int status = EXIT_USAGE;
-    bmp_pout *pout = NULL;
     char **ordered = calloc((size_t)argc + 3, sizeof *ordered);
     if (!ordered) {
         fprintf(stderr, "bigmultipipe report: out of memory\n");
@@ -94,21 +93,18 @@ int cmd_report(int argc, char **argv)
     const char *in = a.command[0];
     const char *page = a.output ? a.output : "report.html";
     bmp_error err = {0};
-    int rc = bmp_pout_read(in, &pout, &err);
+    int rc = bmp_report_html_file(in, page, &err);
     if (rc < 0) {
         fprintf(stderr, "bigmultipipe report: %s\n", err.text);
-        status = rc == -ENOMEM || rc == -EIO ? EXIT_SOME_FAILED : EXIT_USAGE;
-        goto out;
-    }
-    rc = bmp_pout_report_html(pout, page, in, &err);
-    if (rc < 0) {
-        fprintf(stderr, "bigmultipipe report: %s\n", err.text);
-        status = EXIT_SOME_FAILED;
+        /* A file that cannot be read or is no pout is the command line's
+         * fault; memory, a read error or the page's write are not. */
+        int input = strcmp(err.source, in) == 0;
+        status = input && rc != -ENOMEM && rc != -EIO ? EXIT_USAGE
+                                                      : EXIT_SOME_FAILED;
         goto out;
     }
     status = EXIT_ALL_OK;
 out:
-    bmp_pout_free(pout);
     tool_args_free(&a);
     free(ordered);
     return status;
