@@ -81,7 +81,7 @@ static const tool_option tool_options[] = {
      G_OUTPUT,
      "write the pout (JSON Lines) to FILE instead of standard output; for "
      "report, the page (default report.html)"},
-    {O_REPORT, "report", 0, "FILE", CMD_RUN, G_OUTPUT,
+    {O_REPORT, "report", 0, "FILE", CMD_RUN | CMD_DEMO, G_OUTPUT,
      "write the run's report page (HTML: timeline, memory, failures) to "
      "FILE, rewritten every few seconds during the run and at its end"},
     {O_JOBS, NULL, 'j', "N", RP | CMD_DEMO, G_SHARED,
@@ -141,7 +141,7 @@ typedef struct pair {
 static const char *const synopsis[] = {
     "run [OPTIONS] -- COMMAND [ARGS...] [::: INPUTS...]",
     "plan [OPTIONS] [-- COMMAND...] [::: INPUTS...]",
-    "demo [-j N]",
+    "demo [-j N] [--report FILE]",
     "merge [-o FILE] POUT...",
     "report [-o FILE] POUT_OR_JOURNAL",
     "--version | --help | --man",

@@ -290,10 +290,13 @@ static const char style[] =
     "td.err{white-space:pre-wrap;max-width:40em;overflow-wrap:anywhere}"
     "svg{display:block;background:#fcfcfc;border:1px solid #ddd}"
     "svg text{font:11px sans-serif;fill:#444}"
-    ".s-ok{fill:#43a047}.s-no_output{fill:#9e9e9e}.s-failed{fill:#e53935}"
-    ".s-crashed{fill:#8e24aa}.s-timed_out{fill:#fb8c00}"
-    ".s-not_run{fill:#cfd8dc}.retried{stroke:#000;stroke-width:.6}"
-    ".agg{fill:#1e88e5}.agg.bad{fill:#e53935}"
+    ".s-ok{fill:#43a047;background:#43a047}"
+    ".s-no_output{fill:#9e9e9e;background:#9e9e9e}"
+    ".s-failed{fill:#e53935;background:#e53935}"
+    ".s-crashed{fill:#8e24aa;background:#8e24aa}"
+    ".s-timed_out{fill:#fb8c00;background:#fb8c00}"
+    ".retried{stroke:#000;stroke-width:.6}"
+    ".agg{fill:#1e88e5;background:#1e88e5}.agg.bad{fill:#e53935}"
     ".legend span{display:inline-block;width:10px;height:10px;"
     "margin:0 4px 0 12px}"
     "#budget-line{stroke:#d32f2f;stroke-width:1.5;stroke-dasharray:6 3}"
@@ -500,9 +503,7 @@ static void put_timeline(report *rp)
             LABEL_W, axis_y, LABEL_W + PLOT_W, axis_y, rp->t1 - rp->t0);
     fputs("</svg><p class=\"legend\">", out);
     for (int st = BMP_ITEM_OK; st < BMP_ITEM_NOT_RUN; st++)
-        fprintf(out,
-                "<span class=\"s-%s\" style=\"background:currentColor\">"
-                "</span>%s",
+        fprintf(out, "<span class=\"s-%s\"></span>%s",
                 bmp_status_name((bmp_status)st),
                 bmp_status_name((bmp_status)st));
     fputs("<span class=\"agg\"></span>many short items in one pixel "
