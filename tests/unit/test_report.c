@@ -1,0 +1,265 @@
+/*
+ * test_report.c -- the report page (doc/report.md) from the library's
+ * side: the `report` keyword on a real run with a crash and a failure,
+ * the figures the pout carries for it (start, worker, budget, also for
+ * an item whose worker died), a page of a run going on (only final
+ * items drawn), names that are groups and not UTF-8, aggregation of
+ * thin bars with every item counted, and a journal that is not one.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bigmultipipe.h"
+#include "report_html.h"
+#include "testutil.h"
+
+static int setup_dir(void **state)
+{
+    *state = tu_mkdtemp();
+    return *state ? 0 : -1;
+}
+
+static int teardown_dir(void **state)
+{
+    tu_rmtree(*state);
+    free(*state);
+    return 0;
+}
+
+/* How many times `needle` occurs in `text`. */
+static size_t count_of(const char *text, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* The sum of the data-n="N" of the page's aggregate marks. */
+static size_t aggregated(const char *page)
+{
+    size_t n = 0;
+    for (const char *p = page; (p = strstr(p, "data-n=\"")); p += 8)
+        n += strtoul(p + 8, NULL, 10);
+    return n;
+}
+
+static int value_of(void *data)
+{
+    bmp_buffer *b = data;
+    char text[16] = {0};
+    memcpy(text, b->bytes, b->size < 15 ? b->size : 15);
+    return atoi(text);
+}
+
+/* Item 2's worker dies; item 3 fails. */
+static int fault_step(bmp_item *item, void **data, void *arg)
+{
+    (void)item;
+    (void)arg;
+    int v = value_of(*data);
+    if (v == 2)
+        raise(SIGKILL);
+    return v == 3 ? BMP_EINVAL : BMP_CONTINUE;
+}
+
+static void report_keyword_on_a_real_run(void **state)
+{
+    const char *dir = *state;
+    json_t *names = tu_numbered_files(dir, "in_%d.dat", 6);
+    char *out = tu_join(dir, "out");
+    char *page_path = tu_join(dir, "page.html");
+    bmp_pipe *pipe = tu_times_ten_pipe();
+    assert_int_equal(bmp_pipe_add_pre(pipe, fault_step, NULL, "faults"), 0);
+    json_t *kw = json_pack("{s:s, s:b, s:i, s:i, s:s}", "outdir", out,
+                           "create_outdir", 1, "num_processes", 2,
+                           "process_size", 8 << 20, "report", page_path);
+    bmp_pout *pout = NULL;
+    bmp_error err = {0};
+    assert_int_equal(bmp_pipeline(pipe, names, kw, NULL, NULL, &pout, &err),
+                     0);
+    assert_int_equal(bmp_pout_status(pout, 2), BMP_ITEM_CRASHED);
+    assert_int_equal(bmp_pout_status(pout, 3), BMP_ITEM_FAILED);
+    /* Every item carries what the page draws, the dead worker's too. */
+    const bmp__pout_entry *e = pout->entries;
+    for (size_t i = 0; i < 6; i++) {
+        assert_true(e[i].r.stats.start > 1e9);
+        assert_true(e[i].r.stats.worker >= 0 && e[i].r.stats.worker < 2);
+        assert_true(e[i].r.stats.budget > 0);
+    }
+    assert_true(e[2].r.stats.wall_s >= 0);
+
+    char *page = tu_read_file(page_path, NULL);
+    assert_non_null(page);
+    assert_int_equal(count_of(page, "<rect class=\"bar "), 6);
+    assert_int_equal(aggregated(page), 0);
+    assert_non_null(
+        strstr(page, "<rect class=\"bar s-crashed\" data-i=\"2\""));
+    assert_non_null(strstr(page, "<rect class=\"bar s-failed\" data-i=\"3\""));
+    assert_non_null(strstr(page, "id=\"budget-line\""));
+    /* The last page is not a live one. */
+    assert_null(strstr(page, "http-equiv=\"refresh\""));
+    free(page);
+
+    bmp_pout_free(pout);
+    json_decref(kw);
+    json_decref(names);
+    bmp_pipe_free(pipe);
+    free(out);
+    free(page_path);
+}
+
+/* A page of a run going on draws the final items only and counts the
+ * others as not finished. */
+static void report_live_page_draws_final_items(void **state)
+{
+    (void)state;
+    enum { N = 4 };
+    json_t *items = json_pack("[s,s,s,s]", "a", "b", "c", "d");
+    bmp__result results[N];
+    unsigned char final[N] = {1, 0, 1, 0};
+    for (int i = 0; i < N; i++) {
+        results[i] = (bmp__result){.status = BMP_ITEM_OK};
+        bmp__stats_init(&results[i].stats);
+        results[i].stats.start = 1764878100.0 + i;
+        results[i].stats.wall_s = 0.5;
+        results[i].stats.worker = i % 2;
+        results[i].stats.attempts = 1;
+    }
+    bmp__report_source src = {.count = N,
+                              .items = items,
+                              .results = results,
+                              .final = final,
+                              .live = 1};
+    char *text = NULL;
+    size_t size = 0;
+    FILE *mem = open_memstream(&text, &size);
+    assert_int_equal(bmp__report_html_fp(mem, &src), 0);
+    fclose(mem);
+    assert_int_equal(count_of(text, "<rect class=\"bar "), 2);
+    assert_non_null(strstr(text, "data-i=\"0\""));
+    assert_non_null(strstr(text, "data-i=\"2\""));
+    assert_null(strstr(text, "data-i=\"1\""));
+    assert_non_null(
+        strstr(text, "not finished yet</th><td class=\"n\">2</td>"));
+    assert_non_null(strstr(text, "http-equiv=\"refresh\""));
+    free(text);
+    json_decref(items);
+}
+
+/* Names from the pout: a group, a byte that is not UTF-8, markup; an
+ * error with markup.  All escaped; the page valid UTF-8. */
+static void report_escapes_names_and_errors(void **state)
+{
+    const char *dir = *state;
+    char *pout_path = tu_join(dir, "hard.jsonl");
+    char *page_path = tu_join(dir, "hard.html");
+    static const char text[] =
+        "{\"in_name\": [\"g/<b>1\", \"caf\\udce9\"], \"outname\": null, "
+        "\"meta\": {}, \"status\": \"failed\", \"error\": \"bad </td> "
+        "'x' & \\\"y\\\"\", \"stats\": {\"wall_s\":0.5,\"start\":1764878100.5,"
+        "\"worker\":0,\"attempts\":2}}\n";
+    tu_write_file(pout_path, text, strlen(text));
+    bmp_error err = {0};
+    assert_int_equal(bmp_report_html_file(pout_path, page_path, &err), 0);
+    char *page = tu_read_file(page_path, NULL);
+    assert_non_null(strstr(page, "[g/&lt;b&gt;1, caf\\xe9]"));
+    assert_non_null(strstr(page, "bad &lt;/td&gt; &#39;x&#39; &amp; "
+                                 "&quot;y&quot;"));
+    assert_null(strstr(page, "<b>"));
+    assert_null(strstr(page, "</td> '"));
+    assert_non_null(strstr(page, "s-failed retried"));
+    for (const char *p = page; *p; p++)
+        assert_true((unsigned char)*p != 0xe9);
+    free(page);
+    free(pout_path);
+    free(page_path);
+}
+
+/* Thin bars join into marks that count them: every item is counted,
+ * and the page has far fewer marks than items. */
+static void report_aggregates_thin_bars(void **state)
+{
+    const char *dir = *state;
+    enum { N = 20000 };
+    bmp_pout *pout = NULL;
+    char *path = tu_join(dir, "many.jsonl");
+    char *page_path = tu_join(dir, "many.html");
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    for (int i = 0; i < N; i++)
+        fprintf(f,
+                "{\"in_name\": \"%d\", \"outname\": null, \"meta\": {}, "
+                "\"status\": \"%s\", \"error\": %s, \"stats\": "
+                "{\"wall_s\":0.001,\"start\":%.6f,\"worker\":%d,"
+                "\"attempts\":1,\"peak_rss\":1000000}}\n",
+                i, i == 777 ? "failed" : "no_output",
+                i == 777 ? "\"no\"" : "null", 1764878100.0 + i * 0.0005,
+                i % 4);
+    fclose(f);
+    bmp_error err = {0};
+    assert_int_equal(bmp_pout_read(path, &pout, &err), 0);
+    assert_int_equal(bmp_pout_report_html(pout, page_path, "many", &err), 0);
+    char *page = tu_read_file(page_path, NULL);
+    size_t bars = count_of(page, "<rect class=\"bar ");
+    assert_int_equal(bars + aggregated(page), N);
+    assert_true(bars + count_of(page, "<rect class=\"agg") < N / 4);
+    /* The failure's mark says so. */
+    assert_non_null(strstr(page, "<rect class=\"agg bad\""));
+    free(page);
+    bmp_pout_free(pout);
+    free(path);
+    free(page_path);
+}
+
+/* A journal's broken line is named, and no page is written. */
+static void report_refuses_a_broken_journal(void **state)
+{
+    const char *dir = *state;
+    char *path = tu_join(dir, "j.jsonl");
+    char *page_path = tu_join(dir, "j.html");
+    static const char text[] =
+        "{\"bmp_journal\": 1, \"items\": 2}\n"
+        "{\"index\": 0, \"in_name\": \"a\", \"outname\": null, \"meta\": {}, "
+        "\"status\": \"no_output\", \"error\": null}\n"
+        "{\"index\": 5, \"in_name\": \"b\"}\n";
+    tu_write_file(path, text, strlen(text));
+    bmp_error err = {0};
+    assert_int_equal(bmp_report_html_file(path, page_path, &err), BMP_EPOUT);
+    assert_string_equal(err.source, path);
+    assert_non_null(strstr(err.text, "line 3"));
+    assert_false(tu_exists(page_path));
+    /* Without the bad line: one item drawn, one not finished. */
+    tu_write_file(path, text, strlen(text) - strlen(strrchr(text, '{')));
+    memset(&err, 0, sizeof err);
+    assert_int_equal(bmp_report_html_file(path, page_path, &err), 0);
+    char *page = tu_read_file(page_path, NULL);
+    assert_non_null(
+        strstr(page, "not finished yet</th><td class=\"n\">1</td>"));
+    free(page);
+    free(path);
+    free(page_path);
+}
+
+#define DIR_TEST(t) cmocka_unit_test_setup_teardown(t, setup_dir, teardown_dir)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        DIR_TEST(report_keyword_on_a_real_run),
+        cmocka_unit_test(report_live_page_draws_final_items),
+        DIR_TEST(report_escapes_names_and_errors),
+        DIR_TEST(report_aggregates_thin_bars),
+        DIR_TEST(report_refuses_a_broken_journal),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
