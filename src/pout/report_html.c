@@ -151,8 +151,14 @@ static void put_time_of_day(FILE *out, double epoch)
 /* Where an item ran: "worker 3", "rank 2 worker 0", "?". */
 static void put_where(FILE *out, const bmp__stats *s)
 {
-    if (s->rank >= 0)
+    if (s->rank >= 0) {
         fprintf(out, "rank %d ", s->rank);
+        if (s->host) {
+            fputc('(', out);
+            put_text(out, s->host);
+            fputs(") ", out);
+        }
+    }
     if (s->worker >= 0)
         fprintf(out, "worker %d", s->worker);
     else
