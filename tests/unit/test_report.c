@@ -13,10 +13,12 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bigmultipipe.h"
 #include "report_html.h"
@@ -110,6 +112,82 @@ static void report_keyword_on_a_real_run(void **state)
     assert_null(strstr(page, "http-equiv=\"refresh\""));
     free(page);
 
+    bmp_pout_free(pout);
+    json_decref(kw);
+    json_decref(names);
+    bmp_pipe_free(pipe);
+    free(out);
+    free(page_path);
+}
+
+/* A user executor of four threads, each running every fourth item with
+ * bmp_run_item(): the page is rewritten from their progress reports
+ * while other threads finish items, and ends with one bar per item. */
+typedef struct thread_job {
+    bmp_run *run;
+    size_t first;
+} thread_job;
+
+static void *run_every_fourth(void *arg)
+{
+    thread_job *job = arg;
+    for (size_t i = job->first; i < bmp_run_count(job->run); i += 4)
+        bmp_run_item(job->run, i);
+    return NULL;
+}
+
+static int threads_run(bmp_run *run, int workers, void *arg, bmp_error *err)
+{
+    (void)workers;
+    (void)arg;
+    (void)err;
+    pthread_t t[4];
+    thread_job jobs[4];
+    for (size_t k = 0; k < 4; k++) {
+        jobs[k] = (thread_job){run, k};
+        assert_int_equal(pthread_create(&t[k], NULL, run_every_fourth,
+                                        &jobs[k]),
+                         0);
+    }
+    for (size_t k = 0; k < 4; k++)
+        pthread_join(t[k], NULL);
+    return 0;
+}
+
+/* Items long enough for the run to pass the page's two-second
+ * rewrite interval, so that a rewrite meets threads finishing items. */
+static int nap_step(bmp_item *item, void **data, void *arg)
+{
+    (void)item;
+    (void)data;
+    (void)arg;
+    struct timespec ts = {0, 60 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    return BMP_CONTINUE;
+}
+
+static void report_keyword_with_threads(void **state)
+{
+    const char *dir = *state;
+    enum { N = 160 };
+    json_t *names = tu_numbered_files(dir, "t_%d.dat", N);
+    char *out = tu_join(dir, "tout");
+    char *page_path = tu_join(dir, "threads.html");
+    bmp_pipe *pipe = tu_times_ten_pipe();
+    assert_int_equal(bmp_pipe_add_pre(pipe, nap_step, NULL, "nap"), 0);
+    bmp_executor ex = {.version = BMP_EXECUTOR_VERSION, .run = threads_run};
+    assert_int_equal(bmp_pipe_set_executor(pipe, &ex), 0);
+    json_t *kw = json_pack("{s:s, s:b, s:s}", "outdir", out, "create_outdir",
+                           1, "report", page_path);
+    bmp_pout *pout = NULL;
+    bmp_error err = {0};
+    assert_int_equal(bmp_pipeline(pipe, names, kw, NULL, NULL, &pout, &err),
+                     0);
+    char *page = tu_read_file(page_path, NULL);
+    assert_non_null(page);
+    assert_int_equal(count_of(page, "<rect class=\"bar ") + aggregated(page),
+                     N);
+    free(page);
     bmp_pout_free(pout);
     json_decref(kw);
     json_decref(names);
@@ -256,6 +334,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         DIR_TEST(report_keyword_on_a_real_run),
+        DIR_TEST(report_keyword_with_threads),
         cmocka_unit_test(report_live_page_draws_final_items),
         DIR_TEST(report_escapes_names_and_errors),
         DIR_TEST(report_aggregates_thin_bars),
