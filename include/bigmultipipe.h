@@ -888,7 +888,9 @@ typedef struct bmp_item_result {
  *  object on one line (the pout and the journal hold it as it is), an
  *  item of the run's shard (the `shard` keyword) not finished already.
  *  Then, as for every executor, the journal records the item and the
- *  progress callback hears of it.  Strings are copied.  Thread-safe for
+ *  progress callback hears of it.  The item's start (pout stats key
+ *  `start`, for the report page) is taken as now less its wall_s.
+ *  Strings are copied.  Thread-safe for
  *  distinct indices (the progress callback may then be called from those
  *  threads).
  *  @return 0; BMP_EINVAL with `err` saying which check failed (the item is

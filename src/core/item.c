@@ -205,6 +205,12 @@ static pthread_mutex_t user_final_lock = PTHREAD_MUTEX_INITIALIZER;
  * counted once. */
 static void user_item_final(bmp__run *run, size_t index, bmp__result *r)
 {
+    /* A result made elsewhere without its start (bmp_run_set_result()
+     * has no field for it) ended about now, as far as the run knows: so
+     * the report's timeline shows it. */
+    if (r->stats.start <= 0)
+        r->stats.start = bmp__epoch_now() -
+                         (r->stats.wall_s > 0 ? r->stats.wall_s : 0);
     pthread_mutex_lock(&user_final_lock);
     bmp__result *slot = &run->results[index];
     int first = slot->status == BMP_ITEM_NOT_RUN;

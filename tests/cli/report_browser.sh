@@ -29,7 +29,7 @@ PYEOF
 
 mkdir in tmp
 export TMPDIR=$WORK/tmp FAKE_SLOW_S=0.2
-for n in a.SLOW b.SLOW c.SLOW d.FAIL e.SLOW f.REJECT g.SLOW 'h<script>x.SLOW'; do
+for n in a.SLOW b.SLOW c.SLOW d.FAIL.SLOW e.SLOW f.REJECT.SLOW g.SLOW 'h<script>x.SLOW'; do
     printf 'data %s\n' "$n" > "in/$n.txt"
 done
 "$BMP" run -q -j 2 --reject-code 3 --process_size 10000000 --outdir out \

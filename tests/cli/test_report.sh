@@ -18,14 +18,16 @@ PYEOF
 
 mkdir in tmp
 export TMPDIR=$WORK/tmp FAKE_SLOW_S=0.3
-for n in a.SLOW b.SLOW c.FAIL d.CRASH e.HANG f.FLAKY g.REJECT h.SLOW; do
+# Every item but the hung one sleeps first, so that each bar is wider
+# than a pixel, however loaded the machine.
+for n in a.SLOW b.SLOW c.FAIL.SLOW d.CRASH.SLOW e.HANG f.FLAKY.SLOW g.REJECT.SLOW h.SLOW; do
     printf 'data %s\n' "$n" > "in/$n.txt"
 done
 # Hostile names: markup, quotes, a byte that is not UTF-8, a newline.
 hostile1='in/<script>alert(1)<img src=x onerror=alert(2)>.SLOW.txt'
-hostile2="in/q\"u'o&te.FAIL.txt"
+hostile2="in/q\"u'o&te.FAIL.SLOW.txt"
 hostile3=$(printf 'in/caf\xe9.SLOW.txt')
-hostile4=$(printf 'in/new\nline.txt')
+hostile4=$(printf 'in/new\nline.SLOW.txt')
 for h in "$hostile1" "$hostile2" "$hostile3" "$hostile4"; do printf 'x\n' > "$h"; done
 
 "$BMP" run -q -j 2 --reject-code 3 --timeout 1.5 --retries 1 \
@@ -53,7 +55,7 @@ check_eq "retried items are outlined" \
     "$(pout pout.jsonl 'sorted(i for i, r in enumerate(rows) if r["stats"]["attempts"] > 1)')" \
     "$(q page.html 'sorted(int(i) for i, c in p["bar_classes"].items() if "retried" in c)')"
 check_eq "the failures (a command that dies is a failed item) and the time-out" "failed failed timed_out" \
-    "$(pout pout.jsonl '" ".join(r["status"] for r in rows if r["in_name"][3:] in ("c.FAIL.txt", "d.CRASH.txt", "e.HANG.txt"))')"
+    "$(pout pout.jsonl '" ".join(r["status"] for r in rows if r["in_name"][3:] in ("c.FAIL.SLOW.txt", "d.CRASH.SLOW.txt", "e.HANG.txt"))')"
 check_eq "every failure in the table, with its error" \
     "$(pout pout.jsonl 'sorted([i, r["status"], r["error"]] for i, r in enumerate(rows) if r["status"] in ("failed", "crashed", "timed_out"))')" \
     "$(q page.html 'sorted([r[0], r[3], r[4]] for r in p["rows"] if r[1] == "failure")')"
@@ -62,11 +64,11 @@ check_eq "one script, the page's own" 1 "$(q page.html 'p["scripts"]')"
 check "a name with markup reads as text" \
     test "$(q page.html '"<script>alert(1)<img src=x onerror=alert(2)>.SLOW.txt" in p["text"]')" = True
 check "quotes and & read as text" \
-    test "$(q page.html "\"q\\\"u'o&te.FAIL.txt\" in p[\"text\"]")" = True
+    test "$(q page.html "\"q\\\"u'o&te.FAIL.SLOW.txt\" in p[\"text\"]")" = True
 check "a byte that is not UTF-8 shows as \\xe9" \
     test "$(q page.html '"caf\\xe9.SLOW.txt" in p["text"]')" = True
 check "a newline in a name shows as \\x0a" \
-    test "$(q page.html '"new\\x0aline.txt" in p["text"]')" = True
+    test "$(q page.html '"new\\x0aline.SLOW.txt" in p["text"]')" = True
 check "the page is valid UTF-8" "$PY" -c 'open("page.html", encoding="utf-8").read()'
 check "no markup from a name in the raw page" \
     test "$(grep -c '<script>alert\|<img' page.html)" = 0
@@ -90,11 +92,11 @@ check_eq "report from the journal: one bar per item" "$items" "$(q journal.html 
 # drawn where and when they ran the first time.
 rm -f in/*.flaky
 "$BMP" run -q -j 2 --reject-code 3 --outdir out2 --create_outdir \
-    --journal j2.jsonl -o p1.jsonl -- "$FAKE" {in} {out} ::: in/a.SLOW.txt in/b.SLOW.txt in/f.FLAKY.txt in/h.SLOW.txt
+    --journal j2.jsonl -o p1.jsonl -- "$FAKE" {in} {out} ::: in/a.SLOW.txt in/b.SLOW.txt in/f.FLAKY.SLOW.txt in/h.SLOW.txt
 check_eq "first run: the flaky item fails" 1 $?
 "$BMP" run -q -j 2 --reject-code 3 --outdir out2 --create_outdir --resume \
     --journal j2.jsonl --report resumed.html -o p2.jsonl \
-    -- "$FAKE" {in} {out} ::: in/a.SLOW.txt in/b.SLOW.txt in/f.FLAKY.txt in/h.SLOW.txt
+    -- "$FAKE" {in} {out} ::: in/a.SLOW.txt in/b.SLOW.txt in/f.FLAKY.SLOW.txt in/h.SLOW.txt
 check_eq "resumed run: exit 0" 0 $?
 page resumed.html
 check_eq "resumed run's page: every item, the resumed ones too" "[0, 1, 2, 3]" \

@@ -63,11 +63,15 @@ static int value_of(void *data)
     return atoi(text);
 }
 
-/* Item 2's worker dies; item 3 fails. */
+/* Item 2's worker dies; item 3 fails.  Each item first sleeps, so that
+ * every bar is wider than a pixel of the run's span and none joins an
+ * aggregate, however loaded the machine. */
 static int fault_step(bmp_item *item, void **data, void *arg)
 {
     (void)item;
     (void)arg;
+    struct timespec ts = {0, 40 * 1000 * 1000};
+    nanosleep(&ts, NULL);
     int v = value_of(*data);
     if (v == 2)
         raise(SIGKILL);
