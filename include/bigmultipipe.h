@@ -854,9 +854,19 @@ typedef struct bmp_item_stats {
      * pout (bmp_pout_stats) or copied (bmp_run_set_result). */
     int rank;
     const char *host;
+    /* Version 3: what the report page draws (pout keys "start", "worker"
+     * and "budget" of "stats"; doc/report.md).  start: when the item's
+     * last attempt started, in seconds since the Unix epoch, 0 unknown;
+     * worker: the slot of the pool that ran it, -1 unknown; budget: that
+     * pool's memory budget in bytes, -1 none.  bmp_run_set_result()
+     * reads worker and budget only with a start (> 0), so that a
+     * structure zeroed but for its version gives none of the three. */
+    double start;
+    int worker;
+    int64_t budget;
 } bmp_item_stats;
 
-#define BMP_ITEM_STATS_VERSION 2u
+#define BMP_ITEM_STATS_VERSION 3u
 
 /* ====================================================================== */
 /*  Results computed elsewhere                                            */
@@ -888,11 +898,11 @@ typedef struct bmp_item_result {
  *  object on one line (the pout and the journal hold it as it is), an
  *  item of the run's shard (the `shard` keyword) not finished already.
  *  Then, as for every executor, the journal records the item and the
- *  progress callback hears of it.  The item's start (pout stats key
- *  `start`, for the report page) is taken as now less its wall_s.
- *  Strings are copied.  Thread-safe for
- *  distinct indices (the progress callback may then be called from those
- *  threads).
+ *  progress callback hears of it.  Without a start in `stats` (version
+ *  3), the item's start (pout stats key `start`, for the report page)
+ *  is taken as now less its wall_s.  Strings are copied.  Thread-safe
+ *  for distinct indices (the progress callback may then be called from
+ *  those threads).
  *  @return 0; BMP_EINVAL with `err` saying which check failed (the item is
  *          left as it was); -ENOMEM. */
 BMP_API int bmp_run_set_result(bmp_run *run, size_t index,

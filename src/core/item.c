@@ -331,6 +331,11 @@ int bmp_run_set_result(bmp_run *run, size_t index,
         r.stats.start_rss = s->start_rss;
         r.stats.estimate = s->estimate;
         r.stats.over_estimate = s->over_estimate != 0;
+        if (s->version >= 3 && s->start > 0 && s->start < 1e11) {
+            r.stats.start = s->start;
+            r.stats.worker = s->worker >= 0 ? s->worker : -1;
+            r.stats.budget = s->budget > 0 ? s->budget : -1;
+        }
         if (s->version >= 2 && s->host && s->rank >= 0) {
             r.stats.rank = s->rank;
             if (!(r.stats.host = strdup(s->host)))

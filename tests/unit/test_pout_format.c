@@ -755,14 +755,27 @@ static void pout_format_start_worker_budget(void **state)
     assert_true(p->entries[1].r.stats.start == 0);
     assert_int_equal(p->entries[1].r.stats.worker, -1);
     assert_int_equal(p->entries[1].r.stats.budget, -1);
+    /* In C: version 3 of bmp_item_stats; version 2 leaves them alone. */
+    bmp_item_stats st = {.version = 3};
+    assert_int_equal(bmp_pout_stats(p, 0, &st), 0);
+    assert_true(st.start == 1764878101.250031);
+    assert_int_equal(st.worker, 3);
+    assert_int_equal(st.budget, 1073741824);
+    assert_int_equal(bmp_pout_stats(p, 1, &st), 0);
+    assert_true(st.start == 0);
+    assert_int_equal(st.worker, -1);
+    assert_int_equal(st.budget, -1);
+    st = (bmp_item_stats){.version = 2, .worker = 7};
+    assert_int_equal(bmp_pout_stats(p, 0, &st), 0);
+    assert_int_equal(st.worker, 7);
     assert_int_equal(bmp_pout_write(p, copy, &err), 0);
     char *back = tu_read_file(copy, NULL);
     assert_string_equal(back, text);
     free(back);
     json_t *e0 = bmp_pout_entry_json(p, 0);
-    json_t *st = json_object_get(e0, "stats");
-    assert_int_equal(json_integer_value(json_object_get(st, "worker")), 3);
-    assert_int_equal(json_integer_value(json_object_get(st, "budget")),
+    json_t *js = json_object_get(e0, "stats");
+    assert_int_equal(json_integer_value(json_object_get(js, "worker")), 3);
+    assert_int_equal(json_integer_value(json_object_get(js, "budget")),
                      1073741824);
     json_decref(e0);
     bmp_pout_free(p);

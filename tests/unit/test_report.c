@@ -200,6 +200,75 @@ static void report_keyword_with_threads(void **state)
     free(page_path);
 }
 
+/* A user executor that computes nothing and sets each item's result
+ * with bmp_run_set_result(): with a start (stats version 3) the item is
+ * drawn where and when it says; without one, as ending when it was
+ * set. */
+static int set_results_run(bmp_run *run, int workers, void *arg,
+                           bmp_error *err)
+{
+    (void)workers;
+    (void)arg;
+    for (size_t i = 0; i < bmp_run_count(run); i++) {
+        bmp_item_stats st = {.version = BMP_ITEM_STATS_VERSION,
+                             .attempts = 1,
+                             .wall_s = 2.0,
+                             .peak_rss = -1,
+                             .start_rss = -1,
+                             .estimate = -1,
+                             .rank = -1};
+        if (i == 0) {
+            st.start = 1764878100.0;
+            st.worker = 5;
+            st.budget = 1 << 30;
+        }
+        bmp_item_result r = {.version = BMP_ITEM_RESULT_VERSION,
+                             .status = BMP_ITEM_NO_OUTPUT,
+                             .stats = &st};
+        int rc = bmp_run_set_result(run, i, &r, err);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static void report_results_set_from_elsewhere(void **state)
+{
+    const char *dir = *state;
+    json_t *names = json_pack("[s,s]", "x/a", "x/b");
+    char *page_path = tu_join(dir, "set.html");
+    bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
+    bmp_executor ex = {.version = BMP_EXECUTOR_VERSION,
+                       .run = set_results_run};
+    assert_int_equal(bmp_pipe_set_executor(pipe, &ex), 0);
+    json_t *kw = json_pack("{s:s}", "report", page_path);
+    bmp_pout *pout = NULL;
+    bmp_error err = {0};
+    assert_int_equal(bmp_pipeline(pipe, names, kw, NULL, NULL, &pout, &err),
+                     0);
+    bmp_item_stats st = {.version = 3};
+    assert_int_equal(bmp_pout_stats(pout, 0, &st), 0);
+    assert_true(st.start == 1764878100.0);
+    assert_int_equal(st.worker, 5);
+    assert_int_equal(st.budget, 1 << 30);
+    st = (bmp_item_stats){.version = 3};
+    assert_int_equal(bmp_pout_stats(pout, 1, &st), 0);
+    assert_true(st.start > 1764878100.0);
+    assert_int_equal(st.worker, -1);
+    assert_int_equal(st.budget, -1);
+    char *page = tu_read_file(page_path, NULL);
+    assert_int_equal(count_of(page, "<rect class=\"bar ") + aggregated(page),
+                     2);
+    assert_non_null(strstr(page, ">worker 5</text>"));
+    assert_non_null(strstr(page, "id=\"budget-line\""));
+    free(page);
+    bmp_pout_free(pout);
+    json_decref(kw);
+    json_decref(names);
+    bmp_pipe_free(pipe);
+    free(page_path);
+}
+
 /* A page of a run going on draws the final items only and counts the
  * others as not finished. */
 static void report_live_page_draws_final_items(void **state)
@@ -339,6 +408,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         DIR_TEST(report_keyword_on_a_real_run),
         DIR_TEST(report_keyword_with_threads),
+        DIR_TEST(report_results_set_from_elsewhere),
         cmocka_unit_test(report_live_page_draws_final_items),
         DIR_TEST(report_escapes_names_and_errors),
         DIR_TEST(report_aggregates_thin_bars),
