@@ -59,6 +59,16 @@ dom broken.html broken_dom.html
 check "a script error is caught and shown" \
     test "$(q broken.json 'p["check"].get("data-error") is not None and p["check"].get("data-ok") is None')" = True
 
+# The table sorts by a column on a click: wall time, then down again.
+sed 's|</body>|<script>var th=document.querySelectorAll("#item-table th")[4];th.click();var a=[].map.call(document.querySelectorAll("#item-table tbody tr"),function(r){return r.cells[4].textContent;}).join(" ");th.click();var b=[].map.call(document.querySelectorAll("#item-table tbody tr"),function(r){return r.cells[4].textContent;}).join(" ");document.body.setAttribute("data-up",a);document.body.setAttribute("data-down",b);</script>&|' \
+    page.html > sorted.html
+dom sorted.html sorted_dom.html
+up=$(grep -o 'data-up="[^"]*"' sorted_dom.html | sed 's/data-up="//; s/"$//')
+down=$(grep -o 'data-down="[^"]*"' sorted_dom.html | sed 's/data-down="//; s/"$//')
+check "the table holds rows to sort" test -n "$up"
+check_eq "a click on wall s sorts the rows up" "$(printf '%s\n' $up | sort -g | tr '\n' ' ' | sed 's/ $//')" "$up"
+check_eq "a second click sorts them down" "$(printf '%s\n' $up | sort -gr | tr '\n' ' ' | sed 's/ $//')" "$down"
+
 # 100,000 items: the browser loads the aggregated page without an error.
 "$PY" - <<'PYEOF'
 import json
