@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -136,12 +137,14 @@ static void put_mib(FILE *out, int64_t bytes)
         fprintf(out, "%.1f MiB", mib(bytes));
 }
 
+/* A moment as local date and time; one beyond any calendar (an end
+ * made of a huge run time) as its seconds. */
 static void put_time_of_day(FILE *out, double epoch)
 {
-    time_t t = (time_t)epoch;
     struct tm tm;
     char text[40];
-    if (localtime_r(&t, &tm) &&
+    time_t t = epoch > 0 && epoch < 1e11 ? (time_t)epoch : 0;
+    if (t > 0 && localtime_r(&t, &tm) &&
         strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &tm) > 0)
         fputs(text, out);
     else
@@ -187,6 +190,13 @@ static void put_item_title(FILE *out, const shown *it)
 
 /* ---- gathering -------------------------------------------------------- */
 
+/* When an item ended; a negative run time (a file edited by hand) is
+ * none. */
+static double end_of(const bmp__stats *s)
+{
+    return s->start + (s->wall_s > 0 ? s->wall_s : 0);
+}
+
 static int is_final(const bmp__report_source *src, size_t i)
 {
     return !src->final || __atomic_load_n(&src->final[i], __ATOMIC_ACQUIRE);
@@ -207,6 +217,11 @@ static int by_row_then_start(const void *a, const void *b, void *arg)
     return x->index < y->index ? -1 : x->index > y->index;
 }
 
+static int64_t sum_saturated(int64_t a, int64_t b)
+{
+    return a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
 /* The largest budget each rank's items carry, summed over the ranks:
  * under MPI each rank's pool has its own. */
 static int64_t run_budget(const report *rp)
@@ -217,7 +232,7 @@ static int64_t run_budget(const report *rp)
         const bmp__stats *s = &rp->items[rp->ran[k]].r->stats;
         if (s->rank != rank) {
             if (rank_max >= 0)
-                total = (total < 0 ? 0 : total) + rank_max;
+                total = sum_saturated(total < 0 ? 0 : total, rank_max);
             rank = s->rank;
             rank_max = -1;
         }
@@ -225,7 +240,7 @@ static int64_t run_budget(const report *rp)
             rank_max = s->budget;
     }
     if (rank_max >= 0)
-        total = (total < 0 ? 0 : total) + rank_max;
+        total = sum_saturated(total < 0 ? 0 : total, rank_max);
     return total;
 }
 
@@ -260,7 +275,7 @@ static int gather(report *rp)
         rp->retried += s->attempts > 1;
         if (s->start > 0 && it->r->status != BMP_ITEM_NOT_RUN) {
             rp->ran[rp->nran++] = i;
-            double end = s->start + (s->wall_s > 0 ? s->wall_s : 0);
+            double end = end_of(s);
             if (s->start < rp->t0)
                 rp->t0 = s->start;
             if (end > rp->t1)
@@ -430,7 +445,7 @@ static void put_thin(report *rp, size_t from, size_t to, int x, double y,
     for (size_t k = from; k < to; k++) {
         const bmp__result *r = rp->items[rp->ran[k]].r;
         bad += bmp__status_is_failure(r->status);
-        double e = r->stats.start + r->stats.wall_s;
+        double e = end_of(&r->stats);
         if (e > end)
             end = e;
     }
@@ -472,7 +487,7 @@ static void put_timeline(report *rp)
             const shown *it = &rp->items[rp->ran[k]];
             const bmp__stats *s = &it->r->stats;
             double x0 = time_x(rp, s->start);
-            double x1 = time_x(rp, s->start + s->wall_s);
+            double x1 = time_x(rp, end_of(s));
             if (x1 - x0 >= 1) {
                 fprintf(out,
                         "<rect class=\"bar s-%s%s\" data-i=\"%zu\" "
@@ -492,8 +507,7 @@ static void put_timeline(report *rp)
             while (end < rp->nran && rp->items[rp->ran[end]].row == row) {
                 const bmp__stats *t = &rp->items[rp->ran[end]].r->stats;
                 double a = time_x(rp, t->start);
-                if ((int)floor(a) != col ||
-                    time_x(rp, t->start + t->wall_s) - a >= 1)
+                if ((int)floor(a) != col || time_x(rp, end_of(t)) - a >= 1)
                     break;
                 end++;
             }
@@ -520,7 +534,7 @@ static void put_timeline(report *rp)
 
 typedef struct mem_event {
     double t;
-    int64_t delta;
+    double delta; /* bytes: sums of hostile figures must not overflow */
 } mem_event;
 
 static int by_time(const void *a, const void *b)
@@ -536,7 +550,7 @@ static int put_memory(report *rp)
 {
     FILE *out = rp->out;
     mem_event *ev = malloc((2 * rp->nran + 1) * sizeof *ev);
-    int64_t *col = malloc(PLOT_W * sizeof *col);
+    double *col = malloc(PLOT_W * sizeof *col);
     if (!ev || !col) {
         free(ev);
         free(col);
@@ -547,12 +561,12 @@ static int put_memory(report *rp)
         const bmp__stats *s = &rp->items[rp->ran[k]].r->stats;
         if (s->peak_rss < 0)
             continue;
-        ev[n++] = (mem_event){s->start, s->peak_rss};
-        ev[n++] = (mem_event){s->start + s->wall_s, -s->peak_rss};
+        ev[n++] = (mem_event){s->start, (double)s->peak_rss};
+        ev[n++] = (mem_event){end_of(s), -(double)s->peak_rss};
     }
     qsort(ev, n, sizeof *ev, by_time);
     /* The highest sum in each pixel column. */
-    int64_t level = 0, top = 0;
+    double level = 0, top = 0;
     size_t e = 0;
     for (int c = 0; c < PLOT_W; c++) {
         col[c] = level;
@@ -564,7 +578,7 @@ static int put_memory(report *rp)
         if (col[c] > top)
             top = col[c];
     }
-    int64_t scale = top > rp->budget ? top : rp->budget;
+    double scale = top > (double)rp->budget ? top : (double)rp->budget;
     if (scale <= 0)
         scale = 1;
     double h = MEM_H;
@@ -581,19 +595,18 @@ static int put_memory(report *rp)
     if (n) {
         fprintf(out, "<path class=\"mem\" d=\"M%d %.1f", LABEL_W, h);
         for (int c = 0; c < PLOT_W; c++) {
-            double y = h - (double)col[c] / (double)scale * (h - 10);
+            double y = h - col[c] / scale * (h - 10);
             fprintf(out, "L%d %.1fL%d %.1f", LABEL_W + c, y, LABEL_W + c + 1,
                     y);
         }
         fprintf(out, "L%d %.1fZ\"><title>peak of the running items: ",
                 LABEL_W + PLOT_W, h);
-        put_mib(out, top);
-        fputs("</title></path>", out);
+        fprintf(out, "%.1f MiB</title></path>", top / BMP__MIB_F);
     }
-    fprintf(out, "<text x=\"4\" y=\"14\">%.0f MiB</text>", mib(scale));
+    fprintf(out, "<text x=\"4\" y=\"14\">%.0f MiB</text>", scale / BMP__MIB_F);
     fprintf(out, "<text x=\"4\" y=\"%.1f\">0</text>", h);
     if (rp->budget >= 0) {
-        double y = h - (double)rp->budget / (double)scale * (h - 10);
+        double y = h - (double)rp->budget / scale * (h - 10);
         fprintf(out,
                 "<line id=\"budget-line\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" "
                 "y2=\"%.1f\"><title>memory budget ",
@@ -632,7 +645,8 @@ static int64_t growth_of(const bmp__stats *s)
 static int too_high(const bmp__stats *s)
 {
     int64_t g = growth_of(s);
-    return s->estimate >= 0 && g >= 0 && s->estimate > 2 * g + 4 * BMP__MIB;
+    return s->estimate >= 0 && g >= 0 &&
+           (double)s->estimate > 2.0 * (double)g + 4.0 * BMP__MIB_F;
 }
 
 /* Names the worst NAMED items of one kind, the largest `key` first. */

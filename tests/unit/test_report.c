@@ -372,6 +372,43 @@ static void report_aggregates_thin_bars(void **state)
     free(page_path);
 }
 
+/* Figures at the ends of their types (a pout edited by hand, or
+ * garbage): the page is still drawn, every item counted, and nothing
+ * overflows (the sanitizer builds run this). */
+static void report_survives_extreme_figures(void **state)
+{
+    const char *dir = *state;
+    char *path = tu_join(dir, "extreme.jsonl");
+    char *page_path = tu_join(dir, "extreme.html");
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    for (int i = 0; i < 6; i++)
+        fprintf(f,
+                "{\"in_name\": \"%d\", \"outname\": null, \"meta\": {}, "
+                "\"status\": \"no_output\", \"error\": null, \"stats\": "
+                "{\"wall_s\":%s,\"start\":%s,\"worker\":%d,"
+                "\"attempts\":2147483647,\"peak_rss\":9223372036854775807,"
+                "\"start_rss\":0,\"estimate\":9223372036854775807,"
+                "\"budget\":9223372036854775807,\"rank\":%d,"
+                "\"host\":\"h\"}}\n",
+                i,
+                i == 0   ? "-5"
+                : i == 1 ? "1e300"
+                         : "0.5",
+                i == 2 ? "1e12" : "1764878100.5", i, i % 3);
+    fclose(f);
+    bmp_error err = {0};
+    assert_int_equal(bmp_report_html_file(path, page_path, &err), 0);
+    char *page = tu_read_file(page_path, NULL);
+    assert_non_null(page);
+    /* Item 2's start is out of range: unknown, so off the timeline. */
+    assert_int_equal(count_of(page, "<rect class=\"bar ") + aggregated(page),
+                     5);
+    free(page);
+    free(path);
+    free(page_path);
+}
+
 /* A journal's broken line is named, and no page is written. */
 static void report_refuses_a_broken_journal(void **state)
 {
@@ -413,6 +450,7 @@ int main(void)
         DIR_TEST(report_escapes_names_and_errors),
         DIR_TEST(report_aggregates_thin_bars),
         DIR_TEST(report_refuses_a_broken_journal),
+        DIR_TEST(report_survives_extreme_figures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
