@@ -1017,7 +1017,8 @@ BMP_API int bmp_pout_report_html(const bmp_pout *pout, const char *path,
  *  @return 0, or a negative error with `err` filled and `err->source`
  *  naming the file at fault: `in_path` when it cannot be read or is
  *  neither a pout nor a journal (-errno, BMP_EPOUT with the line), else
- *  `page_path` (-errno of the write); -ENOMEM; BMP_EINVAL for NULL. */
+ *  `page_path` (-errno of the write; BMP_EINVAL when it is `in_path`'s
+ *  file, which is left as it was); -ENOMEM; BMP_EINVAL for NULL. */
 BMP_API int bmp_report_html_file(const char *in_path, const char *page_path,
                                  bmp_error *err);
 /*! bmp_pout_entry_json() : entry `i` as the JSON object of the file

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* The journal's entries by index, into `entries` (count from its run
  * record), `final` marking those it holds.  @return 0, or a negative
@@ -92,6 +93,15 @@ int bmp_report_html_file(const char *in_path, const char *page_path,
         int rc = -errno;
         return bmp_error_set(err, rc, "report", in_path, "cannot open %s: %s",
                              in_path, bmp_strerror(rc));
+    }
+    /* The page over its own pout would lose the pout. */
+    struct stat in, page;
+    if (fstat(fileno(f), &in) == 0 && stat(page_path, &page) == 0 &&
+        in.st_dev == page.st_dev && in.st_ino == page.st_ino) {
+        fclose(f);
+        return bmp_error_set(err, BMP_EINVAL, "report", page_path,
+                             "the page %s is the file it is drawn from",
+                             page_path);
     }
     char head[16] = "";
     size_t got = fread(head, 1, sizeof head - 1, f);

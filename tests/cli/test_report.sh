@@ -146,6 +146,10 @@ check "not a pout: the line is named" grep -q 'line 1' err.txt
 check "nothing written for bad input" test ! -e bad.html
 "$BMP" report pout.jsonl -o nodir/page.html 2> err.txt
 check_eq "a page in a missing folder: exit 1" 1 $?
+cp pout.jsonl same.jsonl
+"$BMP" report same.jsonl -o ./same.jsonl 2> err.txt
+check_eq "the page over its own pout: refused, exit 1" 1 $?
+check "the page over its own pout: the pout kept" cmp -s pout.jsonl same.jsonl
 "$BMP" report 2> err.txt
 check_eq "no file: exit 2" 2 $?
 "$BMP" report a.jsonl b.jsonl 2> err.txt
