@@ -495,9 +495,9 @@ typedef struct bmp_own_file {
  *    an item whose output is another item's input, whatever `overwrite`
  *    says (an output that is the item's own input is left to that item,
  *    which fails alone);
- *  - a file of the run's own -- the `journal` and `write_pout` keywords
- *    of `kw`, and the `nown` entries of `own` -- that is an input, an
- *    output, or another of the run's own files.
+ *  - a file of the run's own -- the `journal`, `write_pout` and `report`
+ *    keywords of `kw`, and the `nown` entries of `own` -- that is an
+ *    input, an output, or another of the run's own files.
  *  Paths are compared as the files they name: device and inode where the
  *  file exists, else its directory's device and inode and its base name,
  *  so "a", "./a", a symbolic link (to the file or to its directory) and
@@ -554,6 +554,9 @@ BMP_API int bmp_check_paths(const json_t *in_names, const json_t *kw,
  *   retries         count       re-run failed, crashed, timed-out items
  *   worker_max_items count      replace a worker after that many items
  *   journal         string      append each finished item (JSON Lines)
+ *   report          string      the run's report page (HTML), rewritten
+ *                               every few seconds and at the end
+ *                               (doc/report.md)
  *   resume          bool        skip items the journal has as finished
  *                               with their output present; implies
  *                               overwrite unless overwrite is given
@@ -634,7 +637,8 @@ typedef struct bmp_pout bmp_pout;
  *          BMP_EINTERRUPTED, or a failed journal write (-errno), or
  *          BMP_EINVAL for keywords nobody read (unknown_keywords
  *          "error"), with *pout still set: the items not finished are
- *          BMP_ITEM_NOT_RUN;
+ *          BMP_ITEM_NOT_RUN; a failed write of the `report` page at the
+ *          end (-errno), with *pout complete;
  *          BMP_ENOWORKER (no worker process could be started) with *pout
  *          still set: the items not finished are BMP_ITEM_FAILED with
  *          the reason;
@@ -922,9 +926,19 @@ typedef struct bmp_item_stats {
      * pout (bmp_pout_stats) or copied (bmp_run_set_result). */
     int rank;
     const char *host;
+    /* Version 3: what the report page draws (pout keys "start", "worker"
+     * and "budget" of "stats"; doc/report.md).  start: when the item's
+     * last attempt started, in seconds since the Unix epoch, 0 unknown;
+     * worker: the slot of the pool that ran it, -1 unknown; budget: that
+     * pool's memory budget in bytes, -1 none.  bmp_run_set_result()
+     * reads worker and budget only with a start (> 0), so that a
+     * structure zeroed but for its version gives none of the three. */
+    double start;
+    int worker;
+    int64_t budget;
 } bmp_item_stats;
 
-#define BMP_ITEM_STATS_VERSION 2u
+#define BMP_ITEM_STATS_VERSION 3u
 
 /* ====================================================================== */
 /*  Results computed elsewhere                                            */
@@ -956,9 +970,11 @@ typedef struct bmp_item_result {
  *  object on one line (the pout and the journal hold it as it is), an
  *  item of the run's shard (the `shard` keyword) not finished already.
  *  Then, as for every executor, the journal records the item and the
- *  progress callback hears of it.  Strings are copied.  Thread-safe for
- *  distinct indices (the progress callback may then be called from those
- *  threads).
+ *  progress callback hears of it.  Without a start in `stats` (version
+ *  3), the item's start (pout stats key `start`, for the report page)
+ *  is taken as now less its wall_s.  Strings are copied.  Thread-safe
+ *  for distinct indices (the progress callback may then be called from
+ *  those threads).
  *  @return 0; BMP_EINVAL with `err` saying which check failed (the item is
  *          left as it was); -ENOMEM. */
 BMP_API int bmp_run_set_result(bmp_run *run, size_t index,
@@ -1051,6 +1067,32 @@ BMP_API int bmp_pout_write_fp(const bmp_pout *pout, FILE *fp, bmp_error *err);
 /*! bmp_pout_read() : reads a file written by bmp_pout_write().
  *  @return 0 with *pout new, or a negative error (err filled). */
 BMP_API int bmp_pout_read(const char *path, bmp_pout **pout, bmp_error *err);
+/*! bmp_pout_report_html() : writes the report page of the pout to `path`
+ *  (doc/report.md): one self-contained HTML file (SVG, CSS and a little
+ *  script inline, nothing fetched) with a summary, a timeline of the
+ *  items on their workers, the memory of the running items against the
+ *  budget, estimates against use, and a table of the slowest items and
+ *  every failure.  `title` (may be NULL) heads the page.  Names and
+ *  messages are escaped; bytes that are not UTF-8 show as \xNN.
+ *  Written to a temporary name beside `path` and renamed over it.  The
+ *  pout is only read; threads as bmp_pout_write().
+ *  @return 0, or a negative error with `err` filled (BMP_EINVAL for a
+ *  NULL argument, -errno of the write, -ENOMEM). */
+BMP_API int bmp_pout_report_html(const bmp_pout *pout, const char *path,
+                                 const char *title, bmp_error *err);
+/*! bmp_report_html_file() : the report page of a pout file or a journal
+ *  (the `journal` keyword's file, told by its run record) to `page_path`,
+ *  as bmp_pout_report_html() draws it, headed by `in_path`.  From a
+ *  journal each item's last line counts (a resumed run appends a new
+ *  line for an item that failed before), and the items it has no line of
+ *  (a run going on, or cut short) count as not finished.
+ *  @return 0, or a negative error with `err` filled and `err->source`
+ *  naming the file at fault: `in_path` when it cannot be read or is
+ *  neither a pout nor a journal (-errno, BMP_EPOUT with the line), else
+ *  `page_path` (-errno of the write; BMP_EINVAL when it is `in_path`'s
+ *  file, which is left as it was); -ENOMEM; BMP_EINVAL for NULL. */
+BMP_API int bmp_report_html_file(const char *in_path, const char *page_path,
+                                 bmp_error *err);
 /*! bmp_pout_entry_json() : entry `i` as the JSON object of the file
  *  format.  @return new reference, NULL on ENOMEM. */
 BMP_API json_t *bmp_pout_entry_json(const bmp_pout *pout, size_t i);

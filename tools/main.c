@@ -1,7 +1,7 @@
 /*
  * main.c -- the bigmultipipe command: picks the subcommand.  Each
  * subcommand lives in its own file (cmd_run.c, cmd_plan.c, cmd_demo.c,
- * cmd_merge.c);
+ * cmd_merge.c, cmd_report.c);
  * options and help text in options.c.
  */
 #include "tool.h"
@@ -30,6 +30,8 @@ int main(int argc, char **argv)
         return cmd_demo(argc - 1, argv + 1);
     if (strcmp(sub, "merge") == 0)
         return cmd_merge(argc - 1, argv + 1);
+    if (strcmp(sub, "report") == 0)
+        return cmd_report(argc - 1, argv + 1);
     if (strcmp(sub, "--version") == 0 || strcmp(sub, "-V") == 0) {
         printf("bigmultipipe %s\n", bmp_version_string());
         return 0;
@@ -44,7 +46,8 @@ int main(int argc, char **argv)
         return 0;
     }
     fprintf(stderr,
-            "bigmultipipe: unknown command \"%s\" (run, plan, demo, merge; "
+            "bigmultipipe: unknown command \"%s\" (run, plan, demo, merge, "
+            "report; "
             "see bigmultipipe --help)\n",
             sub);
     return EXIT_USAGE;

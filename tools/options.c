@@ -44,6 +44,7 @@ enum opt_id {
     O_HALT,
     O_JOB_META,
     O_ADAPTIVE,
+    O_REPORT,
     O_HELP
 };
 
@@ -89,8 +90,6 @@ static const tool_option tool_options[] = {
      "print the command line of each item, one a line, words quoted as a "
      "shell would need them ({out} as its temporary's pattern, XXXXXX "
      "standing for the letters drawn when it runs), and run nothing"},
-    {O_OUTPUT, "output", 'o', "FILE", CMD_RUN | CMD_MERGE, G_OUTPUT,
-     "write the pout (JSON Lines) to FILE instead of standard output"},
     {O_JOB_META, "job-meta", 0, NULL, CMD_RUN, G_OUTPUT,
      "add GNU parallel's joblog to each item's meta, as \"job\": seq (the "
      "item's number, from 1), start (seconds since the epoch), runtime "
@@ -98,6 +97,13 @@ static const tool_option tool_options[] = {
      "signal that killed the command, or null), cpu_s and peak_rss (the "
      "command's own CPU seconds and peak resident bytes); a rejected item "
      "keeps meta {}"},
+    {O_OUTPUT, "output", 'o', "FILE", CMD_RUN | CMD_MERGE | CMD_REPORT,
+     G_OUTPUT,
+     "write the pout (JSON Lines) to FILE instead of standard output; for "
+     "report, the page (default report.html)"},
+    {O_REPORT, "report", 0, "FILE", CMD_RUN | CMD_DEMO, G_OUTPUT,
+     "write the run's report page (HTML: timeline, memory, failures) to "
+     "FILE, rewritten every few seconds during the run and at its end"},
     {O_JOBS, NULL, 'j', "N", RP | CMD_DEMO, G_SHARED,
      "the same as --num_processes N"},
     {O_EXPAND, "process_expand_factor", 0, "F", RP, G_RESOURCES,
@@ -147,8 +153,8 @@ static const tool_option tool_options[] = {
      "not from standard input; needs a command built with MPI)"},
     {O_QUIET, "quiet", 'q', NULL, CMD_RUN, G_GENERAL,
      "no progress line and no summary on standard error"},
-    {O_HELP, "help", 'h', NULL, RP | CMD_DEMO | CMD_MERGE, G_GENERAL,
-     "print this help and exit"},
+    {O_HELP, "help", 'h', NULL, RP | CMD_DEMO | CMD_MERGE | CMD_REPORT,
+     G_GENERAL, "print this help and exit"},
 };
 
 #define N_TOOL_OPTIONS (sizeof tool_options / sizeof *tool_options)
@@ -167,8 +173,9 @@ typedef struct pair {
 static const char *const synopsis[] = {
     "run [OPTIONS] -- COMMAND [ARGS...] [::: INPUTS...]",
     "plan [OPTIONS] [-- COMMAND...] [::: INPUTS...]",
-    "demo [-j N]",
+    "demo [-j N] [--report FILE]",
     "merge [-o FILE] POUT...",
+    "report [-o FILE] POUT_OR_JOURNAL",
     "--version | --help | --man",
 };
 
@@ -231,6 +238,15 @@ static const pair commands[] = {
      "stay not_run), or a pout could not be read for want of memory or an "
      "input/output error; 2 on a usage error, a pout that is missing or "
      "not a pout, or pouts that are not shards of one run."},
+    {"report",
+     "Writes the report page of a run from its pout or its journal "
+     "(run -o or --journal; a journal of a run going on shows the items "
+     "finished so far): one HTML file that needs no network, with a "
+     "summary, a timeline of the items on their workers, the memory of "
+     "the running items against the budget, estimates against use, and "
+     "the slowest items and every failure in a table that sorts by "
+     "column. Exit status 0, or 2 when the file cannot be read or is not "
+     "a pout, 1 when the page cannot be written."},
 };
 
 static const pair placeholders[] = {
@@ -464,10 +480,11 @@ static int parse_positive(const char *text, double *out)
 /* A subcommand's place in synopsis[] and commands[]. */
 static size_t command_index(unsigned command)
 {
-    return command == CMD_RUN    ? 0
-           : command == CMD_PLAN ? 1
-           : command == CMD_DEMO ? 2
-                                 : 3;
+    return command == CMD_RUN     ? 0
+           : command == CMD_PLAN  ? 1
+           : command == CMD_DEMO  ? 2
+           : command == CMD_MERGE ? 3
+                                  : 4;
 }
 
 /* A whole number from the environment variable `name`: 1, 0 when it is
@@ -634,6 +651,7 @@ static int apply(const tool_option *o, const char *value, tool_args *a,
     case O_RESUME: rc = bmp_kw_set_bool(a->kw, "resume", 1); break;
     case O_FORCE_RESUME: rc = bmp_kw_set_bool(a->kw, "force_resume", 1); break;
     case O_JOURNAL: rc = bmp_kw_set_str(a->kw, "journal", value); break;
+    case O_REPORT: rc = bmp_kw_set_str(a->kw, "report", value); break;
     case O_EXECUTOR:
         if (strcmp(value, "mpi") == 0) {
             a->mpi = 1;
@@ -746,7 +764,8 @@ static int separator(const char *arg)
 
 static const char *command_name(unsigned command)
 {
-    static const char *const names[] = {"run", "plan", "demo", "merge"};
+    static const char *const names[] = {"run", "plan", "demo", "merge",
+                                        "report"};
     return names[command_index(command)];
 }
 
@@ -906,8 +925,9 @@ int tool_args_parse(int argc, char **argv, unsigned command, tool_args *a,
             goto out;
         }
     }
-    if (command == CMD_MERGE && a->inputs) {
-        fail(msg, msgsize, "merge takes pout files, not :::");
+    if ((command == CMD_MERGE || command == CMD_REPORT) && a->inputs) {
+        fail(msg, msgsize,
+             "%s takes pout files, not :::", command_name(command));
         goto out;
     }
     if (command == CMD_DEMO && (a->ncommand || a->inputs)) {

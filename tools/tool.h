@@ -19,7 +19,13 @@ enum { EXIT_ALL_OK = 0, EXIT_SOME_FAILED = 1, EXIT_USAGE = 2 };
 /* ---- options.c: the option table, parsing, --help and --man ---------- */
 
 /* Subcommands, as bits of tool_option.commands. */
-enum { CMD_RUN = 1u, CMD_PLAN = 2u, CMD_DEMO = 4u, CMD_MERGE = 8u };
+enum {
+    CMD_RUN = 1u,
+    CMD_PLAN = 2u,
+    CMD_DEMO = 4u,
+    CMD_MERGE = 8u,
+    CMD_REPORT = 16u
+};
 
 /* --halt: when a run stops early (GNU parallel's meanings). */
 enum { HALT_NEVER = 0, HALT_NOW, HALT_SOON };
@@ -258,5 +264,6 @@ int cmd_run(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif

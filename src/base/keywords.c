@@ -28,8 +28,8 @@ const char *const bmp__library_keywords[] = {
     /* safety */
     "journal", "resume", "force_resume", "pipeline_id", "check_outnames",
     "handle_signals", "unknown_keywords",
-    /* metadata, cached runs */
-    "no_bmp_cleanup", "read_pout", "write_pout",
+    /* metadata, cached runs, the report page */
+    "no_bmp_cleanup", "read_pout", "write_pout", "report",
     /* file formats */
     "npy_mmap", "npy_native", "fits_hdu", "fits_checksum", NULL};
 

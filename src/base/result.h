@@ -37,6 +37,13 @@ typedef struct bmp__stats {
      * both keys or neither. */
     int rank;
     char *host;
+    /* For the report page (doc/report.md): when the item's last attempt
+     * started, in seconds since the Unix epoch (0: unknown); the worker
+     * slot of the pool that ran it, from 0 (-1: unknown); that pool's
+     * memory budget in bytes (-1: none or unknown). */
+    double start;
+    int worker;
+    int64_t budget;
 } bmp__stats;
 
 /* Every figure unknown. */
@@ -45,7 +52,9 @@ static inline void bmp__stats_init(bmp__stats *s)
     *s = (bmp__stats){.peak_rss = -1,
                       .start_rss = -1,
                       .estimate = -1,
-                      .rank = -1};
+                      .rank = -1,
+                      .worker = -1,
+                      .budget = -1};
 }
 
 typedef struct bmp__result {
@@ -101,6 +110,15 @@ const char *bmp__result_check(const bmp__result *r);
  * returns the object that is there: an object made lazily is then the
  * same for every thread that asks (the loser's copy is dropped). */
 json_t *bmp__install_once(json_t **slot, json_t *made);
+
+/* Seconds since the Unix epoch, for times read by people and by other
+ * machines (the start of an item, in the pout). */
+static inline double bmp__epoch_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
 
 /* Seconds of a monotonic clock. */
 static inline double bmp__now(void)

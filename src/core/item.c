@@ -140,6 +140,7 @@ void bmp__run_item(bmp__run *run, size_t index, bmp__result *out,
     memset(out, 0, sizeof *out);
     bmp__stats_init(&out->stats);
     double wall0 = bmp__now();
+    out->stats.start = bmp__epoch_now();
 
     bmp_item item = {.run = run, .index = index};
     item.in_name = json_array_get(run->items, index);
@@ -220,6 +221,12 @@ static pthread_mutex_t user_final_lock = PTHREAD_MUTEX_INITIALIZER;
  * counted once. */
 static void user_item_final(bmp__run *run, size_t index, bmp__result *r)
 {
+    /* A result made elsewhere without its start (bmp_run_set_result()
+     * has no field for it) ended about now, as far as the run knows: so
+     * the report's timeline shows it. */
+    if (r->stats.start <= 0)
+        r->stats.start = bmp__epoch_now() -
+                         (r->stats.wall_s > 0 ? r->stats.wall_s : 0);
     pthread_mutex_lock(&user_final_lock);
     bmp__result *slot = &run->results[index];
     int first = slot->status == BMP_ITEM_NOT_RUN;
@@ -340,6 +347,11 @@ int bmp_run_set_result(bmp_run *run, size_t index,
         r.stats.start_rss = s->start_rss;
         r.stats.estimate = s->estimate;
         r.stats.over_estimate = s->over_estimate != 0;
+        if (s->version >= 3 && s->start > 0 && s->start < 1e11) {
+            r.stats.start = s->start;
+            r.stats.worker = s->worker >= 0 ? s->worker : -1;
+            r.stats.budget = s->budget > 0 ? s->budget : -1;
+        }
         if (s->version >= 2 && s->host && s->rank >= 0) {
             r.stats.rank = s->rank;
             if (!(r.stats.host = strdup(s->host)))

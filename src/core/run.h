@@ -94,6 +94,9 @@ struct bmp_run {
      * the run: the journal, the progress callback.  An executor calls
      * them through bmp__item_final() and bmp__report_progress() and so
      * never names the layer above it. */
+    /* The `report` keyword's page, rewritten as the run goes
+     * (pipeline.c), or NULL. */
+    struct bmp__live_report *report;
     struct {
         void (*item_done)(bmp__run *run, size_t index);
         void (*progress)(bmp__run *run, size_t done, size_t failed,

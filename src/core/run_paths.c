@@ -495,13 +495,14 @@ int bmp__check_run_paths(const json_t *items, char *const *outs,
 {
     size_t count = json_array_size(items);
     /* The run's own files: its keywords' first, then the caller's. */
-    bmp_own_file *own = calloc(nextra + 2, sizeof *own);
+    bmp_own_file *own = calloc(nextra + 3, sizeof *own);
     if (!own)
         return bmp_error_set(err, -ENOMEM, "paths", NULL, "out of memory");
     size_t nown = 0;
     own[nown++] = (bmp_own_file){"journal", bmp_kw_str(kw, "journal", NULL)};
     own[nown++] = (bmp_own_file){"write_pout",
                                  bmp_kw_str(kw, "write_pout", NULL)};
+    own[nown++] = (bmp_own_file){"report", bmp_kw_str(kw, "report", NULL)};
     for (size_t i = 0; i < nextra; i++)
         own[nown++] = extra[i];
     int any_own = 0;

@@ -462,6 +462,24 @@ static void item_done(pool *p, size_t item, int failed)
         p->on_final(item, p->on_final_arg);
 }
 
+/* The worker slot that ran the item, for the report page. */
+static void note_slot(pool *p, const worker *w, bmp__result *r)
+{
+    r->stats.worker = (int)(w - p->workers);
+}
+
+/* An item whose worker died or was killed sent no figures: its start,
+ * run time and memory as the caller saw them (the pout's stats). */
+static void note_caller_view(pool *p, const worker *w, bmp__result *r)
+{
+    double ran = bmp__now() - w->started;
+    note_slot(p, w, r);
+    r->stats.start = bmp__epoch_now() - ran;
+    r->stats.wall_s = ran;
+    r->stats.start_rss = w->base_rss;
+    r->stats.peak_rss = w->base_rss >= 0 ? w->base_rss + w->max_growth : -1;
+}
+
 /* An item has a final or retryable result in run->results[item].
  * `growth`: its peak above its worker's start, -1 unknown. */
 static void finish(pool *p, size_t item, int memory_failure, int64_t growth)
@@ -472,6 +490,7 @@ static void finish(pool *p, size_t item, int memory_failure, int64_t growth)
     r->stats.estimate = est;
     r->stats.over_estimate = est >= 0 && growth >= 0 &&
                              growth > est + BMP__OVER_SLACK(est);
+    r->stats.budget = p->sched.cfg.budget;
     bmp__sched_outcome o = bmp__sched_finish(&p->sched, item, growth,
                                              memory_failure);
     if (o == BMP__SCHED_RETRY_MEMORY)
@@ -818,6 +837,7 @@ static void worker_lost(pool *p, worker *w, int why)
         bmp__result_fail(r, BMP_ITEM_CRASHED, why,
                          "bad message from the worker: %s", bmp_strerror(why));
     }
+    note_caller_view(p, w, r);
     finish(p, item, memory, w->max_growth);
 }
 
@@ -841,6 +861,7 @@ static void answered(pool *p, worker *w)
         p->item_s = p->item_s > 0
                         ? p->item_s + (r->stats.wall_s - p->item_s) / 8
                         : r->stats.wall_s + 1e-6;
+    note_slot(p, w, r);
     if (w->qlen > 0)
         head_starts(p, w, bmp__now());
     finish(p, item, r->status == BMP_ITEM_FAILED && r->code == -ENOMEM,
@@ -883,6 +904,7 @@ static void on_timeout(pool *p, worker *w)
     size_t item = end_worker(p, w, 1, NULL, NULL);
     bmp__result_fail(&p->run->results[item], BMP_ITEM_TIMED_OUT, BMP_ETIMEOUT,
                      "timed out after %g s", p->timeout);
+    note_caller_view(p, w, &p->run->results[item]);
     finish(p, item, 0, growth);
 }
 

@@ -9,6 +9,7 @@
 #include "interrupt.h"
 #include "journal.h"
 #include "keywords_internal.h"
+#include "report_html.h"
 #include "pout_internal.h"
 #include "run_paths.h"
 
@@ -77,10 +78,70 @@ static const bmp__executor *executor_find(const char *name)
     return NULL;
 }
 
-/* The run's outlet (run.h): progress to the pipe's callback. */
+/* The `report` keyword: the run's page (doc/report.md), drawn from the
+ * items finished so far, rewritten from the progress outlet at most
+ * every REPORT_EVERY_S seconds, and at least ten times as long as the
+ * last drawing took, so that a run of many short items spends at most a
+ * tenth of the caller's time on it while its workers go on with their
+ * queues. */
+#define REPORT_EVERY_S 2.0
+
+struct bmp__live_report {
+    const char *path;
+    unsigned char *final; /* item i has its final result */
+    double next;          /* bmp__now() of the next rewrite */
+};
+
+static int report_write(bmp__run *run, int live, bmp_error *err)
+{
+    struct bmp__live_report *lr = run->report;
+    bmp__report_source src = {.count = run->count,
+                              .items = run->items,
+                              .results = run->results,
+                              .final = live ? lr->final : NULL,
+                              .title = bmp_kw_str(run->kw, "pipeline_id",
+                                                  lr->path),
+                              .live = live};
+    double t = bmp__now();
+    int rc = bmp__report_html_write(lr->path, &src, err);
+    double took = bmp__now() - t;
+    lr->next = bmp__now() +
+               (10 * took > REPORT_EVERY_S ? 10 * took : REPORT_EVERY_S);
+    return rc;
+}
+
+/* Sets up the page and writes it once before anything runs, so that a
+ * page that cannot be written stops the run before it starts. */
+static int report_open(bmp__run *run, struct bmp__live_report *lr,
+                       bmp_error *err)
+{
+    const char *path = bmp_kw_str(run->kw, "report", NULL);
+    if (!path)
+        return 0;
+    if (!*path)
+        return bmp_error_set(err, BMP_EINVAL, "keywords", NULL,
+                             "keyword report must name a file, not be "
+                             "empty");
+    lr->path = path;
+    lr->final = calloc(run->count ? run->count : 1, 1);
+    if (!lr->final)
+        return bmp_error_set(err, -ENOMEM, "pipeline", NULL, "out of memory");
+    /* Items resumed from the journal, and other shards', are final. */
+    for (size_t i = 0; run->skip && i < run->count; i++)
+        lr->final[i] = run->skip[i];
+    run->report = lr;
+    return report_write(run, 1, err);
+}
+
+/* The run's outlet (run.h): progress to the pipe's callback, and the
+ * report page when it is due. */
 static void report_progress(bmp__run *run, size_t done, size_t failed,
                             size_t running, int workers, int64_t mem_in_use)
 {
+    /* A failed rewrite is not the run's failure: the next may work, and
+     * the last one, at the end, says. */
+    if (run->report && bmp__now() >= run->report->next)
+        report_write(run, 1, NULL);
     if (!run->pipe->progress)
         return;
     /* Other shards' items are in every executor's count of done items
@@ -103,6 +164,8 @@ static void report_progress(bmp__run *run, size_t done, size_t failed,
 /* The run's outlet: a finished item goes to the journal. */
 static void item_done(bmp__run *run, size_t index)
 {
+    if (run->report)
+        __atomic_store_n(&run->report->final[index], 1, __ATOMIC_RELEASE);
     bmp__journal_record(run, index);
 }
 
@@ -141,6 +204,7 @@ static const struct {
     {"outname", KW_STRING},
     {"executor", KW_STRING},
     {"journal", KW_STRING},
+    {"report", KW_STRING},
     {"read_pout", KW_STRING},
     {"write_pout", KW_STRING},
     {"order", KW_STRING},
@@ -405,6 +469,7 @@ int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
     bmp__kw_tracker tracker;
     unknown_mode unknown = UNKNOWN_WARN;
     int tracking = 0;
+    struct bmp__live_report live_report = {0};
     int rc = 0;
     run.kw = bmp_kw_merge(pipe->kw, kw);
     if (!run.kw || append_steps(&run.pre, &pipe->pre, pre) ||
@@ -443,6 +508,9 @@ int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
     if (rc < 0)
         goto out;
     rc = helper ? 0 : bmp__journal_open(&run, err);
+    if (rc < 0)
+        goto out;
+    rc = helper ? 0 : report_open(&run, &live_report, err);
     if (rc < 0)
         goto out;
 
@@ -527,6 +595,13 @@ int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
     size_t failed = 0;
     for (size_t i = 0; i < run.count; i++)
         failed += bmp__status_is_failure(run.results[i].status);
+    /* The last page, from every result, before the pout takes them. */
+    if (run.report) {
+        int prc = report_write(&run, 0, err);
+        if (prc < 0 && rc == 0)
+            rc = prc;
+        run.report = NULL;
+    }
     bmp__report_progress(&run, run.count, failed, 0, 0, -1);
     *pout = collect(&run);
     if (!*pout)
@@ -535,6 +610,7 @@ out:
     if (tracking)
         bmp__kw_track_end(&tracker);
     bmp__interrupt_restore(&guard);
+    free(live_report.final);
     run_clear(&run);
     return rc;
 }

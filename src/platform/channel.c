@@ -27,6 +27,7 @@ typedef struct frame_header {
     int32_t attempts;
     double wall_s;
     double cpu_s;
+    double start;
     int64_t peak_rss;
     int64_t start_rss;
     uint64_t outname_len;
@@ -140,6 +141,7 @@ int bmp__channel_send_result(int fd, const bmp__result *r)
         .attempts = r->stats.attempts,
         .wall_s = r->stats.wall_s,
         .cpu_s = r->stats.cpu_s,
+        .start = r->stats.start,
         .peak_rss = r->stats.peak_rss,
         .start_rss = r->stats.start_rss,
         .outname_len = r->outname ? strlen(r->outname) : NO_STRING,
@@ -371,6 +373,7 @@ int bmp__reader_next(bmp__reader *rd, bmp__result *r, char **temp_path)
     r->stats.attempts = h.attempts;
     r->stats.wall_s = h.wall_s;
     r->stats.cpu_s = h.cpu_s;
+    r->stats.start = h.start;
     r->stats.peak_rss = h.peak_rss;
     r->stats.start_rss = h.start_rss;
     /* The meta stays the worker's text until someone asks for it

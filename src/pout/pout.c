@@ -192,6 +192,11 @@ int bmp_pout_stats(const bmp_pout *pout, size_t i, bmp_item_stats *out)
         out->rank = s->host ? s->rank : -1;
         out->host = s->host;
     }
+    if (out->version >= 3) {
+        out->start = s->start;
+        out->worker = s->worker;
+        out->budget = s->budget;
+    }
     return 0;
 }
 

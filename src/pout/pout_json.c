@@ -133,6 +133,17 @@ static json_t *stats_json(const bmp__stats *s)
                           "start_rss", (json_int_t)s->start_rss, "estimate",
                           (json_int_t)s->estimate, "over_estimate",
                           s->over_estimate != 0);
+    /* For the report page, each only when known. */
+    if (o &&
+        ((s->start > 0 &&
+          json_object_set_new(o, "start", json_real(s->start)) < 0) ||
+         (s->worker >= 0 &&
+          json_object_set_new(o, "worker", json_integer(s->worker)) < 0) ||
+         (s->budget >= 0 &&
+          json_object_set_new(o, "budget", json_integer(s->budget)) < 0))) {
+        json_decref(o);
+        return NULL;
+    }
     /* Where it ran, only when not here: a one-machine pout is as it was. */
     if (o && s->host &&
         (json_object_set_new(o, "rank", json_integer(s->rank)) < 0 ||
@@ -189,6 +200,34 @@ static int append_seconds(char **buf, size_t *len, size_t *cap, double v)
            bmp__text_append(buf, len, cap, text, (size_t)digits);
 }
 
+/* A time of day as seconds since the epoch, to the microsecond (the
+ * nanoseconds of a double that large are noise): "1764878101.250031". */
+static int append_epoch(char **buf, size_t *len, size_t *cap, double v)
+{
+    long long us = llround(v * 1e6);
+    char frac[7];
+    long long f = us % 1000000;
+    for (int i = 5; i >= 0; i--, f /= 10)
+        frac[i] = (char)('0' + f % 10);
+    frac[6] = 0;
+    return append_int(buf, len, cap, us / 1000000) ||
+           bmp__text_append(buf, len, cap, ".", 1) ||
+           bmp__text_append(buf, len, cap, frac, 6);
+}
+
+/* ,"start":T,"worker":W,"budget":B, each only when known: what the
+ * report page draws (doc/report.md). */
+static int append_timing(char **buf, size_t *len, size_t *cap,
+                         const bmp__stats *s)
+{
+    return (s->start > 0 && s->start < 1e11 &&
+            (LIT(",\"start\":") || append_epoch(buf, len, cap, s->start))) ||
+           (s->worker >= 0 &&
+            (LIT(",\"worker\":") || append_int(buf, len, cap, s->worker))) ||
+           (s->budget >= 0 &&
+            (LIT(",\"budget\":") || append_int(buf, len, cap, s->budget)));
+}
+
 /* ,"rank":R,"host":"H" for an item that ran on another rank. */
 static int append_origin(char **buf, size_t *len, size_t *cap,
                          const bmp__stats *s)
@@ -216,6 +255,7 @@ static int append_stats(char **buf, size_t *len, size_t *cap,
            LIT(",\"estimate\":") || append_int(buf, len, cap, s->estimate) ||
            LIT(",\"over_estimate\":") ||
            (s->over_estimate ? LIT("true") : LIT("false")) ||
+           append_timing(buf, len, cap, s) ||
            (s->host && append_origin(buf, len, cap, s)) || LIT("}");
 }
 
@@ -469,6 +509,15 @@ int bmp__pout_entry_parse(const char *line, bmp__pout_entry *e,
         e->r.stats.start_rss = bmp_kw_int(stats, "start_rss", -1);
         e->r.stats.estimate = bmp_kw_int(stats, "estimate", -1);
         e->r.stats.over_estimate = bmp_kw_bool(stats, "over_estimate", 0);
+        e->r.stats.start = bmp_kw_real(stats, "start", 0);
+        if (!(e->r.stats.start > 0 && e->r.stats.start < 1e11))
+            e->r.stats.start = 0;
+        long long worker = bmp_kw_int(stats, "worker", -1);
+        e->r.stats.worker = worker >= 0 && worker <= INT32_MAX ? (int)worker
+                                                               : -1;
+        e->r.stats.budget = bmp_kw_int(stats, "budget", -1);
+        if (e->r.stats.budget < 0)
+            e->r.stats.budget = -1;
         /* Where it ran: both keys, well typed, or neither is taken. */
         json_t *rank = json_object_get(stats, "rank");
         json_t *host = json_object_get(stats, "host");

@@ -47,6 +47,13 @@ for n in 1 3; do
     if [ $n -gt 1 ]; then
         check_eq "$n rank(s): every entry names rank 1 or 2 and a host" True \
             "$(pout mpi$n/pout.jsonl 'all(r["stats"].get("rank") in (1, 2) and r["stats"].get("host") for r in rows)')"
+        # The report page: a row per rank and worker, one bar per item.
+        "$BMP" report mpi$n/pout.jsonl -o mpi$n/report.html
+        check_eq "$n rank(s): the report has a row per rank and worker" \
+            "$(pout mpi$n/pout.jsonl 'len({(r["stats"]["rank"], r["stats"]["worker"]) for r in rows})')" \
+            "$(grep -o '<text x="4" y="[0-9.]*">rank [12] ([^)]*) worker [0-9]*' mpi$n/report.html | wc -l)"
+        check_eq "$n rank(s): the report has one bar per item" 11 \
+            "$(grep -o '<rect class="bar ' mpi$n/report.html | wc -l)"
     else
         check_eq "$n rank(s): no entry names a rank or a host" False \
             "$(pout mpi$n/pout.jsonl 'any("rank" in r["stats"] or "host" in r["stats"] for r in rows)')"

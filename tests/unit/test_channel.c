@@ -144,6 +144,7 @@ static bmp__result sample_result(void)
     r.outname = strdup("out/\xff\xfe not utf-8.npy");
     r.meta = json_pack("{s:i, s:s}", "median", 30, "note", "ok");
     r.stats.wall_s = 0.25;
+    r.stats.start = 1764878101.5;
     r.stats.peak_rss = 1 << 24;
     return r;
 }
@@ -187,6 +188,7 @@ static void channel_frames_parsed_from_any_pieces(void **state)
     assert_true(json_equal(bmp__result_meta(&got), sent.meta));
     assert_null(got.error);
     assert_true(got.stats.wall_s == 0.25);
+    assert_true(got.stats.start == 1764878101.5);
     assert_int_equal(got.stats.peak_rss, 1 << 24);
 
     /* Nothing more buffered; the closed socket reads as the end. */
@@ -282,8 +284,8 @@ static void channel_malformed_frames_refused(void **state)
     size_t size;
     char *good = frame_bytes(&r, NULL, &size);
     /* Header layout: magic u32, status u32, ..., then the three lengths
-     * as the last 24 bytes of the 72-byte header. */
-    const size_t header = 72, outname_len_at = header - 24;
+     * as the last 24 bytes of the 80-byte header. */
+    const size_t header = 80, outname_len_at = header - 24;
     struct {
         size_t at;
         unsigned char byte;

@@ -723,6 +723,76 @@ static void pout_format_rank_and_host(void **state)
     free(path);
 }
 
+/* The report page's keys (start, worker, budget) read back and are
+ * written again as they were; wrong types and out-of-range values read
+ * as unknown and are then not written. */
+static void pout_format_start_worker_budget(void **state)
+{
+    char *path = tu_join(*state, "timing.jsonl");
+    char *copy = tu_join(*state, "timing_copy.jsonl");
+#define STATS_HEAD                                               \
+    "\"stats\": {\"wall_s\":0.5,\"cpu_s\":0.25,\"peak_rss\":-1," \
+    "\"attempts\":1,\"start_rss\":-1,\"estimate\":-1,"           \
+    "\"over_estimate\":false"
+#define ENTRY(name)                                                 \
+    "{\"in_name\": \"" name "\", \"outname\": null, \"meta\": {}, " \
+    "\"status\": \"no_output\", \"error\": null, " STATS_HEAD
+    static const char text[] = ENTRY(
+        "a") ",\"start\":1764878101.250031,\"worker\":3,"
+             "\"budget\":1073741824,\"rank\":2,\"host\":\"n\"}}\n" ENTRY(
+                 "b") "}}\n";
+    static const char odd[] = ENTRY(
+        "c") ",\"start\":\"x\",\"worker\":-4,\"budget\":-9}}\n";
+#undef ENTRY
+#undef STATS_HEAD
+    tu_write_file(path, text, strlen(text));
+    bmp_pout *p = NULL;
+    bmp_error err = {0};
+    assert_int_equal(bmp_pout_read(path, &p, &err), 0);
+    assert_true(p->entries[0].r.stats.start == 1764878101.250031);
+    assert_int_equal(p->entries[0].r.stats.worker, 3);
+    assert_int_equal(p->entries[0].r.stats.budget, 1073741824);
+    assert_true(p->entries[1].r.stats.start == 0);
+    assert_int_equal(p->entries[1].r.stats.worker, -1);
+    assert_int_equal(p->entries[1].r.stats.budget, -1);
+    /* In C: version 3 of bmp_item_stats; version 2 leaves them alone. */
+    bmp_item_stats st = {.version = 3};
+    assert_int_equal(bmp_pout_stats(p, 0, &st), 0);
+    assert_true(st.start == 1764878101.250031);
+    assert_int_equal(st.worker, 3);
+    assert_int_equal(st.budget, 1073741824);
+    assert_int_equal(bmp_pout_stats(p, 1, &st), 0);
+    assert_true(st.start == 0);
+    assert_int_equal(st.worker, -1);
+    assert_int_equal(st.budget, -1);
+    st = (bmp_item_stats){.version = 2, .worker = 7};
+    assert_int_equal(bmp_pout_stats(p, 0, &st), 0);
+    assert_int_equal(st.worker, 7);
+    assert_int_equal(bmp_pout_write(p, copy, &err), 0);
+    char *back = tu_read_file(copy, NULL);
+    assert_string_equal(back, text);
+    free(back);
+    json_t *e0 = bmp_pout_entry_json(p, 0);
+    json_t *js = json_object_get(e0, "stats");
+    assert_int_equal(json_integer_value(json_object_get(js, "worker")), 3);
+    assert_int_equal(json_integer_value(json_object_get(js, "budget")),
+                     1073741824);
+    json_decref(e0);
+    bmp_pout_free(p);
+
+    tu_write_file(path, odd, strlen(odd));
+    assert_int_equal(bmp_pout_read(path, &p, &err), 0);
+    assert_int_equal(bmp_pout_write(p, copy, &err), 0);
+    back = tu_read_file(copy, NULL);
+    assert_null(strstr(back, "start\""));
+    assert_null(strstr(back, "worker"));
+    assert_null(strstr(back, "budget"));
+    free(back);
+    bmp_pout_free(p);
+    free(copy);
+    free(path);
+}
+
 /* ---- malformed files -------------------------------------------------- */
 
 #define GOOD_LINE                                                        \
@@ -1191,6 +1261,7 @@ int main(void)
         DIR_TEST(pout_format_lines_are_objects),
         DIR_TEST(pout_format_python_reads_every_status),
         DIR_TEST(pout_format_roundtrip_hard_names),
+        DIR_TEST(pout_format_start_worker_budget),
         cmocka_unit_test(pout_format_name_encoding),
         DIR_TEST(pout_format_python_reads_hard_names),
         DIR_TEST(pout_format_reads_python_escapes),

@@ -1,0 +1,456 @@
+/*
+ * test_report.c -- the report page (doc/report.md) from the library's
+ * side: the `report` keyword on a real run with a crash and a failure,
+ * the figures the pout carries for it (start, worker, budget, also for
+ * an item whose worker died), a page of a run going on (only final
+ * items drawn), names that are groups and not UTF-8, aggregation of
+ * thin bars with every item counted, and a journal that is not one.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bigmultipipe.h"
+#include "report_html.h"
+#include "testutil.h"
+
+static int setup_dir(void **state)
+{
+    *state = tu_mkdtemp();
+    return *state ? 0 : -1;
+}
+
+static int teardown_dir(void **state)
+{
+    tu_rmtree(*state);
+    free(*state);
+    return 0;
+}
+
+/* How many times `needle` occurs in `text`. */
+static size_t count_of(const char *text, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* The sum of the data-n="N" of the page's aggregate marks. */
+static size_t aggregated(const char *page)
+{
+    size_t n = 0;
+    for (const char *p = page; (p = strstr(p, "data-n=\"")); p += 8)
+        n += strtoul(p + 8, NULL, 10);
+    return n;
+}
+
+static int value_of(void *data)
+{
+    bmp_buffer *b = data;
+    char text[16] = {0};
+    memcpy(text, b->bytes, b->size < 15 ? b->size : 15);
+    return atoi(text);
+}
+
+/* Item 2's worker dies; item 3 fails.  Each item first sleeps, so that
+ * every bar is wider than a pixel of the run's span and none joins an
+ * aggregate, however loaded the machine. */
+static int fault_step(bmp_item *item, void **data, void *arg)
+{
+    (void)item;
+    (void)arg;
+    struct timespec ts = {0, 40 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    int v = value_of(*data);
+    if (v == 2)
+        raise(SIGKILL);
+    return v == 3 ? BMP_EINVAL : BMP_CONTINUE;
+}
+
+static void report_keyword_on_a_real_run(void **state)
+{
+    const char *dir = *state;
+    json_t *names = tu_numbered_files(dir, "in_%d.dat", 6);
+    char *out = tu_join(dir, "out");
+    char *page_path = tu_join(dir, "page.html");
+    bmp_pipe *pipe = tu_times_ten_pipe();
+    assert_int_equal(bmp_pipe_add_pre(pipe, fault_step, NULL, "faults"), 0);
+    json_t *kw = json_pack("{s:s, s:b, s:i, s:i, s:s}", "outdir", out,
+                           "create_outdir", 1, "num_processes", 2,
+                           "process_size", 8 << 20, "report", page_path);
+    bmp_pout *pout = NULL;
+    bmp_error err = {0};
+    assert_int_equal(bmp_pipeline(pipe, names, kw, NULL, NULL, &pout, &err),
+                     0);
+    assert_int_equal(bmp_pout_status(pout, 2), BMP_ITEM_CRASHED);
+    assert_int_equal(bmp_pout_status(pout, 3), BMP_ITEM_FAILED);
+    /* Every item carries what the page draws, the dead worker's too. */
+    const bmp__pout_entry *e = pout->entries;
+    for (size_t i = 0; i < 6; i++) {
+        assert_true(e[i].r.stats.start > 1e9);
+        assert_true(e[i].r.stats.worker >= 0 && e[i].r.stats.worker < 2);
+        assert_true(e[i].r.stats.budget > 0);
+    }
+    assert_true(e[2].r.stats.wall_s >= 0);
+
+    char *page = tu_read_file(page_path, NULL);
+    assert_non_null(page);
+    assert_int_equal(count_of(page, "<rect class=\"bar "), 6);
+    assert_int_equal(aggregated(page), 0);
+    assert_non_null(
+        strstr(page, "<rect class=\"bar s-crashed\" data-i=\"2\""));
+    assert_non_null(strstr(page, "<rect class=\"bar s-failed\" data-i=\"3\""));
+    assert_non_null(strstr(page, "id=\"budget-line\""));
+    /* The last page is not a live one. */
+    assert_null(strstr(page, "http-equiv=\"refresh\""));
+    free(page);
+
+    bmp_pout_free(pout);
+    json_decref(kw);
+    json_decref(names);
+    bmp_pipe_free(pipe);
+    free(out);
+    free(page_path);
+}
+
+/* A user executor of four threads, each running every fourth item with
+ * bmp_run_item(): the page is rewritten from their progress reports
+ * while other threads finish items, and ends with one bar per item. */
+typedef struct thread_job {
+    bmp_run *run;
+    size_t first;
+} thread_job;
+
+static void *run_every_fourth(void *arg)
+{
+    thread_job *job = arg;
+    for (size_t i = job->first; i < bmp_run_count(job->run); i += 4)
+        bmp_run_item(job->run, i);
+    return NULL;
+}
+
+static int threads_run(bmp_run *run, int workers, void *arg, bmp_error *err)
+{
+    (void)workers;
+    (void)arg;
+    (void)err;
+    pthread_t t[4];
+    thread_job jobs[4];
+    for (size_t k = 0; k < 4; k++) {
+        jobs[k] = (thread_job){run, k};
+        assert_int_equal(pthread_create(&t[k], NULL, run_every_fourth,
+                                        &jobs[k]),
+                         0);
+    }
+    for (size_t k = 0; k < 4; k++)
+        pthread_join(t[k], NULL);
+    return 0;
+}
+
+/* Items long enough for the run to pass the page's two-second
+ * rewrite interval, so that a rewrite meets threads finishing items. */
+static int nap_step(bmp_item *item, void **data, void *arg)
+{
+    (void)item;
+    (void)data;
+    (void)arg;
+    struct timespec ts = {0, 60 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    return BMP_CONTINUE;
+}
+
+static void report_keyword_with_threads(void **state)
+{
+    const char *dir = *state;
+    enum { N = 160 };
+    json_t *names = tu_numbered_files(dir, "t_%d.dat", N);
+    char *out = tu_join(dir, "tout");
+    char *page_path = tu_join(dir, "threads.html");
+    bmp_pipe *pipe = tu_times_ten_pipe();
+    assert_int_equal(bmp_pipe_add_pre(pipe, nap_step, NULL, "nap"), 0);
+    bmp_executor ex = {.version = BMP_EXECUTOR_VERSION, .run = threads_run};
+    assert_int_equal(bmp_pipe_set_executor(pipe, &ex), 0);
+    json_t *kw = json_pack("{s:s, s:b, s:s}", "outdir", out, "create_outdir",
+                           1, "report", page_path);
+    bmp_pout *pout = NULL;
+    bmp_error err = {0};
+    assert_int_equal(bmp_pipeline(pipe, names, kw, NULL, NULL, &pout, &err),
+                     0);
+    char *page = tu_read_file(page_path, NULL);
+    assert_non_null(page);
+    assert_int_equal(count_of(page, "<rect class=\"bar ") + aggregated(page),
+                     N);
+    free(page);
+    bmp_pout_free(pout);
+    json_decref(kw);
+    json_decref(names);
+    bmp_pipe_free(pipe);
+    free(out);
+    free(page_path);
+}
+
+/* A user executor that computes nothing and sets each item's result
+ * with bmp_run_set_result(): with a start (stats version 3) the item is
+ * drawn where and when it says; without one, as ending when it was
+ * set. */
+static int set_results_run(bmp_run *run, int workers, void *arg,
+                           bmp_error *err)
+{
+    (void)workers;
+    (void)arg;
+    for (size_t i = 0; i < bmp_run_count(run); i++) {
+        bmp_item_stats st = {.version = BMP_ITEM_STATS_VERSION,
+                             .attempts = 1,
+                             .wall_s = 2.0,
+                             .peak_rss = -1,
+                             .start_rss = -1,
+                             .estimate = -1,
+                             .rank = -1};
+        if (i == 0) {
+            st.start = 1764878100.0;
+            st.worker = 5;
+            st.budget = 1 << 30;
+        }
+        bmp_item_result r = {.version = BMP_ITEM_RESULT_VERSION,
+                             .status = BMP_ITEM_NO_OUTPUT,
+                             .stats = &st};
+        int rc = bmp_run_set_result(run, i, &r, err);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static void report_results_set_from_elsewhere(void **state)
+{
+    const char *dir = *state;
+    json_t *names = json_pack("[s,s]", "x/a", "x/b");
+    char *page_path = tu_join(dir, "set.html");
+    bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
+    bmp_executor ex = {.version = BMP_EXECUTOR_VERSION,
+                       .run = set_results_run};
+    assert_int_equal(bmp_pipe_set_executor(pipe, &ex), 0);
+    json_t *kw = json_pack("{s:s}", "report", page_path);
+    bmp_pout *pout = NULL;
+    bmp_error err = {0};
+    assert_int_equal(bmp_pipeline(pipe, names, kw, NULL, NULL, &pout, &err),
+                     0);
+    bmp_item_stats st = {.version = 3};
+    assert_int_equal(bmp_pout_stats(pout, 0, &st), 0);
+    assert_true(st.start == 1764878100.0);
+    assert_int_equal(st.worker, 5);
+    assert_int_equal(st.budget, 1 << 30);
+    st = (bmp_item_stats){.version = 3};
+    assert_int_equal(bmp_pout_stats(pout, 1, &st), 0);
+    assert_true(st.start > 1764878100.0);
+    assert_int_equal(st.worker, -1);
+    assert_int_equal(st.budget, -1);
+    char *page = tu_read_file(page_path, NULL);
+    assert_int_equal(count_of(page, "<rect class=\"bar ") + aggregated(page),
+                     2);
+    assert_non_null(strstr(page, ">worker 5</text>"));
+    assert_non_null(strstr(page, "id=\"budget-line\""));
+    free(page);
+    bmp_pout_free(pout);
+    json_decref(kw);
+    json_decref(names);
+    bmp_pipe_free(pipe);
+    free(page_path);
+}
+
+/* A page of a run going on draws the final items only and counts the
+ * others as not finished. */
+static void report_live_page_draws_final_items(void **state)
+{
+    (void)state;
+    enum { N = 4 };
+    json_t *items = json_pack("[s,s,s,s]", "a", "b", "c", "d");
+    bmp__result results[N];
+    unsigned char final[N] = {1, 0, 1, 0};
+    for (int i = 0; i < N; i++) {
+        results[i] = (bmp__result){.status = BMP_ITEM_OK};
+        bmp__stats_init(&results[i].stats);
+        results[i].stats.start = 1764878100.0 + i;
+        results[i].stats.wall_s = 0.5;
+        results[i].stats.worker = i % 2;
+        results[i].stats.attempts = 1;
+    }
+    bmp__report_source src = {.count = N,
+                              .items = items,
+                              .results = results,
+                              .final = final,
+                              .live = 1};
+    char *text = NULL;
+    size_t size = 0;
+    FILE *mem = open_memstream(&text, &size);
+    assert_int_equal(bmp__report_html_fp(mem, &src), 0);
+    fclose(mem);
+    assert_int_equal(count_of(text, "<rect class=\"bar "), 2);
+    assert_non_null(strstr(text, "data-i=\"0\""));
+    assert_non_null(strstr(text, "data-i=\"2\""));
+    assert_null(strstr(text, "data-i=\"1\""));
+    assert_non_null(
+        strstr(text, "not finished yet</th><td class=\"n\">2</td>"));
+    assert_non_null(strstr(text, "http-equiv=\"refresh\""));
+    free(text);
+    json_decref(items);
+}
+
+/* Names from the pout: a group, a byte that is not UTF-8, markup; an
+ * error with markup.  All escaped; the page valid UTF-8. */
+static void report_escapes_names_and_errors(void **state)
+{
+    const char *dir = *state;
+    char *pout_path = tu_join(dir, "hard.jsonl");
+    char *page_path = tu_join(dir, "hard.html");
+    static const char text[] =
+        "{\"in_name\": [\"g/<b>1\", \"caf\\udce9\"], \"outname\": null, "
+        "\"meta\": {}, \"status\": \"failed\", \"error\": \"bad </td> "
+        "'x' & \\\"y\\\"\", \"stats\": {\"wall_s\":0.5,\"start\":1764878100.5,"
+        "\"worker\":0,\"attempts\":2}}\n";
+    tu_write_file(pout_path, text, strlen(text));
+    bmp_error err = {0};
+    assert_int_equal(bmp_report_html_file(pout_path, page_path, &err), 0);
+    char *page = tu_read_file(page_path, NULL);
+    assert_non_null(strstr(page, "[g/&lt;b&gt;1, caf\\xe9]"));
+    assert_non_null(strstr(page, "bad &lt;/td&gt; &#39;x&#39; &amp; "
+                                 "&quot;y&quot;"));
+    assert_null(strstr(page, "<b>"));
+    assert_null(strstr(page, "</td> '"));
+    assert_non_null(strstr(page, "s-failed retried"));
+    for (const char *p = page; *p; p++)
+        assert_true((unsigned char)*p != 0xe9);
+    free(page);
+    free(pout_path);
+    free(page_path);
+}
+
+/* Thin bars join into marks that count them: every item is counted,
+ * and the page has far fewer marks than items. */
+static void report_aggregates_thin_bars(void **state)
+{
+    const char *dir = *state;
+    enum { N = 20000 };
+    bmp_pout *pout = NULL;
+    char *path = tu_join(dir, "many.jsonl");
+    char *page_path = tu_join(dir, "many.html");
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    for (int i = 0; i < N; i++)
+        fprintf(f,
+                "{\"in_name\": \"%d\", \"outname\": null, \"meta\": {}, "
+                "\"status\": \"%s\", \"error\": %s, \"stats\": "
+                "{\"wall_s\":0.001,\"start\":%.6f,\"worker\":%d,"
+                "\"attempts\":1,\"peak_rss\":1000000}}\n",
+                i, i == 777 ? "failed" : "no_output",
+                i == 777 ? "\"no\"" : "null", 1764878100.0 + i * 0.0005,
+                i % 4);
+    fclose(f);
+    bmp_error err = {0};
+    assert_int_equal(bmp_pout_read(path, &pout, &err), 0);
+    assert_int_equal(bmp_pout_report_html(pout, page_path, "many", &err), 0);
+    char *page = tu_read_file(page_path, NULL);
+    size_t bars = count_of(page, "<rect class=\"bar ");
+    assert_int_equal(bars + aggregated(page), N);
+    assert_true(bars + count_of(page, "<rect class=\"agg") < N / 4);
+    /* The failure's mark says so. */
+    assert_non_null(strstr(page, "<rect class=\"agg bad\""));
+    free(page);
+    bmp_pout_free(pout);
+    free(path);
+    free(page_path);
+}
+
+/* Figures at the ends of their types (a pout edited by hand, or
+ * garbage): the page is still drawn, every item counted, and nothing
+ * overflows (the sanitizer builds run this). */
+static void report_survives_extreme_figures(void **state)
+{
+    const char *dir = *state;
+    char *path = tu_join(dir, "extreme.jsonl");
+    char *page_path = tu_join(dir, "extreme.html");
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    for (int i = 0; i < 6; i++)
+        fprintf(f,
+                "{\"in_name\": \"%d\", \"outname\": null, \"meta\": {}, "
+                "\"status\": \"no_output\", \"error\": null, \"stats\": "
+                "{\"wall_s\":%s,\"start\":%s,\"worker\":%d,"
+                "\"attempts\":2147483647,\"peak_rss\":9223372036854775807,"
+                "\"start_rss\":0,\"estimate\":9223372036854775807,"
+                "\"budget\":9223372036854775807,\"rank\":%d,"
+                "\"host\":\"h\"}}\n",
+                i,
+                i == 0   ? "-5"
+                : i == 1 ? "1e300"
+                         : "0.5",
+                i == 2 ? "1e12" : "1764878100.5", i, i % 3);
+    fclose(f);
+    bmp_error err = {0};
+    assert_int_equal(bmp_report_html_file(path, page_path, &err), 0);
+    char *page = tu_read_file(page_path, NULL);
+    assert_non_null(page);
+    /* Item 2's start is out of range: unknown, so off the timeline. */
+    assert_int_equal(count_of(page, "<rect class=\"bar ") + aggregated(page),
+                     5);
+    free(page);
+    free(path);
+    free(page_path);
+}
+
+/* A journal's broken line is named, and no page is written. */
+static void report_refuses_a_broken_journal(void **state)
+{
+    const char *dir = *state;
+    char *path = tu_join(dir, "j.jsonl");
+    char *page_path = tu_join(dir, "j.html");
+    static const char text[] =
+        "{\"bmp_journal\": 1, \"items\": 2}\n"
+        "{\"index\": 0, \"in_name\": \"a\", \"outname\": null, \"meta\": {}, "
+        "\"status\": \"no_output\", \"error\": null}\n"
+        "{\"index\": 5, \"in_name\": \"b\"}\n";
+    tu_write_file(path, text, strlen(text));
+    bmp_error err = {0};
+    assert_int_equal(bmp_report_html_file(path, page_path, &err), BMP_EPOUT);
+    assert_string_equal(err.source, path);
+    assert_non_null(strstr(err.text, "line 3"));
+    assert_false(tu_exists(page_path));
+    /* Without the bad line: one item drawn, one not finished. */
+    tu_write_file(path, text, strlen(text) - strlen(strrchr(text, '{')));
+    memset(&err, 0, sizeof err);
+    assert_int_equal(bmp_report_html_file(path, page_path, &err), 0);
+    char *page = tu_read_file(page_path, NULL);
+    assert_non_null(
+        strstr(page, "not finished yet</th><td class=\"n\">1</td>"));
+    free(page);
+    free(path);
+    free(page_path);
+}
+
+#define DIR_TEST(t) cmocka_unit_test_setup_teardown(t, setup_dir, teardown_dir)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        DIR_TEST(report_keyword_on_a_real_run),
+        DIR_TEST(report_keyword_with_threads),
+        DIR_TEST(report_results_set_from_elsewhere),
+        cmocka_unit_test(report_live_page_draws_final_items),
+        DIR_TEST(report_escapes_names_and_errors),
+        DIR_TEST(report_aggregates_thin_bars),
+        DIR_TEST(report_refuses_a_broken_journal),
+        DIR_TEST(report_survives_extreme_figures),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
