@@ -350,7 +350,8 @@ static int cmd_run_body(tool_args *a_, int rank, bmp_executor *ex)
     int stopped = rc < 0;
     if (stopped)
         fprintf(stderr, "bigmultipipe run: %s%s\n",
-                rc == BMP_EINTERRUPTED ? "interrupted" : err.text,
+                rc == BMP_EINTERRUPTED && !(ex && err.text[0]) ? "interrupted"
+                                                               : err.text,
                 bmp_kw_has(a.kw, "journal")
                     ? "; run again with --resume to finish"
                     : "");
@@ -390,6 +391,14 @@ static int cmd_run_body(tool_args *a_, int rank, bmp_executor *ex)
     }
     status = failed || not_run || rc < 0 || stopped ? EXIT_SOME_FAILED
                                                     : EXIT_ALL_OK;
+#ifdef BMP_TOOL_MPI
+    /* A rank lost to the heartbeat can meet no one: the pout is written,
+     * the job ends here. */
+    if (ex && bmp_mpi_ranks_lost(ex)) {
+        fflush(stdout);
+        mpi_give_up(ex, status);
+    }
+#endif
 out:
     json_decref(own_names);
     json_decref(names);
