@@ -387,9 +387,10 @@ static int run_owner(mpi_exec *mx, bmp_run *run, bmp_error *err)
             if (code < 0) {
                 /* Its unfinished items carry its code; an interrupted
                  * pool's stay not_run, as in any interrupted run. */
-                snprintf(why, sizeof why, "rank %d (host %s) stopped: %s",
+                snprintf(why, sizeof why,
+                         "rank %d (host %s) stopped: %s (code %d)",
                          st.MPI_SOURCE, host_of(mx, st.MPI_SOURCE),
-                         bmp_strerror(code));
+                         bmp_strerror(code), code);
                 if (code != BMP_EINTERRUPTED)
                     fail_given(run, given, st.MPI_SOURCE, code, why);
                 if (!stopped)

@@ -1,13 +1,20 @@
 #!/bin/sh
-# fault.sh MPIEXEC TEST_MPI_FAULT kill|hang SCRATCH: a helper rank killed
+# fault.sh MPIEXEC TEST_MPI_FAULT kill|hang|refuse SCRATCH: a helper rank killed
 # (or stopped) in the middle of a run through the library ends the job
 # non-zero; rank 0's journal kept what finished (kill) or rank 0 checked
 # its pout before ending the job (hang: SCRATCH/verdict says ok); the same
-# run with resume then gives the serial run's pout.
+# run with resume then gives the serial run's pout.  refuse: a helper
+# that stops with an error; the program checks rank 0's pout and exits 0.
 mpiexec=$1 prog=$2 mode=$3 scratch=$4
 rm -rf "$scratch"
 mkdir -p "$scratch" || exit 2
 fail=0
+if [ "$mode" = refuse ]; then
+    # A helper that stops with an error: the job goes on to its end.
+    "$mpiexec" -n 3 --oversubscribe "$prog" refuse "$scratch" || exit 1
+    rm -rf "$scratch"
+    exit 0
+fi
 "$mpiexec" -n 3 --oversubscribe "$prog" "$mode" "$scratch"
 code=$?
 if [ $code -eq 0 ]; then

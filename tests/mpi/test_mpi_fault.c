@@ -2,7 +2,7 @@
  * test_mpi_fault.c -- a rank lost in the middle of an MPI run, through
  * the library; driven by fault.sh (CTest mpi_fault_kill, mpi_fault_hang).
  *
- *   test_mpi_fault kill|hang|resume SCRATCH_DIR
+ *   test_mpi_fault kill|hang|refuse|resume SCRATCH_DIR
  *
  * 13 items; the one named bad.dat, run by a helper rank's worker while
  * SCRATCH_DIR/hit does not exist, creates it and then
@@ -17,6 +17,13 @@
  *          the job with MPI_Abort (fault.sh checks both).
  * Before either, rank 0 runs the items with the serial executor and
  * writes that pout to SCRATCH_DIR/serial.jsonl.
+ *   refuse rank 2 is given a list of one input, so it cannot take the
+ *          items rank 0 hands it (helper items sleep 0.2 s, so that rank
+ *          1 cannot take them all first) and stops with BMP_EPROTO:
+ *          rank 0 must return BMP_EINTERRUPTED with a pout of every
+ *          item, those rank 2 held failed with an error naming rank 2
+ *          and the code, the others equal to the serial run's, and the
+ *          job ends normally; exit 0 when all holds.
  *   resume runs again with the journal and resume: rank 0's pout must
  *          equal the serial one (order, status, meta, outputs byte for
  *          byte); exit 0 when it does.
@@ -40,6 +47,7 @@
 static int rank, size;
 static char scratch[4096];
 static int stop_signal = SIGKILL;
+static int slow; /* refuse: helpers' items sleep */
 static FILE *verdict;
 static int failures;
 
@@ -65,7 +73,7 @@ static void path_of(char *out, size_t size_, const char *name)
 static int process(bmp_item *item, void **data)
 {
     const char *name = bmp_item_name(item);
-    if (rank > 0 && name && strstr(name, "bad.dat")) {
+    if (stop_signal && rank > 0 && name && strstr(name, "bad.dat")) {
         char hit[4200];
         path_of(hit, sizeof hit, "hit");
         int fd = open(hit, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -75,6 +83,8 @@ static int process(bmp_item *item, void **data)
             sleep(60); /* until the job ends */
         }
     }
+    if (slow && rank > 0)
+        usleep(200000);
     bmp_buffer *b = *data;
     long long sum = 0;
     for (size_t i = 0; i < b->size; i++) {
@@ -169,12 +179,16 @@ int main(int argc, char **argv)
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     if (argc != 3 || size < 2) {
         fprintf(stderr, "usage: mpirun -n N>1 test_mpi_fault "
-                        "kill|hang|resume SCRATCH_DIR\n");
+                        "kill|hang|refuse|resume SCRATCH_DIR\n");
         MPI_Abort(MPI_COMM_WORLD, 2);
     }
     const char *mode = argv[1];
     int resume = strcmp(mode, "resume") == 0;
     int hang = strcmp(mode, "hang") == 0;
+    int refuse = strcmp(mode, "refuse") == 0;
+    slow = refuse;
+    if (refuse || resume)
+        stop_signal = 0; /* bad.dat is an item like the others */
     if (hang)
         stop_signal = SIGSTOP;
     snprintf(scratch, sizeof scratch, "%s", argv[2]);
@@ -205,6 +219,9 @@ int main(int argc, char **argv)
     MPI_Barrier(MPI_COMM_WORLD);
     if (!names)
         names = make_names(0);
+    /* Rank 2 is not given the same run: it can take item 0 only. */
+    while (refuse && rank == 2 && json_array_size(names) > 1)
+        json_array_remove(names, 1);
 
     bmp_executor ex;
     if (bmp_mpi_executor(MPI_COMM_WORLD, &ex, &err) != 0) {
@@ -221,6 +238,11 @@ int main(int argc, char **argv)
     json_t *kw = kw_for("out_mpi", resume);
     bmp_pout *pout = NULL;
     int rc = bmp_pipeline(pipe, names, kw, NULL, NULL, &pout, &err);
+    if (refuse && rank == 2) {
+        CHECK(rc == BMP_EPROTO, "rank 2's run: %s (%s)", bmp_strerror(rc),
+              err.text);
+        rc = 0;
+    }
     if (rank != 0 && rc != 0) {
         fprintf(stderr, "rank %d: %s\n", rank, err.text);
         MPI_Abort(MPI_COMM_WORLD, 3);
@@ -261,13 +283,40 @@ int main(int argc, char **argv)
             /* The lost rank cannot meet the others: end the job. */
             MPI_Abort(MPI_COMM_WORLD, 3);
         }
+        if (refuse) {
+            CHECK(rc == BMP_EINTERRUPTED && strstr(err.text, "rank 2"),
+                  "run: %s (%s)", bmp_strerror(rc), err.text);
+            CHECK(bmp_mpi_ranks_lost(&ex) == 0, "a rank lost");
+            CHECK(pout && bmp_pout_count(pout) == NITEMS, "a pout of %zu",
+                  pout ? bmp_pout_count(pout) : 0);
+            size_t held = 0;
+            for (size_t i = 0; pout && i < bmp_pout_count(pout); i++) {
+                const char *e = bmp_pout_error(pout, i);
+                char code[64];
+                snprintf(code, sizeof code, "(code %d)", BMP_EPROTO);
+                if (bmp_pout_status(pout, i) == BMP_ITEM_OK) {
+                    check_entry(serial, pout, i);
+                    continue;
+                }
+                held++;
+                CHECK(bmp_pout_status(pout, i) == BMP_ITEM_FAILED && e &&
+                          strstr(e, "rank 2 (host ") && strstr(e, code),
+                      "item %zu is %s: %s", i,
+                      bmp_status_name(bmp_pout_status(pout, i)), e ? e : "");
+            }
+            CHECK(held >= 1, "no item failed with rank 2");
+            printf("refuse: %zu item(s) failed with rank 2\n", held);
+            rc = 0;
+            bmp_pout_free(pout);
+            pout = NULL;
+        }
         CHECK(rc == 0, "run: %s (%s)", bmp_strerror(rc), err.text);
-        CHECK(pout && bmp_pout_count(pout) == NITEMS, "a pout of %zu",
-              pout ? bmp_pout_count(pout) : 0);
+        CHECK(refuse || (pout && bmp_pout_count(pout) == NITEMS),
+              "a pout of %zu", pout ? bmp_pout_count(pout) : 0);
         for (size_t i = 0; pout && i < bmp_pout_count(pout); i++)
             check_entry(serial, pout, i);
         bmp_pout_free(serial);
-        printf("%s: %s\n", mode, failures ? "FAILED" : "pout as serial");
+        printf("%s: %s\n", mode, failures ? "FAILED" : "as expected");
     }
     bmp_pout_free(pout);
     json_decref(kw);
