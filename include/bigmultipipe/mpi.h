@@ -15,8 +15,9 @@
  * worker processes (bmp_pool_new(); as many as bmp_num_can_process()
  * allows on its node), asks rank 0 for as many items as it has free
  * slots, and sends each finished item's pout line back.  With more than
- * one rank, rank 0 only coordinates: it waits in MPI_Probe/MPI_Recv and
- * runs no item itself.  With one rank it runs every item on a local pool,
+ * one rank, rank 0 only coordinates: it waits for messages (sleeping
+ * between polls while a heartbeat deadline runs, below) and runs no item
+ * itself.  With one rank it runs every item on a local pool,
  * as the process executor would.  See doc/scale-out.md.
  *
  * What bmp_pipeline() returns

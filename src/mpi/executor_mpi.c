@@ -29,9 +29,9 @@
  * 0 answers at once and never waits for one helper while another needs
  * it.  After "none left" the helper ends its pool's input, drains it
  * (results go out from the pool's final callback), and says done.  Rank 0
- * blocks in MPI_Probe until every helper is done; then all ranks meet at
- * a barrier, so that a helper's next run cannot start talking before rank
- * 0 has left this one.
+ * waits for messages until every helper is done (or lost, below); then
+ * all ranks meet at a barrier, so that a helper's next run cannot start
+ * talking before rank 0 has left this one.
  *
  * Uses the public API only (bigmultipipe.h).
  */
@@ -59,6 +59,7 @@ enum {
 
 #define MPI_EXEC_MAGIC 0x6d706931u /* "mpi1" */
 #define HELPER_WAIT_S 0.1
+#define HELPER_MIN_WAIT_S 0.005
 #define MAX_BATCH 256 /* items handed out in one answer, at most */
 /* Rank 0's sleep between two empty MPI_Iprobe calls: short after a
  * message, when the next is likely soon, doubling to a bound that keeps
@@ -544,6 +545,8 @@ static int run_helper(mpi_exec *mx, bmp_run *run, int workers, bmp_error *err)
      * time-out, even while one long item runs or the pool drains. */
     double beat = mx->heartbeat > 0 ? mx->heartbeat / 4 : 0;
     double wait = beat > 0 && beat < HELPER_WAIT_S ? beat : HELPER_WAIT_S;
+    if (wait < HELPER_MIN_WAIT_S) /* a tiny time-out must not spin */
+        wait = HELPER_MIN_WAIT_S;
     while (rc >= 0) {
         size_t running = bmp_pool_running(pool);
         if (!ended && running < (size_t)workers) {
