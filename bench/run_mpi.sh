@@ -9,7 +9,8 @@
 #            items with index % R == r, one worker each;
 # for the seed's arithmetic (every item alike) and an uneven workload
 # (one item in eight 20 times longer), and rank 0's CPU time per item
-# over no-op items.  Prints a table; every ratio is between runs of
+# over no-op items: all in, and its work alone (bmp_mpi_owner_stats(),
+# its waits left out).  Prints a table; every ratio is between runs of
 # this one invocation.  The median of BMP_BENCH_REPS (default 3) runs.
 #
 #   bash bench/run_mpi.sh [--quick]
@@ -53,10 +54,13 @@ for w in seed uneven; do
   done
 done
 echo
-printf '%-28s %8s %14s\n' "no-op items, MPI executor" items "rank0_us/item"
+# rank 0's CPU per item, all in (waits too), and its work alone
+printf '%-28s %8s %14s %14s\n' "no-op items, MPI executor" items \
+  "rank0_cpu_us" "rank0_work_us"
 for r in 1 2 4; do
   c=$(one 6 $((r + 1)) dynamic noop "$NOOP_ITEMS")
-  printf '%-28s %8d %14s\n' "$r helper rank(s)" "$NOOP_ITEMS" "$c"
+  k=$(one 7 $((r + 1)) dynamic noop "$NOOP_ITEMS")
+  printf '%-28s %8d %14s %14s\n' "$r helper rank(s)" "$NOOP_ITEMS" "$c" "$k"
 done
 echo
 echo "machine: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"

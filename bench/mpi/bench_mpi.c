@@ -19,7 +19,10 @@
  *             index) 40 ms: what a static split cannot balance
  *   noop      items that do nothing: the framework's cost, and rank 0's
  *             CPU time per item
- * Prints one line: MODE WORKLOAD RANKS ITEMS WALL_S RANK0_CPU_US_PER_ITEM.
+ * Prints one line: MODE WORKLOAD RANKS ITEMS WALL_S RANK0_CPU_US_PER_ITEM
+ * RANK0_WORK_US_PER_ITEM: rank 0's CPU time in bmp_pipeline() per item,
+ * then (dynamic only, else -1) the part of it spent handling messages,
+ * its waits left out (bmp_mpi_owner_stats()).
  * Items need no files: file_read makes the item's data from its name,
  * and the last step drops it, so no output is written (no_output).
  */
@@ -157,8 +160,14 @@ int main(int argc, char **argv)
     if (rank == 0) {
         if (bad)
             bu_die("%zu items did not end as no_output", bad);
-        printf("%s %s %d %lld %.4f %.2f\n", mode, argv[2], size, items, wall,
-               (c1 - c0) * 1e6 / (double)items);
+        /* Rank 0's own account of its work, its waits left out. */
+        bmp_mpi_stats st = {.version = BMP_MPI_STATS_VERSION};
+        double work_us = -1;
+        if (dynamic && size > 1 && bmp_mpi_owner_stats(&ex, &st) == 0 &&
+            st.results)
+            work_us = (st.cpu_s - st.wait_cpu_s) * 1e6 / (double)st.results;
+        printf("%s %s %d %lld %.4f %.2f %.2f\n", mode, argv[2], size, items,
+               wall, (c1 - c0) * 1e6 / (double)items, work_us);
     }
     bmp_pout_free(pout);
     bmp_pipe_free(pipe);

@@ -132,6 +132,30 @@ double bmp_mpi_executor_heartbeat(const bmp_executor *ex);
  *  end the job with MPI_Abort(). */
 int bmp_mpi_ranks_lost(const bmp_executor *ex);
 
+/* What rank 0's last run with more than one rank cost it: to see
+ * whether rank 0 keeps up (doc/scale-out.md, "Benchmark").  Set
+ * `version` to BMP_MPI_STATS_VERSION before the call. */
+typedef struct bmp_mpi_stats {
+    unsigned version;   /* BMP_MPI_STATS_VERSION */
+    size_t items_given; /* items handed out to helpers */
+    size_t results;     /* items that left the helpers' hands: a result
+                           taken, or failed with a lost or stopped helper */
+    size_t messages;    /* messages received */
+    double wall_s;      /* from the first wait to the last message */
+    double cpu_s;       /* CPU time of the calling thread in that span */
+    double wait_cpu_s;  /* of which spent waiting for messages (polling
+                           and sleeping); cpu_s - wait_cpu_s is the work */
+} bmp_mpi_stats;
+
+#define BMP_MPI_STATS_VERSION 1u
+
+/*! bmp_mpi_owner_stats() : fills `*out` with what rank 0's last run cost
+ *  it; all zero on the other ranks, before a run, and after a run with
+ *  one rank.  Not during a run.
+ *  @return 0; BMP_EINVAL (not an MPI executor, NULL out, or a version
+ *          this library does not know). */
+int bmp_mpi_owner_stats(const bmp_executor *ex, bmp_mpi_stats *out);
+
 /*! bmp_mpi_rank() : the rank, in the executor's communicator, of the
  *  calling process (0 is the owner of each run); -1 for an executor not
  *  made by bmp_mpi_executor(). */

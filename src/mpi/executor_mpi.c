@@ -71,9 +71,10 @@ typedef struct mpi_exec {
     unsigned magic;
     MPI_Comm comm; /* our duplicate of the caller's communicator */
     int rank, size;
-    double heartbeat; /* seconds; 0: no time-out (rank 0's rules) */
-    int lost;         /* rank 0: helpers lost in the last run */
-    char *hosts;      /* rank 0: each rank's processor name */
+    double heartbeat;    /* seconds; 0: no time-out (rank 0's rules) */
+    int lost;            /* rank 0: helpers lost in the last run */
+    bmp_mpi_stats stats; /* rank 0: its last run's costs */
+    char *hosts;         /* rank 0: each rank's processor name */
     char origin[MPI_MAX_PROCESSOR_NAME + 64]; /* see with_origin() */
 } mpi_exec;
 
@@ -90,6 +91,13 @@ static double now_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
@@ -334,15 +342,19 @@ static int run_owner(mpi_exec *mx, bmp_run *run, bmp_error *err)
     for (size_t i = 0; i < n; i++)
         if (!bmp_run_item_done(run, i))
             todo[ntodo++] = i;
-    double t0 = now_s();
+    double t0 = now_s(), c0 = cpu_s();
     for (int r = 0; r < mx->size; r++)
         heard[r] = t0;
+    mx->stats = (bmp_mpi_stats){.version = BMP_MPI_STATS_VERSION};
     int active = mx->size - 1;
     char why[MPI_MAX_PROCESSOR_NAME + 256];
     while (active > 0) {
         MPI_Status st;
         int late = 0;
+        double w0 = cpu_s();
         rc = next_message(mx, state, heard, &st, &late, err);
+        mx->stats.wait_cpu_s += cpu_s() - w0;
+        mx->stats.messages += rc == 0;
         if (rc < 0)
             break;
         if (rc == 1) {
@@ -413,6 +425,11 @@ static int run_owner(mpi_exec *mx, bmp_run *run, bmp_error *err)
         if (rc < 0)
             break;
     }
+    for (size_t i = 0; i < n; i++)
+        mx->stats.results += given[i] == TAKEN;
+    mx->stats.items_given = next;
+    mx->stats.cpu_s = cpu_s() - c0;
+    mx->stats.wall_s = now_s() - t0;
     free(todo);
     free(given);
     free(state);
@@ -718,4 +735,13 @@ int bmp_mpi_ranks_lost(const bmp_executor *ex)
     if (!ex || ex->run != mpi_run || !ex->arg)
         return 0;
     return ((const mpi_exec *)ex->arg)->lost;
+}
+
+int bmp_mpi_owner_stats(const bmp_executor *ex, bmp_mpi_stats *out)
+{
+    if (!ex || ex->run != mpi_run || !ex->arg || !out ||
+        out->version != BMP_MPI_STATS_VERSION)
+        return BMP_EINVAL;
+    *out = ((const mpi_exec *)ex->arg)->stats;
+    return 0;
 }
