@@ -8,7 +8,7 @@
 #   static   a static split like Montage's mProjExec: rank r runs the
 #            items with index % R == r, one worker each;
 # for the seed's arithmetic (every item alike) and an uneven workload
-# (one item in eight 20 times longer), and rank 0's CPU time per item
+# (one item in sixteen 50 times longer), and rank 0's CPU time per item
 # over no-op items: all in, and its work alone (bmp_mpi_owner_stats(),
 # its waits left out).  Prints a table; every ratio is between runs of
 # this one invocation.  The median of BMP_BENCH_REPS (default 3) runs.
