@@ -352,10 +352,13 @@ static int halt_executor_run(bmp_run *run, int workers, void *arg,
     return 0;
 }
 
-/* Writes the pout, prints the summary and gives the exit status. */
+/* Writes the pout, prints the summary and gives the exit status.
+ * executor_says_why: the run's executor (MPI) may explain an
+ * interruption (a rank lost) in err's text, printed instead of
+ * "interrupted". */
 static int finish_run(const tool_args *a, bmp_pout *pout, int rc,
                       const bmp_error *err, double elapsed,
-                      const halt_state *h)
+                      const halt_state *h, int executor_says_why)
 {
     /* Interrupted (SIGINT, SIGTERM) or a journal that could not be
      * written: the pout is still whole, with the items not run marked. */
@@ -368,7 +371,9 @@ static int finish_run(const tool_args *a, bmp_pout *pout, int rc,
                 h->rule.when == HALT_NOW ? "; running items were ended" : "");
     else if (stopped)
         fprintf(stderr, "bigmultipipe run: %s%s\n",
-                rc == BMP_EINTERRUPTED ? "interrupted" : err->text,
+                rc == BMP_EINTERRUPTED && !(executor_says_why && err->text[0])
+                    ? "interrupted"
+                    : err->text,
                 bmp_kw_has(a->kw, "journal")
                     ? "; run again with --resume to finish"
                     : "");
@@ -578,7 +583,7 @@ static int cmd_run_body(tool_args *a_, int rank, bmp_executor *ex)
     if (stored) {
         /* The stored results of these very inputs: nothing runs. */
         pout = stored;
-        status = finish_run(&a, pout, 0, &err, elapsed, &halt);
+        status = finish_run(&a, pout, 0, &err, elapsed, &halt, 0);
         goto out;
     }
     /* The temporaries swept are this shard's items' only: another
@@ -712,7 +717,15 @@ static int cmd_run_body(tool_args *a_, int rank, bmp_executor *ex)
         status = rc < 0 ? EXIT_SOME_FAILED : EXIT_ALL_OK;
         goto out;
     }
-    status = finish_run(&a, pout, rc, &err, elapsed, &halt);
+    status = finish_run(&a, pout, rc, &err, elapsed, &halt, ex != NULL);
+#ifdef BMP_TOOL_MPI
+    /* A rank lost to the heartbeat can meet no one: the pout is written,
+     * the job ends here. */
+    if (ex && bmp_mpi_ranks_lost(ex)) {
+        fflush(stdout);
+        mpi_give_up(ex, status);
+    }
+#endif
 out:
     json_decref(own_names);
     json_decref(names);

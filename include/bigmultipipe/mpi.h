@@ -15,8 +15,9 @@
  * worker processes (bmp_pool_new(); as many as bmp_num_can_process()
  * allows on its node), asks rank 0 for as many items as it has free
  * slots, and sends each finished item's pout line back.  With more than
- * one rank, rank 0 only coordinates: it waits in MPI_Probe/MPI_Recv and
- * runs no item itself.  With one rank it runs every item on a local pool,
+ * one rank, rank 0 only coordinates: it waits for messages (sleeping
+ * between polls while a heartbeat deadline runs, below) and runs no item
+ * itself.  With one rank it runs every item on a local pool,
  * as the process executor would.  See doc/scale-out.md.
  *
  * What bmp_pipeline() returns
@@ -30,14 +31,35 @@
  *   only (the local pool's isolation); its status says so in rank 0's
  *   pout.  A rank that dies ends the job (MPI aborts it).
  *
+ * Heartbeat: every helper sends rank 0 a message at least every quarter
+ * of the heartbeat time-out (default BMP_MPI_HEARTBEAT_DEFAULT seconds;
+ * the environment variable BMP_MPI_HEARTBEAT, read on rank 0 when the
+ * executor is made, or bmp_mpi_executor_set_heartbeat() on rank 0 sets
+ * it; 0 turns it off).  A helper silent for longer (stopped, hung, its
+ * node gone without MPI noticing) is lost: the items it held are failed
+ * with code BMP_ETIMEOUT and an error naming its rank and host, the
+ * other helpers finish the items not handed out yet, and rank 0's run
+ * returns BMP_EINTERRUPTED with the pout.  The lost rank can no longer
+ * meet the others: when bmp_mpi_ranks_lost() is not 0, write what is
+ * needed and end the job with MPI_Abort().
+ *
  * Return codes of the run (what bmp_pipeline() returns on rank 0): 0;
- * BMP_EINTERRUPTED when a helper's pool was interrupted (the pout is
- * still returned); BMP_EPROTO when a helper sent a result rank 0 could
- * not take -- for an item it was not given, a second time, or one the
- * run refuses (`err` names the rank and the item: the ranks were not
- * given the same run) -- or another rank's error code, with `err` naming the
- * rank.  Rank 0 keeps answering until every helper is done, so an error
- * never leaves another rank waiting.
+ * BMP_EINTERRUPTED, with the pout of what finished and `err` naming the
+ * rank, when a helper was lost or stopped with an error (its pool
+ * interrupted, an item it could not take...): the items that helper held
+ * are failed with its error code (not_run when it was interrupted), and
+ * the others ran on the other helpers; BMP_EPROTO when a helper sent a
+ * result rank 0 could not take -- for an item it was not given, a second
+ * time, or one the run refuses (`err` names the rank and the item: the
+ * ranks were not given the same run).  Rank 0 keeps answering until
+ * every helper is done or lost, so an error never leaves a live rank
+ * waiting.
+ *
+ * Binding: a rank that runs items and whose affinity mask holds fewer
+ * CPUs than its node has online runs fewer workers
+ * (bmp_num_can_process() counts the mask); bmp_mpi_executor() says so
+ * once on standard error, naming the rank, its host and the fix
+ * (mpirun --bind-to none, srun -c N).
  *
  * Every rank must reach the executor: a call of bmp_pipeline() that
  * fails on one rank before its executor runs (bad keywords, refused
@@ -84,6 +106,55 @@ int bmp_mpi_executor(MPI_Comm comm, bmp_executor *out, bmp_error *err);
  *  rank calls it), and clears `*ex`.  NULL, or an executor already
  *  released, is a no-op. */
 void bmp_mpi_executor_release(bmp_executor *ex);
+
+/* The heartbeat time-out when neither BMP_MPI_HEARTBEAT nor
+ * bmp_mpi_executor_set_heartbeat() says otherwise, in seconds. */
+#define BMP_MPI_HEARTBEAT_DEFAULT 60.0
+
+/*! bmp_mpi_executor_set_heartbeat() : the heartbeat time-out of the runs
+ *  that follow, in seconds; 0 turns it off (rank 0 then blocks in
+ *  MPI_Probe and waits for a hung rank for ever).  Only rank 0's value
+ *  counts: it is sent to the helpers at the start of each run.  Not
+ *  during a run.
+ *  @return 0; BMP_EINVAL (not an MPI executor, a negative or non-finite
+ *          value). */
+int bmp_mpi_executor_set_heartbeat(bmp_executor *ex, double seconds);
+
+/*! bmp_mpi_executor_heartbeat() : the heartbeat time-out this rank
+ *  holds, in seconds (on a helper, rank 0's once a run has started); -1
+ *  for an executor not made by bmp_mpi_executor(). */
+double bmp_mpi_executor_heartbeat(const bmp_executor *ex);
+
+/*! bmp_mpi_ranks_lost() : on rank 0, how many helpers its last run lost
+ *  to the heartbeat time-out; 0 on the other ranks and for an executor
+ *  not made by bmp_mpi_executor().  When not 0, the executor's
+ *  communicator cannot be used again (no collective call can complete):
+ *  end the job with MPI_Abort(). */
+int bmp_mpi_ranks_lost(const bmp_executor *ex);
+
+/* What rank 0's last run with more than one rank cost it: to see
+ * whether rank 0 keeps up (doc/scale-out.md, "Benchmark").  Set
+ * `version` to BMP_MPI_STATS_VERSION before the call. */
+typedef struct bmp_mpi_stats {
+    unsigned version;   /* BMP_MPI_STATS_VERSION */
+    size_t items_given; /* items handed out to helpers */
+    size_t results;     /* items that left the helpers' hands: a result
+                           taken, or failed with a lost or stopped helper */
+    size_t messages;    /* messages received */
+    double wall_s;      /* from the first wait to the last message */
+    double cpu_s;       /* CPU time of the calling thread in that span */
+    double wait_cpu_s;  /* of which spent waiting for messages (polling
+                           and sleeping); cpu_s - wait_cpu_s is the work */
+} bmp_mpi_stats;
+
+#define BMP_MPI_STATS_VERSION 1u
+
+/*! bmp_mpi_owner_stats() : fills `*out` with what rank 0's last run cost
+ *  it; all zero on the other ranks, before a run, and after a run with
+ *  one rank.  Not during a run.
+ *  @return 0; BMP_EINVAL (not an MPI executor, NULL out, or a version
+ *          this library does not know). */
+int bmp_mpi_owner_stats(const bmp_executor *ex, bmp_mpi_stats *out);
 
 /*! bmp_mpi_rank() : the rank, in the executor's communicator, of the
  *  calling process (0 is the owner of each run); -1 for an executor not

@@ -355,6 +355,24 @@ int main(int argc, char **argv)
     if (rank == 0 && size > 1)
         CHECK(ran_here(first) == NGOOD + 1, "rank 0 has %ld items",
               ran_here(first));
+    /* Rank 0's account of the run: every item handed out and back; a
+     * message for each result, and from each helper at least a request
+     * and its done. */
+    bmp_mpi_stats st = {.version = BMP_MPI_STATS_VERSION + 1};
+    CHECK(bmp_mpi_owner_stats(&ex, &st) == BMP_EINVAL, "an unknown version");
+    st.version = BMP_MPI_STATS_VERSION;
+    CHECK(bmp_mpi_owner_stats(&ex, &st) == 0, "owner stats");
+    if (rank == 0 && size > 1)
+        CHECK(st.items_given == NGOOD + 1 && st.results == NGOOD + 1 &&
+                  st.messages >= st.results + 2 * (size_t)(size - 1) &&
+                  st.cpu_s >= 0 && st.wait_cpu_s >= 0 && st.wall_s > 0,
+              "stats: %zu given, %zu back, %zu messages, %g s, %g cpu, "
+              "%g waiting",
+              st.items_given, st.results, st.messages, st.wall_s, st.cpu_s,
+              st.wait_cpu_s);
+    else
+        CHECK(st.items_given == 0 && st.results == 0 && st.messages == 0,
+              "stats on rank %d of %d: %zu given", rank, size, st.items_given);
     MPI_Reduce(&mine, &all, 1, MPI_LONG, MPI_SUM, 0, MPI_COMM_WORLD);
     if (rank == 0) {
         CHECK(all == NGOOD + 1, "the ranks ran %ld items in all", all);
