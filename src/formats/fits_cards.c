@@ -3,17 +3,18 @@
  * parsed into card objects, card objects written back as cards, and the
  * public helpers that find, read and change cards in a list.
  *
- * - The header is taken from fits_convert_hdr2str, which presents a
- *   tile-compressed image with the header of the image it holds; the one
- *   code path thus serves plain and compressed images alike.  Each card
- *   is split by cfitsio's own parser (fits_get_keyname, fits_parse_value,
- *   fits_get_keytype); only CONTINUE long strings are joined here.
+ * - The cards are taken as stored (fits_hdr2str); a tile-compressed
+ *   image's table header is then turned into the image's header by
+ *   fits_tiled.c.  Each card is split by cfitsio's own parser
+ *   (fits_get_keyname, fits_parse_value, fits_get_keytype); only CONTINUE
+ *   long strings are joined here.
  */
 #include "fits_internal.h"
 
 #include "keywords_internal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +81,10 @@ static json_t *parse_integer(const char *text)
         return parse_real(text); /* beyond 64 bits: keep its magnitude */
     if (end == text)
         return json_string(text);
+    while (*end == ' ')
+        end++;
+    if (*end)
+        return parse_real(text); /* "1E5" or "1.": not an integer */
     return json_integer(v);
 }
 
@@ -265,16 +270,38 @@ static json_t *parse_cards(const char *hdr, int n)
     return cards;
 }
 
+int bmp__fits_cards_parse(const char *text, size_t ncards, int compressed,
+                          json_t **out)
+{
+    *out = NULL;
+    if (ncards > INT_MAX)
+        return -ENOMEM;
+    json_t *cards = parse_cards(text, (int)ncards);
+    if (!cards)
+        return -ENOMEM;
+    if (!compressed) {
+        *out = cards;
+        return 0;
+    }
+    int rc = bmp__fits_image_cards(cards, out);
+    json_decref(cards);
+    return rc;
+}
+
 int bmp__fits_read_cards(fitsfile *f, json_t **out)
 {
     char *hdr = NULL;
     int nkeys = 0, status = 0;
     *out = NULL;
-    if (fits_convert_hdr2str(f, 0, NULL, 0, &hdr, &nkeys, &status) > 0)
+    /* The cards as stored (fits_hdr2str, not fits_convert_hdr2str): a
+     * compressed image's header is translated by fits_tiled.c. */
+    if (fits_hdr2str(f, 0, NULL, 0, &hdr, &nkeys, &status) > 0)
         return status;
-    *out = parse_cards(hdr, nkeys);
+    int compressed = fits_is_compressed_image(f, &status);
+    int rc = bmp__fits_cards_parse(hdr, nkeys > 0 ? (size_t)nkeys : 0,
+                                   compressed, out);
     fits_free_memory(hdr, &status);
-    return *out ? 0 : -ENOMEM;
+    return rc;
 }
 
 /* ====================================================================== */

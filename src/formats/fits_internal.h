@@ -74,6 +74,15 @@ static inline int all_digits(const char *s)
 
 /* ---- fits_cards.c ---------------------------------------------------- */
 
+/* `ncards` cards of 80 characters each from `text` (a header as stored;
+ * an END card ends it early) as a JSON array of card objects; with
+ * `compressed`, translated to the header of the image a tile-compressed
+ * HDU holds (bmp__fits_image_cards).  Any bytes are accepted.  Call under
+ * the "C" numeric locale.  @return 0 with *out a new reference, or
+ * -ENOMEM. */
+int bmp__fits_cards_parse(const char *text, size_t ncards, int compressed,
+                          json_t **out);
+
 /* The current HDU's cards as a JSON array of card objects.  Call under
  * the "C" numeric locale.  @return 0, a cfitsio status (> 0), or
  * -ENOMEM. */
@@ -90,5 +99,15 @@ int bmp__fits_write_cards(fitsfile *f, const json_t *cards, int is_float,
  * decimal point (BSCALE and BZERO too).  @return the cfitsio status. */
 int bmp__fits_write_real_card(fitsfile *f, const char *key, double v,
                               const char *comment, int *status);
+
+/* ---- fits_tiled.c ---------------------------------------------------- */
+
+/* The header of the image a tile-compressed HDU holds, from the cards of
+ * its binary table: the mandatory image cards from ZSIMPLE/ZTENSION,
+ * ZBITPIX, ZNAXISn, ZPCOUNT, ZGCOUNT, ZEXTEND; then the user's cards in
+ * order, without the table's and the compression's own; then CHECKSUM
+ * and DATASUM from ZHECKSUM and ZDATASUM.  `table` is borrowed.
+ * @return 0 with *out a new reference, or -ENOMEM. */
+int bmp__fits_image_cards(const json_t *table, json_t **out);
 
 #endif
