@@ -115,6 +115,17 @@ BMP_API int bmp_fits_read_header(const char *path, const char *hdu,
 #define BMP_FITS_CHECKSUM 0x2u
 /* fsync the file before the rename, and its directory after. */
 #define BMP_FITS_FSYNC 0x4u
+/* Tile-compress every image with data, as fpack does: tiles of one row,
+ * RICE_1 for integer images, lossless.  Floating-point images are not
+ * quantized (fpack's default loses precision): their tiles are GZIP_2,
+ * cfitsio's only lossless choice for them.  The images go to binary-table
+ * extensions, so the first image of the file comes after an empty
+ * primary HDU and is read back as HDU 1 (bmp_fits_read's default choice
+ * finds it); cfitsio marks it as the file's primary image (ZSIMPLE), so
+ * its header reads back with SIMPLE = T.  int64 and uint64 images cannot
+ * be compressed by cfitsio (BMP_EUNSUPPORTED, before anything is
+ * written). */
+#define BMP_FITS_COMPRESS 0x8u
 
 /*! bmp_fits_write() :
  *  Writes `a` as the primary image of a new FITS file at `path`, replacing
@@ -158,6 +169,38 @@ BMP_API int bmp_fits_write_scaled(const char *path, const bmp_array *a,
                                   const json_t *cards, int bitpix,
                                   double bscale, double bzero, unsigned flags,
                                   bmp_error *err);
+
+/* One HDU of bmp_fits_write_hdus(). */
+typedef struct bmp_fits_hdu {
+    const bmp_array *array; /* the image; NULL: an HDU without data */
+    const json_t *cards;    /* NULL: array->header (none if NULL too) */
+    const char *extname;    /* NULL: as the cards say; otherwise the
+                               EXTNAME, replacing any in the cards */
+} bmp_fits_hdu;
+
+/*! bmp_fits_write_hdus() :
+ *  Writes a new FITS file of `n` (>= 1) image HDUs: hdus[0] is the
+ *  primary HDU, the others image extensions, in order.  This is how
+ *  astropy's CCDData is stored: the data in the primary HDU, then
+ *  extensions named MASK (uint8) and UNCERT:
+ *      bmp_fits_hdu h[3] = {{data, NULL, NULL},
+ *                           {mask, NULL, "MASK"},
+ *                           {uncert, uncert_cards, "UNCERT"}};
+ *      bmp_fits_write_hdus("ccd.fits", h, 3, 0, &err);
+ *  An HDU without array has NAXIS = 0 and only its cards, the usual empty
+ *  primary HDU of files whose images are all extensions.  Each array and
+ *  its cards are written as by bmp_fits_write(); the flags apply to every
+ *  HDU (BMP_FITS_CHECKSUM: every HDU has its checksums; with
+ *  BMP_FITS_COMPRESS, an empty primary HDU is added before the images
+ *  when hdus[0] has data, which shifts the indices by one).  Every array
+ *  and card list is checked before the file is begun; the write is
+ *  atomic as bmp_fits_write()'s.  `hdus` and all it points to are
+ *  borrowed.
+ *  @return : 0, or a negative error with `err` filled (stage "write"; the
+ *            message names the HDU by its index in `hdus`).  BMP_EINVAL
+ *            also for n == 0 or hdus NULL.  Worker-safe. */
+BMP_API int bmp_fits_write_hdus(const char *path, const bmp_fits_hdu *hdus,
+                                size_t n, unsigned flags, bmp_error *err);
 
 /* ---------------------------------------------------------------------- */
 /*  Header cards                                                          */

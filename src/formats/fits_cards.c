@@ -13,6 +13,10 @@
 
 #include "keywords_internal.h"
 
+/* ffgbyt and REPORT_EOF: reading a header's bytes as stored (see
+ * bmp__fits_read_cards).  cfitsio installs fitsio2.h with fitsio.h. */
+#include <fitsio2.h>
+
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -290,17 +294,31 @@ int bmp__fits_cards_parse(const char *text, size_t ncards, int compressed,
 
 int bmp__fits_read_cards(fitsfile *f, json_t **out)
 {
-    char *hdr = NULL;
-    int nkeys = 0, status = 0;
+    LONGLONG head = 0, data = 0, end = 0;
+    int status = 0;
     *out = NULL;
-    /* The cards as stored (fits_hdr2str, not fits_convert_hdr2str): a
-     * compressed image's header is translated by fits_tiled.c. */
-    if (fits_hdr2str(f, 0, NULL, 0, &hdr, &nkeys, &status) > 0)
+    /* The header's bytes as stored, up to its END card.  cfitsio's own
+     * readers (fits_hdr2str, fits_read_record) leave out the blank cards
+     * just before END, taking them for free space; they are cards of the
+     * header all the same, and astropy shows them.  A compressed image's
+     * table header is then translated by fits_tiled.c. */
+    if (fits_get_hduaddrll(f, &head, &data, &end, &status) > 0)
         return status;
+    if (data <= head || (data - head) % 80 != 0 ||
+        (unsigned long long)(data - head) > SIZE_MAX)
+        return BAD_HEADER_FILL;
+    size_t size = (size_t)(data - head);
+    char *text = malloc(size);
+    if (!text)
+        return -ENOMEM;
+    if (ffmbyt(f, head, REPORT_EOF, &status) > 0 ||
+        ffgbyt(f, (LONGLONG)size, text, &status) > 0) {
+        free(text);
+        return status;
+    }
     int compressed = fits_is_compressed_image(f, &status);
-    int rc = bmp__fits_cards_parse(hdr, nkeys > 0 ? (size_t)nkeys : 0,
-                                   compressed, out);
-    fits_free_memory(hdr, &status);
+    int rc = bmp__fits_cards_parse(text, size / 80, compressed, out);
+    free(text);
     return rc;
 }
 
@@ -521,11 +539,31 @@ static int printable(const char *s)
     return 1;
 }
 
+/* Writes `n` blank cards. */
+static int write_blanks(fitsfile *f, size_t n, int *status)
+{
+    for (size_t k = 0; k < n && *status <= 0; k++)
+        fits_write_record(f, "", status);
+    return *status;
+}
+
 int bmp__fits_write_cards(fitsfile *f, const json_t *cards, int is_float,
+                          const char *extname, size_t *held_blanks,
                           const char *path, bmp_error *err)
 {
-    size_t i;
+    size_t i, blanks = 0; /* blank cards not yet written */
     json_t *c;
+    *held_blanks = 0;
+    if (extname) {
+        int status = 0;
+        if (!printable(extname) ||
+            fits_write_key_longstr(f, "EXTNAME", extname, "extension name",
+                                   &status) > 0)
+            return bmp_error_set(err, BMP_EINVAL, "write", path,
+                                 "the EXTNAME '%s' cannot be written to %s: "
+                                 "FITS headers hold printable ASCII only",
+                                 extname, path);
+    }
     json_array_foreach(cards, i, c)
     {
         const char *key = json_string_value(json_object_get(c, "key"));
@@ -559,7 +597,8 @@ int bmp__fits_write_cards(fitsfile *f, const json_t *cards, int is_float,
         if (strlen(ukey) <= 8 && !strchr(ukey, ' '))
             for (char *p = ukey; *p; p++)
                 *p = (char)toupper((unsigned char)*p);
-        if (is_skipped_key(ukey, is_float))
+        if (is_skipped_key(ukey, is_float) ||
+            (extname && strcmp(ukey, "EXTNAME") == 0))
             continue;
         if (!printable(ukey) || !printable(comment) ||
             (json_is_string(value) && !printable(json_string_value(value))))
@@ -570,15 +609,31 @@ int bmp__fits_write_cards(fitsfile *f, const json_t *cards, int is_float,
                                  i, ukey, path);
 
         int status = 0;
+        if (is_commentary(ukey) && value && !json_is_null(value) &&
+            !json_is_string(value))
+            return bmp_error_set(err, BMP_EINVAL, "write", path,
+                                 "header card %zu (%s) for %s must "
+                                 "have a string value",
+                                 i, ukey[0] ? ukey : "blank key", path);
+        const char *text = json_is_string(value) ? json_string_value(value)
+                                                 : "";
+        /* Blank cards wait until a card follows them: cfitsio would put
+         * END over blank cards that end a header (see held_blanks). */
+        if (!ukey[0] && text[strspn(text, " ")] == '\0') {
+            blanks++;
+            continue;
+        }
+        if (write_blanks(f, blanks, &status) > 0)
+            return fits_fail(err, BMP_EINVAL, "write", path, status,
+                             "blank header cards cannot be written to %s",
+                             path);
+        blanks = 0;
         if (is_commentary(ukey)) {
-            if (value && !json_is_null(value) && !json_is_string(value))
-                return bmp_error_set(err, BMP_EINVAL, "write", path,
-                                     "header card %zu (%s) for %s must "
-                                     "have a string value",
-                                     i, ukey[0] ? ukey : "blank key", path);
-            const char *text = json_is_string(value) ? json_string_value(value)
-                                                     : "";
-            if (strcmp(ukey, "COMMENT") == 0)
+            /* An empty COMMENT or HISTORY is a card too: cfitsio's
+             * fits_write_comment would write none for "". */
+            if (!text[0])
+                fits_write_record(f, ukey, &status);
+            else if (strcmp(ukey, "COMMENT") == 0)
                 fits_write_comment(f, text, &status);
             else if (strcmp(ukey, "HISTORY") == 0)
                 fits_write_history(f, text, &status);
@@ -621,5 +676,6 @@ int bmp__fits_write_cards(fitsfile *f, const json_t *cards, int is_float,
                              "header card %zu (%s) cannot be written to %s", i,
                              ukey, path);
     }
+    *held_blanks = blanks;
     return 0;
 }

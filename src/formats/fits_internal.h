@@ -89,10 +89,14 @@ int bmp__fits_cards_parse(const char *text, size_t ncards, int compressed,
 int bmp__fits_read_cards(fitsfile *f, json_t **out);
 
 /* Writes `cards` after the structural cards of the current HDU, skipping
- * those cfitsio writes or derives (BLANK too when `is_float`).  Call
- * under the "C" numeric locale.  @return 0 or a negative error, `err`
- * filled. */
+ * those cfitsio writes or derives (BLANK too when `is_float`).  With an
+ * `extname`, writes it as EXTNAME first and skips the EXTNAME cards of
+ * the list.  Blank cards that end the list are not written: cfitsio
+ * would put END over them.  *held_blanks gets their number, for
+ * bmp__fits_keep_end_blanks() once the file is closed.  Call under the
+ * "C" numeric locale.  @return 0 or a negative error, `err` filled. */
 int bmp__fits_write_cards(fitsfile *f, const json_t *cards, int is_float,
+                          const char *extname, size_t *held_blanks,
                           const char *path, bmp_error *err);
 
 /* A real-valued card in the shortest form that reads back as `v`, with a

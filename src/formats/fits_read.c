@@ -88,13 +88,67 @@ static int hdu_has_image(fitsfile *f, int *status)
     return naxis > 0;
 }
 
+/* "SCI", "SCI,2", "SCI, 2", " sci , 2 " -> name "SCI"/"sci" and EXTVER
+ * (0: any), as astropy takes hdul["SCI", 2]; blanks around the parts are
+ * not part of them.  @return 0, or -1 when the name does not fit. */
+static int parse_hdu_name(const char *hdu, char *name, size_t size, int *ver)
+{
+    *ver = 0;
+    while (*hdu == ' ')
+        hdu++;
+    size_t len = strlen(hdu);
+    if (len >= size)
+        return -1;
+    memcpy(name, hdu, len + 1);
+    char *comma = strrchr(name, ',');
+    if (comma) {
+        const char *v = comma + 1;
+        while (*v == ' ')
+            v++;
+        char digits[16];
+        size_t n = strcspn(v, " ");
+        if (n > 0 && n < sizeof digits && v[n + strspn(v + n, " ")] == '\0') {
+            memcpy(digits, v, n);
+            digits[n] = '\0';
+            if (all_digits(digits) && n <= 9) {
+                *ver = atoi(digits);
+                *comma = '\0';
+            }
+        }
+    }
+    len = strlen(name);
+    while (len > 0 && name[len - 1] == ' ')
+        name[--len] = '\0';
+    return 0;
+}
+
+/* "PRIMARY" (any case, EXTVER absent or 1) is HDU 0 when HDU 0 has no
+ * EXTNAME or HDUNAME of its own, as astropy names its primary HDU. */
+static int is_primary_name(fitsfile *f, const char *name, int ver)
+{
+    if (strcasecmp(name, "PRIMARY") != 0 || ver > 1)
+        return 0;
+    int status = 0;
+    char value[FLEN_VALUE];
+    if (fits_movabs_hdu(f, 1, NULL, &status) > 0)
+        return 0;
+    if (fits_read_key(f, TSTRING, "EXTNAME", value, NULL, &status) == 0)
+        return strcasecmp(value, "PRIMARY") == 0;
+    status = 0;
+    if (fits_read_key(f, TSTRING, "HDUNAME", value, NULL, &status) == 0)
+        return strcasecmp(value, "PRIMARY") == 0;
+    return 1;
+}
+
+static int check_image(fitsfile *f, const char *path, const char *stage,
+                       bmp_error *err);
+
 /* Moves to the HDU `hdu` names (see bmp_fits_read).  With `need_image`,
  * an explicitly selected HDU must be an image. */
 static int select_hdu(fitsfile *f, const char *path, const char *hdu,
                       int need_image, const char *stage, bmp_error *err)
 {
     int status = 0;
-    char what[FLEN_VALUE + 32];
 
     if (!hdu || !hdu[0]) {
         if (hdu_has_image(f, &status))
@@ -139,12 +193,9 @@ static int select_hdu(fitsfile *f, const char *path, const char *hdu,
     } else {
         char name[FLEN_VALUE];
         int ver = 0;
-        snprintf(name, sizeof name, "%s", hdu);
-        char *comma = strrchr(name, ',');
-        if (comma && all_digits(comma + 1)) {
-            ver = atoi(comma + 1);
-            *comma = '\0';
-        }
+        if (parse_hdu_name(hdu, name, sizeof name, &ver) == 0 &&
+            is_primary_name(f, name, ver))
+            return need_image ? check_image(f, path, stage, err) : 0;
         if (strlen(hdu) >= sizeof name ||
             fits_movnam_hdu(f, ANY_HDU, name, ver, &status) > 0) {
             if (status == 0 || status == BAD_HDU_NUM)
@@ -160,7 +211,15 @@ static int select_hdu(fitsfile *f, const char *path, const char *hdu,
 
     if (!need_image)
         return 0;
-    int type = 0;
+    return check_image(f, path, stage, err);
+}
+
+/* The current HDU must be an image with data. */
+static int check_image(fitsfile *f, const char *path, const char *stage,
+                       bmp_error *err)
+{
+    int type = 0, status = 0;
+    char what[FLEN_VALUE + 32];
     fits_get_hdu_type(f, &type, &status);
     describe_hdu(f, what, sizeof what);
     if (type == BINARY_TBL || type == ASCII_TBL)
