@@ -86,12 +86,52 @@
  *    "2"          by index, 0 being the primary HDU (astropy's hdul[2]);
  *                 a string of digits is always an index
  *    "SCI"        by EXTNAME (or HDUNAME), case-insensitively;
- *    "SCI,2"      ... and EXTVER
+ *    "SCI,2"      ... and EXTVER; blanks around the name and the number
+ *                 are ignored ("SCI, 2", as astropy's hdul["SCI", 2])
+ *    "PRIMARY"    HDU 0, as astropy names it, unless HDU 0 has an EXTNAME
+ *                 or HDUNAME of its own (then as any other name)
+ *  A tile-compressed image reads as the image it holds, with that image's
+ *  header (its table's and compression's cards are not shown, as in
+ *  astropy's CompImageHDU.header).
  *  @return : 0 with *out a new array (free with bmp_object_free), or a
  *            negative error (table above) with *out NULL and `err`
  *            filled (stage "read").  Worker-safe. */
 BMP_API int bmp_fits_read(const char *path, const char *hdu, bmp_array **out,
                           bmp_error *err);
+
+/*! bmp_fits_read_as() :
+ *  As bmp_fits_read(), but the array has the element type `dtype`
+ *  (0: the default choice of the table above), converted by cfitsio from
+ *  the stored values after BSCALE/BZERO.  Integer and real dtypes only
+ *  (bool, float16, complex: BMP_EUNSUPPORTED).  Reals to integers are
+ *  truncated toward zero, as C and numpy's astype do.  A value that does
+ *  not fit `dtype` is an error (BMP_EINVAL, "do not fit"), never clipped
+ *  silently; so are blank (undefined) pixels, which only a real dtype
+ *  can hold (as NaN).  The header is the HDU's, as for bmp_fits_read().
+ *  @return : as bmp_fits_read(); BMP_EINVAL also for an unknown dtype.
+ *  Worker-safe. */
+BMP_API int bmp_fits_read_as(const char *path, const char *hdu,
+                             bmp_dtype dtype, bmp_array **out, bmp_error *err);
+
+/*! bmp_fits_read_section() :
+ *  A section (cutout) of an image: numpy's data[start[0]:stop[0], ...,
+ *  start[ndim-1]:stop[ndim-1]] in the C index order of the data model
+ *  (the last index is NAXIS1), read without reading the rest of the
+ *  image (cfitsio's fits_read_subset: only the rows, or the compressed
+ *  tiles, that hold the section).  `ndim` must be the image's NAXIS and
+ *  0 <= start[i] <= stop[i] <= its length on that axis (BMP_EINVAL,
+ *  naming the axis); an empty section gives an array of length 0 there.
+ *  start and stop both NULL with ndim 0 read the whole image.  `dtype`
+ *  as for bmp_fits_read_as() (0: the default choice).  The header is the
+ *  HDU's with NAXISn set to the section's lengths and CRPIXn (and the
+ *  alternate CRPIXna) moved by its start, so that world coordinates stay
+ *  right; other cards (LTVn, DATASEC, ...) are as in the file.  `start`
+ *  and `stop` are borrowed.
+ *  @return : as bmp_fits_read_as().  Worker-safe. */
+BMP_API int bmp_fits_read_section(const char *path, const char *hdu,
+                                  bmp_dtype dtype, int ndim,
+                                  const size_t *start, const size_t *stop,
+                                  bmp_array **out, bmp_error *err);
 
 /*! bmp_fits_read_header() :
  *  The header cards of one HDU, without reading its data.  `hdu` as for
@@ -118,13 +158,14 @@ BMP_API int bmp_fits_read_header(const char *path, const char *hdu,
 /* Tile-compress every image with data, as fpack does: tiles of one row,
  * RICE_1 for integer images, lossless.  Floating-point images are not
  * quantized (fpack's default loses precision): their tiles are GZIP_2,
- * cfitsio's only lossless choice for them.  The images go to binary-table
- * extensions, so the first image of the file comes after an empty
- * primary HDU and is read back as HDU 1 (bmp_fits_read's default choice
- * finds it); cfitsio marks it as the file's primary image (ZSIMPLE), so
- * its header reads back with SIMPLE = T.  int64 and uint64 images cannot
- * be compressed by cfitsio (BMP_EUNSUPPORTED, before anything is
- * written). */
+ * cfitsio's only lossless choice for them.  A compressed image is stored
+ * as a binary-table extension, so a file whose first image is compressed
+ * begins with an empty primary HDU (no cards but SIMPLE, BITPIX, NAXIS,
+ * EXTEND) and the image is HDU 1, which bmp_fits_read's default choice
+ * finds; its header reads back as an image extension's (XTENSION =
+ * 'IMAGE', PCOUNT, GCOUNT), the user's cards unchanged.  int64 and uint64
+ * images cannot be compressed by cfitsio (BMP_EUNSUPPORTED, before
+ * anything is written). */
 #define BMP_FITS_COMPRESS 0x8u
 
 /*! bmp_fits_write() :

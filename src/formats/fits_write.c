@@ -429,6 +429,22 @@ static int keep_end_blanks(const char *tmp, const hdu_plan *plan, size_t n,
     return rc;
 }
 
+/* cfitsio adds two COMMENT cards citing the FITS paper to a new primary
+ * HDU; a file read and written again would gain two more each time.
+ * Only the cards of the new HDU so far, all cfitsio's, are looked at. */
+static int delete_new_comments(fitsfile *f, int *status)
+{
+    int nkeys = 0;
+    fits_get_hdrspace(f, &nkeys, NULL, status);
+    for (int k = nkeys; k >= 1 && *status <= 0; k--) {
+        char card[FLEN_CARD];
+        fits_read_record(f, k, card, status);
+        if (*status <= 0 && strncmp(card, "COMMENT ", 8) == 0)
+            fits_delete_record(f, k, status);
+    }
+    return *status;
+}
+
 /* Creates the current HDU of `p` in `f` and writes its cards and data. */
 static int write_hdu(fitsfile *f, hdu_plan *p, unsigned flags,
                      const char *path, bmp_error *err)
@@ -454,18 +470,7 @@ static int write_hdu(fitsfile *f, hdu_plan *p, unsigned flags,
         return fits_fail(err, BMP_EFITS, "write", path, status,
                          "cannot create the image in %s", path);
     fits_get_hdu_num(f, &p->file_hdu);
-    /* cfitsio adds two COMMENT cards citing the FITS paper to a new
-     * primary HDU; a file read and written again would gain two more each
-     * time.  Only the cards written so far are looked at. */
-    int nkeys = 0;
-    fits_get_hdrspace(f, &nkeys, NULL, &status);
-    for (int k = nkeys; k >= 1 && status == 0; k--) {
-        char card[FLEN_CARD];
-        fits_read_record(f, k, card, &status);
-        if (status == 0 && strncmp(card, "COMMENT ", 8) == 0)
-            fits_delete_record(f, k, &status);
-    }
-    if (status > 0)
+    if (delete_new_comments(f, &status) > 0)
         return fits_fail(err, BMP_EFITS, "write", path, status,
                          "cannot create the image in %s", path);
 
@@ -536,6 +541,16 @@ static int write_file(const char *path, hdu_plan *plan, size_t n,
     }
 
     int status = 0;
+    /* A compressed image is a table, which cannot be the primary HDU: an
+     * empty one comes first, made here rather than by cfitsio so that
+     * the image is an extension (XTENSION, not ZSIMPLE) and the primary
+     * HDU has no cfitsio COMMENT cards. */
+    if ((flags & BMP_FITS_COMPRESS) && plan[0].array &&
+        plan[0].array->count > 0 &&
+        (fits_create_img(f, BYTE_IMG, 0, NULL, &status) > 0 ||
+         delete_new_comments(f, &status) > 0))
+        rc = fits_fail(err, BMP_EFITS, "write", path, status,
+                       "cannot create the primary HDU of %s", path);
     for (size_t i = 0; i < n && rc == 0; i++)
         rc = write_hdu(f, &plan[i], flags, path, err);
     if (rc < 0)
