@@ -392,6 +392,9 @@ static int keep_end_blanks(const char *tmp, const hdu_plan *plan, size_t n,
         while (last > 0 && is_blank_card(hdr + (last - 1) * 80))
             last--;
         size_t want = last + plan[i].held_blanks, lo, hi;
+        /* END stays in the header's last block, as FITS requires. */
+        if (ncards >= 36 && want < ncards - 36)
+            want = ncards - 36;
         int room = e < ncards && want < ncards;
         for (size_t j = e + 1; room && j <= want; j++)
             room = is_blank_card(hdr + j * 80);
@@ -487,10 +490,14 @@ static int write_hdu(fitsfile *f, hdu_plan *p, unsigned flags,
                                     p->l.is_float, p->extname, &p->held_blanks,
                                     path, err)) < 0)
         return rc;
-    /* Room for the held blank cards, and for CHECKSUM and DATASUM that
-     * may take two of them: blank cards written now are where END will
-     * be put (keep_end_blanks). */
-    for (size_t k = 0; k < p->held_blanks + 2 && p->held_blanks > 0; k++)
+    /* Room for the held blank cards, and for CHECKSUM and DATASUM, which
+     * cfitsio writes over two of them: blank cards written now are where
+     * END will be put (keep_end_blanks).  No more, or the header could
+     * gain a block of blank cards nobody asked for. */
+    size_t room = p->held_blanks == 0           ? 0
+                  : (flags & BMP_FITS_CHECKSUM) ? p->held_blanks + 2
+                                                : p->held_blanks;
+    for (size_t k = 0; k < room; k++)
         fits_write_record(f, "", &status);
     if (status > 0)
         return fits_fail(err, BMP_EFITS, "write", path, status,
