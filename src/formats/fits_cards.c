@@ -71,7 +71,9 @@ static json_t *parse_real(const char *text)
             *p = 'E';
     char *end;
     double v = strtod(buf, &end);
-    if (end == buf)
+    /* JSON has no infinity: a value beyond double ("1E999") keeps its
+     * text. */
+    if (end == buf || !isfinite(v))
         return json_string(text);
     return json_real(v);
 }
@@ -109,6 +111,8 @@ static json_t *parse_complex(const char *text)
     if (!p)
         return json_string(text);
     double im = strtod(p + 1, &end);
+    if (!isfinite(re) || !isfinite(im))
+        return json_string(text);
     return json_pack("[ff]", re, im);
 }
 
@@ -248,7 +252,11 @@ static json_t *parse_cards(const char *hdr, int n)
                             next[k] = '?';
                     parse_continue(next, piece, pcom);
                     size_t plen = strlen(piece);
-                    more = plen > 0 && piece[plen - 1] == '&';
+                    /* A final '&' continues the string only when a
+                     * CONTINUE card follows; otherwise it is text. */
+                    more = plen > 0 && piece[plen - 1] == '&' && i + 1 < n &&
+                           strncmp(hdr + (size_t)(i + 1) * 80, "CONTINUE",
+                                   8) == 0;
                     if (more)
                         plen--;
                     ok = text_add(&longstr, piece, plen) == 0;
@@ -257,6 +265,10 @@ static json_t *parse_cards(const char *hdr, int n)
                              text_add(&com, pcom, strlen(pcom)) == 0;
                 }
                 json_decref(v);
+                /* Trailing blanks are not significant in FITS strings,
+                 * a long one's included. */
+                if (ok && longstr.s)
+                    rstrip(longstr.s);
                 v = ok ? json_string(longstr.s ? longstr.s : "") : NULL;
                 c = ok ? make_card(key, v, com.s ? com.s : "") : NULL;
                 free(com.s);
@@ -529,6 +541,52 @@ static int write_blank_cards(fitsfile *f, const char *text, int *status)
     return *status;
 }
 
+/* Whether a string value fits beside its key.  cfitsio continues long
+ * strings over CONTINUE cards for standard keys, but a HIERARCH card's
+ * value it cuts to what is left of the card: "HIERARCH KEY = 'value'". */
+static int fits_hierarch_string_fits(const char *key, const char *value)
+{
+    if (strlen(key) <= 8 && !strchr(key, ' '))
+        return 1;
+    size_t quoted = 2;
+    for (const char *p = value; *p; p++)
+        quoted += *p == '\'' ? 2 : 1;
+    return 9 + strlen(key) + 3 + quoted <= 80;
+}
+
+/* A string value holding quotes, over CONTINUE cards when it is long
+ * (FITS 4.0, section 4.2.1.2), split here rather than by cfitsio: its
+ * fits_write_key_longstr (4.2) never returns for some strings with many
+ * quotes (found by fuzz_fits_cards).  Each card holds as much of the
+ * value as fits with its quotes doubled, and '&' when more follows; the
+ * comment goes on the last card, shortened to what is left of it. */
+static int write_quoted_string(fitsfile *f, const char *key, const char *value,
+                               const char *comment, int *status)
+{
+    const char *p = value;
+    int first = 1;
+    do {
+        char body[80], card[FLEN_CARD];
+        size_t o = 0, room = 80 - 10 - 2 - 1; /* name, quotes, '&' */
+        while (*p && o + (*p == '\'' ? 2 : 1) <= room) {
+            if (*p == '\'')
+                body[o++] = '\'';
+            body[o++] = *p++;
+        }
+        body[o] = '\0';
+        int more = *p != '\0';
+        int n = snprintf(card, sizeof card, "%-8.8s%s'%s%s'",
+                         first ? key : "CONTINUE", first ? "= " : "  ", body,
+                         more ? "&" : "");
+        if (!more && comment && comment[0] && n + 3 < 80)
+            snprintf(card + n, sizeof card - (size_t)n, " / %.*s", 80 - n - 3,
+                     comment);
+        fits_write_record(f, card, status);
+        first = 0;
+    } while (*p && *status <= 0);
+    return *status;
+}
+
 /* FITS headers hold printable ASCII only; cfitsio would quietly turn
  * other bytes into blanks, so they are refused instead. */
 static int printable(const char *s)
@@ -609,8 +667,10 @@ int bmp__fits_write_cards(fitsfile *f, const json_t *cards, int is_float,
                                  i, ukey, path);
 
         int status = 0;
-        if (is_commentary(ukey) && value && !json_is_null(value) &&
-            !json_is_string(value))
+        /* A CONTINUE card that follows no long string is read as its
+         * text, and written back as that text. */
+        int raw = is_commentary(ukey) || strcmp(ukey, "CONTINUE") == 0;
+        if (raw && value && !json_is_null(value) && !json_is_string(value))
             return bmp_error_set(err, BMP_EINVAL, "write", path,
                                  "header card %zu (%s) for %s must "
                                  "have a string value",
@@ -628,7 +688,17 @@ int bmp__fits_write_cards(fitsfile *f, const json_t *cards, int is_float,
                              "blank header cards cannot be written to %s",
                              path);
         blanks = 0;
-        if (is_commentary(ukey)) {
+        if (strcmp(ukey, "CONTINUE") == 0) {
+            if (strlen(text) > 72)
+                return bmp_error_set(err, BMP_EINVAL, "write", path,
+                                     "header card %zu (CONTINUE) for %s has "
+                                     "more than the 72 characters a card "
+                                     "holds",
+                                     i, path);
+            char rec[FLEN_CARD];
+            snprintf(rec, sizeof rec, "CONTINUE%s", text);
+            fits_write_record(f, rec, &status);
+        } else if (is_commentary(ukey)) {
             /* An empty COMMENT or HISTORY is a card too: cfitsio's
              * fits_write_comment would write none for "". */
             if (!text[0])
@@ -656,8 +726,18 @@ int bmp__fits_write_cards(fitsfile *f, const json_t *cards, int is_float,
                                      i, ukey, path);
             bmp__fits_write_real_card(f, ukey, v, comment, &status);
         } else if (json_is_string(value)) {
-            fits_write_key_longstr(f, ukey, json_string_value(value), comment,
-                                   &status);
+            const char *str = json_string_value(value);
+            if (!fits_hierarch_string_fits(ukey, str))
+                return bmp_error_set(err, BMP_EINVAL, "write", path,
+                                     "header card %zu (%s) for %s: a long "
+                                     "key and its string value do not fit "
+                                     "on one card, and cfitsio would cut "
+                                     "the value",
+                                     i, ukey, path);
+            if (strchr(str, '\'') && strlen(ukey) <= 8 && !strchr(ukey, ' '))
+                write_quoted_string(f, ukey, str, comment, &status);
+            else
+                fits_write_key_longstr(f, ukey, str, comment, &status);
         } else if (json_is_array(value) && json_array_size(value) == 2 &&
                    json_is_number(json_array_get(value, 0)) &&
                    json_is_number(json_array_get(value, 1))) {

@@ -191,6 +191,70 @@ static void hdus_many_end_blanks(void **state)
     free(path);
 }
 
+/* What the fuzzer found in the cards' writer and reader: strings of many
+ * quotes (cfitsio's own splitting never returned), strings ending in
+ * '&', a HIERARCH string too long for its card (refused, not cut), and a
+ * real beyond double (kept as its text). */
+static void hdus_card_edge_cases(void **state)
+{
+    char quotes[200];
+    memset(quotes, '\'', 150);
+    strcpy(quotes + 150, "x&");
+    json_t *cards = json_array();
+    json_array_append_new(cards, card("QUOTES", quotes));
+    json_array_append_new(cards, card("AMP", "ends in &"));
+    json_array_append_new(cards, card("AMP2", "&&&"));
+    bmp_array *a = ramp(BMP_DTYPE_UINT8, 1, 2, 1, 0);
+    char *path = tu_join(*state, "edge.fits");
+    bmp_error err = {0};
+    assert_int_equal(bmp_fits_write(path, a, cards, 0, &err), 0);
+    bmp_array *b = read_ok(path, NULL);
+    const char *s;
+    assert_int_equal(bmp_fits_card_get_str(b->header, "QUOTES", &s), 1);
+    assert_string_equal(s, quotes);
+    assert_int_equal(bmp_fits_card_get_str(b->header, "AMP", &s), 1);
+    assert_string_equal(s, "ends in &");
+    assert_int_equal(bmp_fits_card_get_str(b->header, "AMP2", &s), 1);
+    assert_string_equal(s, "&&&");
+    bmp_object_free(b, NULL);
+
+    json_t *hier = json_array();
+    char longval[80];
+    memset(longval, 'v', 60);
+    longval[60] = '\0';
+    json_array_append_new(hier, card("ESO INS FILTER NAME", longval));
+    char *bad = tu_join(*state, "hier.fits");
+    bmp_error e2 = {0};
+    assert_int_equal(bmp_fits_write(bad, a, hier, 0, &e2), BMP_EINVAL);
+    assert_contains(e2.text, "ESO INS FILTER NAME");
+    assert_false(tu_exists(bad));
+
+    /* A real card beyond double, written by hand. */
+    char text[2880 * 2];
+    memset(text, ' ', sizeof text);
+    const char *lines[] = {"SIMPLE  =                    T",
+                           "BITPIX  =                    8",
+                           "NAXIS   =                    1",
+                           "NAXIS1  =                    2",
+                           "BIGR    =                1E999",
+                           "END"};
+    for (size_t i = 0; i < 6; i++)
+        memcpy(text + i * 80, lines[i], strlen(lines[i]));
+    memset(text + 2880, 0, 2880);
+    char *raw = tu_join(*state, "big.fits");
+    tu_write_file(raw, text, sizeof text);
+    b = read_ok(raw, NULL);
+    assert_int_equal(bmp_fits_card_get_str(b->header, "BIGR", &s), 1);
+    assert_string_equal(s, "1E999");
+    bmp_object_free(b, NULL);
+    bmp_object_free(a, NULL);
+    json_decref(cards);
+    json_decref(hier);
+    free(path);
+    free(bad);
+    free(raw);
+}
+
 /* ---------------------------------------------------------------------- */
 /*  Several HDUs                                                          */
 /* ---------------------------------------------------------------------- */
@@ -448,6 +512,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         CASE(hdus_commentary_cards_kept),
         CASE(hdus_many_end_blanks),
+        CASE(hdus_card_edge_cases),
         CASE(hdus_ccddata_layout),
         CASE(hdus_extver_with_space),
         CASE(hdus_errors_write_nothing),
