@@ -318,8 +318,10 @@ BMP_API int bmp_fits_file_read(bmp_item *item, const char *in_name,
  *  its header cards from array->header.  When the keyword create_outdir
  *  is true (a create_outdir key in the item's meta overrides it), the
  *  output's directory and its parents are created first.  The keyword
- *  `fits_checksum` (bool) adds CHECKSUM/DATASUM; of another type, it
- *  fails the item with BMP_EKWTYPE.  *written is left NULL. */
+ *  `fits_checksum` (bool) adds CHECKSUM/DATASUM, and `fits_compress`
+ *  (bool) tile-compresses the image (BMP_FITS_COMPRESS); of another
+ *  type, either fails the item with BMP_EKWTYPE.  *written is left
+ *  NULL. */
 BMP_API int bmp_fits_file_write(bmp_item *item, void *data,
                                 const char *outname, char **written);
 
