@@ -50,7 +50,8 @@ static bmp_array *read_ok(const char *path, const char *hdu)
     return a;
 }
 
-/* A 2-d array of `dtype` holding i * step + offset. */
+/* A 2-d array of `dtype` holding (i * step) mod 100 + offset, so that
+ * every dtype holds it. */
 static bmp_array *ramp(bmp_dtype dtype, size_t rows, size_t cols, double step,
                        double offset)
 {
@@ -58,7 +59,7 @@ static bmp_array *ramp(bmp_dtype dtype, size_t rows, size_t cols, double step,
     bmp_array *a = bmp_array_new(dtype, 2, shape);
     assert_non_null(a);
     for (size_t i = 0; i < a->count; i++)
-        bmp_array_set_double(a, i, (double)i * step + offset);
+        bmp_array_set_double(a, i, fmod((double)i * step, 100.0) + offset);
     return a;
 }
 
