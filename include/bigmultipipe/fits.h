@@ -181,7 +181,14 @@ BMP_API int bmp_fits_read_header(const char *path, const char *hdu,
  *  XTENSION, BITPIX, NAXIS, NAXISn, EXTEND, PCOUNT, GCOUNT, BSCALE, BZERO,
  *  END, CHECKSUM, DATASUM; BLANK too for floating-point images.
  *  Reals are written with the fewest digits that read back exactly; NaN
- *  and infinite reals cannot be written (BMP_EINVAL).
+ *  and infinite reals cannot be written (BMP_EINVAL).  COMMENT, HISTORY
+ *  and blank-key cards are written in their places, empty ones and the
+ *  blank cards that end the list included; no card is added but the
+ *  structural ones (and CHECKSUM/DATASUM when asked).  A HIERARCH key
+ *  whose string value does not fit on its card is refused (BMP_EINVAL)
+ *  rather than cut; comments too long for their card are shortened.
+ *  With BMP_FITS_COMPRESS the image is tile-compressed (see the flag)
+ *  and read back from HDU 1.
  *
  *  The write is atomic: the file is written under a temporary name
  *  (".NAME.bmp-XXXXXX" in the same directory) and renamed over `path`, so
