@@ -86,12 +86,52 @@
  *    "2"          by index, 0 being the primary HDU (astropy's hdul[2]);
  *                 a string of digits is always an index
  *    "SCI"        by EXTNAME (or HDUNAME), case-insensitively;
- *    "SCI,2"      ... and EXTVER
+ *    "SCI,2"      ... and EXTVER; blanks around the name and the number
+ *                 are ignored ("SCI, 2", as astropy's hdul["SCI", 2])
+ *    "PRIMARY"    HDU 0, as astropy names it, unless HDU 0 has an EXTNAME
+ *                 or HDUNAME of its own (then as any other name)
+ *  A tile-compressed image reads as the image it holds, with that image's
+ *  header (its table's and compression's cards are not shown, as in
+ *  astropy's CompImageHDU.header).
  *  @return : 0 with *out a new array (free with bmp_object_free), or a
  *            negative error (table above) with *out NULL and `err`
  *            filled (stage "read").  Worker-safe. */
 BMP_API int bmp_fits_read(const char *path, const char *hdu, bmp_array **out,
                           bmp_error *err);
+
+/*! bmp_fits_read_as() :
+ *  As bmp_fits_read(), but the array has the element type `dtype`
+ *  (0: the default choice of the table above), converted by cfitsio from
+ *  the stored values after BSCALE/BZERO.  Integer and real dtypes only
+ *  (bool, float16, complex: BMP_EUNSUPPORTED).  Reals to integers are
+ *  truncated toward zero, as C and numpy's astype do.  A value that does
+ *  not fit `dtype` is an error (BMP_EINVAL, "do not fit"), never clipped
+ *  silently; so are blank (undefined) pixels, which only a real dtype
+ *  can hold (as NaN).  The header is the HDU's, as for bmp_fits_read().
+ *  @return : as bmp_fits_read(); BMP_EINVAL also for an unknown dtype.
+ *  Worker-safe. */
+BMP_API int bmp_fits_read_as(const char *path, const char *hdu,
+                             bmp_dtype dtype, bmp_array **out, bmp_error *err);
+
+/*! bmp_fits_read_section() :
+ *  A section (cutout) of an image: numpy's data[start[0]:stop[0], ...,
+ *  start[ndim-1]:stop[ndim-1]] in the C index order of the data model
+ *  (the last index is NAXIS1), read without reading the rest of the
+ *  image (cfitsio's fits_read_subset: only the rows, or the compressed
+ *  tiles, that hold the section).  `ndim` must be the image's NAXIS and
+ *  0 <= start[i] <= stop[i] <= its length on that axis (BMP_EINVAL,
+ *  naming the axis); an empty section gives an array of length 0 there.
+ *  start and stop both NULL with ndim 0 read the whole image.  `dtype`
+ *  as for bmp_fits_read_as() (0: the default choice).  The header is the
+ *  HDU's with NAXISn set to the section's lengths and CRPIXn (and the
+ *  alternate CRPIXna) moved by its start, so that world coordinates stay
+ *  right; other cards (LTVn, DATASEC, ...) are as in the file.  `start`
+ *  and `stop` are borrowed.
+ *  @return : as bmp_fits_read_as().  Worker-safe. */
+BMP_API int bmp_fits_read_section(const char *path, const char *hdu,
+                                  bmp_dtype dtype, int ndim,
+                                  const size_t *start, const size_t *stop,
+                                  bmp_array **out, bmp_error *err);
 
 /*! bmp_fits_read_header() :
  *  The header cards of one HDU, without reading its data.  `hdu` as for
@@ -115,6 +155,18 @@ BMP_API int bmp_fits_read_header(const char *path, const char *hdu,
 #define BMP_FITS_CHECKSUM 0x2u
 /* fsync the file before the rename, and its directory after. */
 #define BMP_FITS_FSYNC 0x4u
+/* Tile-compress every image with data, as fpack does: tiles of one row,
+ * RICE_1 for integer images, lossless.  Floating-point images are not
+ * quantized (fpack's default loses precision): their tiles are GZIP_2,
+ * cfitsio's only lossless choice for them.  A compressed image is stored
+ * as a binary-table extension, so a file whose first image is compressed
+ * begins with an empty primary HDU (no cards but SIMPLE, BITPIX, NAXIS,
+ * EXTEND) and the image is HDU 1, which bmp_fits_read's default choice
+ * finds; its header reads back as an image extension's (XTENSION =
+ * 'IMAGE', PCOUNT, GCOUNT), the user's cards unchanged.  int64 and uint64
+ * images cannot be compressed by cfitsio (BMP_EUNSUPPORTED, before
+ * anything is written). */
+#define BMP_FITS_COMPRESS 0x8u
 
 /*! bmp_fits_write() :
  *  Writes `a` as the primary image of a new FITS file at `path`, replacing
@@ -129,7 +181,14 @@ BMP_API int bmp_fits_read_header(const char *path, const char *hdu,
  *  XTENSION, BITPIX, NAXIS, NAXISn, EXTEND, PCOUNT, GCOUNT, BSCALE, BZERO,
  *  END, CHECKSUM, DATASUM; BLANK too for floating-point images.
  *  Reals are written with the fewest digits that read back exactly; NaN
- *  and infinite reals cannot be written (BMP_EINVAL).
+ *  and infinite reals cannot be written (BMP_EINVAL).  COMMENT, HISTORY
+ *  and blank-key cards are written in their places, empty ones and the
+ *  blank cards that end the list included; no card is added but the
+ *  structural ones (and CHECKSUM/DATASUM when asked).  A HIERARCH key
+ *  whose string value does not fit on its card is refused (BMP_EINVAL)
+ *  rather than cut; comments too long for their card are shortened.
+ *  With BMP_FITS_COMPRESS the image is tile-compressed (see the flag)
+ *  and read back from HDU 1.
  *
  *  The write is atomic: the file is written under a temporary name
  *  (".NAME.bmp-XXXXXX" in the same directory) and renamed over `path`, so
@@ -158,6 +217,38 @@ BMP_API int bmp_fits_write_scaled(const char *path, const bmp_array *a,
                                   const json_t *cards, int bitpix,
                                   double bscale, double bzero, unsigned flags,
                                   bmp_error *err);
+
+/* One HDU of bmp_fits_write_hdus(). */
+typedef struct bmp_fits_hdu {
+    const bmp_array *array; /* the image; NULL: an HDU without data */
+    const json_t *cards;    /* NULL: array->header (none if NULL too) */
+    const char *extname;    /* NULL: as the cards say; otherwise the
+                               EXTNAME, replacing any in the cards */
+} bmp_fits_hdu;
+
+/*! bmp_fits_write_hdus() :
+ *  Writes a new FITS file of `n` (>= 1) image HDUs: hdus[0] is the
+ *  primary HDU, the others image extensions, in order.  This is how
+ *  astropy's CCDData is stored: the data in the primary HDU, then
+ *  extensions named MASK (uint8) and UNCERT:
+ *      bmp_fits_hdu h[3] = {{data, NULL, NULL},
+ *                           {mask, NULL, "MASK"},
+ *                           {uncert, uncert_cards, "UNCERT"}};
+ *      bmp_fits_write_hdus("ccd.fits", h, 3, 0, &err);
+ *  An HDU without array has NAXIS = 0 and only its cards, the usual empty
+ *  primary HDU of files whose images are all extensions.  Each array and
+ *  its cards are written as by bmp_fits_write(); the flags apply to every
+ *  HDU (BMP_FITS_CHECKSUM: every HDU has its checksums; with
+ *  BMP_FITS_COMPRESS, an empty primary HDU is added before the images
+ *  when hdus[0] has data, which shifts the indices by one).  Every array
+ *  and card list is checked before the file is begun; the write is
+ *  atomic as bmp_fits_write()'s.  `hdus` and all it points to are
+ *  borrowed.
+ *  @return : 0, or a negative error with `err` filled (stage "write"; the
+ *            message names the HDU by its index in `hdus`).  BMP_EINVAL
+ *            also for n == 0 or hdus NULL.  Worker-safe. */
+BMP_API int bmp_fits_write_hdus(const char *path, const bmp_fits_hdu *hdus,
+                                size_t n, unsigned flags, bmp_error *err);
 
 /* ---------------------------------------------------------------------- */
 /*  Header cards                                                          */
@@ -234,8 +325,10 @@ BMP_API int bmp_fits_file_read(bmp_item *item, const char *in_name,
  *  its header cards from array->header.  When the keyword create_outdir
  *  is true (a create_outdir key in the item's meta overrides it), the
  *  output's directory and its parents are created first.  The keyword
- *  `fits_checksum` (bool) adds CHECKSUM/DATASUM; of another type, it
- *  fails the item with BMP_EKWTYPE.  *written is left NULL. */
+ *  `fits_checksum` (bool) adds CHECKSUM/DATASUM, and `fits_compress`
+ *  (bool) tile-compresses the image (BMP_FITS_COMPRESS); of another
+ *  type, either fails the item with BMP_EKWTYPE.  *written is left
+ *  NULL. */
 BMP_API int bmp_fits_file_write(bmp_item *item, void *data,
                                 const char *outname, char **written);
 

@@ -53,13 +53,15 @@ int bmp_fits_file_write(bmp_item *item, void *data, const char *outname,
                              "bmp_fits_file_write writes bmp_array data "
                              "only; reduce a group to one array first");
     /* Before the directory is made: a failed item leaves nothing. */
-    int checksum = 0;
-    if (bmp__ops_kw_bool(item, "fits_checksum", &checksum) < 0)
+    int checksum = 0, compress = 0;
+    if (bmp__ops_kw_bool(item, "fits_checksum", &checksum) < 0 ||
+        bmp__ops_kw_bool(item, "fits_compress", &compress) < 0)
         return BMP_EKWTYPE;
     int rc = bmp__prepare_outdir(item, outname);
     if (rc < 0)
         return rc;
     unsigned flags = (checksum ? BMP_FITS_CHECKSUM : 0u) |
+                     (compress ? BMP_FITS_COMPRESS : 0u) |
                      bmp__write_flags(bmp__atomic_flags_for(item),
                                       BMP__FITS_WRITE_BITS);
     bmp_error err = {0};

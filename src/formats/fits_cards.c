@@ -3,17 +3,22 @@
  * parsed into card objects, card objects written back as cards, and the
  * public helpers that find, read and change cards in a list.
  *
- * - The header is taken from fits_convert_hdr2str, which presents a
- *   tile-compressed image with the header of the image it holds; the one
- *   code path thus serves plain and compressed images alike.  Each card
- *   is split by cfitsio's own parser (fits_get_keyname, fits_parse_value,
- *   fits_get_keytype); only CONTINUE long strings are joined here.
+ * - The cards are taken as stored (fits_hdr2str); a tile-compressed
+ *   image's table header is then turned into the image's header by
+ *   fits_tiled.c.  Each card is split by cfitsio's own parser
+ *   (fits_get_keyname, fits_parse_value, fits_get_keytype); only CONTINUE
+ *   long strings are joined here.
  */
 #include "fits_internal.h"
 
 #include "keywords_internal.h"
 
+/* ffgbyt and REPORT_EOF: reading a header's bytes as stored (see
+ * bmp__fits_read_cards).  cfitsio installs fitsio2.h with fitsio.h. */
+#include <fitsio2.h>
+
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,7 +71,9 @@ static json_t *parse_real(const char *text)
             *p = 'E';
     char *end;
     double v = strtod(buf, &end);
-    if (end == buf)
+    /* JSON has no infinity: a value beyond double ("1E999") keeps its
+     * text. */
+    if (end == buf || !isfinite(v))
         return json_string(text);
     return json_real(v);
 }
@@ -80,6 +87,10 @@ static json_t *parse_integer(const char *text)
         return parse_real(text); /* beyond 64 bits: keep its magnitude */
     if (end == text)
         return json_string(text);
+    while (*end == ' ')
+        end++;
+    if (*end)
+        return parse_real(text); /* "1E5" or "1.": not an integer */
     return json_integer(v);
 }
 
@@ -100,6 +111,8 @@ static json_t *parse_complex(const char *text)
     if (!p)
         return json_string(text);
     double im = strtod(p + 1, &end);
+    if (!isfinite(re) || !isfinite(im))
+        return json_string(text);
     return json_pack("[ff]", re, im);
 }
 
@@ -239,7 +252,11 @@ static json_t *parse_cards(const char *hdr, int n)
                             next[k] = '?';
                     parse_continue(next, piece, pcom);
                     size_t plen = strlen(piece);
-                    more = plen > 0 && piece[plen - 1] == '&';
+                    /* A final '&' continues the string only when a
+                     * CONTINUE card follows; otherwise it is text. */
+                    more = plen > 0 && piece[plen - 1] == '&' && i + 1 < n &&
+                           strncmp(hdr + (size_t)(i + 1) * 80, "CONTINUE",
+                                   8) == 0;
                     if (more)
                         plen--;
                     ok = text_add(&longstr, piece, plen) == 0;
@@ -248,6 +265,10 @@ static json_t *parse_cards(const char *hdr, int n)
                              text_add(&com, pcom, strlen(pcom)) == 0;
                 }
                 json_decref(v);
+                /* Trailing blanks are not significant in FITS strings,
+                 * a long one's included. */
+                if (ok && longstr.s)
+                    rstrip(longstr.s);
                 v = ok ? json_string(longstr.s ? longstr.s : "") : NULL;
                 c = ok ? make_card(key, v, com.s ? com.s : "") : NULL;
                 free(com.s);
@@ -265,16 +286,52 @@ static json_t *parse_cards(const char *hdr, int n)
     return cards;
 }
 
+int bmp__fits_cards_parse(const char *text, size_t ncards, int compressed,
+                          json_t **out)
+{
+    *out = NULL;
+    if (ncards > INT_MAX)
+        return -ENOMEM;
+    json_t *cards = parse_cards(text, (int)ncards);
+    if (!cards)
+        return -ENOMEM;
+    if (!compressed) {
+        *out = cards;
+        return 0;
+    }
+    int rc = bmp__fits_image_cards(cards, out);
+    json_decref(cards);
+    return rc;
+}
+
 int bmp__fits_read_cards(fitsfile *f, json_t **out)
 {
-    char *hdr = NULL;
-    int nkeys = 0, status = 0;
+    LONGLONG head = 0, data = 0, end = 0;
+    int status = 0;
     *out = NULL;
-    if (fits_convert_hdr2str(f, 0, NULL, 0, &hdr, &nkeys, &status) > 0)
+    /* The header's bytes as stored, up to its END card.  cfitsio's own
+     * readers (fits_hdr2str, fits_read_record) leave out the blank cards
+     * just before END, taking them for free space; they are cards of the
+     * header all the same, and astropy shows them.  A compressed image's
+     * table header is then translated by fits_tiled.c. */
+    if (fits_get_hduaddrll(f, &head, &data, &end, &status) > 0)
         return status;
-    *out = parse_cards(hdr, nkeys);
-    fits_free_memory(hdr, &status);
-    return *out ? 0 : -ENOMEM;
+    if (data <= head || (data - head) % 80 != 0 ||
+        (unsigned long long)(data - head) > SIZE_MAX)
+        return BAD_HEADER_FILL;
+    size_t size = (size_t)(data - head);
+    char *text = malloc(size);
+    if (!text)
+        return -ENOMEM;
+    if (ffmbyt(f, head, REPORT_EOF, &status) > 0 ||
+        ffgbyt(f, (LONGLONG)size, text, &status) > 0) {
+        free(text);
+        return status;
+    }
+    int compressed = fits_is_compressed_image(f, &status);
+    int rc = bmp__fits_cards_parse(text, size / 80, compressed, out);
+    free(text);
+    return rc;
 }
 
 /* ====================================================================== */
@@ -484,6 +541,52 @@ static int write_blank_cards(fitsfile *f, const char *text, int *status)
     return *status;
 }
 
+/* Whether a string value fits beside its key.  cfitsio continues long
+ * strings over CONTINUE cards for standard keys, but a HIERARCH card's
+ * value it cuts to what is left of the card: "HIERARCH KEY = 'value'". */
+static int fits_hierarch_string_fits(const char *key, const char *value)
+{
+    if (strlen(key) <= 8 && !strchr(key, ' '))
+        return 1;
+    size_t quoted = 2;
+    for (const char *p = value; *p; p++)
+        quoted += *p == '\'' ? 2 : 1;
+    return 9 + strlen(key) + 3 + quoted <= 80;
+}
+
+/* A string value holding quotes, over CONTINUE cards when it is long
+ * (FITS 4.0, section 4.2.1.2), split here rather than by cfitsio: its
+ * fits_write_key_longstr (4.2) never returns for some strings with many
+ * quotes (found by fuzz_fits_cards).  Each card holds as much of the
+ * value as fits with its quotes doubled, and '&' when more follows; the
+ * comment goes on the last card, shortened to what is left of it. */
+static int write_quoted_string(fitsfile *f, const char *key, const char *value,
+                               const char *comment, int *status)
+{
+    const char *p = value;
+    int first = 1;
+    do {
+        char body[80], card[FLEN_CARD];
+        size_t o = 0, room = 80 - 10 - 2 - 1; /* name, quotes, '&' */
+        while (*p && o + (*p == '\'' ? 2 : 1) <= room) {
+            if (*p == '\'')
+                body[o++] = '\'';
+            body[o++] = *p++;
+        }
+        body[o] = '\0';
+        int more = *p != '\0';
+        int n = snprintf(card, sizeof card, "%-8.8s%s'%s%s'",
+                         first ? key : "CONTINUE", first ? "= " : "  ", body,
+                         more ? "&" : "");
+        if (!more && comment && comment[0] && n + 3 < 80)
+            snprintf(card + n, sizeof card - (size_t)n, " / %.*s", 80 - n - 3,
+                     comment);
+        fits_write_record(f, card, status);
+        first = 0;
+    } while (*p && *status <= 0);
+    return *status;
+}
+
 /* FITS headers hold printable ASCII only; cfitsio would quietly turn
  * other bytes into blanks, so they are refused instead. */
 static int printable(const char *s)
@@ -494,11 +597,31 @@ static int printable(const char *s)
     return 1;
 }
 
+/* Writes `n` blank cards. */
+static int write_blanks(fitsfile *f, size_t n, int *status)
+{
+    for (size_t k = 0; k < n && *status <= 0; k++)
+        fits_write_record(f, "", status);
+    return *status;
+}
+
 int bmp__fits_write_cards(fitsfile *f, const json_t *cards, int is_float,
+                          const char *extname, size_t *held_blanks,
                           const char *path, bmp_error *err)
 {
-    size_t i;
+    size_t i, blanks = 0; /* blank cards not yet written */
     json_t *c;
+    *held_blanks = 0;
+    if (extname) {
+        int status = 0;
+        if (!printable(extname) ||
+            fits_write_key_longstr(f, "EXTNAME", extname, "extension name",
+                                   &status) > 0)
+            return bmp_error_set(err, BMP_EINVAL, "write", path,
+                                 "the EXTNAME '%s' cannot be written to %s: "
+                                 "FITS headers hold printable ASCII only",
+                                 extname, path);
+    }
     json_array_foreach(cards, i, c)
     {
         const char *key = json_string_value(json_object_get(c, "key"));
@@ -532,7 +655,8 @@ int bmp__fits_write_cards(fitsfile *f, const json_t *cards, int is_float,
         if (strlen(ukey) <= 8 && !strchr(ukey, ' '))
             for (char *p = ukey; *p; p++)
                 *p = (char)toupper((unsigned char)*p);
-        if (is_skipped_key(ukey, is_float))
+        if (is_skipped_key(ukey, is_float) ||
+            (extname && strcmp(ukey, "EXTNAME") == 0))
             continue;
         if (!printable(ukey) || !printable(comment) ||
             (json_is_string(value) && !printable(json_string_value(value))))
@@ -543,15 +667,43 @@ int bmp__fits_write_cards(fitsfile *f, const json_t *cards, int is_float,
                                  i, ukey, path);
 
         int status = 0;
-        if (is_commentary(ukey)) {
-            if (value && !json_is_null(value) && !json_is_string(value))
+        /* A CONTINUE card that follows no long string is read as its
+         * text, and written back as that text. */
+        int raw = is_commentary(ukey) || strcmp(ukey, "CONTINUE") == 0;
+        if (raw && value && !json_is_null(value) && !json_is_string(value))
+            return bmp_error_set(err, BMP_EINVAL, "write", path,
+                                 "header card %zu (%s) for %s must "
+                                 "have a string value",
+                                 i, ukey[0] ? ukey : "blank key", path);
+        const char *text = json_is_string(value) ? json_string_value(value)
+                                                 : "";
+        /* Blank cards wait until a card follows them: cfitsio would put
+         * END over blank cards that end a header (see held_blanks). */
+        if (!ukey[0] && text[strspn(text, " ")] == '\0') {
+            blanks++;
+            continue;
+        }
+        if (write_blanks(f, blanks, &status) > 0)
+            return fits_fail(err, BMP_EINVAL, "write", path, status,
+                             "blank header cards cannot be written to %s",
+                             path);
+        blanks = 0;
+        if (strcmp(ukey, "CONTINUE") == 0) {
+            if (strlen(text) > 72)
                 return bmp_error_set(err, BMP_EINVAL, "write", path,
-                                     "header card %zu (%s) for %s must "
-                                     "have a string value",
-                                     i, ukey[0] ? ukey : "blank key", path);
-            const char *text = json_is_string(value) ? json_string_value(value)
-                                                     : "";
-            if (strcmp(ukey, "COMMENT") == 0)
+                                     "header card %zu (CONTINUE) for %s has "
+                                     "more than the 72 characters a card "
+                                     "holds",
+                                     i, path);
+            char rec[FLEN_CARD];
+            snprintf(rec, sizeof rec, "CONTINUE%s", text);
+            fits_write_record(f, rec, &status);
+        } else if (is_commentary(ukey)) {
+            /* An empty COMMENT or HISTORY is a card too: cfitsio's
+             * fits_write_comment would write none for "". */
+            if (!text[0])
+                fits_write_record(f, ukey, &status);
+            else if (strcmp(ukey, "COMMENT") == 0)
                 fits_write_comment(f, text, &status);
             else if (strcmp(ukey, "HISTORY") == 0)
                 fits_write_history(f, text, &status);
@@ -574,8 +726,18 @@ int bmp__fits_write_cards(fitsfile *f, const json_t *cards, int is_float,
                                      i, ukey, path);
             bmp__fits_write_real_card(f, ukey, v, comment, &status);
         } else if (json_is_string(value)) {
-            fits_write_key_longstr(f, ukey, json_string_value(value), comment,
-                                   &status);
+            const char *str = json_string_value(value);
+            if (!fits_hierarch_string_fits(ukey, str))
+                return bmp_error_set(err, BMP_EINVAL, "write", path,
+                                     "header card %zu (%s) for %s: a long "
+                                     "key and its string value do not fit "
+                                     "on one card, and cfitsio would cut "
+                                     "the value",
+                                     i, ukey, path);
+            if (strchr(str, '\'') && strlen(ukey) <= 8 && !strchr(ukey, ' '))
+                write_quoted_string(f, ukey, str, comment, &status);
+            else
+                fits_write_key_longstr(f, ukey, str, comment, &status);
         } else if (json_is_array(value) && json_array_size(value) == 2 &&
                    json_is_number(json_array_get(value, 0)) &&
                    json_is_number(json_array_get(value, 1))) {
@@ -594,5 +756,6 @@ int bmp__fits_write_cards(fitsfile *f, const json_t *cards, int is_float,
                              "header card %zu (%s) cannot be written to %s", i,
                              ukey, path);
     }
+    *held_blanks = blanks;
     return 0;
 }

@@ -74,21 +74,44 @@ static inline int all_digits(const char *s)
 
 /* ---- fits_cards.c ---------------------------------------------------- */
 
+/* `ncards` cards of 80 characters each from `text` (a header as stored;
+ * an END card ends it early) as a JSON array of card objects; with
+ * `compressed`, translated to the header of the image a tile-compressed
+ * HDU holds (bmp__fits_image_cards).  Any bytes are accepted.  Call under
+ * the "C" numeric locale.  @return 0 with *out a new reference, or
+ * -ENOMEM. */
+int bmp__fits_cards_parse(const char *text, size_t ncards, int compressed,
+                          json_t **out);
+
 /* The current HDU's cards as a JSON array of card objects.  Call under
  * the "C" numeric locale.  @return 0, a cfitsio status (> 0), or
  * -ENOMEM. */
 int bmp__fits_read_cards(fitsfile *f, json_t **out);
 
 /* Writes `cards` after the structural cards of the current HDU, skipping
- * those cfitsio writes or derives (BLANK too when `is_float`).  Call
- * under the "C" numeric locale.  @return 0 or a negative error, `err`
- * filled. */
+ * those cfitsio writes or derives (BLANK too when `is_float`).  With an
+ * `extname`, writes it as EXTNAME first and skips the EXTNAME cards of
+ * the list.  Blank cards that end the list are not written: cfitsio
+ * would put END over them.  *held_blanks gets their number, for
+ * bmp__fits_keep_end_blanks() once the file is closed.  Call under the
+ * "C" numeric locale.  @return 0 or a negative error, `err` filled. */
 int bmp__fits_write_cards(fitsfile *f, const json_t *cards, int is_float,
+                          const char *extname, size_t *held_blanks,
                           const char *path, bmp_error *err);
 
 /* A real-valued card in the shortest form that reads back as `v`, with a
  * decimal point (BSCALE and BZERO too).  @return the cfitsio status. */
 int bmp__fits_write_real_card(fitsfile *f, const char *key, double v,
                               const char *comment, int *status);
+
+/* ---- fits_tiled.c ---------------------------------------------------- */
+
+/* The header of the image a tile-compressed HDU holds, from the cards of
+ * its binary table: the mandatory image cards from ZSIMPLE/ZTENSION,
+ * ZBITPIX, ZNAXISn, ZPCOUNT, ZGCOUNT, ZEXTEND; then the user's cards in
+ * order, without the table's and the compression's own; then CHECKSUM
+ * and DATASUM from ZHECKSUM and ZDATASUM.  `table` is borrowed.
+ * @return 0 with *out a new reference, or -ENOMEM. */
+int bmp__fits_image_cards(const json_t *table, json_t **out);
 
 #endif

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/types.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -326,16 +327,202 @@ static int publish(const char *tmp, const char *path, unsigned flags,
                          bmp_strerror(rc));
 }
 
-static int write_file(const char *path, const bmp_array *a,
-                      const json_t *cards, const layout *l, unsigned flags,
-                      bmp_error *err)
+/* One HDU to write: what bmp_fits_hdu says, with its layout resolved. */
+typedef struct hdu_plan {
+    const bmp_array *array; /* NULL: no data */
+    const json_t *cards;
+    const char *extname;
+    layout l;
+    int file_hdu;       /* its number in the file, from 1 */
+    size_t held_blanks; /* blank cards that end its header */
+} hdu_plan;
+
+static int is_blank_card(const char *card)
 {
-    if (!cards)
-        cards = a->header;
-    if (cards && !json_is_array(cards))
-        return bmp_error_set(err, BMP_EINVAL, "write", path,
-                             "the header cards for %s are not a JSON array",
-                             path);
+    for (int b = 0; b < 80; b++)
+        if (card[b] != ' ')
+            return 0;
+    return 1;
+}
+
+/* cfitsio writes END right after the last card that is not blank, so a
+ * header whose cards end in blank cards would lose them.  Those cards are
+ * held back while writing (bmp__fits_write_cards), room is reserved for
+ * them, and once the file is closed END is moved down over that room.
+ * Moving whole cards keeps CHECKSUM right: it sums 4-byte words, and 80
+ * is a multiple of 4. */
+static int keep_end_blanks(const char *tmp, const hdu_plan *plan, size_t n,
+                           const char *path, bmp_error *err)
+{
+    fitsfile *f = NULL;
+    int status = 0, rc = 0, fd = -1;
+    char *hdr = NULL;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (plan[i].held_blanks == 0)
+            continue;
+        if (!f && fits_open_diskfile(&f, tmp, READONLY, &status) > 0)
+            break;
+        LONGLONG head = 0, data = 0, end = 0;
+        if (fits_movabs_hdu(f, plan[i].file_hdu, NULL, &status) > 0 ||
+            fits_get_hduaddrll(f, &head, &data, &end, &status) > 0)
+            break;
+        if (fd < 0 && (fd = open(tmp, O_RDWR | O_CLOEXEC)) < 0) {
+            rc = bmp_error_set(err, -errno, "write", path,
+                               "cannot reopen the temporary file of %s: %s",
+                               path, bmp_strerror(-errno));
+            break;
+        }
+        size_t size = (size_t)(data - head), ncards = size / 80, e;
+        free(hdr);
+        if (!(hdr = malloc(size))) {
+            rc = bmp_error_set(err, -ENOMEM, "write", path, "out of memory");
+            break;
+        }
+        if (pread(fd, hdr, size, (off_t)head) != (ssize_t)size) {
+            rc = bmp_error_set(err, BMP_EFITS, "write", path,
+                               "cannot read back the header of %s", path);
+            break;
+        }
+        for (e = 0; e < ncards; e++)
+            if (memcmp(hdr + e * 80, "END     ", 8) == 0)
+                break;
+        /* cfitsio may have left some of the blank cards before END: the
+         * last card that is not blank is where they start. */
+        size_t last = e;
+        while (last > 0 && is_blank_card(hdr + (last - 1) * 80))
+            last--;
+        size_t want = last + plan[i].held_blanks, lo, hi;
+        /* END stays in the header's last block, as FITS requires. */
+        if (ncards >= 36 && want < ncards - 36)
+            want = ncards - 36;
+        int room = e < ncards && want < ncards;
+        for (size_t j = e + 1; room && j <= want; j++)
+            room = is_blank_card(hdr + j * 80);
+        if (!room) {
+            rc = bmp_error_set(err, BMP_EFITS, "write", path,
+                               "no room for the %zu blank cards that end "
+                               "the header of HDU %d of %s",
+                               plan[i].held_blanks, plan[i].file_hdu - 1,
+                               path);
+            break;
+        }
+        if (want == e)
+            continue;
+        lo = want < e ? want : e;
+        hi = want < e ? e : want;
+        memset(hdr + lo * 80, ' ', (hi - lo + 1) * 80);
+        memcpy(hdr + want * 80, "END", 3);
+        if (pwrite(fd, hdr + lo * 80, (hi - lo + 1) * 80,
+                   (off_t)head + (off_t)lo * 80) !=
+            (ssize_t)((hi - lo + 1) * 80))
+            rc = bmp_error_set(err, -EIO, "write", path,
+                               "cannot finish the header of %s", path);
+    }
+    if (rc == 0 && status > 0)
+        rc = fits_fail(err, BMP_EFITS, "write", path, status,
+                       "cannot read back the headers of %s", path);
+    if (f) {
+        int st = 0;
+        fits_close_file(f, &st);
+    }
+    if (fd >= 0 && close(fd) != 0 && rc == 0)
+        rc = bmp_error_set(err, -EIO, "write", path, "cannot write %s: %s",
+                           path, bmp_strerror(-EIO));
+    free(hdr);
+    return rc;
+}
+
+/* cfitsio adds two COMMENT cards citing the FITS paper to a new primary
+ * HDU; a file read and written again would gain two more each time.
+ * Only the cards of the new HDU so far, all cfitsio's, are looked at. */
+static int delete_new_comments(fitsfile *f, int *status)
+{
+    int nkeys = 0;
+    fits_get_hdrspace(f, &nkeys, NULL, status);
+    for (int k = nkeys; k >= 1 && *status <= 0; k--) {
+        char card[FLEN_CARD];
+        fits_read_record(f, k, card, status);
+        if (*status <= 0 && strncmp(card, "COMMENT ", 8) == 0)
+            fits_delete_record(f, k, status);
+    }
+    return *status;
+}
+
+/* Creates the current HDU of `p` in `f` and writes its cards and data. */
+static int write_hdu(fitsfile *f, hdu_plan *p, unsigned flags,
+                     const char *path, bmp_error *err)
+{
+    int status = 0, rc;
+    const bmp_array *a = p->array;
+    /* Tile compression applies to images with data only; cfitsio puts a
+     * compressed first image after an empty primary HDU, as fpack does. */
+    int compress = (flags & BMP_FITS_COMPRESS) && a && a->count > 0;
+    fits_set_compression_type(f, compress ? RICE_1 : 0, &status);
+    if (compress && p->l.is_float) {
+        /* Lossless: no quantization (level 0), so GZIP, cfitsio's only
+         * lossless choice for floating-point tiles, in place of RICE. */
+        fits_set_compression_type(f, GZIP_2, &status);
+        fits_set_quantize_level(f, 0.0f, &status);
+    }
+    LONGLONG naxes[BMP_MAX_DIMS];
+    int ndim = a ? a->ndim : 0;
+    for (int i = 0; i < ndim; i++)
+        naxes[i] = (LONGLONG)a->shape[ndim - 1 - i];
+    if (fits_create_imgll(f, a ? p->l.imgtype : BYTE_IMG, ndim, naxes,
+                          &status) > 0)
+        return fits_fail(err, BMP_EFITS, "write", path, status,
+                         "cannot create the image in %s", path);
+    fits_get_hdu_num(f, &p->file_hdu);
+    if (delete_new_comments(f, &status) > 0)
+        return fits_fail(err, BMP_EFITS, "write", path, status,
+                         "cannot create the image in %s", path);
+
+    if (p->l.scaled) {
+        const char *how = "physical = BZERO + BSCALE * stored";
+        bmp__fits_write_real_card(f, "BSCALE", p->l.bscale, how, &status);
+        bmp__fits_write_real_card(f, "BZERO", p->l.bzero, how, &status);
+        if (status > 0)
+            return fits_fail(err, BMP_EFITS, "write", path, status,
+                             "cannot write BSCALE and BZERO to %s", path);
+    }
+    if ((p->cards || p->extname) &&
+        (rc = bmp__fits_write_cards(f, p->cards ? p->cards : NULL,
+                                    p->l.is_float, p->extname, &p->held_blanks,
+                                    path, err)) < 0)
+        return rc;
+    /* Room for the held blank cards, and for CHECKSUM and DATASUM, which
+     * cfitsio writes over two of them: blank cards written now are where
+     * END will be put (keep_end_blanks).  No more, or the header could
+     * gain a block of blank cards nobody asked for. */
+    size_t room = p->held_blanks == 0           ? 0
+                  : (flags & BMP_FITS_CHECKSUM) ? p->held_blanks + 2
+                                                : p->held_blanks;
+    for (size_t k = 0; k < room; k++)
+        fits_write_record(f, "", &status);
+    if (status > 0)
+        return fits_fail(err, BMP_EFITS, "write", path, status,
+                         "cannot make room for the header of %s", path);
+    if (p->l.scaled) {
+        /* The values handed over are already the stored integers: define
+         * the HDU from the header just written, then switch cfitsio's own
+         * scaling off so it does not apply BSCALE/BZERO a second time. */
+        fits_set_hdustruc(f, &status);
+        fits_set_bscale(f, 1.0, 0.0, &status);
+        if (status > 0)
+            return fits_fail(err, BMP_EFITS, "write", path, status,
+                             "cannot set up scaled data in %s", path);
+    }
+    if (a && (rc = write_data(f, a, &p->l, path, err)) < 0)
+        return rc;
+    if ((flags & BMP_FITS_CHECKSUM) && fits_write_chksum(f, &status) > 0)
+        return fits_fail(err, BMP_EFITS, "write", path, status,
+                         "cannot write the checksum of %s", path);
+    return 0;
+}
+
+static int write_file(const char *path, hdu_plan *plan, size_t n,
+                      unsigned flags, bmp_error *err)
+{
     /* Only to spare building a file that cannot be put in place: the
      * rename in publish() is what refuses an existing file, also one
      * that appears meanwhile. */
@@ -361,52 +548,20 @@ static int write_file(const char *path, const bmp_array *a,
     }
 
     int status = 0;
-    LONGLONG naxes[BMP_MAX_DIMS];
-    for (int i = 0; i < a->ndim; i++)
-        naxes[i] = (LONGLONG)a->shape[a->ndim - 1 - i];
-    if (fits_create_imgll(f, l->imgtype, a->ndim, naxes, &status) > 0) {
+    /* A compressed image is a table, which cannot be the primary HDU: an
+     * empty one comes first, made here rather than by cfitsio so that
+     * the image is an extension (XTENSION, not ZSIMPLE) and the primary
+     * HDU has no cfitsio COMMENT cards. */
+    if ((flags & BMP_FITS_COMPRESS) && plan[0].array &&
+        plan[0].array->count > 0 &&
+        (fits_create_img(f, BYTE_IMG, 0, NULL, &status) > 0 ||
+         delete_new_comments(f, &status) > 0))
         rc = fits_fail(err, BMP_EFITS, "write", path, status,
-                       "cannot create the image in %s", path);
+                       "cannot create the primary HDU of %s", path);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = write_hdu(f, &plan[i], flags, path, err);
+    if (rc < 0)
         goto out;
-    }
-    /* cfitsio adds two COMMENT cards citing the FITS paper; a file read
-     * and written again would gain two more each time. */
-    while (status == 0)
-        fits_delete_key(f, "COMMENT", &status);
-    status = 0;
-
-    if (l->scaled) {
-        const char *how = "physical = BZERO + BSCALE * stored";
-        bmp__fits_write_real_card(f, "BSCALE", l->bscale, how, &status);
-        bmp__fits_write_real_card(f, "BZERO", l->bzero, how, &status);
-        if (status > 0) {
-            rc = fits_fail(err, BMP_EFITS, "write", path, status,
-                           "cannot write BSCALE and BZERO to %s", path);
-            goto out;
-        }
-    }
-    if (cards &&
-        (rc = bmp__fits_write_cards(f, cards, l->is_float, path, err)) < 0)
-        goto out;
-    if (l->scaled) {
-        /* The values handed over are already the stored integers: define
-         * the HDU from the header just written, then switch cfitsio's own
-         * scaling off so it does not apply BSCALE/BZERO a second time. */
-        fits_set_hdustruc(f, &status);
-        fits_set_bscale(f, 1.0, 0.0, &status);
-        if (status > 0) {
-            rc = fits_fail(err, BMP_EFITS, "write", path, status,
-                           "cannot set up scaled data in %s", path);
-            goto out;
-        }
-    }
-    if ((rc = write_data(f, a, l, path, err)) < 0)
-        goto out;
-    if ((flags & BMP_FITS_CHECKSUM) && fits_write_chksum(f, &status) > 0) {
-        rc = fits_fail(err, BMP_EFITS, "write", path, status,
-                       "cannot write the checksum of %s", path);
-        goto out;
-    }
     /* Closing flushes cfitsio's buffers: a full disk shows up here. */
     fits_close_file(f, &status);
     f = NULL;
@@ -415,6 +570,8 @@ static int write_file(const char *path, const bmp_array *a,
                        "cannot finish writing %s", path);
         goto out;
     }
+    if ((rc = keep_end_blanks(tmp, plan, n, path, err)) < 0)
+        goto out;
     if ((flags & BMP_FITS_FSYNC) && (rc = bmp__fsync_path(tmp)) < 0) {
         bmp_error_set(err, rc, "write", path, "cannot fsync %s: %s", path,
                       bmp_strerror(rc));
@@ -438,51 +595,105 @@ out:
     return rc;
 }
 
-static int check_write_args(const char *path, const bmp_array *a,
-                            unsigned flags, bmp_error *err)
+#define KNOWN_FLAGS                                             \
+    (BMP_FITS_NO_CLOBBER | BMP_FITS_CHECKSUM | BMP_FITS_FSYNC | \
+     BMP_FITS_COMPRESS)
+
+/* Checks one HDU's array and cards and fills its plan (not its layout).
+ * `what` names the HDU in messages ("" for a single-image file). */
+static int check_hdu(const char *path, const bmp_array *a, const json_t *cards,
+                     const char *what, hdu_plan *p, bmp_error *err)
 {
-    if (!path || !*path || !a)
+    memset(p, 0, sizeof *p);
+    p->array = a;
+    p->cards = cards ? cards : a ? a->header : NULL;
+    if (p->cards && !json_is_array(p->cards))
         return bmp_error_set(err, BMP_EINVAL, "write", path,
-                             "writing FITS needs a file name and an array");
-    if (flags & ~(BMP_FITS_NO_CLOBBER | BMP_FITS_CHECKSUM | BMP_FITS_FSYNC))
-        return bmp_error_set(err, BMP_EINVAL, "write", path,
-                             "unknown flags 0x%x for writing %s", flags, path);
+                             "the header cards%s for %s are not a JSON array",
+                             what, path);
+    if (!a)
+        return 0;
     if (!array_plausible(a))
         return bmp_error_set(err, BMP_EINVAL, "write", path,
-                             "the data for %s are not a consistent bmp_array",
-                             path);
+                             "the data%s for %s are not a consistent "
+                             "bmp_array",
+                             what, path);
     if (a->ndim == 0)
         return bmp_error_set(err, BMP_EUNSUPPORTED, "write", path,
-                             "cannot write a 0-dimensional array to %s: FITS "
-                             "images have at least one axis",
-                             path);
+                             "cannot write a 0-dimensional array%s to %s: "
+                             "FITS images have at least one axis",
+                             what, path);
     return 0;
+}
+
+/* Compression of 64-bit integers is beyond cfitsio ("writing TLONGLONG
+ * to compressed image is not supported"); said before anything is
+ * written. */
+static int check_compressible(const char *path, const hdu_plan *p,
+                              unsigned flags, bmp_error *err)
+{
+    if (!(flags & BMP_FITS_COMPRESS) || !p->array ||
+        (p->l.imgtype != LONGLONG_IMG && p->l.imgtype != ULONGLONG_IMG))
+        return 0;
+    return bmp_error_set(err, BMP_EUNSUPPORTED, "write", path,
+                         "cannot tile-compress %s data in %s: cfitsio "
+                         "compresses integers of at most 32 bits",
+                         bmp_dtype_name(p->array->dtype), path);
+}
+
+static int check_common(const char *path, unsigned flags, bmp_error *err)
+{
+    if (!path || !*path)
+        return bmp_error_set(err, BMP_EINVAL, "write", path,
+                             "writing FITS needs a file name");
+    if (flags & ~KNOWN_FLAGS)
+        return bmp_error_set(err, BMP_EINVAL, "write", path,
+                             "unknown flags 0x%x for writing %s", flags, path);
+    return 0;
+}
+
+static int layout_error(const char *path, const bmp_array *a, const char *what,
+                        bmp_error *err)
+{
+    return bmp_error_set(err, BMP_EUNSUPPORTED, "write", path,
+                         "cannot write %s data%s to %s: FITS has no such "
+                         "image type",
+                         bmp_dtype_name(a->dtype), what, path);
 }
 
 int bmp_fits_write(const char *path, const bmp_array *a, const json_t *cards,
                    unsigned flags, bmp_error *err)
 {
-    int rc = check_write_args(path, a, flags, err);
+    int rc = check_common(path, flags, err);
+    if (rc == 0 && !a)
+        rc = bmp_error_set(err, BMP_EINVAL, "write", path,
+                           "writing FITS needs a file name and an array");
+    hdu_plan p;
+    if (rc == 0)
+        rc = check_hdu(path, a, cards, "", &p, err);
     if (rc < 0)
         return rc;
-    layout l;
-    if (layout_for_dtype(a->dtype, &l) < 0)
-        return bmp_error_set(err, BMP_EUNSUPPORTED, "write", path,
-                             "cannot write %s data to %s: FITS has no such "
-                             "image type",
-                             bmp_dtype_name(a->dtype), path);
-    return write_file(path, a, cards, &l, flags, err);
+    if (layout_for_dtype(a->dtype, &p.l) < 0)
+        return layout_error(path, a, "", err);
+    if ((rc = check_compressible(path, &p, flags, err)) < 0)
+        return rc;
+    return write_file(path, &p, 1, flags, err);
 }
 
 int bmp_fits_write_scaled(const char *path, const bmp_array *a,
                           const json_t *cards, int bitpix, double bscale,
                           double bzero, unsigned flags, bmp_error *err)
 {
-    int rc = check_write_args(path, a, flags, err);
+    int rc = check_common(path, flags, err);
+    if (rc == 0 && !a)
+        rc = bmp_error_set(err, BMP_EINVAL, "write", path,
+                           "writing FITS needs a file name and an array");
+    hdu_plan p;
+    if (rc == 0)
+        rc = check_hdu(path, a, cards, "", &p, err);
     if (rc < 0)
         return rc;
-    layout l;
-    if (layout_scaled(bitpix, bscale, bzero, &l) < 0)
+    if (layout_scaled(bitpix, bscale, bzero, &p.l) < 0)
         return bmp_error_set(err, BMP_EINVAL, "write", path,
                              "BITPIX %d is not an integer FITS type (8, 16, "
                              "32 or 64) for scaled data in %s",
@@ -495,5 +706,41 @@ int bmp_fits_write_scaled(const char *path, const bmp_array *a,
     if (a->dtype == BMP_DTYPE_COMPLEX64 || a->dtype == BMP_DTYPE_COMPLEX128)
         return bmp_error_set(err, BMP_EUNSUPPORTED, "write", path,
                              "cannot write complex data to %s", path);
-    return write_file(path, a, cards, &l, flags, err);
+    if ((rc = check_compressible(path, &p, flags, err)) < 0)
+        return rc;
+    return write_file(path, &p, 1, flags, err);
+}
+
+int bmp_fits_write_hdus(const char *path, const bmp_fits_hdu *hdus, size_t n,
+                        unsigned flags, bmp_error *err)
+{
+    int rc = check_common(path, flags, err);
+    if (rc == 0 && (!hdus || n == 0))
+        rc = bmp_error_set(err, BMP_EINVAL, "write", path,
+                           "writing FITS HDUs needs at least one HDU");
+    if (rc < 0)
+        return rc;
+    if (n > (size_t)INT_MAX / 2)
+        return bmp_error_set(err, BMP_EINVAL, "write", path,
+                             "too many HDUs (%zu) for %s", n, path);
+    hdu_plan *plan = calloc(n, sizeof *plan);
+    if (!plan)
+        return bmp_error_set(err, -ENOMEM, "write", path, "out of memory");
+    /* Everything is checked before the file is begun. */
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        char what[48];
+        snprintf(what, sizeof what, " of HDU %zu", i);
+        rc = check_hdu(path, hdus[i].array, hdus[i].cards, what, &plan[i],
+                       err);
+        plan[i].extname = hdus[i].extname;
+        if (rc == 0 && hdus[i].array &&
+            layout_for_dtype(hdus[i].array->dtype, &plan[i].l) < 0)
+            rc = layout_error(path, hdus[i].array, what, err);
+        if (rc == 0)
+            rc = check_compressible(path, &plan[i], flags, err);
+    }
+    if (rc == 0)
+        rc = write_file(path, plan, n, flags, err);
+    free(plan);
+    return rc;
 }

@@ -10,8 +10,16 @@
  *   fits_tool header FILE [HDU]
  *       prints {"header"} from bmp_fits_read_header(), or the error
  *   fits_tool write DTYPE OUT [--fortran] [--swapped] [--checksum]
- *                             [--scaled BITPIX BSCALE BZERO]
+ *                             [--scaled BITPIX BSCALE BZERO] [--compress]
  *       writes the known image below with the known cards
+ *   fits_tool section FILE HDU DTYPE [START:STOP ...]
+ *       as dump, from bmp_fits_read_section(); HDU "-" for the default
+ *       choice, DTYPE "auto" for the default dtype, no ranges for the
+ *       whole image
+ *   fits_tool copy OUT [--compress] [--checksum] IN:HDU[=EXTNAME] ...
+ *       reads each HDU (HDU "-": the default choice, "none": an HDU
+ *       without data and with no cards) and writes them all to OUT with
+ *       bmp_fits_write_hdus, each with its own cards, in order
  *
  * The known image has shape (2, 3, 4); element i (C order) is:
  *   bool      i % 3 == 0
@@ -100,6 +108,8 @@ static void print_element(const bmp_array *a, size_t i)
     }
 }
 
+static int print_array(bmp_array *a);
+
 static int cmd_dump(const char *path, const char *hdu)
 {
     bmp_error err = {0};
@@ -107,6 +117,85 @@ static int cmd_dump(const char *path, const char *hdu)
     int rc = bmp_fits_read(path, hdu, &a, &err);
     if (rc < 0)
         return print_error(&err, rc);
+    return print_array(a);
+}
+
+static int dtype_from_name(const char *name, bmp_dtype *out);
+
+static int cmd_section(int argc, char **argv)
+{
+    const char *path = argv[2];
+    const char *hdu = strcmp(argv[3], "-") == 0 ? NULL : argv[3];
+    bmp_dtype dtype = (bmp_dtype)0;
+    if (strcmp(argv[4], "auto") != 0 && dtype_from_name(argv[4], &dtype) < 0)
+        dtype = (bmp_dtype)99; /* the library must refuse it */
+    size_t start[BMP_MAX_DIMS], stop[BMP_MAX_DIMS];
+    int ndim = 0;
+    for (int i = 5; i < argc && ndim < BMP_MAX_DIMS; i++, ndim++)
+        if (sscanf(argv[i], "%zu:%zu", &start[ndim], &stop[ndim]) != 2) {
+            fprintf(stderr, "fits_tool section: bad range %s\n", argv[i]);
+            return 64;
+        }
+    bmp_error err = {0};
+    bmp_array *a = NULL;
+    int rc = bmp_fits_read_section(path, hdu, dtype, ndim, ndim ? start : NULL,
+                                   ndim ? stop : NULL, &a, &err);
+    if (rc < 0)
+        return print_error(&err, rc);
+    return print_array(a);
+}
+
+static int cmd_copy(int argc, char **argv)
+{
+    const char *out = argv[2];
+    unsigned flags = 0;
+    bmp_fits_hdu hdus[16];
+    bmp_array *arrays[16] = {0};
+    char *names[16] = {0};
+    int n = 0, rc = 0;
+    bmp_error err = {0};
+    for (int i = 3; i < argc && rc == 0; i++) {
+        if (strcmp(argv[i], "--compress") == 0) {
+            flags |= BMP_FITS_COMPRESS;
+            continue;
+        }
+        if (strcmp(argv[i], "--checksum") == 0) {
+            flags |= BMP_FITS_CHECKSUM;
+            continue;
+        }
+        if (n == 16)
+            return 64;
+        char *spec = strdup(argv[i]);
+        names[n] = spec;
+        char *colon = strrchr(spec, ':'), *eq = NULL;
+        if (!colon)
+            return 64;
+        *colon = '\0';
+        char *hdu = colon + 1;
+        if ((eq = strchr(hdu, '=')))
+            *eq = '\0';
+        hdus[n] = (bmp_fits_hdu){NULL, NULL, eq ? eq + 1 : NULL};
+        if (strcmp(hdu, "none") != 0) {
+            rc = bmp_fits_read(spec, strcmp(hdu, "-") ? hdu : NULL, &arrays[n],
+                               &err);
+            hdus[n].array = arrays[n];
+        }
+        n++;
+    }
+    if (rc == 0)
+        rc = bmp_fits_write_hdus(out, hdus, (size_t)n, flags, &err);
+    for (int i = 0; i < n; i++) {
+        bmp_object_free(arrays[i], NULL);
+        free(names[i]);
+    }
+    if (rc < 0)
+        return print_error(&err, rc);
+    printf("{\"written\":\"%s\"}\n", out);
+    return 0;
+}
+
+static int print_array(bmp_array *a)
+{
     char *header = json_dumps(a->header, JSON_COMPACT);
     printf("{\"dtype\":\"%s\",\"byteorder\":\"%c\",\"shape\":[",
            bmp_dtype_name(a->dtype), a->byteorder);
@@ -244,6 +333,8 @@ static int cmd_write(int argc, char **argv)
             swapped = 1;
         } else if (strcmp(argv[i], "--checksum") == 0) {
             flags |= BMP_FITS_CHECKSUM;
+        } else if (strcmp(argv[i], "--compress") == 0) {
+            flags |= BMP_FITS_COMPRESS;
         } else if (strcmp(argv[i], "--scaled") == 0 && i + 3 < argc) {
             scaled = 1;
             bitpix = atoi(argv[++i]);
@@ -303,9 +394,18 @@ int main(int argc, char **argv)
         return cmd_header(argv[2], argc > 3 ? argv[3] : NULL);
     if (argc >= 2 && strcmp(argv[1], "write") == 0)
         return cmd_write(argc, argv);
-    fprintf(stderr, "usage: fits_tool dump FILE [HDU]\n"
-                    "       fits_tool header FILE [HDU]\n"
-                    "       fits_tool write DTYPE OUT [--fortran] [--swapped] "
-                    "[--checksum] [--scaled BITPIX BSCALE BZERO]\n");
+    if (argc >= 5 && strcmp(argv[1], "section") == 0)
+        return cmd_section(argc, argv);
+    if (argc >= 4 && strcmp(argv[1], "copy") == 0)
+        return cmd_copy(argc, argv);
+    fprintf(stderr,
+            "usage: fits_tool dump FILE [HDU]\n"
+            "       fits_tool header FILE [HDU]\n"
+            "       fits_tool write DTYPE OUT [--fortran] [--swapped] "
+            "[--checksum] [--scaled BITPIX BSCALE BZERO] "
+            "[--compress]\n"
+            "       fits_tool section FILE HDU DTYPE [START:STOP ...]\n"
+            "       fits_tool copy OUT [--compress] [--checksum] "
+            "IN:HDU[=EXTNAME] ...\n");
     return 64;
 }

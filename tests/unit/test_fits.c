@@ -1270,6 +1270,10 @@ static void fits_ops_keyword_types(void **state)
                                         json_pack("{s:s, s:s}", "outdir", dir,
                                                   "fits_checksum", "yes")),
                            "keyword fits_checksum must be a boolean");
+    assert_kw_type_failure(run_fits_ops(in,
+                                        json_pack("{s:s, s:s}", "outdir", dir,
+                                                  "fits_compress", "yes")),
+                           "keyword fits_compress must be a boolean");
     assert_kw_type_failure(run_fits_ops(in, json_pack("{s:s, s:[i]}", "outdir",
                                                       dir, "fits_hdu", 0)),
                            "keyword fits_hdu must be an HDU index");
@@ -1290,6 +1294,24 @@ static void fits_ops_keyword_types(void **state)
     const char *sum;
     assert_int_equal(bmp_fits_card_get_str(cards, "CHECKSUM", &sum), 1);
     json_decref(cards);
+    bmp_pout_free(pout);
+
+    /* fits_compress: the output is tile-compressed, in HDU 1. */
+    pout = run_fits_ops(in, json_pack("{s:s, s:b}", "outdir", dir,
+                                      "fits_compress", 1));
+    assert_int_equal(bmp_pout_status(pout, 0), BMP_ITEM_OK);
+    out = bmp_pout_outname(pout, 0);
+    fitsfile *f;
+    int st = 0;
+    check(fits_open_diskfile(&f, out, READONLY, &st));
+    check(fits_movabs_hdu(f, 2, NULL, &st));
+    assert_true(fits_is_compressed_image(f, &st));
+    check(fits_close_file(f, &st));
+    bmp_array *back = read_ok(out, NULL);
+    bmp_array *orig = read_ok(in, NULL);
+    assert_same_values(orig, back);
+    bmp_object_free(back, NULL);
+    bmp_object_free(orig, NULL);
     bmp_pout_free(pout);
     free(in);
 }
