@@ -31,7 +31,8 @@ const char *const bmp__library_keywords[] = {
     /* metadata, cached runs, the report page */
     "no_bmp_cleanup", "read_pout", "write_pout", "report",
     /* file formats */
-    "npy_mmap", "npy_native", "fits_hdu", "fits_checksum", NULL};
+    "npy_mmap", "npy_native", "fits_hdu", "fits_checksum", "fits_compress",
+    NULL};
 
 int bmp__is_library_keyword(const char *key)
 {
