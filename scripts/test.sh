@@ -53,7 +53,8 @@ stage "Python package"
 # on PATH may lack those packages.
 py=/usr/bin/python3
 [[ -x $py ]] || py=python3
-rm -rf build-ci/python-venv
+# A build left in python/ by an earlier install is not reused.
+rm -rf build-ci/python-venv python/build python/*.egg-info
 mkdir -p build-ci
 if "$py" -m venv --system-site-packages build-ci/python-venv &&
    build-ci/python-venv/bin/pip install --quiet --no-build-isolation ./python \

@@ -102,6 +102,10 @@ typedef struct bmp_item_stats {
     int over_estimate;
     int rank;
     const char *host;
+    double start;
+    int worker;
+    int64_t budget;
+    ...;
 } bmp_item_stats;
 #define BMP_ITEM_STATS_VERSION ...
 
@@ -334,6 +338,14 @@ def make_builder():
                           if f.endswith(".c"))
     include_dirs = [os.path.join(root, "include")] + [
         os.path.join(root, "src", layer) for layer in LAYERS]
+    # Every header the sources include: a changed header (a struct that
+    # grew) rebuilds the extension, where setuptools would otherwise
+    # compare the extension with the .c files only.
+    headers = []
+    for folder in include_dirs:
+        for base, _, files in os.walk(folder):
+            headers += sorted(os.path.join(base, f) for f in files
+                              if f.endswith(".h"))
     cflags = [f for f in pkg_config("--cflags") if not f.startswith("-I")]
     include_dirs += [f[2:] for f in pkg_config("--cflags")
                      if f.startswith("-I")]
@@ -343,6 +355,7 @@ def make_builder():
     ffibuilder.set_source(
         "bigmultipipe._bmp_cffi", GLUE,
         sources=sources,
+        depends=headers,
         include_dirs=include_dirs,
         # The stable ABI of Python 3.7, the first with PyOS_BeforeFork and
         # its pair (cffi would otherwise ask for the oldest, without them).

@@ -63,7 +63,9 @@ Output
     sys.stdout and sys.stderr of its own (new objects on descriptors 1 and
     2, set as the caller's; logging's stream handlers follow), so that a
     thread of the caller printing at the moment of the fork cannot leave
-    the worker's stream locked.
+    the worker's stream locked.  A worker's streams are line-buffered:
+    each line is one write, so lines printed by workers at once never
+    interleave within a line.
 
 Returned entries (doc/pout-format.md)
     {'in_name': the item as given in in_names,
@@ -73,7 +75,10 @@ Returned entries (doc/pout-format.md)
                | 'not_run',
      'error': str or None,
      'stats': {'attempts', 'wall_s', 'cpu_s', 'peak_rss', 'start_rss',
-               'estimate', 'over_estimate'}}
+               'estimate', 'over_estimate', 'start', 'worker', 'budget'}}
+    start is when the item's last attempt started (seconds since the
+    epoch, None unknown), worker the pool's slot that ran it (None
+    unknown), budget that pool's memory budget in bytes (None: none).
     status is 'ok' when outname is set, 'no_output' when item_fn returned
     None as outname.
 
@@ -387,7 +392,11 @@ def _entries(pout, ctx):
                       'cpu_s': stats.cpu_s, 'peak_rss': stats.peak_rss,
                       'start_rss': stats.start_rss,
                       'estimate': stats.estimate,
-                      'over_estimate': bool(stats.over_estimate)},
+                      'over_estimate': bool(stats.over_estimate),
+                      'start': stats.start if stats.start > 0 else None,
+                      'worker': stats.worker if stats.worker >= 0 else None,
+                      'budget': stats.budget if stats.budget >= 0
+                      else None},
         }
         if i in ctx.size_errors and entry['status'] == 'failed':
             entry['error'] = 'size_estimate failed: ' + ctx.size_errors[i]
@@ -629,13 +638,14 @@ def _fresh_stream(old, fd):
     try:
         if type(old) is not io.TextIOWrapper or old.fileno() != fd:
             return None
+        # Buffered and line by line, whatever the caller's stream does:
+        # each line leaves in one write(), so workers printing at once
+        # never cut into each other's lines (up to the buffer's 8 KiB),
+        # and nothing waits longer than its line.
         raw = io.FileIO(fd, 'w', closefd=False)
-        binary = (io.BufferedWriter(raw)
-                  if isinstance(old.buffer, io.BufferedWriter) else raw)
-        return io.TextIOWrapper(binary, encoding=old.encoding,
-                                errors=old.errors,
-                                line_buffering=old.line_buffering,
-                                write_through=old.write_through)
+        return io.TextIOWrapper(io.BufferedWriter(raw),
+                                encoding=old.encoding, errors=old.errors,
+                                line_buffering=True, write_through=False)
     except Exception:  # a closed or odd stream: leave it
         return None
 

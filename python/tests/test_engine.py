@@ -64,7 +64,13 @@ def test_entries_in_input_order_with_names_and_meta(tmp_path):
         assert e['error'] is None
         assert e['stats']['attempts'] == 1
         assert set(e['stats']) >= {'wall_s', 'cpu_s', 'peak_rss',
-                                   'start_rss', 'estimate', 'over_estimate'}
+                                   'start_rss', 'estimate', 'over_estimate',
+                                   'start', 'worker', 'budget'}
+        # Read through the compiled struct's own layout: a header whose
+        # struct grew shows here, not as a wrong size or garbage.
+        assert abs(e['stats']['start'] - time.time()) < 3600
+        assert e['stats']['worker'] in (0, 1)
+        assert e['stats']['peak_rss'] > 0
 
 
 def test_no_outname_is_no_output():
