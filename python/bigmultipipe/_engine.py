@@ -414,7 +414,7 @@ def _check_settings(num_processes, mem_budget, process_size, timeout,
     number('mem_budget', mem_budget)
     number('process_size', process_size)
     number('timeout', timeout)
-    number('retries', retries, (int,))
+    number('retries', retries, (numbers.Integral,))
     if executor not in ('process', 'serial'):
         raise ValueError("executor must be 'process' or 'serial', not %r"
                          % (executor,))
