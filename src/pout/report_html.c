@@ -614,7 +614,8 @@ static void put_timeline(report *rp)
                 bmp_status_name((bmp_status)st),
                 bmp_status_name((bmp_status)st));
     fputs("<span class=\"agg\"></span>many short items in one pixel "
-          "(red: some failed); a black outline: started more than once "
+          "(redder as more of them failed); a black outline: started more "
+          "than once "
           "(the bar is the last attempt)</p></section>\n",
           out);
 }
