@@ -444,6 +444,17 @@ static void report_refuses_a_broken_journal(void **state)
     free(page_path);
 }
 
+/* A user executor that runs the first item, then fails the run. */
+static int first_then_fail(bmp_run *run, int workers, void *arg,
+                           bmp_error *err)
+{
+    (void)workers;
+    (void)arg;
+    bmp_run_item(run, 0);
+    return bmp_error_set(err, BMP_EINVAL, "executor", NULL,
+                         "the cluster went away");
+}
+
 /* The page of a run that stops with an error after its first live page:
  * an unknown executor, or no worker fitting the budget.  The page is not
  * left saying the run goes on: it is a last one, without the refresh,
@@ -460,15 +471,26 @@ static void report_of_a_run_that_stopped(void **state)
                       json_pack("{s:f, s:s}", "process_size", 1e18, "report",
                                 page_path)};
     const char *why[2] = {"unknown executor", NULL};
-    for (int k = 0; k < 2; k++) {
+    json_t *plain = json_pack("{s:s, s:s}", "outdir", dir, "report",
+                              page_path);
+    bmp_pipe *failing = tu_times_ten_pipe();
+    bmp_executor ex = {.version = BMP_EXECUTOR_VERSION,
+                       .run = first_then_fail};
+    assert_int_equal(bmp_pipe_set_executor(failing, &ex), 0);
+    for (int k = 0; k < 3; k++) {
         bmp_pout *pout = NULL;
         bmp_error err = {0};
         unlink(page_path);
-        int rc = bmp_pipeline(pipe, names, kws[k], NULL, NULL, &pout, &err);
+        int rc = k < 2 ? bmp_pipeline(pipe, names, kws[k], NULL, NULL, &pout,
+                                      &err)
+                       : bmp_pipeline(failing, names, plain, NULL, NULL, &pout,
+                                      &err);
         assert_true(rc < 0);
         assert_int_equal(err.code, rc);
-        if (why[k])
+        if (k < 2 && why[k])
             assert_non_null(strstr(err.text, why[k]));
+        if (k == 2)
+            assert_string_equal(err.text, "the cluster went away");
         char *page = tu_read_file(page_path, NULL);
         assert_non_null(page);
         assert_null(strstr(page, "http-equiv=\"refresh\""));
@@ -482,10 +504,16 @@ static void report_of_a_run_that_stopped(void **state)
         memcpy(first, err.text, len < 40 ? len : 40);
         assert_true(strlen(first) > 10);
         assert_non_null(strstr(said, first));
+        /* The executor's item that finished is drawn. */
+        if (k == 2)
+            assert_int_equal(count_of(page, "<rect class=\"bar "), 1);
         free(page);
         bmp_pout_free(pout);
-        json_decref(kws[k]);
+        if (k < 2)
+            json_decref(kws[k]);
     }
+    json_decref(plain);
+    bmp_pipe_free(failing);
     json_decref(names);
     bmp_pipe_free(pipe);
     free(page_path);
