@@ -684,8 +684,8 @@ static int put_memory(report *rp)
           "the run's memory budget.</p>",
           out);
     if (n) {
-        fputs("<p id=\"memory-peak\">peak ", out);
-        put_mib(out, (int64_t)top);
+        /* A double: sums of hostile figures pass any integer. */
+        fprintf(out, "<p id=\"memory-peak\">peak %.1f MiB", top / BMP__MIB_F);
         if (rp->budget > 0) {
             fprintf(out, " = %.1f %% of the budget of ",
                     100.0 * top / (double)rp->budget);
