@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bigmultipipe.h"
@@ -304,6 +305,8 @@ static void report_live_page_draws_final_items(void **state)
     assert_non_null(
         strstr(text, "not finished yet</th><td class=\"n\">2</td>"));
     assert_non_null(strstr(text, "http-equiv=\"refresh\""));
+    /* Times say their zone. */
+    assert_non_null(strstr(text, "2025-12-04 19:55:00 UTC"));
     free(text);
     json_decref(items);
 }
@@ -444,13 +447,19 @@ static void report_refuses_a_broken_journal(void **state)
     free(page_path);
 }
 
-/* A user executor that runs the first item, then fails the run. */
+/* A user executor that runs the first item, then fails the run; with a
+ * folder for `arg`, it removes it (the page's), so that the last page
+ * cannot be written either, and fails with a code only, leaving `err`
+ * empty, as an executor may. */
 static int first_then_fail(bmp_run *run, int workers, void *arg,
                            bmp_error *err)
 {
     (void)workers;
-    (void)arg;
     bmp_run_item(run, 0);
+    if (arg) {
+        tu_rmtree(arg);
+        return BMP_EINVAL;
+    }
     return bmp_error_set(err, BMP_EINVAL, "executor", NULL,
                          "the cluster went away");
 }
@@ -517,6 +526,37 @@ static void report_of_a_run_that_stopped(void **state)
     json_decref(names);
     bmp_pipe_free(pipe);
     free(page_path);
+}
+
+/* The run's error stays the caller's when the last page, written after
+ * it, fails too: the page's failure is not put in its place, even when
+ * the executor failed with a code and no message. */
+static void report_failure_keeps_the_runs_error(void **state)
+{
+    const char *dir = *state;
+    json_t *names = tu_numbered_files(dir, "in_%d.dat", 2);
+    char *pages = tu_join(dir, "pages");
+    char *page_path = tu_join(pages, "p.html");
+    assert_int_equal(mkdir(pages, 0755), 0);
+    json_t *kw = json_pack("{s:s, s:s}", "outdir", dir, "report", page_path);
+    bmp_pipe *pipe = tu_times_ten_pipe();
+    bmp_executor ex = {.version = BMP_EXECUTOR_VERSION,
+                       .run = first_then_fail,
+                       .arg = pages};
+    assert_int_equal(bmp_pipe_set_executor(pipe, &ex), 0);
+    bmp_pout *pout = NULL;
+    bmp_error err = {0};
+    assert_int_equal(bmp_pipeline(pipe, names, kw, NULL, NULL, &pout, &err),
+                     BMP_EINVAL);
+    assert_true(err.code == 0 || err.code == BMP_EINVAL);
+    assert_null(strstr(err.text, "report"));
+    assert_false(tu_exists(page_path));
+    bmp_pout_free(pout);
+    bmp_pipe_free(pipe);
+    json_decref(kw);
+    json_decref(names);
+    free(page_path);
+    free(pages);
 }
 
 /* Draws a run's results to a string (the caller frees it). */
@@ -666,6 +706,7 @@ int main(void)
         DIR_TEST(report_refuses_a_broken_journal),
         DIR_TEST(report_survives_extreme_figures),
         DIR_TEST(report_of_a_run_that_stopped),
+        DIR_TEST(report_failure_keeps_the_runs_error),
         cmocka_unit_test(report_keeps_the_lines_of_errors),
         cmocka_unit_test(report_scales_memory_to_the_curve),
         DIR_TEST(report_lists_the_slowest_without_starts),
