@@ -92,7 +92,8 @@ struct bmp__live_report {
     double next;          /* bmp__now() of the next rewrite */
 };
 
-static int report_write(bmp__run *run, int live, bmp_error *err)
+static int report_write(bmp__run *run, int live, const char *stopped,
+                        bmp_error *err)
 {
     struct bmp__live_report *lr = run->report;
     bmp__report_source src = {.count = run->count,
@@ -101,7 +102,8 @@ static int report_write(bmp__run *run, int live, bmp_error *err)
                               .final = live ? lr->final : NULL,
                               .title = bmp_kw_str(run->kw, "pipeline_id",
                                                   lr->path),
-                              .live = live};
+                              .live = live,
+                              .stopped = stopped};
     double t = bmp__now();
     int rc = bmp__report_html_write(lr->path, &src, err);
     double took = bmp__now() - t;
@@ -130,7 +132,27 @@ static int report_open(bmp__run *run, struct bmp__live_report *lr,
     for (size_t i = 0; run->skip && i < run->count; i++)
         lr->final[i] = run->skip[i];
     run->report = lr;
-    return report_write(run, 1, err);
+    return report_write(run, 1, NULL, err);
+}
+
+/* The last page, not a live one: from every result, and when the run
+ * stopped with an error (rc < 0), saying so and why, so that no page is
+ * left saying the run goes on.  The run's error in `err` is kept: the
+ * page's own failure goes to a scratch error, and becomes the run's
+ * only when the run had none. */
+static int report_finish(bmp__run *run, int rc, bmp_error *err)
+{
+    if (!run->report)
+        return rc;
+    char why[sizeof err->text + 64];
+    if (rc < 0)
+        snprintf(why, sizeof why, "%s",
+                 err && err->code ? err->text : bmp_strerror(rc));
+    bmp_error scratch = {0};
+    int prc = report_write(run, 0, rc < 0 ? why : NULL,
+                           rc < 0 ? &scratch : err);
+    run->report = NULL;
+    return rc < 0 ? rc : prc;
 }
 
 /* The run's outlet (run.h): progress to the pipe's callback, and the
@@ -141,7 +163,7 @@ static void report_progress(bmp__run *run, size_t done, size_t failed,
     /* A failed rewrite is not the run's failure: the next may work, and
      * the last one, at the end, says. */
     if (run->report && bmp__now() >= run->report->next)
-        report_write(run, 1, NULL);
+        report_write(run, 1, NULL, NULL);
     if (!run->pipe->progress)
         return;
     /* Other shards' items are in every executor's count of done items
@@ -596,17 +618,16 @@ int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
     for (size_t i = 0; i < run.count; i++)
         failed += bmp__status_is_failure(run.results[i].status);
     /* The last page, from every result, before the pout takes them. */
-    if (run.report) {
-        int prc = report_write(&run, 0, err);
-        if (prc < 0 && rc == 0)
-            rc = prc;
-        run.report = NULL;
-    }
+    rc = report_finish(&run, rc, err);
     bmp__report_progress(&run, run.count, failed, 0, 0, -1);
     *pout = collect(&run);
     if (!*pout)
         rc = bmp_error_set(err, -ENOMEM, "pipeline", NULL, "out of memory");
 out:
+    /* Every error after the first live page: the page says the run
+     * stopped, not that it goes on. */
+    if (run.report)
+        rc = report_finish(&run, rc, err);
     if (tracking)
         bmp__kw_track_end(&tracker);
     bmp__interrupt_restore(&guard);

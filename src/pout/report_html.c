@@ -26,13 +26,16 @@
 #include <time.h>
 
 /* The drawing's geometry, in CSS pixels. */
-#define PLOT_W 1000        /* the time axis of the timeline and memory plot */
-#define LABEL_W 110        /* the row labels left of the timeline */
-#define MEM_H 200          /* the memory plot's height */
-#define SCATTER 300        /* the estimate plot's side */
-#define SLOWEST 25         /* rows of slowest items in the table */
+#define PLOT_W 1000 /* the time axis of the timeline and memory plot */
+#define LABEL_W 110 /* the row labels left of the timeline */
+#define MEM_H 200   /* the memory plot's height */
+#define SCATTER 300 /* the estimate plot's side */
+#define SLOWEST 25  /* rows of slowest items in the table */
+#define TEXT_(x) #x
+#define TEXT(x) TEXT_(x)   /* a number's macro as a string literal */
 #define NAMED 10           /* items named under each kind of wrong estimate */
 #define MAX_FAILURES 20000 /* failure rows in the table; more are counted */
+#define BUDGET_OFF_SCALE 4 /* a budget this many times the peak: off scale */
 
 /* One item as the page sees it. */
 typedef struct shown {
@@ -68,8 +71,10 @@ typedef struct report {
 /* Bytes as HTML text: valid UTF-8 as it is, the five special characters
  * as entities, control characters and bytes that are not UTF-8 as
  * visible \xNN, so that a name with a stray byte still reads as itself
- * and never breaks the page. */
-static void put_text(FILE *out, const char *s)
+ * and never breaks the page.  With `lines`, newlines and tabs stay what
+ * they are: an error's text (a Python traceback) keeps its lines in a
+ * pre-wrap cell; a name never does, a newline in it is a byte to see. */
+static void put_text_as(FILE *out, const char *s, int lines)
 {
     const unsigned char *p = (const unsigned char *)s;
     while (*p) {
@@ -94,6 +99,12 @@ static void put_text(FILE *out, const char *s)
             fputs("&#39;", out);
             p++;
             continue;
+        case '\n':
+        case '\t':
+            if (!lines)
+                break;
+            fputc(*p++, out);
+            continue;
         default: break;
         }
         size_t k = *p < 0x20 || *p == 0x7f ? 0 : bmp__utf8_len(p);
@@ -105,6 +116,17 @@ static void put_text(FILE *out, const char *s)
         fwrite(p, 1, k, out);
         p += k;
     }
+}
+
+static void put_text(FILE *out, const char *s)
+{
+    put_text_as(out, s, 0);
+}
+
+/* An error's message, its lines kept. */
+static void put_error_text(FILE *out, const char *s)
+{
+    put_text_as(out, s, 1);
 }
 
 /* An item's name: a file name, or a group as [a, b]. */
@@ -137,15 +159,16 @@ static void put_mib(FILE *out, int64_t bytes)
         fprintf(out, "%.1f MiB", mib(bytes));
 }
 
-/* A moment as local date and time; one beyond any calendar (an end
- * made of a huge run time) as its seconds. */
+/* A moment as date and time in UTC, said so: a page is read on other
+ * machines, in other time zones, than the run's; one beyond any
+ * calendar (an end made of a huge run time) as its seconds. */
 static void put_time_of_day(FILE *out, double epoch)
 {
     struct tm tm;
     char text[40];
     time_t t = epoch > 0 && epoch < 1e11 ? (time_t)epoch : 0;
-    if (t > 0 && localtime_r(&t, &tm) &&
-        strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &tm) > 0)
+    if (t > 0 && gmtime_r(&t, &tm) &&
+        strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S UTC", &tm) > 0)
         fputs(text, out);
     else
         fprintf(out, "%.0f", epoch);
@@ -183,7 +206,7 @@ static void put_item_title(FILE *out, const shown *it)
     fprintf(out, ", attempts %d", s->attempts);
     if (it->r->error) {
         fputc('\n', out);
-        put_text(out, it->r->error);
+        put_error_text(out, it->r->error);
     }
     fputs("</title>", out);
 }
@@ -308,7 +331,9 @@ static const char style[] =
     "border-bottom:1px solid #ddd;vertical-align:top}"
     "th{background:#f3f3f3;cursor:pointer;user-select:none}"
     "td.n{text-align:right;font-variant-numeric:tabular-nums}"
-    "td.err{white-space:pre-wrap;max-width:40em;overflow-wrap:anywhere}"
+    ".err{white-space:pre-wrap;max-width:40em;overflow-wrap:anywhere}"
+    "td.where{white-space:nowrap}"
+    ".stopped{background:#ffebee;border:1px solid #e53935;padding:.5em}"
     "svg{display:block;background:#fcfcfc;border:1px solid #ddd}"
     "svg text{font:11px sans-serif;fill:#444}"
     ".s-ok{fill:#43a047;background:#43a047}"
@@ -317,7 +342,7 @@ static const char style[] =
     ".s-crashed{fill:#8e24aa;background:#8e24aa}"
     ".s-timed_out{fill:#fb8c00;background:#fb8c00}"
     ".retried{stroke:#000;stroke-width:.6}"
-    ".agg{fill:#1e88e5;background:#1e88e5}.agg.bad{fill:#e53935}"
+    ".agg{fill:#1e88e5;background:#1e88e5}.tick{stroke:#e4e4e4}"
     ".legend span{display:inline-block;width:10px;height:10px;"
     "margin:0 4px 0 12px}"
     "#budget-line{stroke:#d32f2f;stroke-width:1.5;stroke-dasharray:6 3}"
@@ -351,6 +376,14 @@ static void put_head(report *rp)
               out);
         put_time_of_day(out, bmp__epoch_now());
         fputs(".</p>\n", out);
+    }
+    if (rp->src->stopped) {
+        fputs("<p id=\"run-stopped\" class=\"stopped\">The run stopped "
+              "with an error before it ended; the page shows the items "
+              "that finished. Why: <span class=\"err\">",
+              out);
+        put_error_text(out, rp->src->stopped);
+        fputs("</span></p>\n", out);
     }
 }
 
@@ -422,6 +455,30 @@ static double time_x(const report *rp, double t)
     return span > 0 ? (t - rp->t0) / span * PLOT_W : 0;
 }
 
+/* Ticks of the time axis between its two ends: grid lines from `top`
+ * to `bottom` at a round step (1, 2 or 5 times a power of ten seconds)
+ * that gives five to ten of them, each with its seconds under it. */
+static void put_time_ticks(report *rp, double top, double bottom)
+{
+    double span = rp->t1 - rp->t0;
+    if (!(span > 0) || !isfinite(span))
+        return;
+    double step = pow(10, floor(log10(span / 5)));
+    if (span / step > 20)
+        step *= 5;
+    else if (span / step > 10)
+        step *= 2;
+    /* Short of the end, whose own label says the span. */
+    for (int k = 1; k <= 10 && k * step < span * 0.93; k++) {
+        double x = LABEL_W + k * step / span * PLOT_W;
+        fprintf(rp->out,
+                "<line class=\"tick\" x1=\"%.1f\" y1=\"%.1f\" "
+                "x2=\"%.1f\" y2=\"%.1f\"/><text x=\"%.1f\" y=\"%.1f\" "
+                "text-anchor=\"middle\">%g s</text>",
+                x, top, x, bottom, x, bottom + 12, k * step);
+    }
+}
+
 /* Draws the thin bars [from, to) of ran[] (one row, one pixel column)
  * as one mark: a bar when alone, else an aggregate that says how many. */
 static void put_thin(report *rp, size_t from, size_t to, int x, double y,
@@ -450,12 +507,24 @@ static void put_thin(report *rp, size_t from, size_t to, int x, double y,
             end = e;
     }
     int w = (int)ceil(time_x(rp, end)) - x;
+    /* Shaded from blue to red by the fraction that failed, one failure
+     * among hundreds a tint (at least a fifth of the way, to be seen),
+     * not an alarm; the tooltip gives the counts. */
+    double f = (double)bad / (double)(to - from);
+    if (bad && f < 0.2)
+        f = 0.2;
     fprintf(out,
-            "<rect class=\"agg%s\" data-n=\"%zu\" x=\"%d\" y=\"%.1f\" "
-            "width=\"%d\" height=\"%.1f\"><title>%zu items, %zu failed"
-            "</title></rect>",
-            bad ? " bad" : "", to - from, LABEL_W + x, y, w < 1 ? 1 : w, h,
-            to - from, bad);
+            "<rect class=\"agg%s\" data-n=\"%zu\" data-failed=\"%zu\" "
+            "x=\"%d\" y=\"%.1f\" width=\"%d\" height=\"%.1f\"",
+            bad ? " bad" : "", to - from, bad, LABEL_W + x, y, w < 1 ? 1 : w,
+            h);
+    if (bad)
+        fprintf(out, " style=\"fill:rgb(%d,%d,%d)\"",
+                (int)lround(30 + f * (229 - 30)),
+                (int)lround(136 + f * (57 - 136)),
+                (int)lround(229 + f * (53 - 229)));
+    fprintf(out, "><title>%zu items, %zu failed (%.0f %%)</title></rect>",
+            to - from, bad, 100.0 * (double)bad / (double)(to - from));
 }
 
 static void put_timeline(report *rp)
@@ -474,13 +543,31 @@ static void put_timeline(report *rp)
             "<svg id=\"timeline\" width=\"%d\" height=\"%d\" "
             "viewBox=\"0 0 %d %d\">",
             LABEL_W + PLOT_W + 10, height, LABEL_W + PLOT_W + 10, height);
+    fprintf(out,
+            "<clipPath id=\"labels\"><rect x=\"0\" y=\"0\" width=\"%d\" "
+            "height=\"%d\"/></clipPath>",
+            LABEL_W - 4, height);
+    put_time_ticks(rp, 0, row_h * rp->nrows + 2);
     size_t k = 0;
     for (int row = 0; row < rp->nrows; row++) {
         double y = row * row_h;
         fprintf(out, "<g class=\"row\">");
         if (row_h >= 10) {
-            fprintf(out, "<text x=\"4\" y=\"%.1f\">", y + row_h - 4);
-            put_where(out, &rp->items[rp->ran[k]].r->stats);
+            /* The host goes to the tooltip; a label still too long is
+             * cut at the bars, never drawn over them. */
+            const bmp__stats *s = &rp->items[rp->ran[k]].r->stats;
+            fprintf(out,
+                    "<text x=\"4\" y=\"%.1f\" clip-path=\"url(#labels)\">"
+                    "<title>",
+                    y + row_h - 4);
+            put_where(out, s);
+            fputs("</title>", out);
+            if (s->rank >= 0)
+                fprintf(out, "rank %d ", s->rank);
+            if (s->worker >= 0)
+                fprintf(out, "worker %d", s->worker);
+            else
+                fputs("worker ?", out);
             fputs("</text>", out);
         }
         while (k < rp->nran && rp->items[rp->ran[k]].row == row) {
@@ -527,7 +614,8 @@ static void put_timeline(report *rp)
                 bmp_status_name((bmp_status)st),
                 bmp_status_name((bmp_status)st));
     fputs("<span class=\"agg\"></span>many short items in one pixel "
-          "(red: some failed); a black outline: started more than once "
+          "(redder as more of them failed); a black outline: started more "
+          "than once "
           "(the bar is the last attempt)</p></section>\n",
           out);
 }
@@ -578,7 +666,15 @@ static int put_memory(report *rp)
         if (col[c] > top)
             top = col[c];
     }
-    double scale = top > (double)rp->budget ? top : (double)rp->budget;
+    /* A budget far above the curve (the machine's memory, items of a
+     * few MiB) would squash the curve flat at the bottom: the axis then
+     * fits the curve, and the budget is a marker at the top edge that
+     * says it is off the scale. */
+    int off_scale = rp->budget >= 0 && top > 0 &&
+                    (double)rp->budget > BUDGET_OFF_SCALE * top;
+    double scale = off_scale                  ? top * 1.1
+                   : top > (double)rp->budget ? top
+                                              : (double)rp->budget;
     if (scale <= 0)
         scale = 1;
     double h = MEM_H;
@@ -587,11 +683,26 @@ static int put_memory(report *rp)
           "during its item, so a worker's own memory counts too), against "
           "the run's memory budget.</p>",
           out);
+    if (n) {
+        /* A double: sums of hostile figures pass any integer. */
+        fprintf(out, "<p id=\"memory-peak\">peak %.1f MiB", top / BMP__MIB_F);
+        if (rp->budget > 0) {
+            fprintf(out, " = %.1f %% of the budget of ",
+                    100.0 * top / (double)rp->budget);
+            put_mib(out, rp->budget);
+        }
+        if (off_scale)
+            fputs(" (the budget is far above: the plot's scale fits the "
+                  "curve, the budget is marked off the scale at its top)",
+                  out);
+        fputs("</p>", out);
+    }
     fprintf(out,
             "<svg id=\"memory\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d "
             "%d\">",
             LABEL_W + PLOT_W + 10, MEM_H + 24, LABEL_W + PLOT_W + 10,
             MEM_H + 24);
+    put_time_ticks(rp, 0, h);
     if (n) {
         fprintf(out, "<path class=\"mem\" d=\"M%d %.1f", LABEL_W, h);
         for (int c = 0; c < PLOT_W; c++) {
@@ -606,17 +717,21 @@ static int put_memory(report *rp)
     fprintf(out, "<text x=\"4\" y=\"14\">%.0f MiB</text>", scale / BMP__MIB_F);
     fprintf(out, "<text x=\"4\" y=\"%.1f\">0</text>", h);
     if (rp->budget >= 0) {
-        double y = h - (double)rp->budget / scale * (h - 10);
+        /* Off the scale: at the top edge, with an arrow up. */
+        double y = off_scale ? 2 : h - (double)rp->budget / scale * (h - 10);
         fprintf(out,
-                "<line id=\"budget-line\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" "
-                "y2=\"%.1f\"><title>memory budget ",
-                LABEL_W, y, LABEL_W + PLOT_W, y);
+                "<line id=\"budget-line\" data-scale=\"%s\" x1=\"%d\" "
+                "y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"><title>memory budget ",
+                off_scale ? "off" : "in", LABEL_W, y, LABEL_W + PLOT_W, y);
         put_mib(out, rp->budget);
         fprintf(out,
                 "</title></line><text x=\"%d\" y=\"%.1f\" "
-                "text-anchor=\"end\">budget ",
-                LABEL_W + PLOT_W, y - 3);
+                "text-anchor=\"end\">%sbudget ",
+                LABEL_W + PLOT_W, off_scale ? 14 : y - 3,
+                off_scale ? "\xe2\x86\x91 " : "");
         put_mib(out, rp->budget);
+        if (off_scale)
+            fputs(", off the scale", out);
         fputs("</text>", out);
     }
     fprintf(out,
@@ -787,7 +902,10 @@ static int by_wall_desc(const void *a, const void *b, void *arg)
     const shown *items = arg;
     double x = items[*(const size_t *)a].r->stats.wall_s;
     double y = items[*(const size_t *)b].r->stats.wall_s;
-    return (x < y) - (x > y);
+    if (x != y)
+        return (x < y) - (x > y);
+    return (*(const size_t *)a > *(const size_t *)b) -
+           (*(const size_t *)a < *(const size_t *)b);
 }
 
 static void put_row(report *rp, const shown *it, const char *kind)
@@ -807,43 +925,62 @@ static void put_row(report *rp, const shown *it, const char *kind)
             (long long)s->estimate);
     if (s->estimate >= 0)
         fprintf(out, "%.1f", mib(s->estimate));
-    fprintf(out, "</td><td class=\"n\">%d</td><td>", s->attempts);
+    fprintf(out, "</td><td class=\"n\">%d</td><td class=\"where\">",
+            s->attempts);
     put_where(out, s);
     fputs("</td><td class=\"err\">", out);
     if (it->r->error)
-        put_text(out, it->r->error);
+        put_error_text(out, it->r->error);
     fputs("</td></tr>\n", out);
 }
 
+/* The table's rows: the SLOWEST slowest items that did not fail, from
+ * every finished item with a run time (a pout written before starts
+ * were recorded has no timeline but its items have run times), and
+ * every failure (up to MAX_FAILURES), all sorted by run time, the
+ * longest first. */
 static int put_table(report *rp)
 {
     FILE *out = rp->out;
-    size_t *order = malloc((rp->nran ? rp->nran : 1) * sizeof *order);
+    size_t *order = malloc((rp->n ? rp->n : 1) * sizeof *order);
     if (!order)
         return -ENOMEM;
-    memcpy(order, rp->ran, rp->nran * sizeof *order);
-    qsort_r(order, rp->nran, sizeof *order, by_wall_desc, rp->items);
-    size_t slow = rp->nran < SLOWEST ? rp->nran : SLOWEST;
-    fputs("<section><h2>Slowest items and failures</h2><p class=\"note\">"
-          "Click a column's heading to sort by it.</p>"
-          "<table id=\"item-table\" class=\"sortable\"><thead><tr>"
-          "<th data-num>#</th><th>why listed</th><th>item</th>"
-          "<th>status</th><th data-num>wall s</th><th data-num>peak MiB</th>"
-          "<th data-num>estimate MiB</th><th data-num>attempts</th>"
-          "<th>where</th><th>error</th></tr></thead><tbody>\n",
-          out);
-    for (size_t k = 0; k < slow; k++) {
-        const shown *it = &rp->items[order[k]];
-        if (!bmp__status_is_failure(it->r->status))
-            put_row(rp, it, "slow");
-    }
-    size_t failures = 0;
+    size_t slow = 0, failures = 0;
     for (size_t i = 0; i < rp->n; i++) {
-        const shown *it = &rp->items[i];
-        if (!it->r || !bmp__status_is_failure(it->r->status))
-            continue;
-        if (++failures <= MAX_FAILURES)
-            put_row(rp, it, "failure");
+        const bmp__result *r = rp->items[i].r;
+        if (r && r->status != BMP_ITEM_NOT_RUN &&
+            !bmp__status_is_failure(r->status) && r->stats.wall_s > 0)
+            order[slow++] = i;
+    }
+    qsort_r(order, slow, sizeof *order, by_wall_desc, rp->items);
+    if (slow > SLOWEST)
+        slow = SLOWEST;
+    size_t listed = slow;
+    for (size_t i = 0; i < rp->n; i++) {
+        const bmp__result *r = rp->items[i].r;
+        if (r && bmp__status_is_failure(r->status) &&
+            ++failures <= MAX_FAILURES)
+            order[listed++] = i;
+    }
+    qsort_r(order, listed, sizeof *order, by_wall_desc, rp->items);
+    fputs(
+        "<section><h2>Slowest items and failures</h2><p class=\"note\">"
+        "The slowest items that did not fail (" TEXT(
+            SLOWEST) " at most) "
+                     "and every failure, the longest first. Click a column's "
+                     "heading "
+                     "to sort by it.</p>"
+                     "<table id=\"item-table\" class=\"sortable\"><thead><tr>"
+                     "<th data-num>#</th><th>why listed</th><th>item</th>"
+                     "<th>status</th><th data-num>wall s</th><th "
+                     "data-num>peak MiB</th>"
+                     "<th data-num>estimate MiB</th><th data-num>attempts</th>"
+                     "<th>where</th><th>error</th></tr></thead><tbody>\n",
+        out);
+    for (size_t k = 0; k < listed; k++) {
+        const shown *it = &rp->items[order[k]];
+        put_row(rp, it,
+                bmp__status_is_failure(it->r->status) ? "failure" : "slow");
     }
     fputs("</tbody></table>", out);
     if (failures > MAX_FAILURES)
@@ -885,8 +1022,10 @@ static const char script[] =
     "chk.setAttribute('data-bars',"
     "document.querySelectorAll('#timeline rect.bar').length);\n"
     "chk.setAttribute('data-aggregated',agg);\n"
-    "chk.setAttribute('data-budget-line',"
-    "document.getElementById('budget-line')?'1':'0');\n"
+    "var bl=document.getElementById('budget-line');\n"
+    "chk.setAttribute('data-budget-line',bl?'1':'0');\n"
+    "if(bl)chk.setAttribute('data-budget-scale',bl.getAttribute("
+    "'data-scale'));\n"
     "chk.setAttribute('data-ok','1');\n"
     "}catch(e){chk.setAttribute('data-error',String(e));}\n"
     "})();\n</script>\n";

@@ -22,6 +22,7 @@ typedef struct bmp__report_source {
     const unsigned char *final; /* read atomically; NULL: all final */
     const char *title;          /* shown in the heading; may be NULL */
     int live;                   /* the run goes on: the page reloads */
+    const char *stopped;        /* the run stopped with this error, or NULL */
 } bmp__report_source;
 
 /* Writes the page to `out`.  @return 0, -ENOMEM, or -errno of a failed

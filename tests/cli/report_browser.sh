@@ -50,6 +50,10 @@ check_eq "one bar per item, each item once (from the rendered DOM)" \
     "$(q dom.json '" ".join(map(str, sorted(p["bars"])))')"
 check_eq "the budget line is drawn" "1 1" \
     "$(q dom.json 'p["check"].get("data-budget-line")') $(q dom.json 'p["budget_line"]')"
+# The budget is drawn at its height, or, far above the memory curve, as
+# a marker at the plot's top that says it is off the scale.
+check "the budget line says its scale (in or off)" \
+    test "$(q dom.json 'p["check"].get("data-budget-scale") in ("in", "off")')" = True
 check_eq "a name with markup stays text: the page's one script only" 1 "$(q dom.json 'p["scripts"]')"
 
 # The harness sees a script error: the same page with a failing line.

@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "bigmultipipe.h"
 #include "report_html.h"
@@ -303,6 +305,8 @@ static void report_live_page_draws_final_items(void **state)
     assert_non_null(
         strstr(text, "not finished yet</th><td class=\"n\">2</td>"));
     assert_non_null(strstr(text, "http-equiv=\"refresh\""));
+    /* Times say their zone. */
+    assert_non_null(strstr(text, "2025-12-04 19:55:00 UTC"));
     free(text);
     json_decref(items);
 }
@@ -364,8 +368,13 @@ static void report_aggregates_thin_bars(void **state)
     size_t bars = count_of(page, "<rect class=\"bar ");
     assert_int_equal(bars + aggregated(page), N);
     assert_true(bars + count_of(page, "<rect class=\"agg") < N / 4);
-    /* The failure's mark says so. */
-    assert_non_null(strstr(page, "<rect class=\"agg bad\""));
+    /* The failure's mark says so, by its count, and is shaded by the
+     * fraction that failed: one among many is a tint, not red. */
+    const char *bad = strstr(page, "<rect class=\"agg bad\"");
+    assert_non_null(bad);
+    assert_non_null(strstr(page, "data-failed=\"1\""));
+    assert_null(strstr(page, "fill:rgb(229,57,53)"));
+    assert_int_equal(count_of(page, "class=\"agg bad\""), 1);
     free(page);
     bmp_pout_free(pout);
     free(path);
@@ -438,6 +447,251 @@ static void report_refuses_a_broken_journal(void **state)
     free(page_path);
 }
 
+/* A user executor that runs the first item, then fails the run; with a
+ * folder for `arg`, it removes it (the page's), so that the last page
+ * cannot be written either, and fails with a code only, leaving `err`
+ * empty, as an executor may. */
+static int first_then_fail(bmp_run *run, int workers, void *arg,
+                           bmp_error *err)
+{
+    (void)workers;
+    bmp_run_item(run, 0);
+    if (arg) {
+        tu_rmtree(arg);
+        return BMP_EINVAL;
+    }
+    return bmp_error_set(err, BMP_EINVAL, "executor", NULL,
+                         "the cluster went away");
+}
+
+/* The page of a run that stops with an error after its first live page:
+ * an unknown executor, or no worker fitting the budget.  The page is not
+ * left saying the run goes on: it is a last one, without the refresh,
+ * saying the run stopped and why; the run's error is the caller's, not
+ * overwritten by the page's writing. */
+static void report_of_a_run_that_stopped(void **state)
+{
+    const char *dir = *state;
+    json_t *names = tu_numbered_files(dir, "in_%d.dat", 3);
+    char *page_path = tu_join(dir, "stopped.html");
+    bmp_pipe *pipe = tu_times_ten_pipe();
+    json_t *kws[2] = {json_pack("{s:s, s:s}", "executor", "bogus", "report",
+                                page_path),
+                      json_pack("{s:f, s:s}", "process_size", 1e18, "report",
+                                page_path)};
+    const char *why[2] = {"unknown executor", NULL};
+    json_t *plain = json_pack("{s:s, s:s}", "outdir", dir, "report",
+                              page_path);
+    bmp_pipe *failing = tu_times_ten_pipe();
+    bmp_executor ex = {.version = BMP_EXECUTOR_VERSION,
+                       .run = first_then_fail};
+    assert_int_equal(bmp_pipe_set_executor(failing, &ex), 0);
+    for (int k = 0; k < 3; k++) {
+        bmp_pout *pout = NULL;
+        bmp_error err = {0};
+        unlink(page_path);
+        int rc = k < 2 ? bmp_pipeline(pipe, names, kws[k], NULL, NULL, &pout,
+                                      &err)
+                       : bmp_pipeline(failing, names, plain, NULL, NULL, &pout,
+                                      &err);
+        assert_true(rc < 0);
+        assert_int_equal(err.code, rc);
+        if (k < 2 && why[k])
+            assert_non_null(strstr(err.text, why[k]));
+        if (k == 2)
+            assert_string_equal(err.text, "the cluster went away");
+        char *page = tu_read_file(page_path, NULL);
+        assert_non_null(page);
+        assert_null(strstr(page, "http-equiv=\"refresh\""));
+        assert_null(strstr(page, "The run is going on"));
+        const char *said = strstr(page, "id=\"run-stopped\"");
+        assert_non_null(said);
+        /* The page says the run's own error (up to its first character
+         * that the page escapes). */
+        char first[64] = {0};
+        size_t len = strcspn(err.text, "\"&<>'");
+        memcpy(first, err.text, len < 40 ? len : 40);
+        assert_true(strlen(first) > 10);
+        assert_non_null(strstr(said, first));
+        /* The executor's item that finished is drawn. */
+        if (k == 2)
+            assert_int_equal(count_of(page, "<rect class=\"bar "), 1);
+        free(page);
+        bmp_pout_free(pout);
+        if (k < 2)
+            json_decref(kws[k]);
+    }
+    json_decref(plain);
+    bmp_pipe_free(failing);
+    json_decref(names);
+    bmp_pipe_free(pipe);
+    free(page_path);
+}
+
+/* The run's error stays the caller's when the last page, written after
+ * it, fails too: the page's failure is not put in its place, even when
+ * the executor failed with a code and no message. */
+static void report_failure_keeps_the_runs_error(void **state)
+{
+    const char *dir = *state;
+    json_t *names = tu_numbered_files(dir, "in_%d.dat", 2);
+    char *pages = tu_join(dir, "pages");
+    char *page_path = tu_join(pages, "p.html");
+    assert_int_equal(mkdir(pages, 0755), 0);
+    json_t *kw = json_pack("{s:s, s:s}", "outdir", dir, "report", page_path);
+    bmp_pipe *pipe = tu_times_ten_pipe();
+    bmp_executor ex = {.version = BMP_EXECUTOR_VERSION,
+                       .run = first_then_fail,
+                       .arg = pages};
+    assert_int_equal(bmp_pipe_set_executor(pipe, &ex), 0);
+    bmp_pout *pout = NULL;
+    bmp_error err = {0};
+    assert_int_equal(bmp_pipeline(pipe, names, kw, NULL, NULL, &pout, &err),
+                     BMP_EINVAL);
+    assert_true(err.code == 0 || err.code == BMP_EINVAL);
+    assert_null(strstr(err.text, "report"));
+    assert_false(tu_exists(page_path));
+    bmp_pout_free(pout);
+    bmp_pipe_free(pipe);
+    json_decref(kw);
+    json_decref(names);
+    free(page_path);
+    free(pages);
+}
+
+/* Draws a run's results to a string (the caller frees it). */
+static char *page_of(json_t *items, const bmp__result *results, size_t n)
+{
+    bmp__report_source src = {.count = n, .items = items, .results = results};
+    char *text = NULL;
+    size_t size = 0;
+    FILE *mem = open_memstream(&text, &size);
+    assert_non_null(mem);
+    assert_int_equal(bmp__report_html_fp(mem, &src), 0);
+    fclose(mem);
+    return text;
+}
+
+/* An error of many lines (a Python traceback) keeps its lines and tabs
+ * in the page, for the cell's pre-wrap; a name's newline stays a visible
+ * \x0a, and other control bytes in an error too. */
+static void report_keeps_the_lines_of_errors(void **state)
+{
+    (void)state;
+    json_t *items = json_pack("[s]", "two\nlines.fits");
+    bmp__result r = {.status = BMP_ITEM_FAILED};
+    bmp__stats_init(&r.stats);
+    r.stats.start = 1764878100.0;
+    r.stats.wall_s = 0.5;
+    r.stats.worker = 0;
+    r.stats.attempts = 1;
+    r.error = "Traceback (most recent call last):\n\tFile \"x.py\"\n"
+              "ValueError: bad\x01";
+    char *page = page_of(items, &r, 1);
+    assert_non_null(strstr(page, "Traceback (most recent call last):\n"
+                                 "\tFile &quot;x.py&quot;\nValueError: "
+                                 "bad\\x01</td>"));
+    assert_null(strstr(page, "last):\\x0a"));
+    assert_non_null(strstr(page, "two\\x0alines.fits"));
+    assert_null(strstr(page, "two\nlines"));
+    free(page);
+    json_decref(items);
+}
+
+/* Memory against a budget far above it (the machine's memory, items of
+ * a few MiB): the peak and its share of the budget are written out, the
+ * plot's scale fits the curve and the budget is marked off the scale;
+ * a budget near the peak is a line at its height. */
+static void report_scales_memory_to_the_curve(void **state)
+{
+    (void)state;
+    enum { N = 8 };
+    json_t *items = json_array();
+    bmp__result rs[N];
+    for (int k = 0; k < 2; k++) {
+        int64_t budget = k == 0 ? (int64_t)17 << 30 : (int64_t)300 << 20;
+        json_array_clear(items);
+        for (int i = 0; i < N; i++) {
+            json_array_append_new(items, json_sprintf("i%d", i));
+            rs[i] = (bmp__result){.status = BMP_ITEM_OK};
+            bmp__stats_init(&rs[i].stats);
+            rs[i].stats.start = 1764878100.0 + i;
+            rs[i].stats.wall_s = 1;
+            rs[i].stats.worker = 0;
+            rs[i].stats.attempts = 1;
+            rs[i].stats.peak_rss = (int64_t)(4 + i * 13) << 20;
+            rs[i].stats.budget = budget;
+        }
+        char *page = page_of(items, rs, N);
+        /* One item runs at a time: the peak is the largest item's. */
+        char want[128];
+        snprintf(want, sizeof want,
+                 "<p id=\"memory-peak\">peak %.1f MiB = %.1f %% of the "
+                 "budget of %.1f MiB",
+                 4.0 + (N - 1) * 13,
+                 100.0 * (4 + (N - 1) * 13) / (budget >> 20),
+                 (double)(budget >> 20));
+        assert_non_null(strstr(page, want));
+        assert_non_null(strstr(page, "id=\"budget-line\""));
+        assert_non_null(
+            strstr(page, k == 0 ? "data-scale=\"off\"" : "data-scale=\"in\""));
+        assert_true((strstr(page, "off the scale") != NULL) == (k == 0));
+        free(page);
+    }
+    json_decref(items);
+}
+
+/* A pout written before starts were recorded: no timeline, but the
+ * table lists the slowest items from their run times: the 25 slowest
+ * that did not fail, and every failure, the longest first. */
+static void report_lists_the_slowest_without_starts(void **state)
+{
+    const char *dir = *state;
+    enum { N = 40 };
+    char *path = tu_join(dir, "old.jsonl");
+    char *page_path = tu_join(dir, "old.html");
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    /* Run times in a shuffled order; items 5 and 17 failed. */
+    for (int i = 0; i < N; i++)
+        fprintf(f,
+                "{\"in_name\": \"%d\", \"outname\": null, \"meta\": {}, "
+                "\"status\": \"%s\", \"error\": %s, \"stats\": "
+                "{\"wall_s\":%d.5,\"attempts\":1}}\n",
+                i, i == 5 || i == 17 ? "failed" : "no_output",
+                i == 5 || i == 17 ? "\"no\"" : "null", (i * 7) % N);
+    fclose(f);
+    bmp_error err = {0};
+    assert_int_equal(bmp_report_html_file(path, page_path, &err), 0);
+    char *page = tu_read_file(page_path, NULL);
+    assert_int_equal(count_of(page, "<td>slow</td>"), 25);
+    assert_int_equal(count_of(page, "<td>failure</td>"), 2);
+    /* The rows' run times, in the page's order, never rise; the slow
+     * ones are the largest of the items that did not fail. */
+    const char *p = strstr(page, "<tbody>");
+    double last = 1e9, slow_min = 1e9;
+    size_t rows = 0;
+    while ((p = strstr(p, "<tr><td class=\"n\">"))) {
+        const char *kind = strstr(p, "</td><td>") + 9;
+        int slow = strncmp(kind, "slow", 4) == 0;
+        const char *w = strstr(kind, "<td class=\"n\">") + 14;
+        double wall = strtod(w, NULL);
+        assert_true(wall <= last);
+        last = wall;
+        if (slow && wall < slow_min)
+            slow_min = wall;
+        rows++;
+        p = w;
+    }
+    assert_int_equal(rows, 27);
+    /* 38 items did not fail, their times 0.5 .. 39.5 but two; the 25th
+     * largest of them is above 13. */
+    assert_true(slow_min > 13);
+    free(page);
+    free(path);
+    free(page_path);
+}
+
 #define DIR_TEST(t) cmocka_unit_test_setup_teardown(t, setup_dir, teardown_dir)
 
 int main(void)
@@ -451,6 +705,11 @@ int main(void)
         DIR_TEST(report_aggregates_thin_bars),
         DIR_TEST(report_refuses_a_broken_journal),
         DIR_TEST(report_survives_extreme_figures),
+        DIR_TEST(report_of_a_run_that_stopped),
+        DIR_TEST(report_failure_keeps_the_runs_error),
+        cmocka_unit_test(report_keeps_the_lines_of_errors),
+        cmocka_unit_test(report_scales_memory_to_the_curve),
+        DIR_TEST(report_lists_the_slowest_without_starts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
