@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Regenerates doc/report-demo.png, the picture of the report page in the
-# README and doc/report.md: a run of 24 items through a command (Python
+# Regenerates the pictures of the report page in the README and
+# doc/report.md: doc/report-seed.png, the seed's workload (bigmultipipe
+# demo: ten 16 MB arrays through the seed's steps), and
+# doc/report-demo.png, a run of 24 items through a command (Python
 # allocating some memory and sleeping) under a memory budget
 # (--process_size 64M, three workers), with estimates too low and too
 # high, two items failing with a traceback and one timing out.  Needs a
@@ -35,15 +37,21 @@ BMP=$(cd "$(dirname "$BMP")" && pwd)/$(basename "$BMP")
 (cd "$WORK" && "$BMP" run -q -j 3 --process_size 64M --mem_available 200M \
     --timeout 3 --outdir out --create_outdir --report report.html \
     -o pout.jsonl -- python3 item.py {in} {out} ::: in/*.txt) || true
-chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
-    --user-data-dir="$WORK/profile" --hide-scrollbars \
-    --window-size=1160,2040 --screenshot="$WORK/shot.png" \
-    "file://$WORK/report.html" 2>/dev/null
-# A palette of 64 colours keeps the picture under 200 KB.
-if command -v pngquant >/dev/null; then
-    pngquant --force --quality=60-90 --output doc/report-demo.png "$WORK/shot.png"
-else
-    cp "$WORK/shot.png" doc/report-demo.png
-fi
+# shot PAGE PICTURE HEIGHT: the page as headless Chromium draws it.
+shot() {
+    chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
+        --user-data-dir="$WORK/profile" --hide-scrollbars \
+        --window-size=1160,"$3" --screenshot="$WORK/shot.png" \
+        "file://$1" 2>/dev/null
+    # A palette of 64 colours keeps the picture under 200 KB.
+    if command -v pngquant >/dev/null; then
+        pngquant --force --quality=60-90 --output "$2" "$WORK/shot.png"
+    else
+        cp "$WORK/shot.png" "$2"
+    fi
+}
+shot "$WORK/report.html" doc/report-demo.png 2040
+(cd "$WORK" && "$BMP" demo -j 2 --report seed.html >/dev/null)
+shot "$WORK/seed.html" doc/report-seed.png 1250
 cp "$WORK/report.html" "${KEEP_HTML:-/dev/null}" 2>/dev/null || true
-ls -l doc/report-demo.png
+ls -l doc/report-demo.png doc/report-seed.png
