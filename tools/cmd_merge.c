@@ -17,48 +17,6 @@ static int usage(const char *msg)
     return EXIT_USAGE;
 }
 
-/* The options first, then "--" and the pout files: options may come
- * anywhere among the files (merge a.jsonl -o out.jsonl b.jsonl), and
- * after "--" every argument is a file.  An argument starting with '-'
- * that is no option of merge stays an option, for the parser to
- * refuse.  `out` has room for argc + 1 pointers and a NULL.  Returns
- * the count in `out`, -1 out of memory, -2 for -o without its FILE. */
-static int merge_args_order(int argc, char **argv, char **out)
-{
-    int n = 0, nfiles = 0;
-    char **files = malloc((size_t)(argc + 1) * sizeof *files);
-    if (!files)
-        return -1;
-    out[n++] = argv[0];
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (strcmp(arg, "--") == 0) {
-            while (++i < argc)
-                files[nfiles++] = argv[i];
-            break;
-        }
-        if (arg[0] != '-' || arg[1] == '\0') {
-            files[nfiles++] = argv[i];
-            continue;
-        }
-        out[n++] = argv[i];
-        /* The value of -o FILE and --output FILE goes with it. */
-        if (strcmp(arg, "-o") == 0 || strcmp(arg, "--output") == 0) {
-            if (i + 1 >= argc) {
-                free(files);
-                return -2;
-            }
-            out[n++] = argv[++i];
-        }
-    }
-    out[n++] = "--";
-    for (int k = 0; k < nfiles; k++)
-        out[n++] = files[k];
-    out[n] = NULL;
-    free(files);
-    return n;
-}
-
 /* A pout that cannot be read for its name (missing, a directory, no
  * permission) or because it is not a pout is a wrong argument; memory
  * or a read error is not. */
@@ -76,14 +34,9 @@ int cmd_merge(int argc, char **argv)
     int status = EXIT_USAGE;
     bmp_pout **pouts = NULL;
     int nread = 0;
-    char **ordered = malloc((size_t)(argc + 2) * sizeof *ordered);
-    if (!ordered) {
-        fprintf(stderr, "bigmultipipe merge: out of memory\n");
-        return EXIT_SOME_FAILED;
-    }
-    int nargs = merge_args_order(argc, argv, ordered);
+    char **ordered = NULL;
+    int nargs = file_args_order(argc, argv, &ordered);
     if (nargs < 0) {
-        free(ordered);
         if (nargs == -2)
             return usage("-o needs a value (FILE)");
         fprintf(stderr, "bigmultipipe merge: out of memory\n");

@@ -17,58 +17,14 @@ static int usage(const char *msg)
     return EXIT_USAGE;
 }
 
-/* The options first, then "--" and the files, so that -o may come after
- * the file (report pout.jsonl -o page.html); after "--" every argument
- * is a file.  `out` has room for argc + 1 pointers and a NULL.  Returns
- * the count in `out`, -1 out of memory, -2 for -o without its FILE. */
-static int report_args_order(int argc, char **argv, char **out)
-{
-    int n = 0, nfiles = 0;
-    char **files = malloc((size_t)(argc + 1) * sizeof *files);
-    if (!files)
-        return -1;
-    out[n++] = argv[0];
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (strcmp(arg, "--") == 0) {
-            while (++i < argc)
-                files[nfiles++] = argv[i];
-            break;
-        }
-        if (arg[0] != '-' || arg[1] == '\0') {
-            files[nfiles++] = argv[i];
-            continue;
-        }
-        out[n++] = argv[i];
-        if (strcmp(arg, "-o") == 0 || strcmp(arg, "--output") == 0) {
-            if (i + 1 >= argc) {
-                free(files);
-                return -2;
-            }
-            out[n++] = argv[++i];
-        }
-    }
-    out[n++] = "--";
-    for (int k = 0; k < nfiles; k++)
-        out[n++] = files[k];
-    out[n] = NULL;
-    free(files);
-    return n;
-}
-
 int cmd_report(int argc, char **argv)
 {
     tool_args a;
     char msg[1024];
     int status = EXIT_USAGE;
-    char **ordered = calloc((size_t)argc + 3, sizeof *ordered);
-    if (!ordered) {
-        fprintf(stderr, "bigmultipipe report: out of memory\n");
-        return EXIT_SOME_FAILED;
-    }
-    int nargs = report_args_order(argc, argv, ordered);
+    char **ordered = NULL;
+    int nargs = file_args_order(argc, argv, &ordered);
     if (nargs < 0) {
-        free(ordered);
         if (nargs == -2)
             return usage("-o needs a value (FILE)");
         fprintf(stderr, "bigmultipipe report: out of memory\n");

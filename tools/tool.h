@@ -258,6 +258,17 @@ void progress_finish(progress_state *s);
 /*! format_bytes() : "1.5 GiB"; returns buf. */
 const char *format_bytes(int64_t bytes, char *buf, size_t size);
 
+/* ---- file_args.c: the command line of merge and report --------------- */
+
+/*! file_args_order() : argv with the options first, then "--" and the
+ *  files, so that options may come anywhere among the files; after "--"
+ *  every argument is a file.  An argument starting with '-' stays an
+ *  option, for the parser to refuse if it is none.  On success *ordered
+ *  is a malloc'd NULL-terminated array of argv's strings (free the array
+ *  only) and the count is returned; -1 out of memory, -2 for -o or
+ *  --output without its FILE (*ordered untouched). */
+int file_args_order(int argc, char **argv, char ***ordered);
+
 /* ---- the subcommands --------------------------------------------------- */
 
 int cmd_run(int argc, char **argv);
