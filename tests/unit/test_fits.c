@@ -33,19 +33,6 @@
 /*  Helpers                                                               */
 /* ---------------------------------------------------------------------- */
 
-static int setup_dir(void **state)
-{
-    *state = tu_mkdtemp();
-    return 0;
-}
-
-static int teardown_dir(void **state)
-{
-    tu_rmtree(*state);
-    free(*state);
-    return 0;
-}
-
 /* Values that exercise each type: its extremes at both ends, a varied
  * byte pattern between, and for floats the special values. */
 static bmp_array *make_values(bmp_dtype dtype, int ndim, const size_t *shape)
@@ -124,12 +111,6 @@ static void assert_same_values(const bmp_array *a, const bmp_array *b)
     }
 }
 
-static void assert_contains(const char *text, const char *part)
-{
-    if (!strstr(text, part))
-        fail_msg("\"%s\" does not contain \"%s\"", text, part);
-}
-
 static size_t count_entries(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -143,15 +124,6 @@ static size_t count_entries(const char *dir)
     return n;
 }
 
-static void check(int status)
-{
-    if (status > 0) {
-        char text[FLEN_STATUS];
-        fits_get_errstatus(status, text);
-        fail_msg("cfitsio: %s (%d)", text, status);
-    }
-}
-
 /* A file with an empty primary HDU, a binary table "TAB", two "SCI"
  * images (EXTVER 1 and 2, int16 2x3 holding v*10+i) and a float32 "ERR".
  * HDUs: 0 primary, 1 TAB, 2 SCI/1, 3 SCI/2, 4 ERR. */
@@ -161,41 +133,28 @@ static char *make_mef(const char *dir)
     fitsfile *f;
     int st = 0;
     long naxes[2] = {3, 2};
-    check(fits_create_diskfile(&f, path, &st));
-    check(fits_create_img(f, SHORT_IMG, 0, NULL, &st));
+    tu_fits_check(fits_create_diskfile(&f, path, &st));
+    tu_fits_check(fits_create_img(f, SHORT_IMG, 0, NULL, &st));
     char *ttype[] = {"X"}, *tform[] = {"E"}, *tunit[] = {""};
-    check(
+    tu_fits_check(
         fits_create_tbl(f, BINARY_TBL, 3, 1, ttype, tform, tunit, "TAB", &st));
     float x[3] = {1, 2, 3};
-    check(fits_write_col(f, TFLOAT, 1, 1, 1, 3, x, &st));
+    tu_fits_check(fits_write_col(f, TFLOAT, 1, 1, 1, 3, x, &st));
     for (int v = 1; v <= 2; v++) {
         short d[6];
         for (int i = 0; i < 6; i++)
             d[i] = (short)(v * 10 + i);
-        check(fits_create_img(f, SHORT_IMG, 2, naxes, &st));
-        check(fits_write_key_str(f, "EXTNAME", "SCI", NULL, &st));
-        check(fits_write_key_lng(f, "EXTVER", v, NULL, &st));
-        check(fits_write_img(f, TSHORT, 1, 6, d, &st));
+        tu_fits_check(fits_create_img(f, SHORT_IMG, 2, naxes, &st));
+        tu_fits_check(fits_write_key_str(f, "EXTNAME", "SCI", NULL, &st));
+        tu_fits_check(fits_write_key_lng(f, "EXTVER", v, NULL, &st));
+        tu_fits_check(fits_write_img(f, TSHORT, 1, 6, d, &st));
     }
     float e[6] = {0.5f, 1.5f, 2.5f, 3.5f, 4.5f, 5.5f};
-    check(fits_create_img(f, FLOAT_IMG, 2, naxes, &st));
-    check(fits_write_key_str(f, "EXTNAME", "ERR", NULL, &st));
-    check(fits_write_img(f, TFLOAT, 1, 6, e, &st));
-    check(fits_close_file(f, &st));
+    tu_fits_check(fits_create_img(f, FLOAT_IMG, 2, naxes, &st));
+    tu_fits_check(fits_write_key_str(f, "EXTNAME", "ERR", NULL, &st));
+    tu_fits_check(fits_write_img(f, TFLOAT, 1, 6, e, &st));
+    tu_fits_check(fits_close_file(f, &st));
     return path;
-}
-
-static bmp_array *read_ok(const char *path, const char *hdu)
-{
-    bmp_error err = {0};
-    bmp_array *a = NULL;
-    int rc = bmp_fits_read(path, hdu, &a, &err);
-    if (rc != 0)
-        fail_msg("bmp_fits_read(%s, %s): %s", path, hdu ? hdu : "NULL",
-                 err.text);
-    assert_non_null(a);
-    assert_true(json_is_array(a->header));
-    return a;
 }
 
 static void write_ok(const char *path, const bmp_array *a, const json_t *cards,
@@ -236,7 +195,7 @@ static void roundtrip(const char *dir, bmp_dtype dtype, int bitpix,
     char *path = tu_join(dir, name);
     bmp_array *a = make_values(dtype, 3, shape);
     write_ok(path, a, NULL, 0);
-    bmp_array *b = read_ok(path, NULL);
+    bmp_array *b = tu_fits_read_ok(path, NULL);
     assert_int_equal(b->dtype, read_as);
     assert_int_equal(b->byteorder, b->itemsize == 1 ? '|' : NATIVE);
     assert_int_equal(b->fortran_order, 0);
@@ -293,12 +252,12 @@ static void fits_axis_order_3d(void **state)
     int d[24];
     for (int i = 0; i < 24; i++)
         d[i] = i * 7 - 50;
-    check(fits_create_diskfile(&f, path, &st));
-    check(fits_create_img(f, LONG_IMG, 3, naxes, &st));
-    check(fits_write_img(f, TINT, 1, 24, d, &st));
-    check(fits_close_file(f, &st));
+    tu_fits_check(fits_create_diskfile(&f, path, &st));
+    tu_fits_check(fits_create_img(f, LONG_IMG, 3, naxes, &st));
+    tu_fits_check(fits_write_img(f, TINT, 1, 24, d, &st));
+    tu_fits_check(fits_close_file(f, &st));
 
-    bmp_array *a = read_ok(path, NULL);
+    bmp_array *a = tu_fits_read_ok(path, NULL);
     assert_int_equal(a->dtype, BMP_DTYPE_INT32);
     assert_int_equal(a->ndim, 3);
     assert_int_equal(a->shape[0], 2);
@@ -308,18 +267,18 @@ static void fits_axis_order_3d(void **state)
 
     char *out = tu_join(*state, "cube2.fits");
     write_ok(out, a, NULL, 0);
-    check(fits_open_diskfile(&f, out, READONLY, &st));
+    tu_fits_check(fits_open_diskfile(&f, out, READONLY, &st));
     int naxis = 0;
     long got[3] = {0};
-    check(fits_get_img_param(f, 3, &naxis, &naxis, got, &st));
+    tu_fits_check(fits_get_img_param(f, 3, &naxis, &naxis, got, &st));
     assert_int_equal(naxis, 3);
     assert_int_equal(got[0], 4);
     assert_int_equal(got[1], 3);
     assert_int_equal(got[2], 2);
     int back[24];
-    check(fits_read_img(f, TINT, 1, 24, NULL, back, NULL, &st));
+    tu_fits_check(fits_read_img(f, TINT, 1, 24, NULL, back, NULL, &st));
     assert_memory_equal(back, d, sizeof d);
-    check(fits_close_file(f, &st));
+    tu_fits_check(fits_close_file(f, &st));
     bmp_object_free(a, NULL);
     free(path);
     free(out);
@@ -351,7 +310,7 @@ static void fits_fortran_and_swapped_input(void **state)
                     }
             char *path = tu_join(*state, "order.fits");
             write_ok(path, x, NULL, 0);
-            bmp_array *b = read_ok(path, NULL);
+            bmp_array *b = tu_fits_read_ok(path, NULL);
             assert_int_equal(b->dtype, types[t]);
             assert_same_values(c, b);
             bmp_object_free(b, NULL);
@@ -369,7 +328,7 @@ static void fits_zero_length_axis(void **state)
     char *path = tu_join(*state, "empty_axis.fits");
     write_ok(path, a, NULL, 0);
     /* An empty array of the same shape comes back. */
-    bmp_array *b = read_ok(path, NULL);
+    bmp_array *b = tu_fits_read_ok(path, NULL);
     assert_int_equal(b->dtype, BMP_DTYPE_FLOAT32);
     assert_int_equal(b->ndim, 2);
     assert_int_equal(b->shape[0], 0);
@@ -422,7 +381,7 @@ static void fits_scaled_roundtrip(void **state)
                                        &err);
         if (rc)
             fail_msg("case %zu: %s", c, err.text);
-        bmp_array *b = read_ok(path, NULL);
+        bmp_array *b = tu_fits_read_ok(path, NULL);
         assert_int_equal(b->dtype, cases[c].read_as);
         long long bp;
         double bs, bz;
@@ -457,7 +416,7 @@ static void fits_scaled_unsigned_convention(void **state)
     assert_int_equal(bmp_fits_write_scaled(path, a, NULL, 16, 1.0, 32768.0, 0,
                                            &err),
                      0);
-    bmp_array *b = read_ok(path, NULL);
+    bmp_array *b = tu_fits_read_ok(path, NULL);
     assert_int_equal(b->dtype, BMP_DTYPE_UINT16);
     assert_memory_equal(b->data, v, sizeof v);
     bmp_object_free(a, NULL);
@@ -475,15 +434,15 @@ static void fits_scaled_errors(void **state)
     bmp_error err = {0};
     assert_int_equal(bmp_fits_write_scaled(path, a, NULL, 16, 1, 0, 0, &err),
                      BMP_EINVAL);
-    assert_contains(err.text, "element 1");
-    assert_contains(err.text, "BITPIX 16");
+    tu_assert_contains(err.text, "element 1");
+    tu_assert_contains(err.text, "BITPIX 16");
     assert_string_equal(err.stage, "write");
 
     ((float *)a->data)[1] = 40000.0f;
     memset(&err, 0, sizeof err);
     assert_int_equal(bmp_fits_write_scaled(path, a, NULL, 16, 1, 0, 0, &err),
                      BMP_EINVAL);
-    assert_contains(err.text, "40000");
+    tu_assert_contains(err.text, "40000");
     /* In range once scaled. */
     memset(&err, 0, sizeof err);
     assert_int_equal(bmp_fits_write_scaled(path, a, NULL, 16, 2, 0, 0, &err),
@@ -493,11 +452,11 @@ static void fits_scaled_errors(void **state)
     memset(&err, 0, sizeof err);
     assert_int_equal(bmp_fits_write_scaled(path, a, NULL, -32, 1, 0, 0, &err),
                      BMP_EINVAL);
-    assert_contains(err.text, "BITPIX -32");
+    tu_assert_contains(err.text, "BITPIX -32");
     memset(&err, 0, sizeof err);
     assert_int_equal(bmp_fits_write_scaled(path, a, NULL, 16, 0, 0, 0, &err),
                      BMP_EINVAL);
-    assert_contains(err.text, "BSCALE");
+    tu_assert_contains(err.text, "BSCALE");
     /* Nothing was left behind by the failures. */
     assert_int_equal(count_entries(*state), 0);
     bmp_object_free(a, NULL);
@@ -513,12 +472,12 @@ static void fits_blank_becomes_nan(void **state)
     int st = 0;
     long n[1] = {4};
     short d[4] = {-32768, 5, 7, -32768};
-    check(fits_create_diskfile(&f, path, &st));
-    check(fits_create_img(f, SHORT_IMG, 1, n, &st));
-    check(fits_write_key_lng(f, "BLANK", -32768, "null value", &st));
-    check(fits_write_img(f, TSHORT, 1, 4, d, &st));
-    check(fits_close_file(f, &st));
-    bmp_array *a = read_ok(path, NULL);
+    tu_fits_check(fits_create_diskfile(&f, path, &st));
+    tu_fits_check(fits_create_img(f, SHORT_IMG, 1, n, &st));
+    tu_fits_check(fits_write_key_lng(f, "BLANK", -32768, "null value", &st));
+    tu_fits_check(fits_write_img(f, TSHORT, 1, 4, d, &st));
+    tu_fits_check(fits_close_file(f, &st));
+    bmp_array *a = tu_fits_read_ok(path, NULL);
     assert_int_equal(a->dtype, BMP_DTYPE_FLOAT32);
     float *v = a->data;
     assert_true(isnan(v[0]) && isnan(v[3]));
@@ -526,7 +485,7 @@ static void fits_blank_becomes_nan(void **state)
     /* Written back as float, BLANK is dropped: it is for integers only. */
     char *out = tu_join(*state, "blank2.fits");
     write_ok(out, a, NULL, 0);
-    bmp_array *b = read_ok(out, NULL);
+    bmp_array *b = tu_fits_read_ok(out, NULL);
     assert_null(bmp_fits_card_find(b->header, "BLANK"));
     assert_same_values(a, b);
     bmp_object_free(a, NULL);
@@ -614,7 +573,7 @@ static void fits_cards_every_type(void **state)
     bmp_array *a = make_values(BMP_DTYPE_INT16, 2, shape);
     char *path = tu_join(*state, "cards.fits");
     write_ok(path, a, cards, 0);
-    bmp_array *b = read_ok(path, NULL);
+    bmp_array *b = tu_fits_read_ok(path, NULL);
 
     /* After SIMPLE, BITPIX, NAXIS, NAXIS1, NAXIS2, EXTEND: ours, in order. */
     const json_t *h = b->header;
@@ -656,7 +615,7 @@ static void fits_cards_every_type(void **state)
     /* Read, written again with its own header, read: the same cards. */
     char *again = tu_join(*state, "cards2.fits");
     write_ok(again, b, NULL, 0);
-    bmp_array *c = read_ok(again, NULL);
+    bmp_array *c = tu_fits_read_ok(again, NULL);
     assert_true(json_equal(b->header, c->header));
     assert_same_values(a, c);
 
@@ -692,7 +651,7 @@ static void fits_cards_structural_skipped(void **state)
                                    1, shape);
         char *path = tu_join(*state, "struct.fits");
         write_ok(path, a, cards, 0);
-        bmp_array *b = read_ok(path, NULL);
+        bmp_array *b = tu_fits_read_ok(path, NULL);
         long long v;
         assert_int_equal(bmp_fits_card_get_int(b->header, "BITPIX", &v), 1);
         assert_int_equal(v, as_float ? -32 : 32);
@@ -738,7 +697,7 @@ static void fits_cards_invalid(void **state)
         assert_non_null(cards);
         bmp_error err = {0};
         assert_int_equal(bmp_fits_write(path, a, cards, 0, &err), BMP_EINVAL);
-        assert_contains(err.text, cases[c].message);
+        tu_assert_contains(err.text, cases[c].message);
         assert_string_equal(err.source, path);
         json_decref(cards);
     }
@@ -761,8 +720,8 @@ static void fits_cards_invalid(void **state)
         bmp_fits_card_append(cards, bad_text[c][0], v, NULL);
         json_decref(v);
         assert_int_equal(bmp_fits_write(path, a, cards, 0, &err), BMP_EINVAL);
-        assert_contains(err.text, bad_text[c][0]);
-        assert_contains(err.text, "printable ASCII");
+        tu_assert_contains(err.text, bad_text[c][0]);
+        tu_assert_contains(err.text, "printable ASCII");
         json_decref(cards);
     }
     /* No partial file and no temporary remain. */
@@ -851,33 +810,34 @@ static void fits_hdu_selection(void **state)
     char *path = make_mef(*state);
     bmp_array *a;
 
-    a = read_ok(path, NULL); /* empty primary: the first image with data */
+    a = tu_fits_read_ok(path,
+                        NULL); /* empty primary: the first image with data */
     assert_sci(a, 1);
     bmp_object_free(a, NULL);
-    a = read_ok(path, "");
+    a = tu_fits_read_ok(path, "");
     assert_sci(a, 1);
     bmp_object_free(a, NULL);
-    a = read_ok(path, "2");
+    a = tu_fits_read_ok(path, "2");
     assert_sci(a, 1);
     bmp_object_free(a, NULL);
-    a = read_ok(path, "3");
+    a = tu_fits_read_ok(path, "3");
     assert_sci(a, 2);
     bmp_object_free(a, NULL);
-    a = read_ok(path, "SCI");
+    a = tu_fits_read_ok(path, "SCI");
     assert_sci(a, 1);
     bmp_object_free(a, NULL);
-    a = read_ok(path, "sci,2");
+    a = tu_fits_read_ok(path, "sci,2");
     assert_sci(a, 2);
     bmp_object_free(a, NULL);
 
-    a = read_ok(path, "ERR");
+    a = tu_fits_read_ok(path, "ERR");
     assert_int_equal(a->dtype, BMP_DTYPE_FLOAT32);
     assert_true(((float *)a->data)[5] == 5.5f);
     const char *name;
     assert_int_equal(bmp_fits_card_get_str(a->header, "XTENSION", &name), 1);
     assert_string_equal(name, "IMAGE");
     bmp_object_free(a, NULL);
-    a = read_ok(path, "4");
+    a = tu_fits_read_ok(path, "4");
     assert_int_equal(a->dtype, BMP_DTYPE_FLOAT32);
     bmp_object_free(a, NULL);
 
@@ -903,13 +863,13 @@ static void fits_error_table_hdu(void **state)
 {
     char *path = make_mef(*state);
     bmp_error err = read_fails(path, "1", BMP_EUNSUPPORTED);
-    assert_contains(err.text, "HDU 1 ('TAB')");
-    assert_contains(err.text, "binary table, not an image");
+    tu_assert_contains(err.text, "HDU 1 ('TAB')");
+    tu_assert_contains(err.text, "binary table, not an image");
     err = read_fails(path, "tab", BMP_EUNSUPPORTED);
-    assert_contains(err.text, "binary table");
+    tu_assert_contains(err.text, "binary table");
     err = read_fails(path, "0", BMP_EUNSUPPORTED);
-    assert_contains(err.text, "HDU 0");
-    assert_contains(err.text, "no data");
+    tu_assert_contains(err.text, "HDU 0");
+    tu_assert_contains(err.text, "no data");
     free(path);
 
     /* Only a table: nothing to read by default. */
@@ -917,15 +877,15 @@ static void fits_error_table_hdu(void **state)
     fitsfile *f;
     int st = 0;
     char *ttype[] = {"X"}, *tform[] = {"I8"};
-    check(fits_create_diskfile(&f, path, &st));
-    check(fits_create_img(f, BYTE_IMG, 0, NULL, &st));
-    check(
+    tu_fits_check(fits_create_diskfile(&f, path, &st));
+    tu_fits_check(fits_create_img(f, BYTE_IMG, 0, NULL, &st));
+    tu_fits_check(
         fits_create_tbl(f, ASCII_TBL, 0, 1, ttype, tform, NULL, "ATAB", &st));
-    check(fits_close_file(f, &st));
+    tu_fits_check(fits_close_file(f, &st));
     err = read_fails(path, NULL, BMP_EUNSUPPORTED);
-    assert_contains(err.text, "no image HDU with data");
+    tu_assert_contains(err.text, "no image HDU with data");
     err = read_fails(path, "ATAB", BMP_EUNSUPPORTED);
-    assert_contains(err.text, "an ASCII table");
+    tu_assert_contains(err.text, "an ASCII table");
     free(path);
 }
 
@@ -933,15 +893,15 @@ static void fits_error_missing_hdu(void **state)
 {
     char *path = make_mef(*state);
     bmp_error err = read_fails(path, "9", BMP_EFITS);
-    assert_contains(err.text, "has no HDU 9");
-    assert_contains(err.text, "cfitsio:");
+    tu_assert_contains(err.text, "has no HDU 9");
+    tu_assert_contains(err.text, "cfitsio:");
     err = read_fails(path, "99999999999999999999", BMP_EFITS);
-    assert_contains(err.text, "has no HDU");
+    tu_assert_contains(err.text, "has no HDU");
     err = read_fails(path, "NOPE", BMP_EFITS);
-    assert_contains(err.text, "no HDU named 'NOPE'");
-    assert_contains(err.text, "cfitsio:");
+    tu_assert_contains(err.text, "no HDU named 'NOPE'");
+    tu_assert_contains(err.text, "cfitsio:");
     err = read_fails(path, "SCI,3", BMP_EFITS);
-    assert_contains(err.text, "'SCI,3'");
+    tu_assert_contains(err.text, "'SCI,3'");
     json_t *cards = (json_t *)path;
     memset(&err, 0, sizeof err);
     assert_int_equal(bmp_fits_read_header(path, "5", &cards, &err), BMP_EFITS);
@@ -962,8 +922,8 @@ static void fits_error_truncated(void **state)
     /* Data cut short: the header reads, the data do not. */
     assert_int_equal(truncate(path, 2880 + 5000), 0);
     bmp_error err = read_fails(path, NULL, BMP_EFORMAT);
-    assert_contains(err.text, "truncated");
-    assert_contains(err.text, "cfitsio:");
+    tu_assert_contains(err.text, "truncated");
+    tu_assert_contains(err.text, "cfitsio:");
     /* The header alone is still readable. */
     json_t *cards = NULL;
     assert_int_equal(bmp_fits_read_header(path, NULL, &cards, &err), 0);
@@ -971,13 +931,13 @@ static void fits_error_truncated(void **state)
     /* Header cut short. */
     assert_int_equal(truncate(path, 1000), 0);
     err = read_fails(path, NULL, BMP_EFORMAT);
-    assert_contains(err.text, "not a FITS file, or its primary header is "
-                              "damaged or truncated");
-    assert_contains(err.text, "cfitsio:");
+    tu_assert_contains(err.text, "not a FITS file, or its primary header is "
+                                 "damaged or truncated");
+    tu_assert_contains(err.text, "cfitsio:");
     /* Empty file. */
     assert_int_equal(truncate(path, 0), 0);
     err = read_fails(path, NULL, BMP_EFORMAT);
-    assert_contains(err.text, "not a FITS file");
+    tu_assert_contains(err.text, "not a FITS file");
     bmp_object_free(a, NULL);
     free(path);
 }
@@ -990,18 +950,18 @@ static void fits_error_not_fits(void **state)
         text[i] = i % 40 == 39 ? '\n' : 'x';
     tu_write_file(path, text, sizeof text);
     bmp_error err = read_fails(path, NULL, BMP_EFORMAT);
-    assert_contains(err.text, "is not a FITS file");
-    assert_contains(err.text, "cfitsio:");
-    assert_contains(err.text, "status 252");
+    tu_assert_contains(err.text, "is not a FITS file");
+    tu_assert_contains(err.text, "cfitsio:");
+    tu_assert_contains(err.text, "status 252");
     free(path);
 
     path = tu_join(*state, "missing.fits");
     err = read_fails(path, NULL, -ENOENT);
-    assert_contains(err.text, "No such file");
+    tu_assert_contains(err.text, "No such file");
     free(path);
 
     err = read_fails(*state, NULL, -EISDIR);
-    assert_contains(err.text, "directory");
+    tu_assert_contains(err.text, "directory");
 
     bmp_array *a = NULL;
     memset(&err, 0, sizeof err);
@@ -1024,15 +984,15 @@ static void fits_write_atomic(void **state)
     assert_int_equal(count_entries(dir), 1);
     write_ok(path, b, NULL, 0); /* replaces */
     assert_int_equal(count_entries(dir), 1);
-    bmp_array *c = read_ok(path, NULL);
+    bmp_array *c = tu_fits_read_ok(path, NULL);
     assert_int_equal(c->dtype, BMP_DTYPE_FLOAT32);
     bmp_object_free(c, NULL);
 
     bmp_error err = {0};
     assert_int_equal(bmp_fits_write(path, a, NULL, BMP_FITS_NO_CLOBBER, &err),
                      -EEXIST);
-    assert_contains(err.text, "exists");
-    c = read_ok(path, NULL);
+    tu_assert_contains(err.text, "exists");
+    c = tu_fits_read_ok(path, NULL);
     assert_int_equal(c->dtype, BMP_DTYPE_FLOAT32);
     bmp_object_free(c, NULL);
     char *fresh = tu_join(dir, "fresh.fits");
@@ -1040,7 +1000,7 @@ static void fits_write_atomic(void **state)
     assert_int_equal(count_entries(dir), 2);
     /* Every flag of the header is accepted, together. */
     write_ok(fresh, b, NULL, BMP_FITS_FSYNC | BMP_FITS_CHECKSUM);
-    c = read_ok(fresh, NULL);
+    c = tu_fits_read_ok(fresh, NULL);
     assert_int_equal(c->dtype, BMP_DTYPE_FLOAT32);
     bmp_object_free(c, NULL);
     assert_int_equal(count_entries(dir), 2);
@@ -1056,7 +1016,7 @@ static void fits_write_atomic(void **state)
     /* Names are literal: brackets are not cfitsio syntax here. */
     char *odd = tu_join(dir, "odd[1].fits");
     write_ok(odd, a, NULL, 0);
-    c = read_ok(odd, NULL);
+    c = tu_fits_read_ok(odd, NULL);
     assert_same_values(a, c);
     bmp_object_free(c, NULL);
     assert_true(tu_exists(odd));
@@ -1080,19 +1040,19 @@ static void fits_write_unsupported(void **state)
         bmp_error err = {0};
         assert_int_equal(bmp_fits_write(path, a, NULL, 0, &err),
                          BMP_EUNSUPPORTED);
-        assert_contains(err.text, bmp_dtype_name(bad[i]));
+        tu_assert_contains(err.text, bmp_dtype_name(bad[i]));
         bmp_object_free(a, NULL);
     }
     bmp_array *s = bmp_array_new(BMP_DTYPE_INT16, 0, NULL);
     bmp_error err = {0};
     assert_int_equal(bmp_fits_write(path, s, NULL, 0, &err), BMP_EUNSUPPORTED);
-    assert_contains(err.text, "0-dimensional");
+    tu_assert_contains(err.text, "0-dimensional");
     memset(&err, 0, sizeof err);
     assert_int_equal(bmp_fits_write(path, s, NULL, 0x100, &err), BMP_EINVAL);
     s->count = 7; /* inconsistent */
     memset(&err, 0, sizeof err);
     assert_int_equal(bmp_fits_write(path, s, NULL, 0, &err), BMP_EINVAL);
-    assert_contains(err.text, "not a consistent bmp_array");
+    tu_assert_contains(err.text, "not a consistent bmp_array");
     s->count = 1;
     memset(&err, 0, sizeof err);
     assert_int_equal(bmp_fits_write(NULL, s, NULL, 0, &err), BMP_EINVAL);
@@ -1109,11 +1069,11 @@ static void fits_checksum(void **state)
     write_ok(path, a, NULL, BMP_FITS_CHECKSUM);
     fitsfile *f;
     int st = 0, data_ok = 0, hdu_ok = 0;
-    check(fits_open_diskfile(&f, path, READONLY, &st));
-    check(fits_verify_chksum(f, &data_ok, &hdu_ok, &st));
+    tu_fits_check(fits_open_diskfile(&f, path, READONLY, &st));
+    tu_fits_check(fits_verify_chksum(f, &data_ok, &hdu_ok, &st));
     assert_int_equal(data_ok, 1);
     assert_int_equal(hdu_ok, 1);
-    check(fits_close_file(f, &st));
+    tu_fits_check(fits_close_file(f, &st));
     bmp_object_free(a, NULL);
     free(path);
 }
@@ -1128,16 +1088,16 @@ static void fits_compressed_inputs(void **state)
     int d[128];
     for (int i = 0; i < 128; i++)
         d[i] = i * i - 300;
-    check(fits_create_diskfile(&f, path, &st));
-    check(fits_create_img(f, BYTE_IMG, 0, NULL, &st));
-    check(fits_set_compression_type(f, RICE_1, &st));
-    check(fits_create_img(f, LONG_IMG, 2, naxes, &st));
-    check(fits_write_key_str(f, "EXTNAME", "COMP", NULL, &st));
-    check(fits_write_key_dbl(f, "GAIN", 1.25, -15, "e/ADU", &st));
-    check(fits_write_img(f, TINT, 1, 128, d, &st));
-    check(fits_close_file(f, &st));
+    tu_fits_check(fits_create_diskfile(&f, path, &st));
+    tu_fits_check(fits_create_img(f, BYTE_IMG, 0, NULL, &st));
+    tu_fits_check(fits_set_compression_type(f, RICE_1, &st));
+    tu_fits_check(fits_create_img(f, LONG_IMG, 2, naxes, &st));
+    tu_fits_check(fits_write_key_str(f, "EXTNAME", "COMP", NULL, &st));
+    tu_fits_check(fits_write_key_dbl(f, "GAIN", 1.25, -15, "e/ADU", &st));
+    tu_fits_check(fits_write_img(f, TINT, 1, 128, d, &st));
+    tu_fits_check(fits_close_file(f, &st));
 
-    bmp_array *a = read_ok(path, NULL);
+    bmp_array *a = tu_fits_read_ok(path, NULL);
     assert_int_equal(a->dtype, BMP_DTYPE_INT32);
     assert_int_equal(a->shape[0], 8);
     assert_int_equal(a->shape[1], 16);
@@ -1151,7 +1111,7 @@ static void fits_compressed_inputs(void **state)
     write_ok(plain, a, NULL, 0);
     assert_int_equal(tu_system("gzip -q '%s'", plain), 0);
     char *gz = tu_join(*state, "plain.fits.gz");
-    bmp_array *b = read_ok(gz, NULL);
+    bmp_array *b = tu_fits_read_ok(gz, NULL);
     assert_same_values(a, b);
     bmp_object_free(a, NULL);
     bmp_object_free(b, NULL);
@@ -1248,7 +1208,7 @@ static void assert_kw_type_failure(bmp_pout *pout, const char *message)
     assert_int_equal(bmp_pout_status(pout, 0), BMP_ITEM_FAILED);
     assert_int_equal(pout->entries[0].r.code, BMP_EKWTYPE);
     assert_non_null(bmp_pout_error(pout, 0));
-    assert_contains(bmp_pout_error(pout, 0), message);
+    tu_assert_contains(bmp_pout_error(pout, 0), message);
     assert_null(bmp_pout_outname(pout, 0));
     bmp_pout_free(pout);
 }
@@ -1303,12 +1263,12 @@ static void fits_ops_keyword_types(void **state)
     out = bmp_pout_outname(pout, 0);
     fitsfile *f;
     int st = 0;
-    check(fits_open_diskfile(&f, out, READONLY, &st));
-    check(fits_movabs_hdu(f, 2, NULL, &st));
+    tu_fits_check(fits_open_diskfile(&f, out, READONLY, &st));
+    tu_fits_check(fits_movabs_hdu(f, 2, NULL, &st));
     assert_true(fits_is_compressed_image(f, &st));
-    check(fits_close_file(f, &st));
-    bmp_array *back = read_ok(out, NULL);
-    bmp_array *orig = read_ok(in, NULL);
+    tu_fits_check(fits_close_file(f, &st));
+    bmp_array *back = tu_fits_read_ok(out, NULL);
+    bmp_array *orig = tu_fits_read_ok(in, NULL);
     assert_same_values(orig, back);
     bmp_object_free(back, NULL);
     bmp_object_free(orig, NULL);
@@ -1316,45 +1276,42 @@ static void fits_ops_keyword_types(void **state)
     free(in);
 }
 
-#define CASE(name) \
-    cmocka_unit_test_setup_teardown(name, setup_dir, teardown_dir)
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        CASE(fits_roundtrip_uint8),
-        CASE(fits_roundtrip_int8),
-        CASE(fits_roundtrip_int16),
-        CASE(fits_roundtrip_uint16),
-        CASE(fits_roundtrip_int32),
-        CASE(fits_roundtrip_uint32),
-        CASE(fits_roundtrip_int64),
-        CASE(fits_roundtrip_uint64),
-        CASE(fits_roundtrip_float32),
-        CASE(fits_roundtrip_float64),
-        CASE(fits_roundtrip_bool_as_uint8),
-        CASE(fits_axis_order_3d),
-        CASE(fits_fortran_and_swapped_input),
-        CASE(fits_zero_length_axis),
-        CASE(fits_scaled_roundtrip),
-        CASE(fits_scaled_unsigned_convention),
-        CASE(fits_scaled_errors),
-        CASE(fits_blank_becomes_nan),
-        CASE(fits_cards_every_type),
-        CASE(fits_cards_structural_skipped),
-        CASE(fits_cards_invalid),
-        CASE(fits_card_helpers),
-        CASE(fits_hdu_selection),
-        CASE(fits_error_table_hdu),
-        CASE(fits_error_missing_hdu),
-        CASE(fits_error_truncated),
-        CASE(fits_error_not_fits),
-        CASE(fits_write_atomic),
-        CASE(fits_write_unsupported),
-        CASE(fits_checksum),
-        CASE(fits_compressed_inputs),
-        CASE(fits_threads),
-        CASE(fits_ops_keyword_types),
+        TU_DIR_TEST(fits_roundtrip_uint8),
+        TU_DIR_TEST(fits_roundtrip_int8),
+        TU_DIR_TEST(fits_roundtrip_int16),
+        TU_DIR_TEST(fits_roundtrip_uint16),
+        TU_DIR_TEST(fits_roundtrip_int32),
+        TU_DIR_TEST(fits_roundtrip_uint32),
+        TU_DIR_TEST(fits_roundtrip_int64),
+        TU_DIR_TEST(fits_roundtrip_uint64),
+        TU_DIR_TEST(fits_roundtrip_float32),
+        TU_DIR_TEST(fits_roundtrip_float64),
+        TU_DIR_TEST(fits_roundtrip_bool_as_uint8),
+        TU_DIR_TEST(fits_axis_order_3d),
+        TU_DIR_TEST(fits_fortran_and_swapped_input),
+        TU_DIR_TEST(fits_zero_length_axis),
+        TU_DIR_TEST(fits_scaled_roundtrip),
+        TU_DIR_TEST(fits_scaled_unsigned_convention),
+        TU_DIR_TEST(fits_scaled_errors),
+        TU_DIR_TEST(fits_blank_becomes_nan),
+        TU_DIR_TEST(fits_cards_every_type),
+        TU_DIR_TEST(fits_cards_structural_skipped),
+        TU_DIR_TEST(fits_cards_invalid),
+        TU_DIR_TEST(fits_card_helpers),
+        TU_DIR_TEST(fits_hdu_selection),
+        TU_DIR_TEST(fits_error_table_hdu),
+        TU_DIR_TEST(fits_error_missing_hdu),
+        TU_DIR_TEST(fits_error_truncated),
+        TU_DIR_TEST(fits_error_not_fits),
+        TU_DIR_TEST(fits_write_atomic),
+        TU_DIR_TEST(fits_write_unsupported),
+        TU_DIR_TEST(fits_checksum),
+        TU_DIR_TEST(fits_compressed_inputs),
+        TU_DIR_TEST(fits_threads),
+        TU_DIR_TEST(fits_ops_keyword_types),
     };
     return cmocka_run_group_tests_name("fits", tests, NULL, NULL);
 }

@@ -21,35 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int setup_dir(void **state)
-{
-    *state = tu_mkdtemp();
-    return 0;
-}
-
-static int teardown_dir(void **state)
-{
-    tu_rmtree(*state);
-    free(*state);
-    return 0;
-}
-
-static void assert_contains(const char *text, const char *part)
-{
-    if (!strstr(text, part))
-        fail_msg("\"%s\" does not contain \"%s\"", text, part);
-}
-
-static bmp_array *read_ok(const char *path, const char *hdu)
-{
-    bmp_error err = {0};
-    bmp_array *a = NULL;
-    if (bmp_fits_read(path, hdu, &a, &err) != 0)
-        fail_msg("bmp_fits_read(%s, %s): %s", path, hdu ? hdu : "NULL",
-                 err.text);
-    return a;
-}
-
 /* A 2-d array of `dtype` holding (i * step) mod 100 + offset, so that
  * every dtype holds it. */
 static bmp_array *ramp(bmp_dtype dtype, size_t rows, size_t cols, double step,
@@ -126,7 +97,7 @@ static void hdus_commentary_cards_kept(void **state)
         char *path = tu_join(*state, flags ? "sum.fits" : "plain.fits");
         bmp_error err = {0};
         assert_int_equal(bmp_fits_write(path, a, cards, flags, &err), 0);
-        bmp_array *b = read_ok(path, NULL);
+        bmp_array *b = tu_fits_read_ok(path, NULL);
         char *got = commentary(b->header);
         assert_string_equal(got, want);
         free(got);
@@ -150,7 +121,7 @@ static void hdus_commentary_cards_kept(void **state)
         /* Read and written again: the same cards, no more. */
         char *again = tu_join(*state, "again.fits");
         assert_int_equal(bmp_fits_write(again, b, NULL, 0, &err), 0);
-        bmp_array *c = read_ok(again, NULL);
+        bmp_array *c = tu_fits_read_ok(again, NULL);
         got = commentary(c->header);
         assert_string_equal(got, want);
         free(got);
@@ -176,7 +147,7 @@ static void hdus_many_end_blanks(void **state)
     bmp_error err = {0};
     if (bmp_fits_write(path, a, cards, 0, &err) != 0)
         fail_msg("%s", err.text);
-    bmp_array *b = read_ok(path, NULL);
+    bmp_array *b = tu_fits_read_ok(path, NULL);
     size_t blanks = 0;
     for (size_t i = 0; i < json_array_size(b->header); i++) {
         const char *k = json_string_value(
@@ -209,7 +180,7 @@ static void hdus_card_edge_cases(void **state)
     char *path = tu_join(*state, "edge.fits");
     bmp_error err = {0};
     assert_int_equal(bmp_fits_write(path, a, cards, 0, &err), 0);
-    bmp_array *b = read_ok(path, NULL);
+    bmp_array *b = tu_fits_read_ok(path, NULL);
     const char *s;
     assert_int_equal(bmp_fits_card_get_str(b->header, "QUOTES", &s), 1);
     assert_string_equal(s, quotes);
@@ -227,7 +198,7 @@ static void hdus_card_edge_cases(void **state)
     char *bad = tu_join(*state, "hier.fits");
     bmp_error e2 = {0};
     assert_int_equal(bmp_fits_write(bad, a, hier, 0, &e2), BMP_EINVAL);
-    assert_contains(e2.text, "ESO INS FILTER NAME");
+    tu_assert_contains(e2.text, "ESO INS FILTER NAME");
     assert_false(tu_exists(bad));
 
     /* A real card beyond double, written by hand. */
@@ -244,7 +215,7 @@ static void hdus_card_edge_cases(void **state)
     memset(text + 2880, 0, 2880);
     char *raw = tu_join(*state, "big.fits");
     tu_write_file(raw, text, sizeof text);
-    b = read_ok(raw, NULL);
+    b = tu_fits_read_ok(raw, NULL);
     assert_int_equal(bmp_fits_card_get_str(b->header, "BIGR", &s), 1);
     assert_string_equal(s, "1E999");
     bmp_object_free(b, NULL);
@@ -284,7 +255,7 @@ static void hdus_ccddata_layout(void **state)
 
     const char *data_names[] = {NULL, "0", "PRIMARY", "primary", "PRIMARY,1"};
     for (size_t i = 0; i < sizeof data_names / sizeof *data_names; i++) {
-        bmp_array *b = read_ok(path, data_names[i]);
+        bmp_array *b = tu_fits_read_ok(path, data_names[i]);
         assert_equal_arrays(b, data);
         const char *s;
         assert_int_equal(bmp_fits_card_get_str(b->header, "BUNIT", &s), 1);
@@ -295,11 +266,11 @@ static void hdus_ccddata_layout(void **state)
     }
     const char *mask_names[] = {"1", "MASK", "mask", " Mask , 1 "};
     for (size_t i = 0; i < sizeof mask_names / sizeof *mask_names; i++) {
-        bmp_array *b = read_ok(path, mask_names[i]);
+        bmp_array *b = tu_fits_read_ok(path, mask_names[i]);
         assert_equal_arrays(b, mask);
         bmp_object_free(b, NULL);
     }
-    bmp_array *b = read_ok(path, "UNCERT");
+    bmp_array *b = tu_fits_read_ok(path, "UNCERT");
     assert_equal_arrays(b, unc);
     const char *s;
     assert_int_equal(bmp_fits_card_get_str(b->header, "UTYPE", &s), 1);
@@ -312,7 +283,7 @@ static void hdus_ccddata_layout(void **state)
 
     bmp_error e2 = {0};
     assert_int_equal(bmp_fits_read(path, "MASK,2", &b, &e2), BMP_EFITS);
-    assert_contains(e2.text, "no HDU named 'MASK,2'");
+    tu_assert_contains(e2.text, "no HDU named 'MASK,2'");
     bmp_object_free(data, NULL);
     bmp_object_free(mask, NULL);
     bmp_object_free(unc, NULL);
@@ -336,12 +307,12 @@ static void hdus_extver_with_space(void **state)
     bmp_error err = {0};
     assert_int_equal(bmp_fits_write_hdus(path, h, 3, 0, &err), 0);
 
-    bmp_array *b = read_ok(path, NULL); /* the first image with data */
+    bmp_array *b = tu_fits_read_ok(path, NULL); /* the first image with data */
     assert_equal_arrays(b, s1);
     bmp_object_free(b, NULL);
     const char *two[] = {"SCI, 2", "SCI,2", "sci ,2", "2"};
     for (size_t i = 0; i < sizeof two / sizeof *two; i++) {
-        b = read_ok(path, two[i]);
+        b = tu_fits_read_ok(path, two[i]);
         assert_equal_arrays(b, s2);
         bmp_object_free(b, NULL);
     }
@@ -353,7 +324,7 @@ static void hdus_extver_with_space(void **state)
     bmp_error e2 = {0};
     assert_int_equal(bmp_fits_read(path, "PRIMARY", &b, &e2),
                      BMP_EUNSUPPORTED);
-    assert_contains(e2.text, "no data");
+    tu_assert_contains(e2.text, "no data");
     bmp_object_free(s1, NULL);
     bmp_object_free(s2, NULL);
     json_decref(prim);
@@ -375,7 +346,7 @@ static void hdus_errors_write_nothing(void **state)
     bmp_error e2 = {0};
     assert_int_equal(bmp_fits_write_hdus(path, h, 2, 0, &e2),
                      BMP_EUNSUPPORTED);
-    assert_contains(e2.text, "of HDU 1");
+    tu_assert_contains(e2.text, "of HDU 1");
     json_t *notlist = json_object();
     bmp_fits_hdu h2[2] = {{ok, NULL, NULL}, {ok, notlist, NULL}};
     bmp_error e3 = {0};
@@ -383,7 +354,7 @@ static void hdus_errors_write_nothing(void **state)
     bmp_fits_hdu h3[1] = {{ok, NULL, "caf\xc3\xa9"}};
     bmp_error e4 = {0};
     assert_int_equal(bmp_fits_write_hdus(path, h3, 1, 0, &e4), BMP_EINVAL);
-    assert_contains(e4.text, "EXTNAME");
+    tu_assert_contains(e4.text, "EXTNAME");
     assert_false(tu_exists(path));
     bmp_object_free(ok, NULL);
     bmp_object_free(half, NULL);
@@ -439,7 +410,7 @@ static void hdus_compressed_write(void **state)
         if (bmp_fits_write(path, a, NULL, BMP_FITS_COMPRESS, &err) != 0)
             fail_msg("%s: %s", bmp_dtype_name(types[k]), err.text);
         assert_true(hdu_is_compressed(path, 1));
-        bmp_array *b = read_ok(path, NULL);
+        bmp_array *b = tu_fits_read_ok(path, NULL);
         if (types[k] == BMP_DTYPE_BOOL)
             assert_int_equal(b->dtype, BMP_DTYPE_UINT8);
         else
@@ -484,10 +455,10 @@ static void hdus_compressed_several_and_refused(void **state)
     assert_false(hdu_is_compressed(path, 0));
     assert_true(hdu_is_compressed(path, 1));
     assert_true(hdu_is_compressed(path, 2));
-    bmp_array *b = read_ok(path, "SCI");
+    bmp_array *b = tu_fits_read_ok(path, "SCI");
     assert_equal_arrays(b, d);
     bmp_object_free(b, NULL);
-    b = read_ok(path, "DQ");
+    b = tu_fits_read_ok(path, "DQ");
     assert_equal_arrays(b, m);
     bmp_object_free(b, NULL);
 
@@ -496,7 +467,7 @@ static void hdus_compressed_several_and_refused(void **state)
     bmp_error e2 = {0};
     assert_int_equal(bmp_fits_write(bad, big, NULL, BMP_FITS_COMPRESS, &e2),
                      BMP_EUNSUPPORTED);
-    assert_contains(e2.text, "int64");
+    tu_assert_contains(e2.text, "int64");
     assert_false(tu_exists(bad));
     bmp_object_free(big, NULL);
     bmp_object_free(d, NULL);
@@ -505,20 +476,17 @@ static void hdus_compressed_several_and_refused(void **state)
     free(path);
 }
 
-#define CASE(name) \
-    cmocka_unit_test_setup_teardown(name, setup_dir, teardown_dir)
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        CASE(hdus_commentary_cards_kept),
-        CASE(hdus_many_end_blanks),
-        CASE(hdus_card_edge_cases),
-        CASE(hdus_ccddata_layout),
-        CASE(hdus_extver_with_space),
-        CASE(hdus_errors_write_nothing),
-        CASE(hdus_compressed_write),
-        CASE(hdus_compressed_several_and_refused),
+        TU_DIR_TEST(hdus_commentary_cards_kept),
+        TU_DIR_TEST(hdus_many_end_blanks),
+        TU_DIR_TEST(hdus_card_edge_cases),
+        TU_DIR_TEST(hdus_ccddata_layout),
+        TU_DIR_TEST(hdus_extver_with_space),
+        TU_DIR_TEST(hdus_errors_write_nothing),
+        TU_DIR_TEST(hdus_compressed_write),
+        TU_DIR_TEST(hdus_compressed_several_and_refused),
     };
     return cmocka_run_group_tests_name("fits_hdus", tests, NULL, NULL);
 }

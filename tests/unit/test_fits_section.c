@@ -19,25 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int setup_dir(void **state)
-{
-    *state = tu_mkdtemp();
-    return 0;
-}
-
-static int teardown_dir(void **state)
-{
-    tu_rmtree(*state);
-    free(*state);
-    return 0;
-}
-
-static void assert_contains(const char *text, const char *part)
-{
-    if (!strstr(text, part))
-        fail_msg("\"%s\" does not contain \"%s\"", text, part);
-}
-
 enum { ROWS = 6, COLS = 8 };
 
 /* value(r, c) of the test image: distinct, some beyond int16. */
@@ -113,14 +94,14 @@ static void read_as_refuses(void **state)
     assert_int_equal(bmp_fits_read_as(path, NULL, BMP_DTYPE_INT16, &a, &err),
                      BMP_EINVAL);
     assert_null(a);
-    assert_contains(err.text, "do not fit int16");
+    tu_assert_contains(err.text, "do not fit int16");
     bmp_error e2 = {0};
     assert_int_equal(bmp_fits_read_as(path, NULL, BMP_DTYPE_UINT32, &a, &e2),
                      BMP_EINVAL); /* the negative values */
     bmp_error e3 = {0};
     assert_int_equal(bmp_fits_read_as(path, NULL, BMP_DTYPE_BOOL, &a, &e3),
                      BMP_EUNSUPPORTED);
-    assert_contains(e3.text, "as bool");
+    tu_assert_contains(e3.text, "as bool");
     bmp_error e4 = {0};
     assert_int_equal(bmp_fits_read_as(path, NULL, (bmp_dtype)99, &a, &e4),
                      BMP_EINVAL);
@@ -156,7 +137,7 @@ static void read_as_blank_and_scaled(void **state)
     bmp_error e2 = {0};
     assert_int_equal(bmp_fits_read_as(path, NULL, BMP_DTYPE_INT32, &b, &e2),
                      BMP_EINVAL);
-    assert_contains(e2.text, "blank");
+    tu_assert_contains(e2.text, "blank");
     const size_t start[1] = {1}, stop[1] = {4};
     assert_int_equal(bmp_fits_read_section(path, NULL, BMP_DTYPE_INT32, 1,
                                            start, stop, &b, &err),
@@ -240,8 +221,8 @@ static void section_refused(void **state)
     assert_int_equal(bmp_fits_read_section(path, NULL, 0, 2, start, past, &a,
                                            &err),
                      BMP_EINVAL);
-    assert_contains(err.text, "axis 1");
-    assert_contains(err.text, "length there is 8");
+    tu_assert_contains(err.text, "axis 1");
+    tu_assert_contains(err.text, "length there is 8");
     bmp_error e2 = {0};
     assert_int_equal(bmp_fits_read_section(path, NULL, 0, 2, s2, back, &a,
                                            &e2),
@@ -250,7 +231,7 @@ static void section_refused(void **state)
     assert_int_equal(bmp_fits_read_section(path, NULL, 0, 1, start, past, &a,
                                            &e3),
                      BMP_EINVAL);
-    assert_contains(e3.text, "which has 2");
+    tu_assert_contains(e3.text, "which has 2");
     bmp_error e4 = {0};
     assert_int_equal(bmp_fits_read_section(path, NULL, 0, 2, start, NULL, &a,
                                            &e4),
@@ -264,15 +245,14 @@ static void section_refused(void **state)
     free(path);
 }
 
-#define CASE(name) \
-    cmocka_unit_test_setup_teardown(name, setup_dir, teardown_dir)
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        CASE(read_as_converts),         CASE(read_as_refuses),
-        CASE(read_as_blank_and_scaled), CASE(section_values_and_header),
-        CASE(section_refused),
+        TU_DIR_TEST(read_as_converts),
+        TU_DIR_TEST(read_as_refuses),
+        TU_DIR_TEST(read_as_blank_and_scaled),
+        TU_DIR_TEST(section_values_and_header),
+        TU_DIR_TEST(section_refused),
     };
     return cmocka_run_group_tests_name("fits_section", tests, NULL, NULL);
 }

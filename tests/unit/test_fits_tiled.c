@@ -21,28 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int setup_dir(void **state)
-{
-    *state = tu_mkdtemp();
-    return 0;
-}
-
-static int teardown_dir(void **state)
-{
-    tu_rmtree(*state);
-    free(*state);
-    return 0;
-}
-
-static void check(int status)
-{
-    if (status > 0) {
-        char text[FLEN_STATUS];
-        fits_get_errstatus(status, text);
-        fail_msg("cfitsio: %s (%d)", text, status);
-    }
-}
-
 /* Cards as 80-column text, as a header is stored. */
 static char *header_text(const char *const *lines, size_t n)
 {
@@ -244,17 +222,17 @@ static char *make_compressed(const char *dir, const char *name, int imgtype,
     fitsfile *f;
     int st = 0;
     long naxes[2] = {n / 4, 4};
-    check(fits_create_diskfile(&f, path, &st));
-    check(fits_set_compression_type(f, ctype, &st));
+    tu_fits_check(fits_create_diskfile(&f, path, &st));
+    tu_fits_check(fits_set_compression_type(f, ctype, &st));
     if (imgtype == FLOAT_IMG || imgtype == DOUBLE_IMG)
-        check(fits_set_quantize_level(f, 0.0f, &st)); /* lossless */
+        tu_fits_check(fits_set_quantize_level(f, 0.0f, &st)); /* lossless */
     if (ctype == HCOMPRESS_1) /* whole 2-d tiles of 4 rows or more */
-        check(fits_set_tile_dim(f, 2, naxes, &st));
-    check(fits_create_img(f, imgtype, 2, naxes, &st));
-    check(fits_write_key_str(f, "EXTNAME", "SCI", "science", &st));
-    check(fits_write_key_dbl(f, "GAIN", 1.25, -15, "e/ADU", &st));
-    check(fits_write_comment(f, "a comment", &st));
-    check(fits_write_history(f, "a history", &st));
+        tu_fits_check(fits_set_tile_dim(f, 2, naxes, &st));
+    tu_fits_check(fits_create_img(f, imgtype, 2, naxes, &st));
+    tu_fits_check(fits_write_key_str(f, "EXTNAME", "SCI", "science", &st));
+    tu_fits_check(fits_write_key_dbl(f, "GAIN", 1.25, -15, "e/ADU", &st));
+    tu_fits_check(fits_write_comment(f, "a comment", &st));
+    tu_fits_check(fits_write_history(f, "a history", &st));
     /* cfitsio compresses integer images from values of their own type
      * only. */
     union {
@@ -286,8 +264,8 @@ static char *make_compressed(const char *dir, const char *name, int imgtype,
         default: buf.f64[i] = v, dtype = TDOUBLE; break;
         }
     }
-    check(fits_write_img(f, dtype, 1, n, &buf, &st));
-    check(fits_close_file(f, &st));
+    tu_fits_check(fits_write_img(f, dtype, 1, n, &buf, &st));
+    tu_fits_check(fits_close_file(f, &st));
     return path;
 }
 
@@ -384,17 +362,14 @@ static void tiled_read_header_by_name(void **state)
     free(path);
 }
 
-#define CASE(name) \
-    cmocka_unit_test_setup_teardown(name, setup_dir, teardown_dir)
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        CASE(tiled_header_astropy_uint16),
-        CASE(tiled_header_primary_and_defaults),
-        CASE(tiled_header_damaged),
-        CASE(tiled_every_bitpix),
-        CASE(tiled_read_header_by_name),
+        TU_DIR_TEST(tiled_header_astropy_uint16),
+        TU_DIR_TEST(tiled_header_primary_and_defaults),
+        TU_DIR_TEST(tiled_header_damaged),
+        TU_DIR_TEST(tiled_every_bitpix),
+        TU_DIR_TEST(tiled_read_header_by_name),
     };
     return cmocka_run_group_tests_name("fits_tiled", tests, NULL, NULL);
 }

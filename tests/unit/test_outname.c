@@ -256,19 +256,6 @@ static void outname_empty_basename(void **state)
 
 /* ---- bmp_mkdir_parents ------------------------------------------------ */
 
-static int setup_dir(void **state)
-{
-    *state = tu_mkdtemp();
-    return 0;
-}
-
-static int teardown_dir(void **state)
-{
-    tu_rmtree(*state);
-    free(*state);
-    return 0;
-}
-
 static int is_dir(const char *path)
 {
     struct stat st;
@@ -385,8 +372,6 @@ static void outname_mkdir_parents_empty(void **state)
     assert_int_equal(bmp_mkdir_parents(NULL), BMP_EINVAL);
 }
 
-#define DIR_TEST(t) cmocka_unit_test_setup_teardown(t, setup_dir, teardown_dir)
-
 /* bmp_mkdir_parents_of: the directory holding a file, parents included. */
 static void outname_mkdir_parents_of_file(void **state)
 {
@@ -427,12 +412,12 @@ int main(void)
         cmocka_unit_test(outname_group_without_outname),
         cmocka_unit_test(outname_group_with_outname),
         cmocka_unit_test(outname_empty_basename),
-        DIR_TEST(outname_mkdir_parents_nested),
-        DIR_TEST(outname_mkdir_parents_existing),
-        DIR_TEST(outname_mkdir_parents_slashes),
-        DIR_TEST(outname_mkdir_parents_relative),
-        DIR_TEST(outname_mkdir_parents_file_in_the_way),
-        DIR_TEST(outname_mkdir_parents_not_permitted),
+        TU_DIR_TEST(outname_mkdir_parents_nested),
+        TU_DIR_TEST(outname_mkdir_parents_existing),
+        TU_DIR_TEST(outname_mkdir_parents_slashes),
+        TU_DIR_TEST(outname_mkdir_parents_relative),
+        TU_DIR_TEST(outname_mkdir_parents_file_in_the_way),
+        TU_DIR_TEST(outname_mkdir_parents_not_permitted),
         cmocka_unit_test(outname_mkdir_parents_of_file),
         cmocka_unit_test(outname_mkdir_parents_empty),
     };

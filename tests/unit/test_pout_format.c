@@ -28,19 +28,6 @@
 
 /* ---- helpers ---------------------------------------------------------- */
 
-static int setup_dir(void **state)
-{
-    *state = tu_mkdtemp();
-    return 0;
-}
-
-static int teardown_dir(void **state)
-{
-    tu_rmtree(*state);
-    free(*state);
-    return 0;
-}
-
 static json_t *load(const char *text)
 {
     json_error_t jerr;
@@ -1252,32 +1239,30 @@ static void pout_format_status_names(void **state)
     assert_int_equal(BMP_ITEM_NOT_RUN, 5);
 }
 
-#define DIR_TEST(t) cmocka_unit_test_setup_teardown(t, setup_dir, teardown_dir)
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        DIR_TEST(pout_format_roundtrip_every_status),
-        DIR_TEST(pout_format_lines_are_objects),
-        DIR_TEST(pout_format_python_reads_every_status),
-        DIR_TEST(pout_format_roundtrip_hard_names),
-        DIR_TEST(pout_format_start_worker_budget),
+        TU_DIR_TEST(pout_format_roundtrip_every_status),
+        TU_DIR_TEST(pout_format_lines_are_objects),
+        TU_DIR_TEST(pout_format_python_reads_every_status),
+        TU_DIR_TEST(pout_format_roundtrip_hard_names),
+        TU_DIR_TEST(pout_format_start_worker_budget),
         cmocka_unit_test(pout_format_name_encoding),
-        DIR_TEST(pout_format_python_reads_hard_names),
-        DIR_TEST(pout_format_reads_python_escapes),
-        DIR_TEST(pout_format_reads_python_file),
-        DIR_TEST(pout_format_empty_pout),
-        DIR_TEST(pout_format_blank_lines_skipped),
-        DIR_TEST(pout_format_rank_and_host),
-        DIR_TEST(pout_format_malformed_not_json),
-        DIR_TEST(pout_format_malformed_missing_keys),
-        DIR_TEST(pout_format_malformed_types),
-        DIR_TEST(pout_format_malformed_unknown_status),
-        DIR_TEST(pout_format_read_missing_file),
-        DIR_TEST(pout_format_write_missing_dir),
-        DIR_TEST(pout_format_write_over_directory),
-        DIR_TEST(pout_format_write_replaces),
-        DIR_TEST(pout_format_write_invalid),
+        TU_DIR_TEST(pout_format_python_reads_hard_names),
+        TU_DIR_TEST(pout_format_reads_python_escapes),
+        TU_DIR_TEST(pout_format_reads_python_file),
+        TU_DIR_TEST(pout_format_empty_pout),
+        TU_DIR_TEST(pout_format_blank_lines_skipped),
+        TU_DIR_TEST(pout_format_rank_and_host),
+        TU_DIR_TEST(pout_format_malformed_not_json),
+        TU_DIR_TEST(pout_format_malformed_missing_keys),
+        TU_DIR_TEST(pout_format_malformed_types),
+        TU_DIR_TEST(pout_format_malformed_unknown_status),
+        TU_DIR_TEST(pout_format_read_missing_file),
+        TU_DIR_TEST(pout_format_write_missing_dir),
+        TU_DIR_TEST(pout_format_write_over_directory),
+        TU_DIR_TEST(pout_format_write_replaces),
+        TU_DIR_TEST(pout_format_write_invalid),
         cmocka_unit_test(pout_format_prune),
         cmocka_unit_test(pout_format_prune_without_names),
         cmocka_unit_test(pout_format_prune_in_names_length),

@@ -26,19 +26,6 @@
 #include "report_html.h"
 #include "testutil.h"
 
-static int setup_dir(void **state)
-{
-    *state = tu_mkdtemp();
-    return *state ? 0 : -1;
-}
-
-static int teardown_dir(void **state)
-{
-    tu_rmtree(*state);
-    free(*state);
-    return 0;
-}
-
 /* How many times `needle` occurs in `text`. */
 static size_t count_of(const char *text, const char *needle)
 {
@@ -692,24 +679,22 @@ static void report_lists_the_slowest_without_starts(void **state)
     free(page_path);
 }
 
-#define DIR_TEST(t) cmocka_unit_test_setup_teardown(t, setup_dir, teardown_dir)
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        DIR_TEST(report_keyword_on_a_real_run),
-        DIR_TEST(report_keyword_with_threads),
-        DIR_TEST(report_results_set_from_elsewhere),
+        TU_DIR_TEST(report_keyword_on_a_real_run),
+        TU_DIR_TEST(report_keyword_with_threads),
+        TU_DIR_TEST(report_results_set_from_elsewhere),
         cmocka_unit_test(report_live_page_draws_final_items),
-        DIR_TEST(report_escapes_names_and_errors),
-        DIR_TEST(report_aggregates_thin_bars),
-        DIR_TEST(report_refuses_a_broken_journal),
-        DIR_TEST(report_survives_extreme_figures),
-        DIR_TEST(report_of_a_run_that_stopped),
-        DIR_TEST(report_failure_keeps_the_runs_error),
+        TU_DIR_TEST(report_escapes_names_and_errors),
+        TU_DIR_TEST(report_aggregates_thin_bars),
+        TU_DIR_TEST(report_refuses_a_broken_journal),
+        TU_DIR_TEST(report_survives_extreme_figures),
+        TU_DIR_TEST(report_of_a_run_that_stopped),
+        TU_DIR_TEST(report_failure_keeps_the_runs_error),
         cmocka_unit_test(report_keeps_the_lines_of_errors),
         cmocka_unit_test(report_scales_memory_to_the_curve),
-        DIR_TEST(report_lists_the_slowest_without_starts),
+        TU_DIR_TEST(report_lists_the_slowest_without_starts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fitsio.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,4 +179,44 @@ char *tu_entries_text(const bmp_pout *pout)
     char *text = json_dumps(all, JSON_SORT_KEYS);
     json_decref(all);
     return text;
+}
+
+int tu_setup_dir(void **state)
+{
+    *state = tu_mkdtemp();
+    return 0;
+}
+
+int tu_teardown_dir(void **state)
+{
+    tu_rmtree(*state);
+    free(*state);
+    return 0;
+}
+
+void tu_assert_contains(const char *text, const char *part)
+{
+    if (!strstr(text, part))
+        fail_msg("\"%s\" does not contain \"%s\"", text, part);
+}
+
+void tu_fits_check(int status)
+{
+    if (status > 0) {
+        char text[FLEN_STATUS];
+        fits_get_errstatus(status, text);
+        fail_msg("cfitsio: %s (%d)", text, status);
+    }
+}
+
+bmp_array *tu_fits_read_ok(const char *path, const char *hdu)
+{
+    bmp_error err = {0};
+    bmp_array *a = NULL;
+    if (bmp_fits_read(path, hdu, &a, &err) != 0)
+        fail_msg("bmp_fits_read(%s, %s): %s", path, hdu ? hdu : "NULL",
+                 err.text);
+    assert_non_null(a);
+    assert_true(json_is_array(a->header));
+    return a;
 }

@@ -51,6 +51,28 @@ struct json_t *tu_numbered_files(const char *dir, const char *pattern, int n);
 /* Runs a shell command; returns its exit status (-1 on failure). */
 int tu_system(const char *fmt, ...);
 
+/* ---- a scratch folder per test -----------------------------------------
+ * cmocka setup and teardown: *state is a fresh folder from tu_mkdtemp(),
+ * removed with all it holds after the test. */
+int tu_setup_dir(void **state);
+int tu_teardown_dir(void **state);
+/* A cmocka test that gets its scratch folder as *state (needs cmocka.h). */
+#define TU_DIR_TEST(t) \
+    cmocka_unit_test_setup_teardown(t, tu_setup_dir, tu_teardown_dir)
+
+/* Fails the test unless `part` is in `text`, showing both. */
+void tu_assert_contains(const char *text, const char *part);
+
+/* ---- FITS files --------------------------------------------------------- */
+
+/* Fails the test with cfitsio's text when `status` is a cfitsio error. */
+void tu_fits_check(int status);
+struct bmp_array;
+/* bmp_fits_read() of `hdu` (NULL: the first image) of `path`, which must
+ * succeed with an array and its header; the test fails with the error's
+ * text otherwise. */
+struct bmp_array *tu_fits_read_ok(const char *path, const char *hdu);
+
 /* ---- one computation, the same under every executor --------------------
  * For tests that run one pipe through several executors and compare. */
 
