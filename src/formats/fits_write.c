@@ -661,16 +661,26 @@ static int layout_error(const char *path, const bmp_array *a, const char *what,
                          bmp_dtype_name(a->dtype), what, path);
 }
 
-int bmp_fits_write(const char *path, const bmp_array *a, const json_t *cards,
-                   unsigned flags, bmp_error *err)
+/* The checks of a file of one image HDU: the file name and flags, the
+ * array, its cards. */
+static int check_single(const char *path, const bmp_array *a,
+                        const json_t *cards, unsigned flags, hdu_plan *p,
+                        bmp_error *err)
 {
     int rc = check_common(path, flags, err);
     if (rc == 0 && !a)
         rc = bmp_error_set(err, BMP_EINVAL, "write", path,
                            "writing FITS needs a file name and an array");
-    hdu_plan p;
     if (rc == 0)
-        rc = check_hdu(path, a, cards, "", &p, err);
+        rc = check_hdu(path, a, cards, "", p, err);
+    return rc;
+}
+
+int bmp_fits_write(const char *path, const bmp_array *a, const json_t *cards,
+                   unsigned flags, bmp_error *err)
+{
+    hdu_plan p;
+    int rc = check_single(path, a, cards, flags, &p, err);
     if (rc < 0)
         return rc;
     if (layout_for_dtype(a->dtype, &p.l) < 0)
@@ -684,13 +694,8 @@ int bmp_fits_write_scaled(const char *path, const bmp_array *a,
                           const json_t *cards, int bitpix, double bscale,
                           double bzero, unsigned flags, bmp_error *err)
 {
-    int rc = check_common(path, flags, err);
-    if (rc == 0 && !a)
-        rc = bmp_error_set(err, BMP_EINVAL, "write", path,
-                           "writing FITS needs a file name and an array");
     hdu_plan p;
-    if (rc == 0)
-        rc = check_hdu(path, a, cards, "", &p, err);
+    int rc = check_single(path, a, cards, flags, &p, err);
     if (rc < 0)
         return rc;
     if (layout_scaled(bitpix, bscale, bzero, &p.l) < 0)
