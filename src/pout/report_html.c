@@ -813,17 +813,28 @@ static void put_named(report *rp, int over, size_t count)
     free(keys);
 }
 
+/* The stats of item i when it has both a memory estimate and a measured
+ * growth (in *growth), the two axes of the estimates plot; NULL when it
+ * has no place there. */
+static const bmp__stats *estimate_point(const report *rp, size_t i,
+                                        int64_t *growth)
+{
+    if (!rp->items[i].r)
+        return NULL;
+    const bmp__stats *s = &rp->items[i].r->stats;
+    *growth = growth_of(s);
+    return s->estimate < 0 || *growth < 0 ? NULL : s;
+}
+
 static void put_estimates(report *rp)
 {
     FILE *out = rp->out;
     int64_t top = 1;
     size_t over = 0, under = 0, plotted = 0;
     for (size_t i = 0; i < rp->n; i++) {
-        if (!rp->items[i].r)
-            continue;
-        const bmp__stats *s = &rp->items[i].r->stats;
-        int64_t g = growth_of(s);
-        if (s->estimate < 0 || g < 0)
+        int64_t g = 0;
+        const bmp__stats *s = estimate_point(rp, i, &g);
+        if (!s)
             continue;
         plotted++;
         over += s->over_estimate != 0;
@@ -856,11 +867,9 @@ static void put_estimates(report *rp)
     /* One dot per pixel and kind: the plot stays small at any size. */
     unsigned char *seen = calloc((size_t)(side + 1) * (side + 1), 1);
     for (size_t i = 0; seen && i < rp->n; i++) {
-        if (!rp->items[i].r)
-            continue;
-        const bmp__stats *s = &rp->items[i].r->stats;
-        int64_t g = growth_of(s);
-        if (s->estimate < 0 || g < 0)
+        int64_t g = 0;
+        const bmp__stats *s = estimate_point(rp, i, &g);
+        if (!s)
             continue;
         int x = (int)((double)s->estimate / (double)top * side);
         int y = (int)((double)g / (double)top * side);
