@@ -44,6 +44,35 @@ static size_t aggregated(const char *page)
     return n;
 }
 
+/* The page bmp_report_html_file() draws from the pout or journal at
+ * `path` into `page_path`, which must succeed; malloc'd. */
+static char *page_from_file(const char *path, const char *page_path)
+{
+    bmp_error err = {0};
+    int rc = bmp_report_html_file(path, page_path, &err);
+    if (rc != 0)
+        fail_msg("bmp_report_html_file(%s): %s", path, err.text);
+    char *page = tu_read_file(page_path, NULL);
+    assert_non_null(page);
+    return page;
+}
+
+/* `text` written as dir/name.jsonl, whose path is returned, with the
+ * name of its page, dir/name.html, in *page_path; both malloc'd. */
+static char *pout_file(const char *dir, const char *name, const char *text,
+                       char **page_path)
+{
+    char *file = NULL;
+    assert_true(asprintf(&file, "%s.jsonl", name) > 0);
+    char *path = tu_join(dir, file);
+    free(file);
+    assert_true(asprintf(&file, "%s.html", name) > 0);
+    *page_path = tu_join(dir, file);
+    free(file);
+    tu_write_file(path, text, strlen(text));
+    return path;
+}
+
 static int value_of(void *data)
 {
     bmp_buffer *b = data;
@@ -303,17 +332,14 @@ static void report_live_page_draws_final_items(void **state)
 static void report_escapes_names_and_errors(void **state)
 {
     const char *dir = *state;
-    char *pout_path = tu_join(dir, "hard.jsonl");
-    char *page_path = tu_join(dir, "hard.html");
     static const char text[] =
         "{\"in_name\": [\"g/<b>1\", \"caf\\udce9\"], \"outname\": null, "
         "\"meta\": {}, \"status\": \"failed\", \"error\": \"bad </td> "
         "'x' & \\\"y\\\"\", \"stats\": {\"wall_s\":0.5,\"start\":1764878100.5,"
         "\"worker\":0,\"attempts\":2}}\n";
-    tu_write_file(pout_path, text, strlen(text));
-    bmp_error err = {0};
-    assert_int_equal(bmp_report_html_file(pout_path, page_path, &err), 0);
-    char *page = tu_read_file(page_path, NULL);
+    char *page_path = NULL;
+    char *pout_path = pout_file(dir, "hard", text, &page_path);
+    char *page = page_from_file(pout_path, page_path);
     assert_non_null(strstr(page, "[g/&lt;b&gt;1, caf\\xe9]"));
     assert_non_null(strstr(page, "bad &lt;/td&gt; &#39;x&#39; &amp; "
                                  "&quot;y&quot;"));
@@ -393,10 +419,7 @@ static void report_survives_extreme_figures(void **state)
                          : "0.5",
                 i == 2 ? "1e12" : "1764878100.5", i, i % 3);
     fclose(f);
-    bmp_error err = {0};
-    assert_int_equal(bmp_report_html_file(path, page_path, &err), 0);
-    char *page = tu_read_file(page_path, NULL);
-    assert_non_null(page);
+    char *page = page_from_file(path, page_path);
     /* Item 2's start is out of range: unknown, so off the timeline. */
     assert_int_equal(count_of(page, "<rect class=\"bar ") + aggregated(page),
                      5);
@@ -409,14 +432,13 @@ static void report_survives_extreme_figures(void **state)
 static void report_refuses_a_broken_journal(void **state)
 {
     const char *dir = *state;
-    char *path = tu_join(dir, "j.jsonl");
-    char *page_path = tu_join(dir, "j.html");
     static const char text[] =
         "{\"bmp_journal\": 1, \"items\": 2}\n"
         "{\"index\": 0, \"in_name\": \"a\", \"outname\": null, \"meta\": {}, "
         "\"status\": \"no_output\", \"error\": null}\n"
         "{\"index\": 5, \"in_name\": \"b\"}\n";
-    tu_write_file(path, text, strlen(text));
+    char *page_path = NULL;
+    char *path = pout_file(dir, "j", text, &page_path);
     bmp_error err = {0};
     assert_int_equal(bmp_report_html_file(path, page_path, &err), BMP_EPOUT);
     assert_string_equal(err.source, path);
@@ -424,9 +446,7 @@ static void report_refuses_a_broken_journal(void **state)
     assert_false(tu_exists(page_path));
     /* Without the bad line: one item drawn, one not finished. */
     tu_write_file(path, text, strlen(text) - strlen(strrchr(text, '{')));
-    memset(&err, 0, sizeof err);
-    assert_int_equal(bmp_report_html_file(path, page_path, &err), 0);
-    char *page = tu_read_file(page_path, NULL);
+    char *page = page_from_file(path, page_path);
     assert_non_null(
         strstr(page, "not finished yet</th><td class=\"n\">1</td>"));
     free(page);
@@ -648,9 +668,7 @@ static void report_lists_the_slowest_without_starts(void **state)
                 i, i == 5 || i == 17 ? "failed" : "no_output",
                 i == 5 || i == 17 ? "\"no\"" : "null", (i * 7) % N);
     fclose(f);
-    bmp_error err = {0};
-    assert_int_equal(bmp_report_html_file(path, page_path, &err), 0);
-    char *page = tu_read_file(page_path, NULL);
+    char *page = page_from_file(path, page_path);
     assert_int_equal(count_of(page, "<td>slow</td>"), 25);
     assert_int_equal(count_of(page, "<td>failure</td>"), 2);
     /* The rows' run times, in the page's order, never rise; the slow
