@@ -648,6 +648,71 @@ static void report_scales_memory_to_the_curve(void **state)
     json_decref(items);
 }
 
+/* The estimates plot draws an item only when it has both an estimate
+ * and a measured growth (peak less start): one dot each, marked over
+ * when it used more than estimated and under when the estimate was more
+ * than twice its use; the scale runs to the largest of either axis.
+ * Without any such item, a note says why there is no plot. */
+static void report_plots_estimates_of_measured_items(void **state)
+{
+    (void)state;
+    enum { N = 5 };
+    static const struct {
+        int64_t estimate, start, peak;
+        int over;
+    } figures[N] = {
+        {100, 10, 60, 0}, /* used half: neither mark */
+        {20, 10, 90, 1},  /* over its estimate */
+        {200, 10, 20, 0}, /* estimate far too high */
+        {-1, 10, 50, 0},  /* no estimate: not drawn */
+        {50, -1, 40, 0},  /* no start: no growth, not drawn */
+    };
+    json_t *items = json_array();
+    bmp__result rs[N];
+    for (int i = 0; i < N; i++) {
+        json_array_append_new(items, json_sprintf("item%d", i));
+        rs[i] = (bmp__result){.status = BMP_ITEM_OK};
+        bmp__stats_init(&rs[i].stats);
+        rs[i].stats.start = 1764878100.0 + i;
+        rs[i].stats.wall_s = 1;
+        rs[i].stats.worker = 0;
+        rs[i].stats.attempts = 1;
+        rs[i].stats.estimate = figures[i].estimate < 0
+                                   ? -1
+                                   : figures[i].estimate << 20;
+        rs[i].stats.start_rss = figures[i].start < 0 ? -1
+                                                     : figures[i].start << 20;
+        rs[i].stats.peak_rss = figures[i].peak << 20;
+        rs[i].stats.over_estimate = figures[i].over;
+    }
+    char *page = page_of(items, rs, N);
+    const char *plot = strstr(page, "<svg id=\"estimate-plot\"");
+    assert_non_null(plot);
+    const char *end = strstr(plot, "</svg>");
+    assert_non_null(end);
+    char *svg = strndup(plot, (size_t)(end - plot));
+    assert_non_null(svg);
+    assert_int_equal(count_of(svg, "<circle class=\"dot"), 3);
+    assert_int_equal(count_of(svg, "<circle class=\"dot over\""), 1);
+    assert_int_equal(count_of(svg, "<circle class=\"dot under\""), 1);
+    for (int i = 0; i < N; i++) {
+        char title[32];
+        snprintf(title, sizeof title, "item%d: estimated", i);
+        assert_int_equal(strstr(svg, title) != NULL, i < 3);
+    }
+    assert_non_null(strstr(svg, "estimate (0 to 200 MiB)"));
+    free(svg);
+    free(page);
+    /* No item measured both: no plot, a note. */
+    for (int i = 0; i < N; i++)
+        rs[i].stats.start_rss = -1;
+    page = page_of(items, rs, N);
+    assert_null(strstr(page, "estimate-plot"));
+    assert_non_null(strstr(page, "No item has both a memory estimate"));
+    free(page);
+    json_decref(items);
+}
+
 /* A pout written before starts were recorded: no timeline, but the
  * table lists the slowest items from their run times: the 25 slowest
  * that did not fail, and every failure, the longest first. */
@@ -712,6 +777,7 @@ int main(void)
         TU_DIR_TEST(report_failure_keeps_the_runs_error),
         cmocka_unit_test(report_keeps_the_lines_of_errors),
         cmocka_unit_test(report_scales_memory_to_the_curve),
+        cmocka_unit_test(report_plots_estimates_of_measured_items),
         TU_DIR_TEST(report_lists_the_slowest_without_starts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
