@@ -1061,6 +1061,47 @@ static void fits_write_unsupported(void **state)
     free(path);
 }
 
+/* The plain and the scaled write check their arguments alike: no
+ * array, no name, unknown flags, an inconsistent array are refused with
+ * the same error, and nothing is written. */
+static void fits_write_checks_alike(void **state)
+{
+    char *path = tu_join(*state, "none.fits");
+    size_t shape[1] = {3};
+    bmp_array *good = bmp_array_new(BMP_DTYPE_INT16, 1, shape);
+    bmp_array *bad = bmp_array_new(BMP_DTYPE_INT16, 1, shape);
+    bad->count = 7; /* inconsistent */
+    const struct {
+        const char *path;
+        const bmp_array *a;
+        unsigned flags;
+        const char *text;
+    } cases[] = {
+        {path, NULL, 0, "needs a file name and an array"},
+        {NULL, good, 0, "needs a file name"},
+        {"", good, 0, "needs a file name"},
+        {path, good, 0x100, "unknown flags"},
+        {path, bad, 0, "not a consistent bmp_array"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        bmp_error plain = {0}, scaled = {0};
+        assert_int_equal(bmp_fits_write(cases[c].path, cases[c].a, NULL,
+                                        cases[c].flags, &plain),
+                         BMP_EINVAL);
+        assert_int_equal(bmp_fits_write_scaled(cases[c].path, cases[c].a, NULL,
+                                               16, 1.0, 0.0, cases[c].flags,
+                                               &scaled),
+                         BMP_EINVAL);
+        tu_assert_contains(plain.text, cases[c].text);
+        assert_string_equal(plain.text, scaled.text);
+    }
+    assert_int_equal(count_entries(*state), 0);
+    bmp_object_free(good, NULL);
+    bad->count = 3;
+    bmp_object_free(bad, NULL);
+    free(path);
+}
+
 static void fits_checksum(void **state)
 {
     size_t shape[2] = {8, 8};
@@ -1308,6 +1349,7 @@ int main(void)
         TU_DIR_TEST(fits_error_not_fits),
         TU_DIR_TEST(fits_write_atomic),
         TU_DIR_TEST(fits_write_unsupported),
+        TU_DIR_TEST(fits_write_checks_alike),
         TU_DIR_TEST(fits_checksum),
         TU_DIR_TEST(fits_compressed_inputs),
         TU_DIR_TEST(fits_threads),
