@@ -287,6 +287,21 @@ static void report_results_set_from_elsewhere(void **state)
     free(page_path);
 }
 
+/* A result of one attempt, started `start` seconds after 2025-12-04
+ * 19:55:00 UTC (the time the pages show), that ran `wall_s` seconds in
+ * worker `worker`; every other figure unknown. */
+static bmp__result result_of(bmp_status status, double start, double wall_s,
+                             int worker)
+{
+    bmp__result r = {.status = status};
+    bmp__stats_init(&r.stats);
+    r.stats.start = 1764878100.0 + start;
+    r.stats.wall_s = wall_s;
+    r.stats.worker = worker;
+    r.stats.attempts = 1;
+    return r;
+}
+
 /* A page of a run going on draws the final items only and counts the
  * others as not finished. */
 static void report_live_page_draws_final_items(void **state)
@@ -297,12 +312,7 @@ static void report_live_page_draws_final_items(void **state)
     bmp__result results[N];
     unsigned char final[N] = {1, 0, 1, 0};
     for (int i = 0; i < N; i++) {
-        results[i] = (bmp__result){.status = BMP_ITEM_OK};
-        bmp__stats_init(&results[i].stats);
-        results[i].stats.start = 1764878100.0 + i;
-        results[i].stats.wall_s = 0.5;
-        results[i].stats.worker = i % 2;
-        results[i].stats.attempts = 1;
+        results[i] = result_of(BMP_ITEM_OK, i, 0.5, i % 2);
     }
     bmp__report_source src = {.count = N,
                               .items = items,
@@ -586,12 +596,7 @@ static void report_keeps_the_lines_of_errors(void **state)
 {
     (void)state;
     json_t *items = json_pack("[s]", "two\nlines.fits");
-    bmp__result r = {.status = BMP_ITEM_FAILED};
-    bmp__stats_init(&r.stats);
-    r.stats.start = 1764878100.0;
-    r.stats.wall_s = 0.5;
-    r.stats.worker = 0;
-    r.stats.attempts = 1;
+    bmp__result r = result_of(BMP_ITEM_FAILED, 0, 0.5, 0);
     r.error = "Traceback (most recent call last):\n\tFile \"x.py\"\n"
               "ValueError: bad\x01";
     char *page = page_of(items, &r, 1);
@@ -620,12 +625,7 @@ static void report_scales_memory_to_the_curve(void **state)
         json_array_clear(items);
         for (int i = 0; i < N; i++) {
             json_array_append_new(items, json_sprintf("i%d", i));
-            rs[i] = (bmp__result){.status = BMP_ITEM_OK};
-            bmp__stats_init(&rs[i].stats);
-            rs[i].stats.start = 1764878100.0 + i;
-            rs[i].stats.wall_s = 1;
-            rs[i].stats.worker = 0;
-            rs[i].stats.attempts = 1;
+            rs[i] = result_of(BMP_ITEM_OK, i, 1, 0);
             rs[i].stats.peak_rss = (int64_t)(4 + i * 13) << 20;
             rs[i].stats.budget = budget;
         }
@@ -671,12 +671,7 @@ static void report_plots_estimates_of_measured_items(void **state)
     bmp__result rs[N];
     for (int i = 0; i < N; i++) {
         json_array_append_new(items, json_sprintf("item%d", i));
-        rs[i] = (bmp__result){.status = BMP_ITEM_OK};
-        bmp__stats_init(&rs[i].stats);
-        rs[i].stats.start = 1764878100.0 + i;
-        rs[i].stats.wall_s = 1;
-        rs[i].stats.worker = 0;
-        rs[i].stats.attempts = 1;
+        rs[i] = result_of(BMP_ITEM_OK, i, 1, 0);
         rs[i].stats.estimate = figures[i].estimate < 0
                                    ? -1
                                    : figures[i].estimate << 20;
