@@ -58,7 +58,7 @@ for n in 1 3; do
         "$BMP" report mpi$n/pout.jsonl -o mpi$n/report.html
         check_eq "$n rank(s): the report has a row per rank and worker" \
             "$(pout mpi$n/pout.jsonl 'len({(r["stats"]["rank"], r["stats"]["worker"]) for r in rows})')" \
-            "$(grep -o '<text x="4" y="[0-9.]*">rank [12] ([^)]*) worker [0-9]*' mpi$n/report.html | wc -l)"
+            "$(grep -o '<text x="4" y="[0-9.]*" clip-path="url(#labels)"><title>[^<]*</title>rank [12] worker [0-9]*' mpi$n/report.html | wc -l)"
         check_eq "$n rank(s): the report has one bar per item" 11 \
             "$(grep -o '<rect class="bar ' mpi$n/report.html | wc -l)"
     else
