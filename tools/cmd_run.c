@@ -298,7 +298,7 @@ static void halt_progress(const bmp_progress *p, void *arg)
     h->failed = p->failed - h->failed_start;
     h->succeeded = done > h->failed ? done - h->failed : 0;
     const halt_rule *r = &h->rule;
-    size_t n = r->on_success ? h->succeeded : h->failed;
+    size_t n = r->on_done ? done : r->on_success ? h->succeeded : h->failed;
     if (r->when != HALT_NEVER) {
         if (r->count)
             h->halted = n >= r->count;
@@ -366,8 +366,13 @@ static int finish_run(const tool_args *a, bmp_pout *pout, int rc,
     if (h->halted)
         fprintf(stderr,
                 "bigmultipipe run: halted (--halt %s) after %zu %s%s\n",
-                h->text, h->rule.on_success ? h->succeeded : h->failed,
-                h->rule.on_success ? "succeeded" : "failed",
+                h->text,
+                h->rule.on_done      ? h->succeeded + h->failed
+                : h->rule.on_success ? h->succeeded
+                                     : h->failed,
+                h->rule.on_done      ? "done"
+                : h->rule.on_success ? "succeeded"
+                                     : "failed",
                 h->rule.when == HALT_NOW ? "; running items were ended" : "");
     else if (stopped)
         fprintf(stderr, "bigmultipipe run: %s%s\n",
@@ -413,8 +418,11 @@ static int finish_run(const tool_args *a, bmp_pout *pout, int rc,
                 n, n == 1 ? "" : "s", shard, ok, none, failed, extra, elapsed);
     }
     /* A halt on success is the run's aim reached (GNU parallel exits 0
-     * then): the items it left not run do not count. */
-    if (h->halted && h->rule.on_success && rc == 0 && !stopped)
+     * then): the items it left not run do not count.  So is a halt on
+     * done with nothing failed (GNU parallel exits with the number
+     * failed). */
+    if (h->halted && rc == 0 && !stopped &&
+        (h->rule.on_success || (h->rule.on_done && failed == 0)))
         return EXIT_ALL_OK;
     return failed || not_run || rc < 0 || stopped ? EXIT_SOME_FAILED
                                                   : EXIT_ALL_OK;

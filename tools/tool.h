@@ -32,6 +32,7 @@ enum { HALT_NEVER = 0, HALT_NOW, HALT_SOON };
 typedef struct halt_rule {
     int when;       /* HALT_ */
     int on_success; /* count successes, not failures */
+    int on_done;    /* count items done, failed or not (done=) */
     size_t count;   /* after this many; 0 when percent is given */
     double percent; /* or once this share of all the items, in % */
 } halt_rule;

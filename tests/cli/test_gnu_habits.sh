@@ -29,4 +29,70 @@ check_eq "'{ print }', '{ x = 1 }' and '{ =}' are no placeholders" \
 printf 'one two\n' > f
 run -q -- awk '{ print $2 }' {in} ::: f > p.jsonl
 check_eq "awk '{ print \$2 }' runs" "two" "$(pout p.jsonl 'rows[0]["meta"]["stdout"].strip()')"
+
+# ---- --halt: GNU parallel's older spellings and done= ----------------------
+printf 'f' > FAIL.txt
+printf 'f' > FAIL2.txt
+for x in c d e g; do printf '%s' "$x" > "$x.txt"; done
+# 1 = soon,fail=1; 2 = now,fail=1; -1 = soon,success=1; -2 = now,success=1.
+for spec in "1:soon,fail=1:1" "2:now,fail=1:1" "-1:soon,success=1:0" "-2:now,success=1:0"; do
+    old=${spec%%:*}; rest=${spec#*:}; long=${rest%:*}; want=${rest##*:}
+    run -q -j 1 --overwrite --halt "$old" -- "$FAKE" {in} {out} \
+        ::: c.txt FAIL.txt d.txt > p1.jsonl 2> err.txt
+    rc1=$?
+    run -q -j 1 --overwrite --halt "$long" -- "$FAKE" {in} {out} \
+        ::: c.txt FAIL.txt d.txt > p2.jsonl 2> err.txt
+    rc2=$?
+    check_eq "--halt $old is --halt $long: exit $want, the same statuses" \
+        "$want $want $(pout p2.jsonl '[r["status"] for r in rows]')" \
+        "$rc1 $rc2 $(pout p1.jsonl '[r["status"] for r in rows]')"
+done
+run -q -j 1 --overwrite --halt 0 -- "$FAKE" {in} {out} ::: FAIL.txt c.txt > p.jsonl
+check_eq "--halt 0 is never: every item runs" "['failed', 'ok']" \
+    "$(pout p.jsonl '[r["status"] for r in rows]')"
+run -q -j 1 --overwrite --halt 50% -- "$FAKE" {in} {out} \
+    ::: FAIL.txt c.txt FAIL2.txt d.txt e.txt > p.jsonl
+check_eq "--halt 50% is soon,fail=50%" "['failed', 'ok', 'failed', 'not_run', 'not_run']" \
+    "$(pout p.jsonl '[r["status"] for r in rows]')"
+# done=N: N items ended, failed or not.
+run -j 1 --overwrite --halt soon,done=2 -- "$FAKE" {in} {out} \
+    ::: c.txt d.txt e.txt g.txt > p.jsonl 2> err.txt
+check_eq "--halt soon,done=2: two run, none failed: exit 0" \
+    "0 ['ok', 'ok', 'not_run', 'not_run']" "$? $(pout p.jsonl '[r["status"] for r in rows]')"
+check "... says why" grep -q "halted (--halt soon,done=2) after 2 done" err.txt
+run -q -j 1 --overwrite --halt now,done=2 -- "$FAKE" {in} {out} \
+    ::: FAIL.txt c.txt d.txt > p.jsonl
+check_eq "--halt now,done=2 with a failure among them: exit 1" \
+    "1 ['failed', 'ok', 'not_run']" "$? $(pout p.jsonl '[r["status"] for r in rows]')"
+run -q -j 1 --overwrite --halt soon,done=50% -- "$FAKE" {in} {out} \
+    ::: c.txt d.txt e.txt g.txt > p.jsonl
+check_eq "--halt soon,done=50%: the share of the items done, three at least" \
+    "['ok', 'ok', 'ok', 'not_run']" "$(pout p.jsonl '[r["status"] for r in rows]')"
+for bad in fail=1 success=2 done=1%; do
+    run -q --halt "$bad" -- touch ran.txt ::: a > out.txt 2> err.txt
+    check_eq "--halt $bad without now or soon: usage error, nothing run" \
+        "2 yes" "$? $(grep -qF "says why but not when: give now,$bad" err.txt && test ! -e ran.txt && echo yes)"
+done
+for bad in 3 -3 now,done=0 soon,done=x 101%; do
+    run -q --halt "$bad" -- true ::: a > out.txt 2> err.txt
+    check_eq "--halt $bad: usage error" 2 $?
+done
+
+# ---- -j P%, +N, -N ---------------------------------------------------------
+# Against the number of cores the plan reports (the default's count).
+cores=$("$BMP" plan ::: a | sed -n 's/^physical cores: *\([0-9]*\).*/\1/p')
+workers() { "$BMP" plan -j "$1" ::: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 \
+    | sed -n 's/^workers: *\([0-9]*\).*/\1/p'; }
+exp() { "$PY" -c "import math; print(max(1, min(20, $1)))"; }
+check_eq "-j 200%: twice the cores" "$(exp "math.floor($cores * 2)")" "$(workers 200%)"
+check_eq "-j 50%: half the cores, one at least" "$(exp "math.floor($cores * 0.5)")" "$(workers 50%)"
+check_eq "-j +1: one more than the cores" "$(exp "$cores + 1")" "$(workers +1)"
+check_eq "-j -1: one fewer, one at least" "$(exp "$cores - 1")" "$(workers -1)"
+check_eq "-j -1000: one at least" 1 "$(workers -1000)"
+for bad in 0% x% -5% +1.5 50%%; do
+    "$BMP" run -q -j "$bad" -- touch ran.txt ::: a > out.txt 2> err.txt
+    check_eq "-j $bad: usage error naming the forms, nothing run" "2 yes" \
+        "$? $(grep -qF "is not a worker count: N, P% (of the cores" err.txt && test ! -e ran.txt && echo yes)"
+done
+
 finish
