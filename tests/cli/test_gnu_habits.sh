@@ -95,4 +95,34 @@ for bad in 0% x% -5% +1.5 50%%; do
         "$? $(grep -qF "is not a worker count: N, P% (of the cores" err.txt && test ! -e ran.txt && echo yes)"
 done
 
+# ---- --read_pout: plan refuses other inputs as run does; inputs only -------
+run -q --overwrite -o w.pout -- "$FAKE" {in} {out} ::: c.txt d.txt > /dev/null
+"$BMP" plan --read_pout w.pout ::: c.txt e.txt > out.txt 2> err.txt
+check_eq "plan --read_pout of other inputs: exit 2, the item named" "2 yes" \
+    "$? $(grep -qF 'is the pout of other inputs: its item 2 is "d.txt", this run'"'"'s is "e.txt"' err.txt && echo yes)"
+"$BMP" plan --read_pout w.pout ::: c.txt > out.txt 2> err.txt
+check_eq "plan --read_pout with fewer inputs: exit 2" "2 yes" \
+    "$? $(grep -q 'holds 2 items, this run has 1' err.txt && echo yes)"
+"$BMP" plan --read_pout w.pout ::: c.txt d.txt > out.txt 2> err.txt
+check_eq "plan --read_pout of these inputs: the plan, exit 0" "0 yes" \
+    "$? $(grep -q '^workers:' out.txt && echo yes)"
+# Only the inputs are compared: another command's pout of them is taken.
+run -q --read_pout w.pout -- touch ran.txt ::: c.txt d.txt > out.txt
+check_eq "--read_pout compares the inputs only: another command's pout is the result" \
+    "0 yes" "$? $(cmp -s out.txt w.pout && test ! -e ran.txt && echo yes)"
+
+# ---- blank input lines are skipped (xargs, not GNU parallel) -------------
+printf '\nc.txt\n\n\nd.txt\n\n' > blank.list
+run --dry-run -a blank.list -- echo {} > out.txt
+check_eq "blank lines of --input-list are no items" "echo c.txt
+echo d.txt" "$(cat out.txt)"
+printf 'c.txt\0\0d.txt\0' | run -0 --dry-run -- echo {} > out.txt
+check_eq "... nor empty names between NULs with -0" "echo c.txt
+echo d.txt" "$(cat out.txt)"
+printf ' \n' | run --dry-run -- echo {} > out.txt
+check_eq "... but a name of spaces is a name" "echo ' '" "$(cat out.txt)"
+printf '\n\n' | run -q -- touch ran.txt > p.jsonl 2> err.txt
+check_eq "only blank lines: an empty run, exit 0, nothing run" "0 0 yes" \
+    "$? $(wc -l < p.jsonl) $(test ! -e ran.txt && echo yes)"
+
 finish
