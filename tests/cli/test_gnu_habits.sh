@@ -125,4 +125,36 @@ printf '\n\n' | run -q -- touch ran.txt > p.jsonl 2> err.txt
 check_eq "only blank lines: an empty run, exit 0, nothing run" "0 0 yes" \
     "$? $(wc -l < p.jsonl) $(test ! -e ran.txt && echo yes)"
 
+# ---- --job-meta: a program that cannot start; numbers read back ------------
+printf 'x' > noexec.sh
+before=$(date +%s)
+run -q --job-meta -- ./nonexist {in} ::: c.txt > p.jsonl
+check_eq "--job-meta, a program that cannot start: exit 1" 1 $?
+check_eq "... has a job record too: seq, exit and signal null, errno, reason" \
+    "(1, None, None, 'ENOENT', 'No such file or directory', 'failed')" \
+    "$(pout p.jsonl '[(j["seq"], j["exit"], j["signal"], j["errno"], j["reason"], r["status"]) for r in rows for j in [r["meta"]["job"]]][0]')"
+check_eq "... and when it was tried" True \
+    "$(pout p.jsonl "$before <= rows[0]['meta']['job']['start'] <= $before + 60")"
+run -q --job-meta -- ./noexec.sh {in} ::: c.txt > p.jsonl
+check_eq "... a file that is no program: EACCES" "(None, 'EACCES')" \
+    "$(pout p.jsonl '(rows[0]["meta"]["job"]["exit"], rows[0]["meta"]["job"]["errno"])')"
+# Each real of the record is printed as short as it reads back, as the
+# stats are: its significant digits are those of Python's repr.
+run -q --overwrite --job-meta -- "$FAKE" {in} {out} ::: c.txt d.txt FAIL.txt > p.jsonl
+check_eq "--job-meta's numbers: the shortest text that reads back" "[]" "$("$PY" - p.jsonl <<'PYEOF'
+import json, re, sys
+bad = []
+for line in open(sys.argv[1]):
+    job = re.search(r'"job":(\{[^{}]*\})', line).group(1)
+    for key, text in re.findall(r'"(\w+)":(-?[0-9][0-9.eE+-]*)', job):
+        if '.' not in text and 'e' not in text.lower():
+            continue  # an integer
+        def sig(t):
+            m = t.lower().split('e')[0].replace('-', '').replace('.', '')
+            return m.lstrip('0').rstrip('0') or '0'
+        if sig(text) != sig(repr(float(text))):
+            bad.append((key, text, repr(float(text))))
+print(bad)
+PYEOF
+)"
 finish
