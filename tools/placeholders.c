@@ -10,8 +10,9 @@
  * included.
  *
  * Placeholder syntax, where the braces are not after a $:
- *  - braces around a "name" of letters, digits and _ . / # % = - +,
- *    nothing else ({in}, {input}, {1}, {+/}, {+..});
+ *  - braces around a "name" of letters, digits and _ . / # % = -,
+ *    nothing else, after an optional leading + ({in}, {input}, {1},
+ *    and GNU parallel's {+/}, {+..});
  *  - GNU parallel's perl expression: "{=" up to the next "=}" in the same
  *    word, whatever is between (spaces included): {= s/a/b/ =}.
  * An unknown one is a usage error (placeholder_check), never passed on
@@ -47,7 +48,7 @@ static const char *value_of(const placeholder_values *v, size_t k)
 static int name_char(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c >= '0' && c <= '9') || (c && strchr("_./#%=-+", c));
+           (c >= '0' && c <= '9') || (c && strchr("_./#%=-", c));
 }
 
 /* The length of GNU parallel's perl expression "{= ... =}" at p, or 0. */
@@ -68,7 +69,7 @@ static size_t syntax_at(const char *word, const char *p)
     size_t n = perl_expression_at(p);
     if (n)
         return n;
-    n = 1;
+    n = p[1] == '+' ? 2 : 1; /* GNU parallel's {+/} {+.} {+..} */
     while (name_char(p[n]))
         n++;
     return p[n] == '}' ? n + 1 : 0;

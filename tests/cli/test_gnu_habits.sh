@@ -23,9 +23,9 @@ for bad in '{= s/a/b/ =}' '{=$_=uc=}' 'pre{= 1 =}post'; do
         sh -c 'grep -qF "perl expressions {= ... =} are not supported" err.txt && test ! -e ran.txt && test ! -s out.txt'
 done
 # Braces with a space after them stay awk's or the shell's.
-run -q --dry-run -- awk '{ print $1 }' '{ x = 1 }' '{ =}' ::: f > out.txt
-check_eq "'{ print }', '{ x = 1 }' and '{ =}' are no placeholders" \
-    "awk '{ print \$1 }' '{ x = 1 }' '{ =}' f" "$(cat out.txt)"
+run -q --dry-run -- awk '{ print $1 }' '{ x = 1 }' '{ =}' '{n+=1}' ::: f > out.txt
+check_eq "'{ print }', '{ x = 1 }', '{ =}' and '{n+=1}' are no placeholders" \
+    "awk '{ print \$1 }' '{ x = 1 }' '{ =}' '{n+=1}' f" "$(cat out.txt)"
 printf 'one two\n' > f
 run -q -- awk '{ print $2 }' {in} ::: f > p.jsonl
 check_eq "awk '{ print \$2 }' runs" "two" "$(pout p.jsonl 'rows[0]["meta"]["stdout"].strip()')"
