@@ -8,7 +8,7 @@ packages=(
   libjansson-dev libcfitsio-dev libhwloc-dev libcmocka-dev
   clang libclang-rt-dev clang-format valgrind
   python3 python3-numpy python3-astropy
-  tmux parallel
+  parallel
   libopenmpi-dev openmpi-bin
   python3-dev python3-venv python3-cffi python3-pytest python3-setuptools python3-wheel
   jq chromium

@@ -51,6 +51,15 @@ int cmd_plan(int argc, char **argv)
         usage(msg);
         goto out;
     }
+    /* A stored pout of other inputs is refused, as run refuses it (with
+     * no inputs at all there is nothing to compare). */
+    bmp_pout *stored = NULL;
+    if (json_array_size(names) &&
+        inputs_stored_pout(&a, names, &stored, msg, sizeof msg) < 0) {
+        usage(msg);
+        goto out;
+    }
+    bmp_pout_free(stored);
     size_t count = json_array_size(names);
     int64_t total = 0, largest = -1;
     size_t missing = 0, largest_at = 0;

@@ -161,52 +161,6 @@ static int check_paths(const tool_args *a, const json_t *names, int uses_out,
     return rc;
 }
 
-/* --read_pout: a stored pout answers for the same inputs in the same
- * order only; a pout of other inputs would be taken for this run's
- * results.  A file that cannot be read is no cache (the run happens),
- * as bmp_pipeline_cached() says.  @return 0 with *stored the pout, or
- * NULL to run; -1 with msg when it is another run's. */
-static int read_stored_pout(const tool_args *a, const json_t *names,
-                            bmp_pout **stored, char *msg, size_t msgsize)
-{
-    *stored = NULL;
-    const char *path = bmp_kw_str(a->kw, "read_pout", NULL);
-    if (!path || !*path || bmp_pout_read(path, stored, NULL) < 0)
-        return 0;
-    size_t have = bmp_pout_count(*stored), want = json_array_size(names);
-    const char *why = NULL;
-    size_t at = 0;
-    if (have != want) {
-        snprintf(msg, msgsize,
-                 "--read_pout %s holds %zu item%s, this run has %zu: it is "
-                 "the pout of other inputs (remove it, or give another "
-                 "file, to run them)",
-                 path, have, have == 1 ? "" : "s", want);
-        why = msg;
-    }
-    for (at = 0; !why && at < want; at++)
-        if (!json_equal((json_t *)bmp_pout_in_name(*stored, at),
-                        json_array_get(names, at)))
-            why = "differs";
-    if (why && why != msg) {
-        at--;
-        const json_t *was = bmp_pout_in_name(*stored, at);
-        snprintf(msg, msgsize,
-                 "--read_pout %s is the pout of other inputs: its item %zu "
-                 "is \"%s\", this run's is \"%s\" (remove it, or give "
-                 "another file, to run them)",
-                 path, at + 1,
-                 json_is_string(was) ? json_string_value(was) : "(a group)",
-                 json_string_value(json_array_get(names, at)));
-    }
-    if (why) {
-        bmp_pout_free(*stored);
-        *stored = NULL;
-        return -1;
-    }
-    return 0;
-}
-
 /* --dry-run: each item's command line as it would run, one a line, and
  * nothing run: {out} is its temporary's pattern (the six X stand for
  * the letters drawn then), {%} the slot the item would have if items
@@ -298,7 +252,7 @@ static void halt_progress(const bmp_progress *p, void *arg)
     h->failed = p->failed - h->failed_start;
     h->succeeded = done > h->failed ? done - h->failed : 0;
     const halt_rule *r = &h->rule;
-    size_t n = r->on_success ? h->succeeded : h->failed;
+    size_t n = r->on_done ? done : r->on_success ? h->succeeded : h->failed;
     if (r->when != HALT_NEVER) {
         if (r->count)
             h->halted = n >= r->count;
@@ -366,8 +320,13 @@ static int finish_run(const tool_args *a, bmp_pout *pout, int rc,
     if (h->halted)
         fprintf(stderr,
                 "bigmultipipe run: halted (--halt %s) after %zu %s%s\n",
-                h->text, h->rule.on_success ? h->succeeded : h->failed,
-                h->rule.on_success ? "succeeded" : "failed",
+                h->text,
+                h->rule.on_done      ? h->succeeded + h->failed
+                : h->rule.on_success ? h->succeeded
+                                     : h->failed,
+                h->rule.on_done      ? "done"
+                : h->rule.on_success ? "succeeded"
+                                     : "failed",
                 h->rule.when == HALT_NOW ? "; running items were ended" : "");
     else if (stopped)
         fprintf(stderr, "bigmultipipe run: %s%s\n",
@@ -413,8 +372,11 @@ static int finish_run(const tool_args *a, bmp_pout *pout, int rc,
                 n, n == 1 ? "" : "s", shard, ok, none, failed, extra, elapsed);
     }
     /* A halt on success is the run's aim reached (GNU parallel exits 0
-     * then): the items it left not run do not count. */
-    if (h->halted && h->rule.on_success && rc == 0 && !stopped)
+     * then): the items it left not run do not count.  So is a halt on
+     * done with nothing failed (GNU parallel exits with the number
+     * failed). */
+    if (h->halted && rc == 0 && !stopped &&
+        (h->rule.on_success || (h->rule.on_done && failed == 0)))
         return EXIT_ALL_OK;
     return failed || not_run || rc < 0 || stopped ? EXIT_SOME_FAILED
                                                   : EXIT_ALL_OK;
@@ -531,7 +493,7 @@ static int cmd_run_body(tool_args *a_, int rank, bmp_executor *ex)
     }
     /* A stored pout answers for these inputs only. */
     bmp_pout *stored = NULL;
-    if (owner && read_stored_pout(&a, names, &stored, msg, sizeof msg) < 0) {
+    if (owner && inputs_stored_pout(&a, names, &stored, msg, sizeof msg) < 0) {
         usage(msg);
         goto out;
     }

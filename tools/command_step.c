@@ -12,6 +12,7 @@
 #include "tool.h"
 
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -450,22 +451,37 @@ static void add_job_record(bmp_item *item, const spawn_result *r)
                      1e-6;
     json_object_set_new(job, "seq",
                         json_integer((json_int_t)bmp_item_index(item) + 1));
-    json_object_set_new(job, "start", json_real(r->start_epoch));
-    json_object_set_new(job, "runtime", json_real(r->runtime_s));
+    /* To what the clocks give, as the stats are: the start to the
+     * microsecond (the nanoseconds of a double that large are noise),
+     * the run time to the nanosecond, the CPU time to the microsecond. */
+    json_object_set_new(job, "start",
+                        json_real(round(r->start_epoch * 1e6) / 1e6));
+    json_object_set_new(job, "runtime",
+                        json_real(round(r->runtime_s * 1e9) / 1e9));
+    /* A program that could not start has no exit status: exit and signal
+     * are null, and why it did not start is said instead. */
+    int ran = !r->exec_errno;
     json_object_set_new(job, "exit",
-                        WIFEXITED(r->status)
+                        ran && WIFEXITED(r->status)
                             ? json_integer(WEXITSTATUS(r->status))
                             : json_null());
-    const char *abbrev = WIFSIGNALED(r->status)
+    if (!ran) {
+        const char *name = strerrorname_np(r->exec_errno);
+        json_object_set_new(job, "errno", json_string(name ? name : "?"));
+        json_object_set_new(job, "reason",
+                            json_string(strerror(r->exec_errno)));
+    }
+    const char *abbrev = ran && WIFSIGNALED(r->status)
                              ? sigabbrev_np(WTERMSIG(r->status))
                              : NULL;
     char sig[32];
-    if (WIFSIGNALED(r->status))
+    if (ran && WIFSIGNALED(r->status))
         snprintf(sig, sizeof sig, "SIG%s", abbrev ? abbrev : "?");
     json_object_set_new(job, "signal",
-                        WIFSIGNALED(r->status) ? json_string(sig)
-                                               : json_null());
-    json_object_set_new(job, "cpu_s", json_real(r->waited ? cpu : 0));
+                        ran && WIFSIGNALED(r->status) ? json_string(sig)
+                                                      : json_null());
+    json_object_set_new(job, "cpu_s",
+                        json_real(r->waited ? round(cpu * 1e6) / 1e6 : 0));
     json_object_set_new(
         job, "peak_rss",
         json_integer(r->waited ? (json_int_t)r->usage.ru_maxrss * 1024 : -1));
@@ -651,6 +667,8 @@ int command_file_process(bmp_item *item, char **outname)
         goto done;
     }
     if (r.exec_errno) {
+        if (spec->job_meta)
+            add_job_record(item, &r);
         rc = bmp_item_fail(item, -r.exec_errno, "cannot run %s: %s", argv[0],
                            strerror(r.exec_errno));
         goto done;

@@ -2,7 +2,8 @@
  * inputs.c -- the names a run processes: the words after ":::", the
  * --input-list files, or standard input.  Names are bytes: a name may
  * hold spaces, quotes and, with -0, newlines; nothing is trimmed but the
- * separator itself.
+ * separator itself.  And whether a stored pout (--read_pout) answers for
+ * these names.
  */
 #include "tool.h"
 
@@ -114,6 +115,49 @@ int inputs_collect(const tool_args *a, json_t **names, char *msg,
                      strerror(-rc));
             return -1;
         }
+    }
+    return 0;
+}
+
+/* Only the inputs are compared: a pout stored by another command on the
+ * same inputs is taken, as the Python package's cached_pout does. */
+int inputs_stored_pout(const tool_args *a, const json_t *names,
+                       bmp_pout **stored, char *msg, size_t msgsize)
+{
+    *stored = NULL;
+    const char *path = bmp_kw_str(a->kw, "read_pout", NULL);
+    if (!path || !*path || bmp_pout_read(path, stored, NULL) < 0)
+        return 0;
+    size_t have = bmp_pout_count(*stored), want = json_array_size(names);
+    const char *why = NULL;
+    size_t at = 0;
+    if (have != want) {
+        snprintf(msg, msgsize,
+                 "--read_pout %s holds %zu item%s, this run has %zu: it is "
+                 "the pout of other inputs (remove it, or give another "
+                 "file, to run them)",
+                 path, have, have == 1 ? "" : "s", want);
+        why = msg;
+    }
+    for (at = 0; !why && at < want; at++)
+        if (!json_equal((json_t *)bmp_pout_in_name(*stored, at),
+                        json_array_get(names, at)))
+            why = "differs";
+    if (why && why != msg) {
+        at--;
+        const json_t *was = bmp_pout_in_name(*stored, at);
+        snprintf(msg, msgsize,
+                 "--read_pout %s is the pout of other inputs: its item %zu "
+                 "is \"%s\", this run's is \"%s\" (remove it, or give "
+                 "another file, to run them)",
+                 path, at + 1,
+                 json_is_string(was) ? json_string_value(was) : "(a group)",
+                 json_string_value(json_array_get(names, at)));
+    }
+    if (why) {
+        bmp_pout_free(*stored);
+        *stored = NULL;
+        return -1;
     }
     return 0;
 }

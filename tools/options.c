@@ -105,7 +105,9 @@ static const tool_option tool_options[] = {
      "write the run's report page (HTML: timeline, memory, failures) to "
      "FILE, rewritten every few seconds during the run and at its end"},
     {O_JOBS, NULL, 'j', "N", RP | CMD_DEMO, G_SHARED,
-     "the same as --num_processes N"},
+     "the same as --num_processes N; also GNU parallel's P% (P percent of "
+     "the physical cores), +N and -N (that many cores more or fewer), "
+     "one worker at least"},
     {O_EXPAND, "process_expand_factor", 0, "F", RP, G_RESOURCES,
      "memory one item needs, as F times its input's size (when "
      "--process_size is not given)"},
@@ -121,10 +123,14 @@ static const tool_option tool_options[] = {
      "stop the run early, as GNU parallel's --halt: never (the default); "
      "now,fail=N or soon,fail=N after N failed items; now,fail=P% or "
      "soon,fail=P% once P percent of the items have failed; "
-     "now,success=N or soon,success=N after N succeeded. now ends the "
+     "now,success=N or soon,success=N after N succeeded (or P%); "
+     "now,done=N or soon,done=N after N ended, failed or not (or P%); "
+     "GNU parallel's older 0 (never), 1 (soon,fail=1), 2 (now,fail=1), "
+     "-1 (soon,success=1), -2 (now,success=1), P% (soon,fail=P%). now ends "
+     "the "
      "running items at once (they stay not_run), soon lets them finish; "
      "neither starts another. Exit status: 1 after a halt on failure, 0 "
-     "after one on success"},
+     "after one on success, after one on done: 1 if an item failed"},
     {O_OVERWRITE, "overwrite", 0, NULL, CMD_RUN, G_RELIABILITY,
      "run items whose output already exists, replacing it"},
     {O_JOURNAL, "journal", 0, "FILE", CMD_RUN, G_RELIABILITY,
@@ -534,24 +540,51 @@ static int shard_auto(const char *count_text, char *text, size_t textsize,
     return 0;
 }
 
-/* --halt WHEN, as GNU parallel's: never, or now|soon , fail|success =
- * N or P%.  @return 0 or -1. */
-static int halt_parse(const char *text, halt_rule *h)
+/* --halt WHEN, as GNU parallel's: never, or now|soon , fail|success|done
+ * = N or P%; and its older spellings: 0 (never), 1 (soon,fail=1), 2
+ * (now,fail=1), -1 (soon,success=1), -2 (now,success=1), P% (soon,fail=P%).
+ * @return 0, or -1 with msg. */
+static int halt_parse(const char *text, halt_rule *h, char *msg, size_t size)
 {
+    static const struct {
+        const char *old, *now;
+    } older[] = {{"0", "never"},
+                 {"1", "soon,fail=1"},
+                 {"2", "now,fail=1"},
+                 {"-1", "soon,success=1"},
+                 {"-2", "now,success=1"}};
     memset(h, 0, sizeof *h);
+    for (size_t k = 0; k < sizeof older / sizeof *older; k++)
+        if (strcmp(text, older[k].old) == 0)
+            text = older[k].now;
     if (strcmp(text, "never") == 0)
         return 0;
-    const char *p;
+    const char *p = text;
     if (strncmp(text, "now,", 4) == 0)
         h->when = HALT_NOW, p = text + 4;
     else if (strncmp(text, "soon,", 5) == 0)
         h->when = HALT_SOON, p = text + 5;
-    else
+    else if (text[0] >= '0' && text[0] <= '9' && text[strlen(text) - 1] == '%')
+        h->when = HALT_SOON; /* P%: soon,fail=P% */
+    else if (strncmp(text, "fail=", 5) == 0 ||
+             strncmp(text, "success=", 8) == 0 ||
+             strncmp(text, "done=", 5) == 0)
+        /* GNU parallel refuses it too: which of now and soon is meant
+         * changes what happens to the running items. */
+        return fail(msg, size,
+                    "--halt: \"%s\" says why but not when: give now,%s "
+                    "(end the running items) or soon,%s (let them finish)",
+                    text, text, text);
+    if (!h->when)
         return -1;
-    if (strncmp(p, "fail=", 5) == 0)
-        h->on_success = 0, p += 5;
+    if (p == text)
+        ; /* P%, counted as failures */
+    else if (strncmp(p, "fail=", 5) == 0)
+        p += 5;
     else if (strncmp(p, "success=", 8) == 0)
         h->on_success = 1, p += 8;
+    else if (strncmp(p, "done=", 5) == 0)
+        h->on_done = 1, p += 5;
     else
         return -1;
     size_t n = strlen(p);
@@ -576,6 +609,39 @@ static int halt_parse(const char *text, halt_rule *h)
     return 0;
 }
 
+/* -j as GNU parallel spells it beyond a number: P% of the cores, +N or
+ * -N cores more or fewer (at least 1).  The cores are the library's
+ * count, bmp_physical_cores(), as the default worker count is.  Any
+ * other value goes to the library's --num_processes as it is.
+ * @return 0 with out the worker count as text, 1 when not such a form,
+ * -1 when such a form is malformed. */
+static int jobs_relative(const char *value, char *out, size_t size)
+{
+    size_t n = strlen(value);
+    int percent = n > 1 && value[n - 1] == '%';
+    int sign = value[0] == '+' ? 1 : value[0] == '-' ? -1 : 0;
+    if (!percent && !sign)
+        return 1;
+    char num[32];
+    if (n >= sizeof num)
+        return -1;
+    memcpy(num, value + (sign != 0), n - (sign != 0) - percent);
+    num[n - (sign != 0) - percent] = '\0';
+    char *end;
+    errno = 0;
+    double v = strtod(num, &end);
+    if (end == num || *end || errno || !isfinite(v) || v < 0 ||
+        (percent && (sign || v <= 0)) || v > 1e6 ||
+        (!percent && v != floor(v)))
+        return -1;
+    int cores = bmp_physical_cores();
+    if (cores < 1)
+        cores = 1;
+    double workers = percent ? floor(cores * v / 100.0) : cores + sign * v;
+    snprintf(out, size, "%.0f", workers < 1 ? 1 : workers);
+    return 0;
+}
+
 /* Applies one of the command's own options. */
 static int apply(const tool_option *o, const char *value, tool_args *a,
                  char ***lib, int *nlib, char *msg, size_t size)
@@ -584,11 +650,19 @@ static int apply(const tool_option *o, const char *value, tool_args *a,
     double x;
     int rc = 0;
     switch (o->id) {
-    case O_JOBS:
+    case O_JOBS: {
+        char count[32];
+        rc = jobs_relative(value, count, sizeof count);
+        if (rc < 0)
+            return fail(msg, size,
+                        "-j: \"%s\" is not a worker count: N, P%% (of the "
+                        "cores, 0 < P), +N or -N (cores more or fewer)",
+                        value);
         if (push_lib(lib, nlib, "--num_processes") ||
-            push_lib(lib, nlib, value))
+            push_lib(lib, nlib, rc == 0 ? count : value))
             return fail(msg, size, "out of memory");
         return 0;
+    }
     case O_INPUT_LIST: {
         const char **l = realloc(a->lists,
                                  (size_t)(a->nlists + 1) * sizeof *l);
@@ -618,12 +692,17 @@ static int apply(const tool_option *o, const char *value, tool_args *a,
         return 0;
     case O_HALT:
         a->halt_text = value;
-        if (halt_parse(value, &a->halt) < 0)
-            return fail(msg, size,
-                        "--halt: \"%s\" is not never, now,fail=N, "
-                        "soon,fail=N, now,fail=P%%, soon,fail=P%% or "
-                        "now|soon,success=N (N >= 1, 0 < P <= 100)",
-                        value);
+        msg[0] = '\0';
+        if (halt_parse(value, &a->halt, msg, size) < 0)
+            return msg[0] ? -1
+                          : fail(msg, size,
+                                 "--halt: \"%s\" is not never, now,fail=N, "
+                                 "soon,fail=N, now|soon,fail=P%%, "
+                                 "now|soon,success=N or P%%, now|soon,done=N "
+                                 "or P%%, "
+                                 "or GNU parallel's 0, 1, 2, -1, -2, P%% "
+                                 "(N >= 1, 0 < P <= 100)",
+                                 value);
         return 0;
     case O_REJECT_CODE:
         if (parse_long_int(value, 1, 255, &n))

@@ -9,12 +9,18 @@
  * reads it back as exactly one word, spaces, quotes and newlines
  * included.
  *
- * Braces around a "name" (letters, digits and _ . / # % = -, nothing
- * else, and not after a $) are placeholder syntax: an unknown one is a
- * usage error (placeholder_check), never passed on literally, so that a
- * typo such as {input} cannot reach the program as a file name.  Other
- * text in braces -- an awk program with a space ("{ print $1 }"), shell
- * code (${x}, {a,b}) -- is not placeholder syntax and stays as it is.
+ * Placeholder syntax, where the braces are not after a $:
+ *  - braces around a "name" of letters, digits and _ . / # % = -,
+ *    nothing else, after an optional leading + ({in}, {input}, {1},
+ *    and GNU parallel's {+/}, {+..});
+ *  - GNU parallel's perl expression: "{=" up to the next "=}" in the same
+ *    word, whatever is between (spaces included): {= s/a/b/ =}.
+ * An unknown one is a usage error (placeholder_check), never passed on
+ * literally, so that a typo such as {input}, or GNU parallel's {+/} and
+ * {= perl =} which we do not have, cannot reach the program as a file
+ * name.  Other text in braces -- an awk program with a space after the
+ * brace ("{ print $1 }"), shell code (${x}, {a,b}) -- is not placeholder
+ * syntax and stays as it is.
  */
 #include "tool.h"
 
@@ -45,13 +51,25 @@ static int name_char(char c)
            (c >= '0' && c <= '9') || (c && strchr("_./#%=-", c));
 }
 
+/* The length of GNU parallel's perl expression "{= ... =}" at p, or 0. */
+static size_t perl_expression_at(const char *p)
+{
+    if (p[0] != '{' || p[1] != '=')
+        return 0;
+    const char *end = strstr(p + 2, "=}");
+    return end ? (size_t)(end + 2 - p) : 0;
+}
+
 /* The length of the placeholder syntax "{name}" at p (p[0] == '{'), or
  * 0 when the braces there are something else. */
 static size_t syntax_at(const char *word, const char *p)
 {
     if (*p != '{' || (p > word && p[-1] == '$'))
         return 0;
-    size_t n = 1;
+    size_t n = perl_expression_at(p);
+    if (n)
+        return n;
+    n = p[1] == '+' ? 2 : 1; /* GNU parallel's {+/} {+.} {+..} */
     while (name_char(p[n]))
         n++;
     return p[n] == '}' ? n + 1 : 0;
@@ -75,6 +93,14 @@ int placeholder_check(char *const words[], int n, char *msg, size_t msgsize)
         const char *w = words[i];
         for (const char *p = strchr(w, '{'); p; p = strchr(p + 1, '{')) {
             size_t len = syntax_at(w, p);
+            if (len && perl_expression_at(p)) {
+                snprintf(msg, msgsize,
+                         "%.*s in \"%s\": GNU parallel's perl expressions "
+                         "{= ... =} are not supported; compute the value in "
+                         "the program (with --shell, in shell code) instead",
+                         (int)len, p, w);
+                return -1;
+            }
             if (len && placeholder_at(w, p) < 0) {
                 snprintf(msg, msgsize,
                          "unknown placeholder %.*s in \"%s\"; the "

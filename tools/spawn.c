@@ -302,6 +302,13 @@ int spawn_run(const spawn_options *o, spawn_result *r)
 {
     r->exec_errno = 0;
     r->status = 0;
+    r->waited = 0;
+    r->runtime_s = 0;
+    /* Set again just before the start; here for a program that cannot
+     * be found, whose job record still says when it was tried. */
+    struct timespec tried;
+    clock_gettime(CLOCK_REALTIME, &tried);
+    r->start_epoch = (double)tried.tv_sec + tried.tv_nsec * 1e-9;
     int out[2] = {-1, -1}, err[2] = {-1, -1}, report[2] = {-1, -1};
     int rc = 0;
     char **sh_argv = NULL;

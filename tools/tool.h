@@ -32,6 +32,7 @@ enum { HALT_NEVER = 0, HALT_NOW, HALT_SOON };
 typedef struct halt_rule {
     int when;       /* HALT_ */
     int on_success; /* count successes, not failures */
+    int on_done;    /* count items done, failed or not (done=) */
     size_t count;   /* after this many; 0 when percent is given */
     double percent; /* or once this share of all the items, in % */
 } halt_rule;
@@ -82,6 +83,16 @@ void tool_print_man(FILE *out);
  *  empty names are skipped.  @return 0, or -1 with msg filled. */
 int inputs_collect(const tool_args *a, json_t **names, char *msg,
                    size_t msgsize);
+
+/*! inputs_stored_pout() : --read_pout: a stored pout answers for the same
+ *  inputs in the same order only; a pout of other inputs would be taken
+ *  for this run's results (run and plan refuse it).  Only the inputs are
+ *  compared, not the command.  A file that cannot be read is no cache
+ *  (the run happens), as bmp_pipeline_cached() says.  @return 0 with
+ *  *stored the pout (the caller frees it), or NULL to run; -1 with msg
+ *  when it is another run's. */
+int inputs_stored_pout(const tool_args *a, const json_t *names,
+                       bmp_pout **stored, char *msg, size_t msgsize);
 
 /* ---- placeholders.c: ours and GNU parallel's ------------------------ */
 

@@ -4,6 +4,7 @@
 #include "channel.h"
 
 #include "fork_hooks.h"
+#include "json_dump.h"
 #include "json_syntax.h"
 
 #include <errno.h>
@@ -125,7 +126,7 @@ int bmp__channel_recv_task(int fd, uint64_t *index, int64_t *estimate)
 
 int bmp__channel_send_result(int fd, const bmp__result *r)
 {
-    char *meta = r->meta ? json_dumps(r->meta, JSON_COMPACT) : NULL;
+    char *meta = r->meta ? bmp__json_dumps_short(r->meta) : NULL;
     if (r->meta && !meta) {
         /* Not serialisable (e.g. a string that is not UTF-8): report it
          * rather than lose the item silently. */

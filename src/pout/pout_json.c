@@ -15,6 +15,7 @@
 #include "pout_internal.h"
 
 #include "atomic_file.h"
+#include "json_dump.h"
 #include "utf8.h"
 
 #include <errno.h>
@@ -293,7 +294,7 @@ int bmp__entry_append(char **buf, size_t *len, size_t *cap,
     const json_t *meta = bmp__result_meta_made(r);
     if (meta) {
         dump_target t = {buf, len, cap};
-        rc = rc || json_dump_callback(meta, dump_into, &t, JSON_COMPACT);
+        rc = rc || bmp__json_dump_short(meta, dump_into, &t);
     } else if (r->meta_text) {
         rc = rc || bmp__text_append(buf, len, cap, r->meta_text,
                                     strlen(r->meta_text));

@@ -53,7 +53,7 @@ usage_error "bad size" "is not a size" run --process_size lots -- true ::: x
 usage_error "bad reject code" "not an exit code" run --reject-code 0 -- true ::: x
 usage_error "bad timeout" "not a positive number" run --timeout -1 -- true ::: x
 usage_error "bad mem_frac" "mem_frac must be" run --mem_frac 1.5 -- true ::: x
-usage_error "negative num_processes" "num_processes" run -j -2 -- true ::: x
+usage_error "negative num_processes" "num_processes" run --num_processes -2 -- true ::: x
 usage_error "flag with a value" "takes no value" run --shell=yes -- true ::: x
 usage_error "--resume without --journal" "needs --journal" run --resume -- true ::: x
 usage_error "demo takes no inputs" "demo takes no command" demo ::: x
