@@ -111,6 +111,17 @@ void bmp_mpi_executor_release(bmp_executor *ex);
  * bmp_mpi_executor_set_heartbeat() says otherwise, in seconds. */
 #define BMP_MPI_HEARTBEAT_DEFAULT 60.0
 
+/* How long each side waits for the other's first message of a run, in
+ * seconds, when the environment variable BMP_MPI_JOIN (read by each rank
+ * when its executor is made; 0: no limit) does not say otherwise.  Rank
+ * 0 waits this long for a helper's first message before it takes it for
+ * lost, and a helper this long for rank 0's start before it ends the job
+ * with MPI_Abort: the ranks may reach bmp_pipeline() far apart (each
+ * checks its paths, on a cold shared file system that can take minutes),
+ * and only from a helper's first message does the heartbeat time-out
+ * count.  Not applied when the heartbeat is off. */
+#define BMP_MPI_JOIN_DEFAULT 600.0
+
 /*! bmp_mpi_executor_set_heartbeat() : the heartbeat time-out of the runs
  *  that follow, in seconds; 0 turns it off (rank 0 then blocks in
  *  MPI_Probe and waits for a hung rank for ever).  Only rank 0's value
