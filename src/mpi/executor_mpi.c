@@ -108,7 +108,7 @@ typedef struct mpi_exec {
 /* What a helper's pool callback needs. */
 typedef struct helper_ctx {
     bmp_run *run;
-    MPI_Comm comm;
+    struct mpi_exec *mx;
     const char *origin;
     int error;        /* first failure to send a result */
     double last_sent; /* when this rank last sent rank 0 anything */
@@ -615,6 +615,45 @@ static char *with_origin(char *line, const char *origin)
     return out;
 }
 
+/* Ends the job: rank 0 did not answer within `waited` seconds. */
+static void rank0_lost(mpi_exec *mx, const char *what, double waited,
+                       const char *limit)
+{
+    fprintf(stderr,
+            "bigmultipipe: rank %d: rank 0 %s for %.1f s (%s): it is taken "
+            "for hung, and the job is ended\n",
+            mx->rank, what, waited, limit);
+    MPI_Abort(mx->comm, 1);
+}
+
+/* A helper's message to rank 0, sent without blocking in MPI: a message
+ * too large to go eagerly, or eager buffers full, wait for rank 0 to
+ * take it, and a hung rank 0 never would.  Past the heartbeat time-out
+ * the job ends (rank0_lost). */
+static int helper_send(mpi_exec *mx, const void *buf, int count,
+                       MPI_Datatype type, int tag)
+{
+    MPI_Request req;
+    int rc = MPI_Isend(buf, count, type, 0, tag, mx->comm, &req);
+    if (rc != MPI_SUCCESS)
+        return rc;
+    double t0 = now_s();
+    long backoff = BACKOFF_MIN_NS;
+    for (;;) {
+        int flag = 0;
+        rc = MPI_Test(&req, &flag, MPI_STATUS_IGNORE);
+        if (rc != MPI_SUCCESS || flag)
+            return rc;
+        double waited = now_s() - t0;
+        if (mx->heartbeat > 0 && waited > mx->heartbeat)
+            rank0_lost(mx, "did not take a message", waited,
+                       "heartbeat time-out, BMP_MPI_HEARTBEAT");
+        struct timespec ts = {0, backoff};
+        nanosleep(&ts, NULL);
+        backoff = backoff * 2 > BACKOFF_MAX_NS ? BACKOFF_MAX_NS : backoff * 2;
+    }
+}
+
 static void send_result(size_t index, void *arg)
 {
     helper_ctx *h = arg;
@@ -631,24 +670,13 @@ static void send_result(size_t index, void *arg)
     uint64_t i64 = index;
     memcpy(buf, &i64, sizeof i64);
     memcpy(buf + sizeof i64, line, len);
-    int rc = MPI_Send(buf, (int)(sizeof i64 + len), MPI_BYTE, 0, TAG_RESULT,
-                      h->comm);
+    int rc = helper_send(h->mx, buf, (int)(sizeof i64 + len), MPI_BYTE,
+                         TAG_RESULT);
     h->last_sent = now_s();
     if (rc != MPI_SUCCESS && !h->error)
         h->error = BMP_EPROTO;
     free(buf);
     free(line);
-}
-
-/* Ends the job: rank 0 did not answer within `waited` seconds. */
-static void rank0_lost(mpi_exec *mx, const char *what, double waited,
-                       const char *limit)
-{
-    fprintf(stderr,
-            "bigmultipipe: rank %d: rank 0 %s for %.1f s (%s): it is taken "
-            "for hung, and the job is ended\n",
-            mx->rank, what, waited, limit);
-    MPI_Abort(mx->comm, 1);
 }
 
 /* Waits for rank 0's start, sleeping between polls, within the join
@@ -771,7 +799,7 @@ static int take_messages(mpi_exec *mx, helper_state *hs, bmp_error *err)
 static int send_int(mpi_exec *mx, helper_ctx *h, helper_state *hs, int value,
                     int tag, bmp_error *err)
 {
-    int rc = MPI_Send(&value, 1, MPI_INT, 0, tag, mx->comm);
+    int rc = helper_send(mx, &value, 1, MPI_INT, tag);
     h->last_sent = now_s();
     if (!hs->owed)
         hs->owed = h->last_sent;
@@ -780,7 +808,7 @@ static int send_int(mpi_exec *mx, helper_ctx *h, helper_state *hs, int value,
 
 static int run_helper(mpi_exec *mx, bmp_run *run, int workers, bmp_error *err)
 {
-    helper_ctx h = {run, mx->comm, mx->origin, 0, now_s()};
+    helper_ctx h = {run, mx, mx->origin, 0, now_s()};
     helper_state hs = {.last_heard = now_s()};
     int code = bmp_pool_new(run, workers, send_result, &h, &hs.pool, err);
     /* Rank 0 hears from this rank at least every quarter of its
