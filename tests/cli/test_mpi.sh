@@ -1,7 +1,8 @@
 # test_mpi.sh -- bigmultipipe run --executor mpi under mpirun with 1 and
 # 3 ranks on this machine: rank 0's pout and the outputs equal a plain
 # run's, the other ranks print nothing on standard output, every rank
-# exits with rank 0's status, and --journal with --resume after a
+# exits with rank 0's status, --read_pout prints the stored pout and
+# lets every rank go, and --journal with --resume after a
 # complete run runs nothing but the failed item, and after a run where
 # every item succeeded, nothing.  Faults with 3 ranks: a helper rank
 # SIGKILLed while an item stalls ends the job non-zero, rank 0's journal
@@ -99,6 +100,18 @@ check_eq "3 ranks: the first run ran every item" 9 "$(wc -l < "$WORK/log_good.tx
 check "3 ranks, --resume after a complete run: nothing ran" test ! -e "$WORK/log_good2.txt"
 check_eq "3 ranks, --resume: the same pout (stats aside)" \
     "$(pout good/pout1.jsonl "$strip")" "$(pout good/pout2.jsonl "$strip")"
+
+# --read_pout naming the stored pout of these inputs: rank 0 prints it
+# and runs nothing, and the other ranks are let go (no hang: the timeout
+# ends a job that waits for ever).
+(cd good && FAKE_LOG=$WORK/log_read.txt timeout -s KILL 60 "$MPIRUN" -n 3 \
+    --oversubscribe "$BMP" run -q --executor mpi --outdir out3 --create_outdir \
+    --read_pout pout1.jsonl -- "$FAKE" {in} {out} ::: ../data/in[0-9].txt \
+    > pout3.jsonl)
+check_eq "3 ranks, --read_pout: exit 0, no hang" 0 $?
+check "3 ranks, --read_pout: nothing ran" test ! -e "$WORK/log_read.txt"
+check_eq "3 ranks, --read_pout: the stored pout" \
+    "$(pout good/pout1.jsonl "$strip")" "$(pout good/pout3.jsonl "$strip")"
 
 # Standard input reaches rank 0 only: refused, before MPI starts.
 printf 'data/in1.txt\n' | "$BMP" run --executor mpi -- "$FAKE" {in} > out.txt 2> err.txt
