@@ -96,9 +96,13 @@ extern "C" {
  *  The executor's communicator is a duplicate of `comm` whose MPI errors
  *  are fatal: a failed MPI call ends the job (MPI aborts it) rather than
  *  leave the other ranks waiting.
+ *  Out of memory on any rank ends the job (MPI_Abort, with a message on
+ *  standard error): the call is collective, and a rank that returned
+ *  alone would leave the others waiting for it.
  *  @return 0; BMP_EINVAL (NULL out, MPI not initialized, or
- *          MPI_COMM_NULL); -ENOMEM; BMP_EPROTO when duplicating `comm`
- *          failed; `err` (may be NULL) says which. */
+ *          MPI_COMM_NULL: checked before any collective step, the same
+ *          on every rank); BMP_EPROTO when duplicating `comm` failed;
+ *          `err` (may be NULL) says which. */
 int bmp_mpi_executor(MPI_Comm comm, bmp_executor *out, bmp_error *err);
 
 /*! bmp_mpi_executor_release() : frees the state of an executor made by

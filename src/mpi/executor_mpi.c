@@ -57,6 +57,7 @@
 #include <bigmultipipe/mpi.h>
 
 #include "binding.h"
+#include "origin.h"
 
 #include <errno.h>
 #include <math.h>
@@ -102,14 +103,13 @@ typedef struct mpi_exec {
     int lost;            /* rank 0: helpers lost in the last run */
     bmp_mpi_stats stats; /* rank 0: its last run's costs */
     char *hosts;         /* rank 0: each rank's processor name */
-    char origin[MPI_MAX_PROCESSOR_NAME + 64]; /* see with_origin() */
+    char host[MPI_MAX_PROCESSOR_NAME + 1]; /* this rank's processor name */
 } mpi_exec;
 
 /* What a helper's pool callback needs. */
 typedef struct helper_ctx {
     bmp_run *run;
     struct mpi_exec *mx;
-    const char *origin;
     int error;        /* first failure to send a result */
     double last_sent; /* when this rank last sent rank 0 anything */
 } helper_ctx;
@@ -142,6 +142,16 @@ static int mpi_fail(bmp_error *err, int rc, const char *what)
     text[len < 0 ? 0 : len] = '\0';
     return bmp_error_set(err, BMP_EPROTO, "mpi", NULL, "%s failed: %s", what,
                          text);
+}
+
+/* A collective step that failed on this rank alone: the others wait for
+ * it in MPI, so the job ends, with the reason. */
+static void abort_job(MPI_Comm comm, const char *why)
+{
+    int rank = -1;
+    MPI_Comm_rank(comm, &rank);
+    fprintf(stderr, "bigmultipipe: rank %d: %s: ending the job\n", rank, why);
+    MPI_Abort(comm, 1);
 }
 
 /* ---- rank 0 ------------------------------------------------------------ */
@@ -423,10 +433,9 @@ static int run_owner(mpi_exec *mx, bmp_run *run, bmp_error *err)
         free(heard);
         free(starts);
         /* The helpers are waiting for rank 0: nothing else can be done. */
-        bmp_error_set(err, -ENOMEM, "mpi", NULL,
-                      "out of memory for %zu items: ending the job", n);
-        MPI_Abort(mx->comm, 1);
-        return -ENOMEM;
+        abort_job(mx->comm, "out of memory for the run's items");
+        return bmp_error_set(err, -ENOMEM, "mpi", NULL,
+                             "out of memory for %zu items", n);
     }
     for (size_t i = 0; i < n; i++)
         given[i] = NOT_GIVEN;
@@ -569,11 +578,8 @@ static int release_unrun(mpi_exec *mx, bmp_error *err)
 {
     MPI_Request *starts = malloc((size_t)mx->size * sizeof *starts);
     if (!starts) {
-        bmp_error_set(err, -ENOMEM, "mpi", NULL,
-                      "out of memory to release the helpers: ending the job");
-        fprintf(stderr, "bigmultipipe: rank 0: %s\n", err ? err->text : "");
-        MPI_Abort(mx->comm, 1);
-        return -ENOMEM;
+        abort_job(mx->comm, "out of memory to release the helpers");
+        return bmp_error_set(err, -ENOMEM, "mpi", NULL, "out of memory");
     }
     double start[2] = {mx->heartbeat, 1};
     int rc = start_helpers(mx, start, starts, err);
@@ -584,36 +590,6 @@ static int release_unrun(mpi_exec *mx, bmp_error *err)
 }
 
 /* ---- the other ranks --------------------------------------------------- */
-
-/* Where a helper's items ran, as the text that ends a pout line's stats
- * object: ,"rank":R,"host":"NAME"}} (doc/pout-format.md).  "" when it
- * cannot be made: the results then go without it. */
-static void make_origin(mpi_exec *mx, const char *name)
-{
-    json_t *host = json_string(name);
-    char *text = host ? json_dumps(host, JSON_ENCODE_ANY) : NULL;
-    json_decref(host);
-    mx->origin[0] = '\0';
-    if (text && strlen(text) + 40 < sizeof mx->origin)
-        snprintf(mx->origin, sizeof mx->origin, ",\"rank\":%d,\"host\":%s}}",
-                 mx->rank, text);
-    free(text);
-}
-
-/* The item's pout line with where it ran added to its stats: the line
- * ends with the stats object, the last key of the entry ("}}"). */
-static char *with_origin(char *line, const char *origin)
-{
-    size_t len = line ? strlen(line) : 0;
-    if (!origin[0] || len < 2 || strcmp(line + len - 2, "}}") != 0)
-        return line;
-    size_t olen = strlen(origin);
-    char *out = realloc(line, len - 2 + olen + 1);
-    if (!out)
-        return line;
-    memcpy(out + len - 2, origin, olen + 1);
-    return out;
-}
 
 /* Ends the job: rank 0 did not answer within `waited` seconds. */
 static void rank0_lost(mpi_exec *mx, const char *what, double waited,
@@ -657,7 +633,17 @@ static int helper_send(mpi_exec *mx, const void *buf, int count,
 static void send_result(size_t index, void *arg)
 {
     helper_ctx *h = arg;
-    char *line = with_origin(bmp_run_result_json(h->run, index), h->origin);
+    char *bare = bmp_run_result_json(h->run, index);
+    /* Which rank and host ran it, in its stats; a line that cannot take
+     * them goes as it is, for rank 0 to judge (and refuse, naming the
+     * item, if it is not a pout entry). */
+    int why = 0;
+    char *line = bmp__mpi_with_origin(bare, h->mx->rank, h->mx->host, &why);
+    if (line || why != BMP_EPROTO) {
+        free(bare);
+    } else {
+        line = bare;
+    }
     size_t len = line ? strlen(line) : 0;
     char *buf = line ? malloc(sizeof(uint64_t) + len) : NULL;
     if (!buf || sizeof(uint64_t) + len > (size_t)INT32_MAX) {
@@ -808,7 +794,7 @@ static int send_int(mpi_exec *mx, helper_ctx *h, helper_state *hs, int value,
 
 static int run_helper(mpi_exec *mx, bmp_run *run, int workers, bmp_error *err)
 {
-    helper_ctx h = {run, mx, mx->origin, 0, now_s()};
+    helper_ctx h = {run, mx, 0, now_s()};
     helper_state hs = {.last_heard = now_s()};
     int code = bmp_pool_new(run, workers, send_result, &h, &hs.pool, err);
     /* Rank 0 hears from this rank at least every quarter of its
@@ -936,9 +922,11 @@ int bmp_mpi_executor(MPI_Comm comm, bmp_executor *out, bmp_error *err)
         return bmp_error_set(err, BMP_EINVAL, "mpi", NULL,
                              "bmp_mpi_executor needs an initialized MPI, a "
                              "communicator and a place for the executor");
+    /* Collective: a rank that returned here alone would leave the others
+     * waiting in MPI_Comm_dup for ever, so a failure ends the job. */
     mpi_exec *mx = calloc(1, sizeof *mx);
     if (!mx)
-        return bmp_error_set(err, -ENOMEM, "mpi", NULL, "out of memory");
+        abort_job(comm, "out of memory for the MPI executor");
     int rc = MPI_Comm_dup(comm, &mx->comm);
     if (rc != MPI_SUCCESS) {
         free(mx);
@@ -959,12 +947,14 @@ int bmp_mpi_executor(MPI_Comm comm, bmp_executor *out, bmp_error *err)
     if (MPI_Get_processor_name(name, &len) != MPI_SUCCESS || len < 0)
         len = 0;
     name[len] = '\0';
-    if (mx->rank != 0)
-        make_origin(mx, name);
+    memcpy(mx->host, name, (size_t)len + 1);
     /* Rank 0 names a lost rank's host: it may be all one has to go on
      * when a node hangs. */
-    if (mx->rank == 0)
+    if (mx->rank == 0) {
         mx->hosts = calloc((size_t)mx->size, MPI_MAX_PROCESSOR_NAME);
+        if (!mx->hosts)
+            abort_job(mx->comm, "out of memory for the ranks' host names");
+    }
     MPI_Gather(name, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, mx->hosts,
                MPI_MAX_PROCESSOR_NAME, MPI_CHAR, 0, mx->comm);
     if (mx->hosts)

@@ -245,7 +245,7 @@ if [ "$(nproc --all)" -gt 1 ] && command -v taskset > /dev/null; then
         ::: ../data/in[0-9].txt > pout.jsonl 2> err.txt)
     check_eq "bound to one CPU: the run succeeds" 0 $?
     check "bound to one CPU: rank 1 says it is bound, with its host" \
-        grep -q "rank 1 on host .* is bound to 1 of the $(nproc --all) CPUs" bound/err.txt
+        grep -q "rank 1 on host .* is bound to 1 of [0-9][0-9]* CPUs" bound/err.txt
     check "bound to one CPU: the fix is named" grep -q -- "--bind-to none.*srun -c N" bound/err.txt
     check_eq "bound to one CPU: said once" 1 "$(grep -c 'is bound to' bound/err.txt)"
     mkdir unbound
