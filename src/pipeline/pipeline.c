@@ -516,7 +516,17 @@ int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
 
     const char *name = bmp_kw_str(run.kw, "executor", "process");
     const bmp__executor *executor = executor_find(name);
-    if (!executor) {
+    /* "mpi" names the executor of libbigmultipipe-mpi, which only the
+     * setter can give (the core does not link MPI): with a user's
+     * executor set, the keyword says what runs; without, how to set it. */
+    if (!executor && strcmp(name, "mpi") == 0 && !pipe->executor.run) {
+        rc = bmp_error_set(err, BMP_EINVAL, "pipeline", NULL,
+                           "executor \"mpi\" is set with bmp_mpi_executor() "
+                           "and bmp_pipe_set_executor() "
+                           "(<bigmultipipe/mpi.h>, libbigmultipipe-mpi)");
+        goto out;
+    }
+    if (!executor && !(strcmp(name, "mpi") == 0 && pipe->executor.run)) {
         rc = bmp_error_set(err, BMP_EINVAL, "pipeline", NULL,
                            "unknown executor \"%s\" (process or serial)",
                            name);
