@@ -1,5 +1,5 @@
-# test_mpi.sh -- bigmultipipe run --executor mpi under mpirun with 1 and
-# 3 ranks on this machine: rank 0's pout and the outputs equal a plain
+# test_mpi.sh -- bigmultipipe run --executor mpi under mpirun with 1 to
+# 4 ranks on this machine: rank 0's pout and the outputs equal a plain
 # run's, the other ranks print nothing on standard output, every rank
 # exits with rank 0's status, --read_pout prints the stored pout and
 # lets every rank go, and --journal with --resume after a
@@ -80,6 +80,22 @@ for n in 1 3; do
         in11.FAIL.txt "$(sed 's,.*/,,' "$WORK/log$n.txt")"
     check_eq "$n rank(s), --resume: the same pout (stats aside)" \
         "$(pout mpi$n/pout1.jsonl "$strip")" "$(pout mpi$n/pout.jsonl "$strip")"
+done
+
+# 2 and 4 ranks: the same pout and outputs (resume and the report are
+# checked above, with 1 and 3).
+for n in 2 4; do
+    LAUNCH="$MPIRUN -n $n --oversubscribe" FAKE_LOG=$WORK/log$n.txt \
+        run_in mpi$n --executor mpi
+    check_eq "$n ranks: exit 1, rank 0's status" 1 $?
+    check_eq "$n ranks: the pout equals the plain run's (stats aside)" \
+        "$(pout plain/pout.jsonl "$strip")" "$(pout mpi$n/pout.jsonl "$strip")"
+    check "$n ranks: the outputs are the same files" diff -r plain/out mpi$n/out
+    check_eq "$n ranks: each item ran once" \
+        "$(ls data | sort | tr '\n' ' ')" \
+        "$(sed 's,.*/,,' "$WORK/log$n.txt" | sort | tr '\n' ' ')"
+    check_eq "$n ranks: every entry names a helper rank and a host" True \
+        "$(pout mpi$n/pout.jsonl "all(1 <= r['stats'].get('rank', 0) < $n and r['stats'].get('host') for r in rows)")"
 done
 
 # Every rank exits with rank 0's status: 0 when every item is ok.
