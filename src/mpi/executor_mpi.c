@@ -232,13 +232,15 @@ static int take_result(mpi_exec *mx, bmp_run *run, const MPI_Status *st,
     MPI_Get_count(st, MPI_BYTE, &len);
     char *buf = malloc((size_t)(len > 0 ? len : 0) + 1);
     if (!buf) {
-        MPI_Recv(NULL, 0, MPI_BYTE, st->MPI_SOURCE, TAG_RESULT, mx->comm,
-                 MPI_STATUS_IGNORE);
-        if (!*first)
-            *first = bmp_error_set(err, -ENOMEM, "mpi", NULL,
-                                   "out of memory for a result of rank %d",
-                                   st->MPI_SOURCE);
-        return 0;
+        /* An MPI message cannot be taken in part nor left on the line
+         * (the helper's send waits for it): the job ends, saying why. */
+        char why[128];
+        snprintf(why, sizeof why,
+                 "out of memory for a result of %d bytes "
+                 "from rank %d",
+                 len, st->MPI_SOURCE);
+        abort_job(mx->comm, why);
+        return bmp_error_set(err, -ENOMEM, "mpi", NULL, "%s", why);
     }
     int rc = MPI_Recv(buf, len, MPI_BYTE, st->MPI_SOURCE, TAG_RESULT, mx->comm,
                       MPI_STATUS_IGNORE);
@@ -679,7 +681,7 @@ static int wait_start(mpi_exec *mx, double *start, bmp_error *err)
             return mpi_fail(err, rc, "MPI_Iprobe for the start");
         if (flag)
             break;
-        if (mx->join > 0 && now_s() - t0 > mx->join)
+        if (mx->join > 0 && mx->heartbeat > 0 && now_s() - t0 > mx->join)
             rank0_lost(mx, "did not start the run", mx->join,
                        "join time-out, BMP_MPI_JOIN");
         struct timespec ts = {0, backoff};
