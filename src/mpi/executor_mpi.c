@@ -13,10 +13,11 @@
  *   helper -> 0   TAG_RESULT   bytes: the index (uint64_t, native order)
  *                              and the item's pout line, no newline
  *   helper -> 0   TAG_DONE     int: 0, or the helper's error code
- *   helper -> 0   TAG_ALIVE    int: 0; sent when the helper has sent
- *                              nothing for a quarter of the heartbeat
- *                              time-out, or heard nothing for as long
- *   0 -> helper   TAG_PONG     int: 0, the answer to each TAG_ALIVE
+ *   helper -> 0   TAG_ALIVE    int: the run's number; sent when the helper has
+ * sent nothing for a quarter of the heartbeat time-out, or heard nothing for
+ * as long 0 -> helper   TAG_PONG     int: the answer to each TAG_ALIVE of this
+ *                              run (one of the run before, sent while
+ *                              rank 0 was leaving it, is dropped)
  *   0 -> helper   TAG_RELEASE  int: 0, or BMP_EINTERRUPTED when the run
  *                              lost a rank; the helper's run is over
  *
@@ -100,6 +101,8 @@ typedef struct mpi_exec {
     double heartbeat;    /* seconds; 0: no time-out (rank 0's rules) */
     double join;         /* seconds for the other side's first message */
     double last_check;   /* rank 0: when it last checked the deadlines */
+    double prev_heard;   /* rank 0: the last message's sender's, before */
+    int seq;             /* runs so far: a heartbeat carries its run's */
     int lost;            /* rank 0: helpers lost in the last run */
     bmp_mpi_stats stats; /* rank 0: its last run's costs */
     char *hosts;         /* rank 0: each rank's processor name */
@@ -345,8 +348,10 @@ static int next_message(mpi_exec *mx, const int *state, double *heard,
 {
     if (mx->heartbeat <= 0) {
         int rc = MPI_Probe(MPI_ANY_SOURCE, MPI_ANY_TAG, mx->comm, st);
-        if (rc == MPI_SUCCESS)
+        if (rc == MPI_SUCCESS) {
+            mx->prev_heard = heard[st->MPI_SOURCE];
             heard[st->MPI_SOURCE] = now_s();
+        }
         return rc == MPI_SUCCESS ? 0 : mpi_fail(err, rc, "MPI_Probe");
     }
     long backoff = BACKOFF_MIN_NS;
@@ -356,8 +361,10 @@ static int next_message(mpi_exec *mx, const int *state, double *heard,
         if (rc != MPI_SUCCESS)
             return mpi_fail(err, rc, "MPI_Iprobe");
         double t = now_s();
-        if (flag)
+        if (flag) {
+            mx->prev_heard = heard[st->MPI_SOURCE];
             heard[st->MPI_SOURCE] = t;
+        }
         if (t - mx->last_check >= LATE_CHECK_S) {
             *late = late_helper(mx, state, heard, t0, t);
             if (*late)
@@ -489,12 +496,18 @@ static int run_owner(mpi_exec *mx, bmp_run *run, bmp_error *err)
         if (st.MPI_TAG == TAG_ALIVE && state[st.MPI_SOURCE] != HELPER_LOST) {
             /* Answered, so that the helper knows rank 0 is alive, also
              * while it waits for its release. */
-            int zero = 0;
-            rc = MPI_Recv(&zero, 1, MPI_INT, st.MPI_SOURCE, TAG_ALIVE,
-                          mx->comm, MPI_STATUS_IGNORE);
-            if (rc == MPI_SUCCESS)
-                rc = MPI_Send(&zero, 1, MPI_INT, st.MPI_SOURCE, TAG_PONG,
+            int seq = 0;
+            rc = MPI_Recv(&seq, 1, MPI_INT, st.MPI_SOURCE, TAG_ALIVE, mx->comm,
+                          MPI_STATUS_IGNORE);
+            if (rc == MPI_SUCCESS && seq != mx->seq) {
+                /* Sent in the last run while rank 0 was leaving it: it
+                 * says nothing of this run (the helper's clock must not
+                 * start before it joins). */
+                heard[st.MPI_SOURCE] = mx->prev_heard;
+            } else if (rc == MPI_SUCCESS) {
+                rc = MPI_Send(&seq, 1, MPI_INT, st.MPI_SOURCE, TAG_PONG,
                               mx->comm);
+            }
             rc = rc == MPI_SUCCESS ? 0 : mpi_fail(err, rc, "MPI_Send");
         } else if (state[st.MPI_SOURCE] != HELPER_ACTIVE) {
             /* A lost rank that woke up: what it says comes too late. */
@@ -853,7 +866,7 @@ static int run_helper(mpi_exec *mx, bmp_run *run, int workers, bmp_error *err)
         double t = now_s();
         if (beat > 0 && (t - h.last_sent >= beat ||
                          (!hs.owed && t - hs.last_heard >= beat)))
-            rc = send_int(mx, &h, &hs, 0, TAG_ALIVE, err);
+            rc = send_int(mx, &h, &hs, mx->seq, TAG_ALIVE, err);
         if (mx->heartbeat > 0 && hs.owed && t - hs.owed > mx->heartbeat)
             rank0_lost(mx, "did not answer", t - hs.owed,
                        "heartbeat time-out, BMP_MPI_HEARTBEAT");
@@ -880,6 +893,7 @@ static int mpi_run(bmp_run *run, int workers, void *arg, bmp_error *err)
         workers = 1;
     if (mx->size == 1)
         return run ? run_alone(run, workers, err) : 0;
+    mx->seq++; /* the same on every rank: runs follow in the same order */
     if (mx->rank == 0)
         return run ? run_owner(mx, run, err) : release_unrun(mx, err);
     if (!run)
