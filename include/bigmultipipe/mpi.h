@@ -65,7 +65,10 @@
  *
  * On the other ranks: 0 (also when rank 0 took a stored pout: every
  * item not_run); the rank's own error; BMP_EINTERRUPTED when rank 0 lost
- * a rank in this run (end the job with MPI_Abort()).
+ * a rank in this run: the job must end, and rank 0's caller ends it
+ * once it has written what it needs -- wait for that (in MPI_Finalize(),
+ * say) rather than call MPI_Abort() at once, which would cut rank 0
+ * short.
  *
  * Deadlines (no rank blocks in MPI; see doc/scale-out.md, "Faults"): a
  * helper's heartbeat counts from its first message of the run; before

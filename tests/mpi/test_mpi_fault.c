@@ -306,6 +306,14 @@ int main(int argc, char **argv)
               err.text);
         rc = 0;
     }
+    if (hang && rank != 0 && rc == BMP_EINTERRUPTED) {
+        /* Rank 0 lost a rank: it ends the job once it has checked its
+         * pout; aborting here would cut it short. */
+        if (!strstr(err.text, "lost a rank"))
+            fprintf(stderr, "rank %d: %s\n", rank, err.text);
+        for (;;)
+            pause();
+    }
     if (rank != 0 && rc != 0) {
         fprintf(stderr, "rank %d: %s\n", rank, err.text);
         MPI_Abort(MPI_COMM_WORLD, 3);
