@@ -742,7 +742,11 @@ typedef struct bmp_executor {
     unsigned version; /* BMP_EXECUTOR_VERSION; 0 is read as 1 (the
                          structure ends at `arg`): set 2 to give a role */
     /* Runs every item; `workers` is the count bmp_num_can_process()
-     * allows.  @return 0, or a negative error that ends the run. */
+     * allows.  @return 0, or a negative error that ends the run.
+     * Version 2 with role BMP_EXECUTOR_OWNER: also called with run NULL
+     * (and workers 0) when bmp_pipeline_cached() took a stored pout and
+     * runs nothing, so that an executor whose helpers wait in their own
+     * call (MPI) lets them go; any other executor returns 0. */
     int (*run)(bmp_run *run, int workers, void *arg, bmp_error *err);
     void *arg; /* borrowed; passed to run */
     /* Version 2: the calling process's role in the run.  Not read from

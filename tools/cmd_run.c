@@ -125,6 +125,38 @@ static void mpi_give_up(const bmp_executor *ex, int status)
     (void)status;
 }
 
+#ifdef BMP_TOOL_MPI
+/* Rank 0's status, on every rank.  The others sleep between polls while
+ * rank 0 writes the pout and the summary: MPI_Bcast would spin in Open
+ * MPI and take CPU from the ranks still working elsewhere. */
+static int mpi_share_status(int rank, int status)
+{
+    int size = 1;
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    if (rank == 0) {
+        for (int r = 1; r < size; r++)
+            MPI_Send(&status, 1, MPI_INT, r, 7001, MPI_COMM_WORLD);
+        return status;
+    }
+    int got = status;
+    MPI_Request req;
+    if (MPI_Irecv(&got, 1, MPI_INT, 0, 7001, MPI_COMM_WORLD, &req) !=
+        MPI_SUCCESS)
+        return EXIT_SOME_FAILED;
+    long ns = 20000;
+    for (;;) {
+        int flag = 0;
+        if (MPI_Test(&req, &flag, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+            return EXIT_SOME_FAILED;
+        if (flag)
+            return got;
+        struct timespec ts = {0, ns};
+        nanosleep(&ts, NULL);
+        ns = ns * 2 > 20000000L ? 20000000L : ns * 2;
+    }
+}
+#endif
+
 static int cmd_run_body(tool_args *a, int rank, bmp_executor *ex);
 
 /* The run's own data, checked before anything is written: with --out-ext
@@ -432,7 +464,7 @@ int cmd_run(int argc, char **argv)
         a.quiet = 1;
     status = cmd_run_body(&a, rank, &ex);
     /* mpirun reports the job's status from every rank: make it rank 0's. */
-    MPI_Bcast(&status, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    status = mpi_share_status(rank, status);
     bmp_mpi_executor_release(&ex);
     MPI_Finalize();
     tool_args_free(&a);

@@ -32,31 +32,56 @@
  *   pout.  A rank that dies ends the job (MPI aborts it).
  *
  * Heartbeat: every helper sends rank 0 a message at least every quarter
- * of the heartbeat time-out (default BMP_MPI_HEARTBEAT_DEFAULT seconds;
- * the environment variable BMP_MPI_HEARTBEAT, read on rank 0 when the
- * executor is made, or bmp_mpi_executor_set_heartbeat() on rank 0 sets
- * it; 0 turns it off).  A helper silent for longer (stopped, hung, its
- * node gone without MPI noticing) is lost: the items it held are failed
- * with code BMP_ETIMEOUT and an error naming its rank and host, the
- * other helpers finish the items not handed out yet, and rank 0's run
- * returns BMP_EINTERRUPTED with the pout.  The lost rank can no longer
- * meet the others: when bmp_mpi_ranks_lost() is not 0, write what is
- * needed and end the job with MPI_Abort().
+ * of the heartbeat time-out (rank 0 answers each heartbeat) (default
+ * BMP_MPI_HEARTBEAT_DEFAULT seconds; the environment variable
+ * BMP_MPI_HEARTBEAT, read on rank 0 when the executor is made, or
+ * bmp_mpi_executor_set_heartbeat() on rank 0 sets it; 0 turns it off, and the
+ * join time-out with it).  A helper silent for longer (stopped, hung, its node
+ * gone without MPI noticing) is lost: the items it held are failed with code
+ * BMP_ETIMEOUT and an error naming its rank and host, the other helpers finish
+ * the items not handed out yet, and rank 0's run returns BMP_EINTERRUPTED with
+ * the pout.  The lost rank can no longer meet the others: when
+ * bmp_mpi_ranks_lost() is not 0, write what is needed and end the job with
+ * MPI_Abort().
  *
- * Return codes of the run (what bmp_pipeline() returns on rank 0): 0;
- * BMP_EINTERRUPTED, with the pout of what finished and `err` naming the
- * rank, when a helper was lost or stopped with an error (its pool
- * interrupted, an item it could not take...): the items that helper held
- * are failed with its error code (not_run when it was interrupted), and
- * the others ran on the other helpers; BMP_EPROTO when a helper sent a
- * result rank 0 could not take -- for an item it was not given, a second
- * time, or one the run refuses (`err` names the rank and the item: the
- * ranks were not given the same run).  Rank 0 keeps answering until
- * every helper is done or lost, so an error never leaves a live rank
- * waiting.
+ * Return codes of the run on rank 0 (the table of doc/scale-out.md,
+ * "What bmp_pipeline() returns", says which come with a pout):
+ *   0;
+ *   BMP_EINTERRUPTED, with the pout of what finished and `err` naming the
+ *     rank: a helper was lost (bmp_mpi_ranks_lost() > 0; its items failed
+ *     with BMP_ETIMEOUT), or stopped with an error (its pool interrupted,
+ *     an item it could not take...; the items it held are failed with
+ *     the helper's own code, which appears only there -- not_run when it
+ *     was interrupted), or rank 0 itself was interrupted;
+ *   BMP_EPROTO, no pout: a helper sent a result rank 0 could not take
+ *     (for an item it was not given, a second time, or one the run
+ *     refuses: the ranks were not given the same run); `err` names the
+ *     rank and the item;
+ *   -ENOMEM, no pout: the run could not store a result.
+ * Out of memory to receive a result, for the run's own tables or to
+ * release the helpers ends the job (MPI_Abort, with a message).  Rank 0
+ * keeps answering until every helper is done or lost, so an error never
+ * leaves a live rank waiting.
+ *
+ * On the other ranks: 0 (also when rank 0 took a stored pout: every
+ * item not_run); the rank's own error; BMP_EINTERRUPTED when rank 0 lost
+ * a rank in this run: the job must end, and rank 0's caller ends it
+ * once it has written what it needs -- wait for that (in MPI_Finalize(),
+ * say) rather than call MPI_Abort() at once, which would cut rank 0
+ * short.
+ *
+ * Deadlines (no rank blocks in MPI; see doc/scale-out.md, "Faults"): a
+ * helper's heartbeat counts from its first message of the run; before
+ * it, rank 0 waits up to the join time-out (BMP_MPI_JOIN_DEFAULT).  A
+ * helper waits for rank 0's start up to its own join time-out, and for
+ * each answer of rank 0 (items, heartbeat, release) and each message it
+ * sends to be taken up to the heartbeat time-out; past either, rank 0 is
+ * taken for hung and the helper ends the job with MPI_Abort() and a
+ * message on standard error.
  *
  * Binding: a rank that runs items and whose affinity mask holds fewer
- * CPUs than its node has online runs fewer workers
+ * CPUs than its cgroup's CPU set (cgroup v2), or than its node has online
+ * when no set can be read, runs fewer workers than it could
  * (bmp_num_can_process() counts the mask); bmp_mpi_executor() says so
  * once on standard error, naming the rank, its host and the fix
  * (mpirun --bind-to none, srun -c N).
@@ -96,9 +121,13 @@ extern "C" {
  *  The executor's communicator is a duplicate of `comm` whose MPI errors
  *  are fatal: a failed MPI call ends the job (MPI aborts it) rather than
  *  leave the other ranks waiting.
+ *  Out of memory on any rank ends the job (MPI_Abort, with a message on
+ *  standard error): the call is collective, and a rank that returned
+ *  alone would leave the others waiting for it.
  *  @return 0; BMP_EINVAL (NULL out, MPI not initialized, or
- *          MPI_COMM_NULL); -ENOMEM; BMP_EPROTO when duplicating `comm`
- *          failed; `err` (may be NULL) says which. */
+ *          MPI_COMM_NULL: checked before any collective step, the same
+ *          on every rank); BMP_EPROTO when duplicating `comm` failed;
+ *          `err` (may be NULL) says which. */
 int bmp_mpi_executor(MPI_Comm comm, bmp_executor *out, bmp_error *err);
 
 /*! bmp_mpi_executor_release() : frees the state of an executor made by
@@ -110,6 +139,17 @@ void bmp_mpi_executor_release(bmp_executor *ex);
 /* The heartbeat time-out when neither BMP_MPI_HEARTBEAT nor
  * bmp_mpi_executor_set_heartbeat() says otherwise, in seconds. */
 #define BMP_MPI_HEARTBEAT_DEFAULT 60.0
+
+/* How long each side waits for the other's first message of a run, in
+ * seconds, when the environment variable BMP_MPI_JOIN (read by each rank
+ * when its executor is made; 0: no limit) does not say otherwise.  Rank
+ * 0 waits this long for a helper's first message before it takes it for
+ * lost, and a helper this long for rank 0's start before it ends the job
+ * with MPI_Abort: the ranks may reach bmp_pipeline() far apart (each
+ * checks its paths, on a cold shared file system that can take minutes),
+ * and only from a helper's first message does the heartbeat time-out
+ * count.  Not applied when the heartbeat is off. */
+#define BMP_MPI_JOIN_DEFAULT 600.0
 
 /*! bmp_mpi_executor_set_heartbeat() : the heartbeat time-out of the runs
  *  that follow, in seconds; 0 turns it off (rank 0 then blocks in

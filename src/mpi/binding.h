@@ -11,9 +11,21 @@
  * 0 when not, -1 when either cannot be read (both then 0). */
 int bmp__mpi_bound_cpus(int *bound, int *online);
 
-/* When the process is bound to fewer CPUs than the node has, says so on
- * standard error, naming `rank` and `host` and the fix; once per
- * process. */
+/* The number of CPUs in a Linux CPU list such as "0-3,8,10-11\n" (the
+ * format of cpuset.cpus.effective); -1 when it is empty or not such a
+ * list. */
+int bmp__mpi_cpulist_count(const char *list);
+
+/* Whether a mask of `bound` CPUs, on a node of `online`, in a cgroup
+ * whose CPU set holds `cgroup` (-1: unknown), is worth a warning: the
+ * count the mask falls short of (the cgroup's when it is known and
+ * smaller than the node), or 0 when the mask holds every CPU the process
+ * was given. */
+int bmp__mpi_binding_limit(int bound, int online, int cgroup);
+
+/* When the process is bound to fewer CPUs than the node has and than
+ * its cgroup's CPU set holds, says so on standard error, naming `rank` and
+ * `host` and the fix; once per process. */
 void bmp__mpi_warn_bound(int rank, const char *host);
 
 #endif

@@ -538,7 +538,17 @@ int bmp_pipeline(bmp_pipe *pipe, const json_t *in_names, const json_t *kw,
 
     const char *name = bmp_kw_str(run.kw, "executor", "process");
     const bmp__executor *executor = executor_find(name);
-    if (!executor) {
+    /* "mpi" names the executor of libbigmultipipe-mpi, which only the
+     * setter can give (the core does not link MPI): with a user's
+     * executor set, the keyword says what runs; without, how to set it. */
+    if (!executor && strcmp(name, "mpi") == 0 && !pipe->executor.run) {
+        rc = bmp_error_set(err, BMP_EINVAL, "pipeline", NULL,
+                           "executor \"mpi\" is set with bmp_mpi_executor() "
+                           "and bmp_pipe_set_executor() "
+                           "(<bigmultipipe/mpi.h>, libbigmultipipe-mpi)");
+        goto out;
+    }
+    if (!executor && !(strcmp(name, "mpi") == 0 && pipe->executor.run)) {
         rc = bmp_error_set(err, BMP_EINVAL, "pipeline", NULL,
                            "unknown executor \"%s\" (process or serial)",
                            name);
@@ -658,6 +668,18 @@ int bmp_pipeline_cached(bmp_pipe *pipe, const json_t *in_names,
                                    : bmp_kw_str(merged, "read_pout", NULL);
     if (read_path && *read_path && bmp_pout_read(read_path, pout, NULL) == 0) {
         json_decref(merged);
+        /* An owner whose executor has helpers lets them go: they are
+         * waiting in their own call for a run that will not come. */
+        int owner = pipe->executor.run && pipe->executor.version >= 2 &&
+                    pipe->executor.role == BMP_EXECUTOR_OWNER;
+        if (owner) {
+            int rc = pipe->executor.run(NULL, 0, pipe->executor.arg, err);
+            if (rc < 0) {
+                bmp_pout_free(*pout);
+                *pout = NULL;
+                return rc;
+            }
+        }
         return 0;
     }
     int rc = bmp_pipeline(pipe, in_names, kw, pre, post, pout, err);

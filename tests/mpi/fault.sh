@@ -1,5 +1,6 @@
 #!/bin/sh
-# fault.sh MPIEXEC TEST_MPI_FAULT kill|hang|refuse SCRATCH: a helper rank killed
+# fault.sh MPIEXEC TEST_MPI_FAULT kill|hang|refuse|late|cached|hang0 SCRATCH
+# (test_mpi_fault.c says what each mode does): a helper rank killed
 # (or stopped) in the middle of a run through the library ends the job
 # non-zero; rank 0's journal kept what finished (kill) or rank 0 checked
 # its pout before ending the job (hang: SCRATCH/verdict says ok); the same
@@ -9,9 +10,32 @@ mpiexec=$1 prog=$2 mode=$3 scratch=$4
 rm -rf "$scratch"
 mkdir -p "$scratch" || exit 2
 fail=0
-if [ "$mode" = refuse ]; then
-    # A helper that stops with an error: the job goes on to its end.
-    "$mpiexec" -n 3 --oversubscribe "$prog" refuse "$scratch" || exit 1
+case $mode in refuse | late | cached)
+    # A helper that stops with an error, one that starts late, a stored
+    # pout on rank 0: the job goes on to its end.
+    "$mpiexec" -n 3 --oversubscribe "$prog" "$mode" "$scratch" || exit 1
+    rm -rf "$scratch"
+    exit 0
+esac
+if [ "$mode" = hang0 ]; then
+    # Rank 0 stopped: the helpers end the job; never wait for ever, and
+    # the stopped rank 0 goes in the end whatever happened.
+    timeout -s KILL 90 "$mpiexec" -n 3 --oversubscribe "$prog" hang0 \
+        "$scratch" 2>"$scratch/stderr"
+    code=$?
+    pid=$(cat "$scratch/rank0.pid" 2>/dev/null)
+    [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+    cat "$scratch/stderr" >&2
+    if [ $code -eq 0 ] || [ $code -eq 137 ]; then
+        echo "not ok - hang0: the job ended with $code"
+        exit 1
+    fi
+    echo "ok - hang0: the job ended with $code"
+    if ! grep -q "taken for hung" "$scratch/stderr"; then
+        echo "not ok - hang0: no helper said that rank 0 is hung"
+        exit 1
+    fi
+    echo "ok - hang0: a helper said that rank 0 is hung"
     rm -rf "$scratch"
     exit 0
 fi

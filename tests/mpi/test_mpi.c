@@ -1,6 +1,6 @@
 /*
  * test_mpi.c -- the MPI executor against the serial executor, run under
- * `mpirun -np N` (CTest: mpi_ranks_1, mpi_ranks_2, mpi_ranks_4).
+ * `mpirun -np N` (CTest: mpi_ranks_1 to mpi_ranks_4).
  *
  *   test_mpi SCRATCH_DIR
  *
@@ -11,7 +11,13 @@
  * outputs byte for byte) and the crashing item alone is crashed; with
  * more than one rank, every item ran on exactly one helper.  A second
  * run with resume on every rank must give the same pout and run none of
- * the items that succeeded.  Exit 0 when all holds on every rank.
+ * the items that succeeded.  With 3 ranks or more, a third run of the 12
+ * good items in which every item that reaches rank 2 crashes its worker
+ * there (the others sleep 0.1 s on the other helpers, so that rank 2
+ * gets work under dynamic pull, which pins no item to a rank): the
+ * items rank 2 ran are crashed, naming rank 2, at least one, and every
+ * other item is as in the serial run.  Exit 0 when all holds on every
+ * rank.
  */
 #define _GNU_SOURCE
 #include <bigmultipipe.h>
@@ -32,6 +38,7 @@
 
 static int failures;
 static int rank;
+static int crash_on_rank2; /* the third run: rank 2's items crash */
 
 #define CHECK(cond, ...)                                                \
     do {                                                                \
@@ -57,6 +64,10 @@ static void path_of(char *out, size_t size, const char *name)
 static int process(bmp_item *item, void **data)
 {
     const char *name = bmp_item_name(item);
+    if (crash_on_rank2 && rank == 2)
+        raise(SIGSEGV);
+    if (crash_on_rank2)
+        usleep(100000);
     if (name && strstr(name, "crash.dat")) {
         raise(SIGSEGV);
         return BMP_STOP;
@@ -414,6 +425,39 @@ int main(int argc, char **argv)
         origins(again, size, "resumed");
         CHECK(lines_of("ran.log") == 2 * NGOOD,
               "%zu items ran in all after resume", lines_of("ran.log"));
+    }
+    if (size >= 3) {
+        /* A crash on rank 2 specifically costs its items only. */
+        crash_on_rank2 = 1;
+        json_t *good = names(0);
+        kw = run_kw("out_rank2", 0, 0);
+        bmp_pout *r2 = run_mpi(pipe, good, kw);
+        json_decref(kw);
+        json_decref(good);
+        crash_on_rank2 = 0;
+        size_t crashed = 0;
+        for (size_t i = 0; rank == 0 && i < bmp_pout_count(r2); i++) {
+            bmp_item_stats st = {.version = 2, .rank = -7};
+            CHECK(bmp_pout_stats(r2, i, &st) == 0, "rank 2 run: stats %zu", i);
+            if (st.rank == 2) {
+                crashed++;
+                CHECK(bmp_pout_status(r2, i) == BMP_ITEM_CRASHED,
+                      "item %zu ran on rank 2 and is %s", i,
+                      bmp_status_name(bmp_pout_status(r2, i)));
+            } else {
+                CHECK(bmp_pout_status(r2, i) == BMP_ITEM_OK &&
+                          json_equal(bmp_pout_meta(r2, i),
+                                     bmp_pout_meta(serial, i)),
+                      "item %zu ran on rank %d and is %s", i, st.rank,
+                      bmp_status_name(bmp_pout_status(r2, i)));
+            }
+        }
+        if (rank == 0) {
+            CHECK(crashed >= 1, "rank 2 ran no item");
+            printf("%zu of %d items ran on rank 2 and crashed there\n",
+                   crashed, NGOOD);
+        }
+        bmp_pout_free(r2);
     }
     bmp_pout_free(again);
     bmp_pout_free(first);

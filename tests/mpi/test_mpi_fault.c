@@ -27,6 +27,20 @@
  *   resume runs again with the journal and resume: rank 0's pout must
  *          equal the serial one (order, status, meta, outputs byte for
  *          byte); exit 0 when it does.
+ *   late   heartbeat 1 s, and rank 2 reaches bmp_pipeline() 3 s after
+ *          the others (as when its path checks are slow): its heartbeat
+ *          counts from its first message, so the run ends normally with
+ *          the serial run's pout; exit 0 when it does.
+ *   cached every rank calls bmp_pipeline_cached() with read_pout naming
+ *          the serial run's pout: rank 0 returns it and its helpers are
+ *          let go (return 0, every item not_run); then a run through
+ *          bmp_pipeline() with the same executor gives the serial run's
+ *          pout (the ranks still agree); exit 0 when all holds.
+ *   hang0  heartbeat 2 s; the worker that runs bad.dat on a helper
+ *          SIGSTOPs rank 0 (its pid in SCRATCH_DIR/rank0.pid): the
+ *          helpers find rank 0 silent past the heartbeat and end the job
+ *          with MPI_Abort (fault.sh checks a non-zero end and the
+ *          message, and SIGKILLs the stopped rank 0).
  */
 #define _GNU_SOURCE
 #include <bigmultipipe.h>
@@ -70,9 +84,21 @@ static void path_of(char *out, size_t size_, const char *name)
 /* Turns the bytes around and sums them into meta; bad.dat on a helper
  * rank, the first time, stops or kills that rank (its worker's
  * parent). */
+static int hang0; /* bad.dat stops rank 0 */
+
 static int process(bmp_item *item, void **data)
 {
     const char *name = bmp_item_name(item);
+    if (hang0 && rank > 0 && name && strstr(name, "bad.dat")) {
+        char path[4200];
+        path_of(path, sizeof path, "rank0.pid");
+        FILE *f = fopen(path, "r");
+        long pid = 0;
+        if (f && fscanf(f, "%ld", &pid) == 1 && pid > 1)
+            kill((pid_t)pid, SIGSTOP);
+        if (f)
+            fclose(f);
+    }
     if (stop_signal && rank > 0 && name && strstr(name, "bad.dat")) {
         char hit[4200];
         path_of(hit, sizeof hit, "hit");
@@ -186,8 +212,11 @@ int main(int argc, char **argv)
     int resume = strcmp(mode, "resume") == 0;
     int hang = strcmp(mode, "hang") == 0;
     int refuse = strcmp(mode, "refuse") == 0;
-    slow = refuse;
-    if (refuse || resume)
+    int late = strcmp(mode, "late") == 0;
+    int cached = strcmp(mode, "cached") == 0;
+    hang0 = strcmp(mode, "hang0") == 0;
+    slow = refuse || hang0;
+    if (refuse || resume || late || cached || hang0)
         stop_signal = 0; /* bad.dat is an item like the others */
     if (hang)
         stop_signal = SIGSTOP;
@@ -228,6 +257,40 @@ int main(int argc, char **argv)
         fprintf(stderr, "rank %d: %s\n", rank, err.text);
         MPI_Abort(MPI_COMM_WORLD, 2);
     }
+    if ((late || hang0) && rank == 0)
+        CHECK(bmp_mpi_executor_set_heartbeat(&ex, late ? 1.0 : 2.0) == 0,
+              "heartbeat");
+    if (hang0 && rank == 0) {
+        char path[4200];
+        path_of(path, sizeof path, "rank0.pid");
+        FILE *f = fopen(path, "w");
+        if (!f || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0)
+            MPI_Abort(MPI_COMM_WORLD, 2);
+    }
+    if (late && rank == 2)
+        sleep(3); /* three heartbeats: a slow start, not a lost rank */
+    if (cached) {
+        /* The stored pout answers on rank 0; the helpers must be let go
+         * and take part in the next run. */
+        bmp_pipe *cpipe = bmp_pipe_new(&ops, NULL);
+        bmp_pipe_set_executor(cpipe, &ex);
+        json_t *ckw = kw_for("out_cached", 0);
+        json_object_del(ckw, "journal");
+        json_object_set_new(ckw, "read_pout", json_string(serial_path));
+        bmp_pout *stored = NULL;
+        int crc = bmp_pipeline_cached(cpipe, names, ckw, NULL, NULL, &stored,
+                                      &err);
+        CHECK(crc == 0, "rank %d: cached run: %s (%s)", rank,
+              bmp_strerror(crc), err.text);
+        CHECK(stored && bmp_pout_count(stored) == NITEMS, "a pout of %zu",
+              stored ? bmp_pout_count(stored) : 0);
+        for (size_t i = 0; rank > 0 && stored && i < NITEMS; i++)
+            CHECK(bmp_pout_status(stored, i) == BMP_ITEM_NOT_RUN,
+                  "rank %d ran item %zu of a stored pout", rank, i);
+        bmp_pout_free(stored);
+        json_decref(ckw);
+        bmp_pipe_free(cpipe);
+    }
     if (hang && rank == 0) {
         CHECK(bmp_mpi_executor_set_heartbeat(&ex, -1) == BMP_EINVAL,
               "a negative heartbeat taken");
@@ -242,6 +305,14 @@ int main(int argc, char **argv)
         CHECK(rc == BMP_EPROTO, "rank 2's run: %s (%s)", bmp_strerror(rc),
               err.text);
         rc = 0;
+    }
+    if (hang && rank != 0 && rc == BMP_EINTERRUPTED) {
+        /* Rank 0 lost a rank: it ends the job once it has checked its
+         * pout; aborting here would cut it short. */
+        if (!strstr(err.text, "lost a rank"))
+            fprintf(stderr, "rank %d: %s\n", rank, err.text);
+        for (;;)
+            pause();
     }
     if (rank != 0 && rc != 0) {
         fprintf(stderr, "rank %d: %s\n", rank, err.text);

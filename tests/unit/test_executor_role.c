@@ -4,7 +4,9 @@
  * owner (its journal untouched even with journal and resume, no dead
  * temporary removed, no progress reported) and returns the items it ran,
  * the others not_run; version-1 executors are owners; a version this
- * library does not know is refused.
+ * library does not know is refused; an owner is called with no run when
+ * a stored pout is taken; the keyword executor "mpi" runs a user's
+ * executor and, without one, says how to set the MPI executor.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -152,6 +154,80 @@ static void role_helper_leaves_the_owners_files(void **state)
     bmp_pipe_free(owner);
 }
 
+/* Counts its calls, and those with no run (a stored pout taken). */
+typedef struct owner_calls {
+    int calls, unrun;
+} owner_calls;
+
+static int counting_run(bmp_run *run, int workers, void *arg, bmp_error *err)
+{
+    (void)workers;
+    (void)err;
+    owner_calls *c = arg;
+    c->calls++;
+    if (!run) {
+        c->unrun++;
+        return 0;
+    }
+    for (size_t i = 0; i < bmp_run_count(run); i++)
+        bmp_run_item(run, i);
+    return 0;
+}
+
+static void role_owner_told_of_a_stored_pout(void **state)
+{
+    fixture *f = *state;
+    owner_calls c = {0};
+    bmp_executor ex = {.version = BMP_EXECUTOR_VERSION,
+                       .run = counting_run,
+                       .arg = &c,
+                       .role = BMP_EXECUTOR_OWNER};
+    bmp_pipe *pipe = bmp_pipe_new(NULL, NULL);
+    assert_int_equal(bmp_pipe_set_executor(pipe, &ex), 0);
+    /* executor "mpi" with a user's executor set: the keyword says what
+     * runs, and it runs. */
+    json_t *kw = json_pack("{s:s, s:b, s:s}", "outdir", f->out,
+                           "create_outdir", 1, "executor", "mpi");
+    bmp_pout *first = NULL;
+    bmp_error err = {0};
+    int rc = bmp_pipeline(pipe, f->names, kw, NULL, NULL, &first, &err);
+    if (rc != 0)
+        fprintf(stderr, "%s\n", err.text);
+    assert_int_equal(rc, 0);
+    assert_int_equal(c.calls, 1);
+    assert_int_equal(c.unrun, 0);
+    /* A stored pout taken on the owner: its executor is called with no
+     * run, so that helpers waiting elsewhere can be let go. */
+    char *stored = tu_join(f->dir, "stored.jsonl");
+    assert_int_equal(bmp_pout_write(first, stored, NULL), 0);
+    json_object_set_new(kw, "read_pout", json_string(stored));
+    bmp_pout *cached = NULL;
+    assert_int_equal(bmp_pipeline_cached(pipe, f->names, kw, NULL, NULL,
+                                         &cached, NULL),
+                     0);
+    assert_int_equal(c.calls, 2);
+    assert_int_equal(c.unrun, 1);
+    assert_int_equal(bmp_pout_count(cached), N_ITEMS);
+    bmp_pout_free(cached);
+    /* executor "mpi" without the MPI executor set: refused, saying how
+     * to set it. */
+    bmp_pipe *plain = bmp_pipe_new(NULL, NULL);
+    json_object_del(kw, "read_pout");
+    bmp_pout *none = NULL;
+    memset(&err, 0, sizeof err);
+    assert_int_equal(bmp_pipeline(plain, f->names, kw, NULL, NULL, &none,
+                                  &err),
+                     BMP_EINVAL);
+    assert_null(none);
+    assert_non_null(strstr(err.text, "bmp_mpi_executor()"));
+    assert_non_null(strstr(err.text, "bmp_pipe_set_executor()"));
+    bmp_pipe_free(plain);
+    bmp_pout_free(first);
+    free(stored);
+    json_decref(kw);
+    bmp_pipe_free(pipe);
+}
+
 /* The first three members of version 1, the structure's size then. */
 typedef struct executor_v1 {
     unsigned version;
@@ -204,6 +280,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(role_helper_leaves_the_owners_files,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(role_versions, setup, teardown),
+        cmocka_unit_test_setup_teardown(role_owner_told_of_a_stored_pout,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
