@@ -63,9 +63,11 @@ Output
     sys.stdout and sys.stderr of its own (new objects on descriptors 1 and
     2, set as the caller's; logging's stream handlers follow), so that a
     thread of the caller printing at the moment of the fork cannot leave
-    the worker's stream locked.  A worker's streams are line-buffered:
-    each line is one write, so lines printed by workers at once never
-    interleave within a line.
+    the worker's stream locked.  A worker's new streams are
+    line-buffered: each line is one write, so lines printed by workers at
+    once never interleave within a line.  A stream object of the
+    program's own (another class, as pytest's capture) is left as it is,
+    with its own buffering.
 
 Returned entries (doc/pout-format.md)
     {'in_name': the item as given in in_names,
