@@ -171,6 +171,16 @@ int bmp__channel_recv_task(int fd, uint64_t *index, int64_t *estimate)
     inbox.start += sizeof t;
     *index = t.index;
     *estimate = t.estimate;
+    /* Low water: one task or none left behind this one.  Woken now, the
+     * caller reads the results and tops the queue up while this item
+     * runs, instead of after the worker has run dry. */
+    if (unwoken && fd == worker_fd &&
+        inbox.end - inbox.start <= sizeof(bmp__task)) {
+        unwoken = 0;
+        if (wake_caller(NULL) < 0)
+            return -EPIPE;
+        maybe_die(BMP__DIE_WOKEN);
+    }
     return 1;
 }
 

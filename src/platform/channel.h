@@ -47,9 +47,10 @@ size_t bmp__channel_tasks_ahead(void);
 /* Worker side: the socket to the caller, the slot's temporary-file log
  * and its result ring (either may be NULL), set once in a new worker; in
  * the caller the socket is -1.  With a ring, results and notices go into
- * it and the socket carries only wake-ups: a byte when the worker is
- * about to wait for tasks and has published results since the last one,
- * or when it waits for room in the ring.  A caller that wakes for other
+ * it and the socket carries only wake-ups: a byte when the worker has
+ * published results since the last one and takes a task with at most
+ * one left behind it, or is about to wait for tasks; or when it waits
+ * for room in the ring.  A caller that wakes for other
  * reasons reads the ring too, without a system call.
  * bmp__channel_item_starts() is called before each item with the item's
  * index and memory share (its estimate, -1 none): it empties the log.
