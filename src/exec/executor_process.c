@@ -63,14 +63,15 @@ typedef struct worker {
     int qhead, qlen;
     bmp__task pending[BMP__TASKS_MAX]; /* queued, not yet sent */
     int npending;
-    double started;         /* when the running item started (moved on
-                               by pauses) */
-    bmp__reader rd;         /* what the worker sent, not yet parsed */
-    bmp__temp_log *log;     /* the slot's temporary outputs, shared */
-    bmp__result_ring *ring; /* the slot's results, shared; NULL: on the
-                               socket */
-    char **temps;           /* and those sent on the socket */
+    double started;     /* when the running item started (moved on
+                           by pauses) */
+    bmp__reader rd;     /* what the worker sent, not yet parsed */
+    bmp__temp_log *log; /* the slot's temporary outputs, shared */
+    char **temps;       /* and those sent on the socket */
     size_t ntemps;
+    /* The slot's results, in memory shared with its workers; NULL: they
+     * come on the socket. */
+    bmp__result_ring *ring;
     /* Memory of the running item, as the caller samples it. */
     int64_t estimate;      /* sent with the item; -1 none */
     int64_t base_rss;      /* the worker's resident bytes at the start */
