@@ -69,6 +69,9 @@ typedef struct worker {
     bmp__temp_log *log; /* the slot's temporary outputs, shared */
     char **temps;       /* and those sent on the socket */
     size_t ntemps;
+    /* The slot's results, in memory shared with its workers; NULL: they
+     * come on the socket. */
+    bmp__result_ring *ring;
     /* Memory of the running item, as the caller samples it. */
     int64_t estimate;      /* sent with the item; -1 none */
     int64_t base_rss;      /* the worker's resident bytes at the start */
@@ -151,7 +154,7 @@ static int limit_memory(int64_t start_vm, int64_t estimate,
 }
 
 static void worker_main(bmp__run *run, int fd, bmp__temp_log *log,
-                        pid_t parent)
+                        bmp__result_ring *ring, pid_t parent)
 {
     /* A group of its own (the caller does the same, whichever runs
      * first): the caller ends the worker with everything its items
@@ -167,7 +170,7 @@ static void worker_main(bmp__run *run, int fd, bmp__temp_log *log,
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
         _exit(0);
-    bmp__channel_set_worker(fd, log);
+    bmp__channel_set_worker(fd, log, ring);
     /* Past a file-size limit, write() then fails with EFBIG and the item
      * fails cleanly, instead of the worker dying of SIGXFSZ. */
     signal(SIGXFSZ, SIG_IGN);
@@ -213,7 +216,7 @@ static void worker_main(bmp__run *run, int fd, bmp__temp_log *log,
             break;
         /* A nested pipeline in this item gets the item's share; the
          * temporary-file log starts empty. */
-        bmp__channel_item_starts(estimate);
+        bmp__channel_item_starts(index, estimate);
         struct rusage usage[2];
         bmp__meter_start(&meter, enforce, &usage[0]);
         struct rlimit saved;
@@ -257,11 +260,12 @@ static int spawn(pool *p, worker *w)
     fflush(NULL); /* else the child would flush our buffers again */
     pid_t parent = getpid();
     int caller_fd = -1, worker_fd = -1;
+    bmp__result_ring_reset(w->ring); /* nothing writes it now */
     pid_t pid = bmp__fork_worker(&caller_fd, &worker_fd);
     if (pid < 0)
         return -errno;
     if (pid == 0)
-        worker_main(p->run, worker_fd, w->log, parent);
+        worker_main(p->run, worker_fd, w->log, w->ring, parent);
     /* As the worker does: whichever of the two runs first, the worker
      * is in its own group before the caller could signal the group. */
     setpgid(pid, pid);
@@ -385,6 +389,7 @@ static void reap(worker *w, int kill_first, int *status, int *graced)
             *graced = grace;
         /* Nothing writes the log any more. */
         bmp__temp_log_remove_all(w->log);
+        bmp__result_ring_reset(w->ring);
     }
     forget_temps(w, 1);
     w->rd.start = w->rd.end = w->rd.need = 0;
@@ -868,10 +873,10 @@ static void answered(pool *p, worker *w)
            growth);
 }
 
-/* Reads what w sent and handles every whole frame in it. */
-static void on_readable(pool *p, worker *w)
+/* Handles every whole frame w sent that is buffered; `rc` is what
+ * filling the buffer gave (0: the worker's end closed). */
+static void handle_frames(pool *p, worker *w, int rc)
 {
-    int rc = bmp__reader_fill(&w->rd, w->fd);
     for (;;) {
         if (w->qlen == 0) {
             if (w->rd.end > w->rd.start)
@@ -896,6 +901,27 @@ static void on_readable(pool *p, worker *w)
         worker_lost(p, w, -EPIPE);
     else if (rc < 0 && rc != -EAGAIN)
         worker_lost(p, w, rc);
+}
+
+/* Reads what w sent and handles every whole frame in it. */
+static void on_readable(pool *p, worker *w)
+{
+    int rc = w->ring ? bmp__reader_fill_ring(&w->rd, w->fd, w->ring)
+                     : bmp__reader_fill(&w->rd, w->fd);
+    handle_frames(p, w, rc);
+}
+
+/* Results a worker published in its ring without waking the caller (it
+ * had more tasks queued): taken whenever the caller looks, so that its
+ * queue is topped up before it runs dry.  One load per worker when there
+ * is nothing. */
+static void collect(pool *p)
+{
+    for (int i = 0; i < p->nworkers; i++) {
+        worker *w = &p->workers[i];
+        if (busy(w) && w->ring && bmp__result_ring_ready(w->ring) > 0)
+            handle_frames(p, w, bmp__reader_take_ring(&w->rd, w->ring));
+    }
 }
 
 static void on_timeout(pool *p, worker *w)
@@ -946,6 +972,17 @@ static double nap_s(const pool *p)
     if (nap < NAP_MIN_S)
         return 0;
     return nap > NAP_MAX_S ? NAP_MAX_S : nap;
+}
+
+/* Some worker has published results the caller has not taken. */
+static int rings_ready(const pool *p)
+{
+    for (int i = 0; i < p->nworkers; i++) {
+        const worker *w = &p->workers[i];
+        if (busy(w) && w->ring && bmp__result_ring_ready(w->ring) > 0)
+            return 1;
+    }
+    return 0;
 }
 
 /* Sleeps `s` seconds, or less when the run is interrupted. */
@@ -1029,6 +1066,7 @@ static int pool_loop(pool *p, double deadline)
             return 0; /* a wait of 0 still gets one round */
         if (p->sched.running > 0 && now - p->last_sample >= SAMPLE_S)
             sample(p, now);
+        collect(p);
         fill(p);
         int n = 0;
         now = bmp__now();
@@ -1092,6 +1130,10 @@ static int pool_loop(pool *p, double deadline)
         double rest = nap_s(p);
         if (rest > 0 && rest < wait_s) {
             nap(rest);
+            /* What the workers published meanwhile, without waiting for
+             * them to run dry: the next round tops their queues up. */
+            if (rings_ready(p))
+                continue;
             wait_s -= rest;
         }
         int wake = bmp__interrupt_fd();
@@ -1174,8 +1216,11 @@ int bmp__pool_new(bmp__run *run, int workers, unsigned flags,
     if (p->pipelined)
         p->sched.cfg.max_running = p->nworkers * BMP__TASKS_MAX;
     /* Without a shared log, temporaries are announced on the socket. */
-    for (int i = 0; i < p->nworkers; i++)
+    for (int i = 0; i < p->nworkers; i++) {
         p->workers[i].log = bmp__temp_log_new();
+        /* Without a ring, results come on the socket. */
+        p->workers[i].ring = bmp__result_ring_new();
+    }
     sample(p, bmp__now());
     *out = p;
     return 0;
@@ -1261,6 +1306,7 @@ void bmp__pool_free(bmp__pool *p)
             reap(&p->workers[i], kill_first, NULL, NULL);
             bmp__reader_free(&p->workers[i].rd);
             bmp__temp_log_free(p->workers[i].log);
+            bmp__result_ring_free(p->workers[i].ring);
         }
     }
     bmp__sched_free(&p->sched);

@@ -6,9 +6,11 @@
 #include "fork_hooks.h"
 #include "json_dump.h"
 #include "json_syntax.h"
+#include "result_ring.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -80,6 +82,45 @@ static int send_all_iov(int fd, struct iovec *iov, int n)
     return 0;
 }
 
+/* The worker's end of the socket and its slot's shared pages (none in
+ * the caller). */
+static int worker_fd = -1;
+static bmp__temp_log *worker_temps;
+static bmp__result_ring *worker_ring;
+/* Results published in the ring since the caller was last woken. */
+static int unwoken;
+
+/* The test hook (channel.h): the item and step at which to die. */
+static uint64_t die_item = UINT64_MAX;
+static int die_step = -1;
+static uint64_t running_index = UINT64_MAX;
+
+void bmp__channel_die_at(uint64_t item, int step)
+{
+    die_item = item;
+    die_step = step;
+}
+
+static void maybe_die(int step)
+{
+    if (running_index == die_item && step == die_step)
+        _exit(BMP__DIE_EXIT);
+}
+
+/* One byte on the socket: the caller, asleep in poll(), wakes and reads
+ * the ring.  A full socket buffer means wake-ups are already waiting. */
+static int wake_caller(void *unused)
+{
+    (void)unused;
+    for (;;) {
+        ssize_t k = send(worker_fd, "", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (k == 1 || (k < 0 && errno == EAGAIN))
+            return 0;
+        if (k < 0 && errno != EINTR)
+            return -errno;
+    }
+}
+
 int bmp__channel_send_tasks(int fd, const bmp__task *tasks, size_t n)
 {
     return bmp__write_all(fd, tasks, n * sizeof *tasks);
@@ -100,6 +141,17 @@ size_t bmp__channel_tasks_ahead(void)
 int bmp__channel_recv_task(int fd, uint64_t *index, int64_t *estimate)
 {
     while (inbox.end - inbox.start < sizeof(bmp__task)) {
+        /* About to wait for tasks: the caller must see the results
+         * published since it last looked, or it would wait too.  While
+         * tasks are queued here the worker goes on without waking it;
+         * the caller looks at the ring when it wakes for other reasons
+         * (channel.h). */
+        if (unwoken && fd == worker_fd) {
+            unwoken = 0;
+            if (wake_caller(NULL) < 0)
+                return -EPIPE;
+            maybe_die(BMP__DIE_WOKEN);
+        }
         /* A frame split by the stream: keep its first bytes. */
         memmove(inbox.bytes, inbox.bytes + inbox.start,
                 inbox.end - inbox.start);
@@ -121,7 +173,59 @@ int bmp__channel_recv_task(int fd, uint64_t *index, int64_t *estimate)
     inbox.start += sizeof t;
     *index = t.index;
     *estimate = t.estimate;
+    /* Low water: one task or none left behind this one.  Woken now, the
+     * caller reads the results and tops the queue up while this item
+     * runs, instead of after the worker has run dry. */
+    if (unwoken && fd == worker_fd &&
+        inbox.end - inbox.start <= sizeof(bmp__task)) {
+        unwoken = 0;
+        if (wake_caller(NULL) < 0)
+            return -EPIPE;
+        maybe_die(BMP__DIE_WOKEN);
+    }
     return 1;
+}
+
+/* Notices on the socket or in the ring come from any thread of the item,
+ * results from the worker's main thread: one at a time, so that two
+ * frames never interleave.  A child forked while another thread held the
+ * lock gets it unlocked. */
+static pthread_mutex_t notice_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t notice_once = PTHREAD_ONCE_INIT;
+
+static void notice_lock_reset(void)
+{
+    pthread_mutex_init(&notice_lock, NULL);
+}
+
+static void notice_lock_setup(void)
+{
+    pthread_atfork(NULL, NULL, notice_lock_reset);
+}
+
+/* A frame into the worker's ring, published at once (the caller holds
+ * notice_lock).  The test hook's steps are the points between the
+ * copies and the store that publishes them. */
+static int ring_frame(const struct iovec *iov, int n, int is_result)
+{
+    if (is_result)
+        maybe_die(BMP__DIE_BEFORE_COPY);
+    for (int i = 0; i < n; i++) {
+        int rc = bmp__result_ring_put(worker_ring, iov[i].iov_base,
+                                      iov[i].iov_len, wake_caller, NULL);
+        if (rc < 0)
+            return rc;
+        if (is_result && i == 0)
+            maybe_die(BMP__DIE_HEADER_COPIED);
+    }
+    if (is_result)
+        maybe_die(BMP__DIE_COPIED);
+    bmp__result_ring_publish(worker_ring);
+    if (is_result) {
+        unwoken = 1;
+        maybe_die(BMP__DIE_PUBLISHED);
+    }
+    return 0;
 }
 
 int bmp__channel_send_result(int fd, const bmp__result *r)
@@ -157,20 +261,29 @@ int bmp__channel_send_result(int fd, const bmp__result *r)
         iov[n++] = (struct iovec){meta, (size_t)h.meta_len};
     if (r->error)
         iov[n++] = (struct iovec){r->error, (size_t)h.error_len};
-    int rc = send_all_iov(fd, iov, n);
+    int rc;
+    if (worker_ring && fd == worker_fd) {
+        pthread_once(&notice_once, notice_lock_setup);
+        pthread_mutex_lock(&notice_lock);
+        rc = ring_frame(iov, n, 1);
+        pthread_mutex_unlock(&notice_lock);
+    } else {
+        rc = send_all_iov(fd, iov, n);
+    }
     free(meta);
     return rc;
 }
 
 /* The running item's estimate: what a nested pipeline may use. */
 static int64_t worker_share = -1;
-static int worker_fd = -1;
-static bmp__temp_log *worker_temps;
 
-void bmp__channel_set_worker(int fd, bmp__temp_log *temps)
+void bmp__channel_set_worker(int fd, bmp__temp_log *temps,
+                             bmp__result_ring *ring)
 {
     worker_fd = fd;
     worker_temps = temps;
+    worker_ring = ring;
+    unwoken = 0;
     /* A nested pipeline's worker is forked in the middle of an item: the
      * tasks its parent had read ahead are not its own. */
     inbox.start = inbox.end = 0;
@@ -181,8 +294,9 @@ int bmp__in_worker(void)
     return worker_fd >= 0;
 }
 
-void bmp__channel_item_starts(int64_t share)
+void bmp__channel_item_starts(uint64_t index, int64_t share)
 {
+    running_index = index;
     worker_share = share;
     bmp__temp_log_clear(worker_temps);
 }
@@ -192,29 +306,14 @@ int64_t bmp__worker_mem_share(void)
     return worker_fd >= 0 ? worker_share : -1;
 }
 
-/* Notices on the socket come from any thread of the item; one at a time,
- * so that two frames never interleave.  A child forked while another
- * thread held the lock gets it unlocked. */
-static pthread_mutex_t notice_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_once_t notice_once = PTHREAD_ONCE_INIT;
-
-static void notice_lock_reset(void)
-{
-    pthread_mutex_init(&notice_lock, NULL);
-}
-
-static void notice_lock_setup(void)
-{
-    pthread_atfork(NULL, NULL, notice_lock_reset);
-}
-
 void bmp__channel_notify_temp(const char *path)
 {
     if (worker_fd < 0 || !path)
         return;
     if (worker_temps && bmp__temp_log_add(worker_temps, path) == 0)
         return;
-    /* The shared log is full: tell the caller on the socket.  (Such a
+    /* The shared log is full: tell the caller in the ring, or on the
+     * socket without one.  (Such a
      * name is not forgotten when its creation fails: the caller's unlink
      * then finds nothing, but for a name another process took at the
      * same moment, which random names make all but impossible.) */
@@ -227,7 +326,10 @@ void bmp__channel_notify_temp(const char *path)
     pthread_once(&notice_once, notice_lock_setup);
     pthread_mutex_lock(&notice_lock);
     /* Best effort: if the caller is gone, nobody is left to clean up. */
-    send_all_iov(worker_fd, iov, 2);
+    if (worker_ring)
+        ring_frame(iov, 2, 0);
+    else
+        send_all_iov(worker_fd, iov, 2);
     pthread_mutex_unlock(&notice_lock);
 }
 
@@ -302,6 +404,68 @@ int bmp__reader_fill(bmp__reader *rd, int fd)
         rd->end += (size_t)k;
         return k > 0 ? 1 : 0;
     }
+}
+
+/* Room for `want` more bytes at rd->end. */
+static int reader_room(bmp__reader *rd, size_t want)
+{
+    if (rd->start == rd->end)
+        rd->start = rd->end = 0;
+    if (rd->cap - rd->end >= want)
+        return 0;
+    if (rd->start > 0) {
+        memmove(rd->buf, rd->buf + rd->start, rd->end - rd->start);
+        rd->end -= rd->start;
+        rd->start = 0;
+    }
+    if (rd->cap - rd->end >= want)
+        return 0;
+    char *b = realloc(rd->buf, rd->end + want);
+    if (!b)
+        return -ENOMEM;
+    rd->buf = b;
+    rd->cap = rd->end + want;
+    return 0;
+}
+
+int bmp__reader_take_ring(bmp__reader *rd, bmp__result_ring *ring)
+{
+    int came = 0;
+    size_t ready;
+    while ((ready = bmp__result_ring_ready(ring)) > 0) {
+        if (reader_room(rd, ready) < 0)
+            return -ENOMEM;
+        rd->end += bmp__result_ring_take(ring, rd->buf + rd->end,
+                                         rd->cap - rd->end);
+        came = 1;
+    }
+    return came ? 1 : -EAGAIN;
+}
+
+int bmp__reader_fill_ring(bmp__reader *rd, int fd, bmp__result_ring *ring)
+{
+    /* The socket first: bytes published before the worker died are all
+     * in the ring once its end of the socket is seen closed. */
+    int rc = -EAGAIN;
+    for (;;) {
+        char wakes[256];
+        ssize_t k = recv(fd, wakes, sizeof wakes, MSG_DONTWAIT);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k == 0 || (k < 0 && errno == ECONNRESET)) {
+            rc = 0;
+            break;
+        }
+        if (k < 0) {
+            if (errno != EWOULDBLOCK)
+                rc = -errno;
+            break;
+        }
+    }
+    int took = bmp__reader_take_ring(rd, ring);
+    if (took == -ENOMEM)
+        return took;
+    return rc == -EAGAIN && took == 1 ? 1 : rc;
 }
 
 /* A string field of `len` bytes at *at; NO_STRING gives NULL. */

@@ -14,6 +14,7 @@
 #define BMP_CHANNEL_H
 
 #include "result.h"
+#include "result_ring.h"
 #include "temp_log.h"
 
 #include <stdint.h>
@@ -43,16 +44,23 @@ int bmp__channel_recv_task(int fd, uint64_t *index, int64_t *estimate);
  * running item (for tests: it shows that queueing happened). */
 size_t bmp__channel_tasks_ahead(void);
 
-/* Worker side: the socket to the caller and the slot's temporary-file
- * log (may be NULL), set once in a new worker; in the caller the socket
- * is -1.  bmp__channel_item_starts() is called before each item with the
- * item's memory share (its estimate, -1 none): it empties the log.
+/* Worker side: the socket to the caller, the slot's temporary-file log
+ * and its result ring (either may be NULL), set once in a new worker; in
+ * the caller the socket is -1.  With a ring, results and notices go into
+ * it and the socket carries only wake-ups: a byte when the worker has
+ * published results since the last one and takes a task with at most
+ * one left behind it, or is about to wait for tasks; or when it waits
+ * for room in the ring.  A caller that wakes for other
+ * reasons reads the ring too, without a system call.
+ * bmp__channel_item_starts() is called before each item with the item's
+ * index and memory share (its estimate, -1 none): it empties the log.
  * bmp__channel_notify_temp() records a temporary output file, before it
  * is created, so that the caller can remove it when the worker dies
  * before renaming or removing it: in the log, or on the socket when the
  * log is full; a no-op outside a worker.  Thread-safe. */
-void bmp__channel_set_worker(int fd, bmp__temp_log *temps);
-void bmp__channel_item_starts(int64_t share);
+void bmp__channel_set_worker(int fd, bmp__temp_log *temps,
+                             bmp__result_ring *ring);
+void bmp__channel_item_starts(uint64_t index, int64_t share);
 void bmp__channel_notify_temp(const char *path);
 /* Worker side: the file `path`, announced, was not created after all. */
 void bmp__channel_forget_temp(const char *path);
@@ -69,7 +77,23 @@ int bmp__in_worker(void);
  * nested pipeline's budget when its keywords give no mem_available. */
 int64_t bmp__worker_mem_share(void);
 
-/* Sends a result.  @return 0 or -errno. */
+/* For tests of crash isolation: a worker publishing the result of item
+ * `item` into its ring ends with _exit(BMP__DIE_EXIT) at `step`, one of
+ * the points below (-1: never).  Set in the caller before the workers
+ * are forked; they inherit it.  Costs a comparison per step. */
+enum {
+    BMP__DIE_BEFORE_COPY,   /* nothing of the frame copied */
+    BMP__DIE_HEADER_COPIED, /* its header copied, not published */
+    BMP__DIE_COPIED,        /* all of it copied, not published */
+    BMP__DIE_PUBLISHED,     /* published; the caller not woken */
+    BMP__DIE_WOKEN,         /* the caller woken, before the next task */
+    BMP__DIE_STEPS
+};
+#define BMP__DIE_EXIT 71
+void bmp__channel_die_at(uint64_t item, int step);
+
+/* Sends a result: into the ring in a worker that has one and sends on
+ * its own socket, else on the socket `fd`.  @return 0 or -errno. */
 int bmp__channel_send_result(int fd, const bmp__result *r);
 
 /* Caller side: the bytes a worker has sent and the caller not yet parsed.
@@ -84,6 +108,14 @@ void bmp__reader_free(bmp__reader *rd);
  * 0 end of file (the worker closed or reset its socket: it died), -EAGAIN
  * nothing yet, -ENOMEM or -errno. */
 int bmp__reader_fill(bmp__reader *rd, int fd);
+/* As bmp__reader_fill() for a worker whose results come through `ring`:
+ * drains the wake-ups on the socket (seeing its end first), then takes
+ * every byte the ring holds.  @return 1 bytes came, 0 end of file (the
+ * ring was read after it), -EAGAIN, -ENOMEM or -errno. */
+int bmp__reader_fill_ring(bmp__reader *rd, int fd, bmp__result_ring *ring);
+/* Takes what the ring holds, without a system call.  @return 1 bytes
+ * came, -EAGAIN none, -ENOMEM. */
+int bmp__reader_take_ring(bmp__reader *rd, bmp__result_ring *ring);
 /* The next whole frame buffered: a result fills *r (cleared first) and
  * gives 1; a temporary-file notice sets *temp_path (malloc'd) and gives
  * 0.  @return 1, 0, -EAGAIN when no whole frame is buffered (nothing is

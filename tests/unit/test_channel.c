@@ -36,7 +36,8 @@ static void channel_tasks_in_batches_and_pieces(void **state)
     (void)state;
     int sv[2];
     pair(sv);
-    bmp__channel_set_worker(sv[1], NULL); /* also empties the read-ahead */
+    bmp__channel_set_worker(sv[1], NULL,
+                            NULL); /* also empties the read-ahead */
     bmp__task batch[3] = {{7, -1}, {8, 1 << 20}, {9, 0}};
     assert_int_equal(bmp__channel_send_tasks(sv[0], batch, 3), 0);
     /* A fourth task split by the stream between two writes. */
@@ -67,14 +68,14 @@ static void channel_tasks_in_batches_and_pieces(void **state)
     assert_int_equal(bmp__write_all(sv[0], &split, 3), 0);
     close(sv[0]);
     assert_int_equal(bmp__channel_recv_task(sv[1], &index, &estimate), -EPIPE);
-    bmp__channel_set_worker(-1, NULL);
+    bmp__channel_set_worker(-1, NULL, NULL);
     close(sv[1]);
 
     pair(sv);
-    bmp__channel_set_worker(sv[1], NULL);
+    bmp__channel_set_worker(sv[1], NULL, NULL);
     close(sv[0]);
     assert_int_equal(bmp__channel_recv_task(sv[1], &index, &estimate), 0);
-    bmp__channel_set_worker(-1, NULL);
+    bmp__channel_set_worker(-1, NULL, NULL);
     close(sv[1]);
 }
 
@@ -93,7 +94,8 @@ static char *frame_bytes(const bmp__result *r, const char *temp, size_t *size)
     if (pid == 0) {
         close(sv[0]);
         if (temp) {
-            bmp__channel_set_worker(sv[1], NULL); /* no log: the socket */
+            bmp__channel_set_worker(sv[1], NULL,
+                                    NULL); /* no log: the socket */
             bmp__channel_notify_temp(temp);
         }
         _exit(bmp__channel_send_result(sv[1], r) == 0 ? 0 : 1);

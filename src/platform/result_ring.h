@@ -1,0 +1,60 @@
+/*
+ * result_ring.h -- the bytes a worker sends its caller (result frames,
+ * temporary-file notices), through memory the two share instead of the
+ * socket.
+ *
+ * Why: a result on the socket cost the worker a sendmsg() per item (1 to
+ * 1.5 us with the socket buffer's allocation and accounting) and the
+ * caller a recv() per wake-up.  Here the worker copies a frame into the
+ * ring and publishes it with one release store; the caller reads what is
+ * published with one acquire load whenever it looks, and the socket only
+ * wakes it when it sleeps (channel.h says when).
+ *
+ * One ring per worker slot, mapped shared before the slot's workers are
+ * forked (as the temporary-file log is).  A single writer (the worker,
+ * its threads serialised by the channel) and a single reader (the
+ * caller).  The ring is a byte stream, not a queue of frames: the frames
+ * are channel.c's, and a frame larger than the free room goes in pieces,
+ * each published as it is copied, while the worker waits (on a futex,
+ * with a time-out) for the caller to make room.
+ *
+ * What survives a worker's death: every byte published before it.  A
+ * worker killed while copying a frame leaves it unpublished, or partly
+ * published when it was going in pieces; either way the caller, which
+ * reads the ring once more after it has seen the socket close, finds
+ * the whole frames before it and a partial frame that it treats as the
+ * item's death, exactly as it treated a frame cut on the socket.
+ */
+#ifndef BMP_RESULT_RING_H
+#define BMP_RESULT_RING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct bmp__result_ring bmp__result_ring;
+
+/* A new, empty ring in shared anonymous memory; NULL with errno set. */
+bmp__result_ring *bmp__result_ring_new(void);
+void bmp__result_ring_free(bmp__result_ring *ring);
+/* Caller side, with no worker attached (before a fork, after a reap):
+ * empties the ring. */
+void bmp__result_ring_reset(bmp__result_ring *ring);
+
+/* Worker side: copies n bytes after those staged before, unpublished.
+ * When the ring has no room, what is staged is published and the worker
+ * calls wake(arg) (which must make the caller read) and waits for room.
+ * @return 0, or -EPIPE when wake() fails (the caller is gone). */
+int bmp__result_ring_put(bmp__result_ring *ring, const void *bytes, size_t n,
+                         int (*wake)(void *), void *arg);
+/* Worker side: makes every staged byte visible to the caller (one
+ * release store). */
+void bmp__result_ring_publish(bmp__result_ring *ring);
+
+/* Caller side: copies every published byte not yet read into dst (room
+ * for `room` bytes; at most that many are taken), and lets a worker
+ * waiting for room go on.  @return the bytes copied. */
+size_t bmp__result_ring_take(bmp__result_ring *ring, char *dst, size_t room);
+/* Caller side: published bytes not yet taken (one acquire load). */
+size_t bmp__result_ring_ready(const bmp__result_ring *ring);
+
+#endif

@@ -1,0 +1,273 @@
+/*
+ * test_result_ring.c -- results through the ring a worker shares with
+ * its caller (result_ring.h, channel.h): frames larger than the ring
+ * arrive whole and in order, and a worker that dies at any point of
+ * publishing a result costs no item and runs none twice.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include "bigmultipipe.h"
+#include "channel.h"
+#include "result_ring.h"
+#include "testutil.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* ---- the ring on its own ----------------------------------------------- */
+
+#define FRAMES 400
+#define BIG_META (600 * 1024) /* over twice the ring */
+
+/* The meta of frame i: large for every 50th, so that it goes in pieces
+ * while the reader is slow. */
+static char *meta_of(int i)
+{
+    size_t n = i % 50 == 7 ? BIG_META : (size_t)(i % 13) * 40;
+    char *m = malloc(n + 32);
+    assert_non_null(m);
+    int k = sprintf(m, "{\"i\":%d,\"p\":\"", i);
+    memset(m + k, 'a' + i % 26, n);
+    strcpy(m + k + n, "\"}");
+    return m;
+}
+
+/* A worker child sends FRAMES results through the ring while the parent
+ * reads them only when woken, sleeping now and then so that the ring
+ * fills: every frame arrives, whole and in order, then the end. */
+static void ring_frames_arrive_whole_and_in_order(void **state)
+{
+    (void)state;
+    bmp__result_ring *ring = bmp__result_ring_new();
+    assert_non_null(ring);
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(sv[0]);
+        bmp__channel_set_worker(sv[1], NULL, ring);
+        for (int i = 0; i < FRAMES; i++) {
+            bmp__result r = {0};
+            char *meta = meta_of(i);
+            r.meta = json_loads(meta, 0, NULL);
+            free(meta);
+            r.status = BMP_ITEM_OK;
+            r.outname = strdup("out.dat");
+            if (!r.meta || bmp__channel_send_result(sv[1], &r) != 0)
+                _exit(1);
+            bmp__result_clear(&r);
+        }
+        /* Nothing waits for tasks here, so nothing rings but a full ring;
+         * the last results are read once the socket ends. */
+        _exit(0);
+    }
+    close(sv[1]);
+    bmp__reader rd = {0};
+    int got = 0, ended = 0;
+    while (!ended) {
+        struct pollfd p = {.fd = sv[0], .events = POLLIN};
+        assert_true(poll(&p, 1, 10000) == 1);
+        if (got % 3 == 0)
+            usleep(2000); /* a slow caller: the ring fills */
+        int rc = bmp__reader_fill_ring(&rd, sv[0], ring);
+        assert_true(rc == 1 || rc == 0 || rc == -EAGAIN);
+        ended = rc == 0;
+        bmp__result r = {0};
+        char *temp = NULL;
+        int k;
+        while ((k = bmp__reader_next(&rd, &r, &temp)) == 1) {
+            char *want = meta_of(got);
+            assert_non_null(r.meta_text);
+            assert_string_equal(r.meta_text, want);
+            free(want);
+            got++;
+        }
+        assert_int_equal(k, -EAGAIN);
+        bmp__result_clear(&r);
+    }
+    assert_int_equal(got, FRAMES);
+    assert_int_equal(rd.end - rd.start, 0);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    bmp__reader_free(&rd);
+    close(sv[0]);
+    bmp__result_ring_free(ring);
+}
+
+/* ---- a worker killed at every point of publishing ---------------------- */
+
+#define N_ITEMS 40
+
+typedef struct fixture {
+    char *dir;  /* inputs */
+    char *runs; /* one line per item begun: its index */
+    json_t *names;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    f->dir = tu_mkdtemp();
+    f->names = tu_numbered_files(f->dir, "in_%d.dat", N_ITEMS);
+    f->runs = tu_join(f->dir, "runs.txt");
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    tu_rmtree(f->dir);
+    free(f->dir);
+    free(f->runs);
+    json_decref(f->names);
+    free(f);
+    return 0;
+}
+
+/* Appends the item's number to the runs file: how often each item was
+ * begun, whatever became of its worker. */
+static int note_run(bmp_item *item, void **data, void *arg)
+{
+    (void)item;
+    const bmp_buffer *b = *data;
+    char line[32];
+    int n = snprintf(line, sizeof line, "%.*s\n",
+                     (int)(b->size < 16 ? b->size : 16), (char *)b->bytes);
+    int fd = open(arg, O_WRONLY | O_APPEND | O_CREAT, 0666);
+    if (fd < 0 || write(fd, line, (size_t)n) != n)
+        return -EIO;
+    close(fd);
+    return BMP_CONTINUE;
+}
+
+/* Files in dir whose name is not a final output, an input or the runs
+ * file: temporaries left behind. */
+static int stray_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *s = e->d_name;
+        if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0 ||
+            strcmp(s, "runs.txt") == 0 || strncmp(s, "in_", 3) == 0 ||
+            strncmp(s, "out_", 4) == 0)
+            continue;
+        n++;
+    }
+    closedir(d);
+    return n;
+}
+
+static void kill_at_every_step(fixture *f, size_t victim)
+{
+    char *out = tu_join(f->dir, "out");
+    for (int step = 0; step < BMP__DIE_STEPS; step++) {
+        tu_rmtree(out);
+        assert_int_equal(mkdir(out, 0777), 0);
+        unlink(f->runs);
+        bmp_pipe *pipe = tu_times_ten_pipe();
+        bmp_pipe_add_pre(pipe, note_run, f->runs, "note_run");
+        json_t *kw = json_pack("{s:s, s:i, s:s}", "outdir", out,
+                               "num_processes", 2, "outname_append", "");
+        assert_non_null(kw);
+        bmp__channel_die_at(victim, step);
+        bmp_pout *pout = NULL;
+        bmp_error err = {0};
+        int rc = bmp_pipeline(pipe, f->names, kw, NULL, NULL, &pout, &err);
+        bmp__channel_die_at(UINT64_MAX, -1);
+        assert_int_equal(rc, 0);
+        /* How often each item was begun. */
+        int runs[N_ITEMS] = {0};
+        size_t size;
+        char *text = tu_read_file(f->runs, &size);
+        assert_non_null(text);
+        for (char *line = strtok(text, "\n"); line;
+             line = strtok(NULL, "\n")) {
+            int i = atoi(line);
+            assert_true(i >= 0 && i < N_ITEMS);
+            runs[i]++;
+        }
+        free(text);
+        assert_int_equal(bmp_pout_count(pout), N_ITEMS);
+        int crashed = 0;
+        for (size_t i = 0; i < N_ITEMS; i++) {
+            bmp_status s = bmp_pout_status(pout, i);
+            /* Never twice. */
+            assert_true(runs[i] <= 1);
+            if (i == victim) {
+                /* Published before its death: done; else its death. */
+                if (step >= BMP__DIE_PUBLISHED) {
+                    assert_int_equal(s, BMP_ITEM_OK);
+                } else {
+                    assert_int_equal(s, BMP_ITEM_CRASHED);
+                    assert_non_null(
+                        strstr(bmp_pout_error(pout, i), "exited with code"));
+                }
+            }
+            if (s == BMP_ITEM_OK) {
+                assert_int_equal(runs[i], 1);
+                char *o = tu_read_file(bmp_pout_outname(pout, i), NULL);
+                assert_non_null(o);
+                assert_int_equal(atoi(o), 10 * (int)i);
+                free(o);
+            } else {
+                /* Only the death's item (the victim, or the item queued
+                 * behind it when the death came after its result). */
+                assert_int_equal(s, BMP_ITEM_CRASHED);
+                crashed++;
+            }
+        }
+        assert_true(crashed <= 1);
+        assert_int_equal(stray_files(out), 0);
+        bmp_pout_free(pout);
+        json_decref(kw);
+        bmp_pipe_free(pipe);
+    }
+    tu_rmtree(out);
+    free(out);
+}
+
+static void first_item_killed_while_publishing(void **state)
+{
+    kill_at_every_step(*state, 0);
+}
+
+static void middle_item_killed_while_publishing(void **state)
+{
+    kill_at_every_step(*state, N_ITEMS / 2);
+}
+
+static void last_item_killed_while_publishing(void **state)
+{
+    kill_at_every_step(*state, N_ITEMS - 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(ring_frames_arrive_whole_and_in_order),
+        cmocka_unit_test_setup_teardown(first_item_killed_while_publishing,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(middle_item_killed_while_publishing,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(last_item_killed_while_publishing,
+                                        setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
