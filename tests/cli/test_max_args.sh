@@ -1,0 +1,105 @@
+# test_max_args.sh -- -n N (--max-args): one program start for up to N
+# inputs, each input with its own {out} temporary and its own pout entry,
+# the same as a run without -n gives it.
+. "$(dirname "$0")/lib.sh"
+
+run() { timeout 60 "$BMP" run "$@"; }
+
+# The program: inputs first, then as many outputs (GNU parallel's -X
+# repeats each word); an input holding FAIL makes it exit 3 after writing
+# the others, one holding SKIP gets no output, SLOW sleeps.
+cat > conv.sh <<'SH'
+n=$(($# / 2)); i=1; code=0
+while [ $i -le $n ]; do
+    eval "in=\${$i}; out=\${$((i + n))}"
+    case $(cat "$in") in
+    *FAIL*) code=3 ;;
+    *SKIP*) ;;
+    *SLOW*) sleep 0.3; tr a-z A-Z < "$in" > "$out" ;;
+    *) tr a-z A-Z < "$in" > "$out" ;;
+    esac
+    i=$((i + 1))
+done
+exit $code
+SH
+for i in 1 2 3 4 5 6 7; do printf 'file %s\n' "$i" > "f$i.txt"; done
+NAMES="f1.txt f2.txt f3.txt f4.txt f5.txt f6.txt f7.txt"
+
+# ---- outputs and pout equal to a run without -n -------------------------
+run -q -n 3 --outdir a --create_outdir -o a.jsonl -- sh conv.sh {in} {out} ::: $NAMES
+check_eq "-n 3: exit 0" 0 $?
+run -q --outdir b --create_outdir -o b.jsonl -- sh conv.sh {in} {out} ::: $NAMES
+same=1
+for i in 1 2 3 4 5 6 7; do cmp -s "a/f${i}_bmp.txt" "b/f${i}_bmp.txt" || same=0; done
+check_eq "-n 3: every output equals the run without -n, byte for byte" 1 $same
+FIELDS='[[r["in_name"], (r["outname"] or "").split("/")[-1], r["status"], r["error"], r["meta"]] for r in rows]'
+check_eq "-n 3: one pout entry per input, as without -n (stats aside)" \
+    "$(pout b.jsonl "$FIELDS")" "$(pout a.jsonl "$FIELDS")"
+check_eq "-n 3: an input's stats are its group's" \
+    "True" "$(pout a.jsonl 'rows[0]["stats"] == rows[2]["stats"] and rows[0]["stats"] != rows[3]["stats"]')"
+check_eq "-n 3: no temporary left" "" "$(ls -A a | grep bmp- || true)"
+
+# ---- a program that writes only some outputs, a failing input ----------
+printf 'SKIP\n' > f2.txt
+printf 'FAIL\n' > f5.txt
+run -q -n 3 --outdir c --create_outdir -o c.jsonl -- sh conv.sh {in} {out} ::: $NAMES
+check_eq "a failed input: exit 1" 1 $?
+check_eq "statuses: an unwritten output is no_output; a failed program fails its group" \
+    "['ok', 'no_output', 'ok', 'failed', 'failed', 'failed', 'ok']" \
+    "$(pout c.jsonl '[r["status"] for r in rows]')"
+check_eq "... the failure says why" "command exited with code 3" \
+    "$(pout c.jsonl 'rows[3]["error"]')"
+check_eq "... the failed group's outputs were not renamed, its temporaries removed" \
+    "f1_bmp.txt f3_bmp.txt f7_bmp.txt" "$(ls c | tr '\n' ' ' | sed 's/ $//')"
+run -q --outdir d --create_outdir -o d.jsonl -- sh conv.sh {in} {out} ::: $NAMES
+check_eq "... the inputs that fail alone have the same status without -n" \
+    "$(pout d.jsonl '[r["status"] for r in rows if r["in_name"] != "f4.txt" and r["in_name"] != "f6.txt"]')" \
+    "$(pout c.jsonl '[r["status"] for r in rows if r["in_name"] != "f4.txt" and r["in_name"] != "f6.txt"]')"
+printf 'file 2\n' > f2.txt
+printf 'file 5\n' > f5.txt
+
+# ---- odd names -----------------------------------------------------------
+printf 'q\n' > "it's a name.txt"
+printf 'd\n' > -dash.txt
+printf 'n\n' > 'new
+line.txt'
+run -q -n 4 --outdir e --create_outdir -o e.jsonl -- sh conv.sh {in} {out} ::: "it's a name.txt" -dash.txt 'new
+line.txt'
+check_eq "odd names: each its own output" "['ok', 'ok', 'ok']" \
+    "$(pout e.jsonl '[r["status"] for r in rows]')"
+check_eq "... with its own content" "Q" "$(cat "e/it's a name_bmp.txt")"
+run -q -n 4 --shell --outdir g --create_outdir -o g.jsonl -- sh conv.sh {in} {out} ::: "it's a name.txt" -dash.txt
+check_eq "--shell: the names quoted" "['ok', 'ok']" \
+    "$(pout g.jsonl '[r["status"] for r in rows]')"
+
+# ---- --dry-run: one line per program start -------------------------------
+check_eq "--dry-run: one line per group" 3 \
+    "$(run -n 3 --dry-run --outdir h -- cat {in} ::: $NAMES | wc -l)"
+check_eq "--dry-run: a word without a per-input placeholder stays once" \
+    "echo -x f1.txt f2.txt" "$(run -n 2 --dry-run -- echo -x {in} ::: f1.txt f2.txt)"
+check_eq "no placeholder: the names go last" \
+    "echo f1.txt f2.txt" "$(run -n 2 --dry-run -- echo ::: f1.txt f2.txt)"
+
+# ---- resume after a kill -------------------------------------------------
+for i in 1 2 3 4 5 6 7; do printf 'SLOW %s\n' "$i" > "s$i.txt"; done
+SNAMES="s1.txt s2.txt s3.txt s4.txt s5.txt s6.txt s7.txt"
+timeout -s KILL 0.8 "$BMP" run -q -j 1 -n 2 --journal j.jsonl --outdir k \
+    --create_outdir -o k.jsonl -- sh conv.sh {in} {out} ::: $SNAMES
+check_eq "killed: not finished" 137 $?
+run -q -j 1 -n 3 --journal j.jsonl --resume --outdir k -o k.jsonl -- sh conv.sh {in} {out} ::: $SNAMES 2> err.txt
+check_eq "--resume with another -n: refused" 2 $?
+run -q -j 1 -n 2 --journal j.jsonl --resume --outdir k -o k.jsonl -- sh conv.sh {in} {out} ::: $SNAMES
+check_eq "--resume with the same -n: finished" 0 $?
+check_eq "... every input ok, one entry each" "7 ['ok']" \
+    "$(pout k.jsonl 'str(len(rows)) + " " + str(sorted(set(r["status"] for r in rows)))')"
+check_eq "... no temporary left" "" "$(ls -A k | grep bmp- || true)"
+
+# ---- usage errors --------------------------------------------------------
+run -n 0 -- cat {in} ::: f1.txt > /dev/null 2>&1
+check_eq "-n 0: a usage error" 2 $?
+run -n 2 --halt now,fail=1 -- cat {in} ::: f1.txt > /dev/null 2>&1
+check_eq "-n with --halt: a usage error" 2 $?
+run -n 2 --shard 1/2 -- cat {in} ::: f1.txt > /dev/null 2>&1
+check_eq "-n with --shard: a usage error" 2 $?
+
+finish
