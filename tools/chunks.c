@@ -59,6 +59,10 @@ static int write_input(FILE *f, json_t *g, size_t k)
      * out, was not run), the input has the group's. */
     json_object_set(e, "outname",
                     mine ? json_object_get(mine, "outname") : json_null());
+    /* Its own line of the program's standard output, when it had one. */
+    json_t *own = json_object_get(mine, "meta");
+    if (own)
+        json_object_update(meta, own);
     json_object_set_new(e, "meta", meta);
     json_object_set(e, "status", json_object_get(mine ? mine : g, "status"));
     json_t *error = json_object_get(mine ? mine : g, "error");

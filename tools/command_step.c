@@ -917,12 +917,39 @@ done:
     return argv;
 }
 
+/* Standard output as n lines of one JSON object each (a last newline
+ * optional), or NULL: then it is the group's. */
+static json_t *stdout_lines(const capture *out, size_t n)
+{
+    if (n < 2 || !out->buf || out->total != out->len)
+        return NULL;
+    json_t *lines = json_array();
+    const char *p = out->buf, *end = out->buf + out->len;
+    while (lines && p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *stop = nl ? nl : end;
+        json_error_t jerr;
+        json_t *obj = json_object_text(p, (size_t)(stop - p), &jerr);
+        if (!obj || json_array_append_new(lines, obj) < 0) {
+            json_decref(lines);
+            return NULL;
+        }
+        p = nl ? nl + 1 : end;
+    }
+    if (lines && json_array_size(lines) != n) {
+        json_decref(lines);
+        return NULL;
+    }
+    return lines;
+}
+
 /* What one input of a group has and how it ended. */
 typedef struct chunk_input {
     const char *in;
     char *out, *temp, *claim;
     int temp_fd;
     int runs;          /* passed to the program */
+    size_t ran;        /* its place among the inputs passed */
     const char *state; /* "ok", "no_output", "failed", or NULL: not yet */
     char *error;
     item_values values;
@@ -1063,6 +1090,7 @@ int command_chunk_process(bmp_item *item, char **outname)
     spawn_result r = {.out = {.max = STDOUT_READ},
                       .err = {.max = STDERR_KEEP, .keep_tail = 1}};
     int rc = 0;
+    json_t *per_meta = NULL;
     if (!c || !v) {
         free(c);
         free(v);
@@ -1083,6 +1111,7 @@ int command_chunk_process(bmp_item *item, char **outname)
             input_fail(&c[i], "out of memory");
             continue;
         }
+        c[i].ran = nrun;
         v[nrun++] = values_of(&c[i].values);
     }
     if (nrun == 0)
@@ -1124,7 +1153,13 @@ int command_chunk_process(bmp_item *item, char **outname)
                     c[i].state = "no_output";
             goto results;
         }
-        int meta_rc = gather_meta(item, &r, meta_file);
+        /* One JSON object a line, one line per input: each input's own
+         * meta.  Anything else is the group's, as without -n. */
+        per_meta = stdout_lines(&r.out, nrun);
+        spawn_result shared = r;
+        if (per_meta)
+            shared.out.total = 0;
+        int meta_rc = gather_meta(item, &shared, meta_file);
         if (spec->job_meta)
             add_job_record(item, &r);
         char last[200];
@@ -1174,6 +1209,8 @@ results:;
         json_t *one = json_pack("{s:s?,s:s,s:s?}", "outname",
                                 !strcmp(c[i].state, "ok") ? c[i].out : NULL,
                                 "status", c[i].state, "error", c[i].error);
+        if (one && per_meta && c[i].ran < json_array_size(per_meta))
+            json_object_set(one, "meta", json_array_get(per_meta, c[i].ran));
         if (results && one)
             json_array_append_new(results, one);
     }
@@ -1199,6 +1236,7 @@ results:;
     }
     if (meta_file)
         unlink(meta_file);
+    json_decref(per_meta);
     spawn_result_free(&r);
     placeholders_argv_free(argv);
     free_env(env);

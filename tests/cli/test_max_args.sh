@@ -7,11 +7,13 @@ run() { timeout 60 "$BMP" run "$@"; }
 
 # The program: inputs first, then as many outputs (GNU parallel's -X
 # repeats each word); an input holding FAIL makes it exit 3 after writing
-# the others, one holding SKIP gets no output, SLOW sleeps.
+# the others, one holding SKIP gets no output, SLOW sleeps.  It prints
+# one JSON object a line per input: each input's own meta.
 cat > conv.sh <<'SH'
 n=$(($# / 2)); i=1; code=0
 while [ $i -le $n ]; do
     eval "in=\${$i}; out=\${$((i + n))}"
+    printf '{"c": "%s"}\n' "$(head -n 1 "$in")"
     case $(cat "$in") in
     *FAIL*) code=3 ;;
     *SKIP*) ;;
@@ -35,6 +37,11 @@ check_eq "-n 3: every output equals the run without -n, byte for byte" 1 $same
 FIELDS='[[r["in_name"], (r["outname"] or "").split("/")[-1], r["status"], r["error"], r["meta"]] for r in rows]'
 check_eq "-n 3: one pout entry per input, as without -n (stats aside)" \
     "$(pout b.jsonl "$FIELDS")" "$(pout a.jsonl "$FIELDS")"
+check_eq "-n 3: each input's meta is its own line of standard output" \
+    "['file 1', 'file 7']" "$(pout a.jsonl '[rows[0]["meta"]["c"], rows[6]["meta"]["c"]]')"
+run -q -n 2 -o m.jsonl -- sh -c 'echo not json' sh {in} ::: f1.txt f2.txt f3.txt
+check_eq "-n 2: other output is the group's, in each input's meta" \
+    "['not json\\n', 'not json\\n', 'not json\\n']" "$(pout m.jsonl '[r["meta"]["stdout"] for r in rows]')"
 check_eq "-n 3: an input's stats are its group's" \
     "True" "$(pout a.jsonl 'rows[0]["stats"] == rows[2]["stats"] and rows[0]["stats"] != rows[3]["stats"]')"
 check_eq "-n 3: no temporary left" "" "$(ls -A a | grep bmp- || true)"
