@@ -65,6 +65,13 @@ check_eq "... the inputs that fail alone have the same status without -n" \
 printf 'file 2\n' > f2.txt
 printf 'file 5\n' > f5.txt
 
+# ---- an input refused before the start; the others run ------------------
+mkdir -p r && printf 'old\n' > r/f2_bmp.txt
+run -q -n 3 --outdir r -o r.jsonl -- sh conv.sh {in} {out} ::: f1.txt f2.txt f3.txt
+check_eq "an existing output: that input fails, the others of its group run" \
+    "['ok', 'failed', 'ok']" "$(pout r.jsonl '[r["status"] for r in rows]')"
+check_eq "... and the existing output is kept" "old" "$(cat r/f2_bmp.txt)"
+
 # ---- odd names -----------------------------------------------------------
 printf 'q\n' > "it's a name.txt"
 printf 'd\n' > -dash.txt
