@@ -97,8 +97,8 @@ check_eq "no placeholder: the names go last" \
 # ---- resume after a kill -------------------------------------------------
 for i in 1 2 3 4 5 6 7; do printf 'SLOW %s\n' "$i" > "s$i.txt"; done
 SNAMES="s1.txt s2.txt s3.txt s4.txt s5.txt s6.txt s7.txt"
-timeout -s KILL 0.8 "$BMP" run -q -j 1 -n 2 --journal j.jsonl --outdir k \
-    --create_outdir -o k.jsonl -- sh conv.sh {in} {out} ::: $SNAMES
+( timeout -s KILL 0.8 "$BMP" run -q -j 1 -n 2 --journal j.jsonl --outdir k \
+    --create_outdir -o k.jsonl -- sh conv.sh {in} {out} ::: $SNAMES ) 2> /dev/null
 check_eq "killed: not finished" 137 $?
 run -q -j 1 -n 3 --journal j.jsonl --resume --outdir k -o k.jsonl -- sh conv.sh {in} {out} ::: $SNAMES 2> err.txt
 check_eq "--resume with another -n: refused" 2 $?
@@ -107,6 +107,14 @@ check_eq "--resume with the same -n: finished" 0 $?
 check_eq "... every input ok, one entry each" "7 ['ok']" \
     "$(pout k.jsonl 'str(len(rows)) + " " + str(sorted(set(r["status"] for r in rows)))')"
 check_eq "... no temporary left" "" "$(ls -A k | grep bmp- || true)"
+
+# ---- a group that times out: each of its inputs timed_out ---------------
+run -q -j 1 -n 3 --timeout 0.5 --outdir t --create_outdir -o t.jsonl -- sh conv.sh {in} {out} ::: s1.txt f1.txt f2.txt s2.txt s3.txt s4.txt
+check_eq "--timeout: the inputs of the group that ran past it are timed_out" \
+    "['ok', 'ok', 'ok', 'timed_out', 'timed_out', 'timed_out']" \
+    "$(pout t.jsonl '[r["status"] for r in rows]')"
+check_eq "... nothing of it renamed, no temporary left" \
+    "f1_bmp.txt f2_bmp.txt s1_bmp.txt" "$(ls -A t | tr '\n' ' ' | sed 's/ $//')"
 
 # ---- usage errors --------------------------------------------------------
 run -n 0 -- cat {in} ::: f1.txt > /dev/null 2>&1
