@@ -626,6 +626,21 @@ static int cmd_run_body(tool_args *a_, int rank, bmp_executor *ex)
         bmp_pout_free(stored);
         goto out;
     }
+    if (a.max_args == MAX_ARGS_SPREAD) {
+        /* -X: about four groups per worker, as the floor's batches, so
+         * that the workers stay busy to the end; N is then in the
+         * pipeline_id as if given. */
+        size_t groups = (size_t)(workers > 0 ? workers : 1) * 4;
+        a.max_args = (count + groups - 1) / groups;
+        if (a.max_args < 1)
+            a.max_args = 1;
+        if (set_pipeline_id(&a) < 0) {
+            fprintf(stderr, "bigmultipipe run: out of memory\n");
+            status = EXIT_SOME_FAILED;
+            bmp_pout_free(stored);
+            goto out;
+        }
+    }
     if (a.dry_run) {
         bmp_pout_free(stored);
         status = dry_run(&a, names, uses_out, workers);

@@ -58,10 +58,14 @@ typedef struct tool_args {
     const char *out_ext;   /* --out-ext, or NULL */
     int dry_run;           /* --dry-run */
     int job_meta;          /* --job-meta */
-    size_t max_args;       /* -n: inputs per program start; 0 or 1: one */
+    size_t max_args;       /* -n: inputs per program start; 0 or 1: one;
+                              MAX_ARGS_SPREAD: -X, chosen by the run */
     halt_rule halt;        /* --halt */
     const char *halt_text; /* --halt as given */
 } tool_args;
+
+/* -X: the run chooses N from the inputs and the workers. */
+#define MAX_ARGS_SPREAD ((size_t)-1)
 
 /*! tool_args_parse() : parses argv[1..argc) (argv[0] is the subcommand)
  *  for `command` (one CMD_ bit); for merge, the words after the options

@@ -94,6 +94,12 @@ check_eq "--dry-run: a word without a per-input placeholder stays once" \
 check_eq "no placeholder: the names go last" \
     "echo f1.txt f2.txt" "$(run -n 2 --dry-run -- echo ::: f1.txt f2.txt)"
 
+check_eq "-X with -j 2: about four groups per job" 8 \
+    "$(run -X -j 2 --dry-run -- echo {in} ::: $(seq 32) | wc -l)"
+run -q -X -j 2 --outdir x --create_outdir -o x.jsonl -- sh conv.sh {in} {out} ::: $NAMES
+check_eq "-X: the pout of a run without -n" \
+    "$(pout b.jsonl "$FIELDS")" "$(pout x.jsonl "$FIELDS")"
+
 # ---- resume after a kill -------------------------------------------------
 for i in 1 2 3 4 5 6 7; do printf 'SLOW %s\n' "$i" > "s$i.txt"; done
 SNAMES="s1.txt s2.txt s3.txt s4.txt s5.txt s6.txt s7.txt"
