@@ -4,6 +4,8 @@
  * that xargs, GNU parallel and `bigmultipipe run` start per file.
  *
  *   perfile MODE --out OUT IN              one file, output named OUT
+ *   perfile MODE --out OUT1..OUTk IN1..INk k files (as `bigmultipipe
+ *                                          run -n` gives them)
  *   perfile MODE --outdir DIR [--list FILE] [IN...]
  *                                          every IN (and every name in
  *                                          FILE), outputs DIR/stem_bmp.ext
@@ -171,9 +173,13 @@ int main(int argc, char **argv)
 
     int failures = 0;
     if (strcmp(argv[2], "--out") == 0) {
-        if (argc != 5)
+        int k = (argc - 3) / 2;
+        if (k < 1 || argc != 3 + 2 * k)
             usage();
-        failures += step(argv[4], argv[3]) < 0;
+        for (int i = 0; i < k; i++)
+            failures += step(argv[3 + k + i], argv[3 + i]) < 0;
+        if (fflush(stdout) != 0)
+            return 1;
         return failures ? 1 : 0;
     }
     if (strcmp(argv[2], "--outdir") != 0)

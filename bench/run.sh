@@ -200,6 +200,11 @@ run_methods() {
     run command "$rep" -- \
       "$TOOL" run -q -j "$JOBS" --outdir "$O" -a "$L" -o "$O/pout.jsonl" -- \
       "$PERFILE" "$MODE" --out '{out}' '{in}'
+    # -n: one program start per group of files, as the floor's batches
+    # (each input still with its own temporary and pout entry).
+    run command_n "$rep" -- \
+      "$TOOL" run -q -j "$JOBS" -n "$b" --outdir "$O" -a "$L" -o "$O/pout.jsonl" -- \
+      "$PERFILE" "$MODE" --out '{out}' '{in}'
   fi
   run xargs_1 "$rep" -- \
     xargs -P "$JOBS" -n 1 -a "$L" "$PERFILE" "$MODE" --outdir "$O"
@@ -315,12 +320,13 @@ label() {
     library) echo "libbigmultipipe, steps in C" ;;
     library_serial) echo "libbigmultipipe, serial executor (in the caller)" ;;
     command) echo "bigmultipipe run, program per file" ;;
+    command_n) echo "bigmultipipe run -n BATCH, program per batch" ;;
     xargs_1) echo "xargs -P $JOBS -n 1, program per file" ;;
     gnu_parallel) echo "GNU parallel -j $JOBS, program per file" ;;
     python_mp) echo "Python multiprocessing.Pool($JOBS), steps in NumPy" ;;
   esac
 }
-METHODS="floor_serial floor_parallel library library_serial command xargs_1 gnu_parallel python_mp"
+METHODS="floor_serial floor_parallel library library_serial command command_n xargs_1 gnu_parallel python_mp"
 
 # sweep_table WORKLOAD UNIT: the strong-scaling sweep's rows.
 sweep_table() {

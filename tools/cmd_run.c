@@ -80,6 +80,9 @@ static int set_pipeline_id(tool_args *a)
         fprintf(f, " (--out-ext %s)", a->out_ext);
     if (a->reject_code > 0)
         fprintf(f, " (--reject-code %d)", a->reject_code);
+    /* The groups are the journal's items: another N is another run. */
+    if (a->max_args > 1)
+        fprintf(f, " (-n %zu)", a->max_args);
     if (fclose(f) != 0) {
         free(id);
         return -1;
@@ -206,7 +209,59 @@ static int dry_run(const tool_args *a, const json_t *names, int uses_out,
                          .kw = a->kw};
     size_t count = json_array_size(names);
     int status = EXIT_ALL_OK;
-    for (size_t i = 0; i < count; i++) {
+    size_t per = a->max_args > 1 ? a->max_args : 0;
+    for (size_t i = 0; per && i < count; i += per) {
+        /* -n: one line per program start. */
+        size_t n = count - i < per ? count - i : per;
+        const char **ins = calloc(n, sizeof *ins);
+        char **outs = calloc(n, sizeof *outs);
+        char **argv = NULL;
+        int rc = ins && outs ? 0 : -ENOMEM;
+        for (size_t k = 0; rc == 0 && k < n; k++) {
+            ins[k] = json_string_value(json_array_get(names, i + k));
+            char *out = NULL;
+            size_t xoff;
+            rc = outname_for(ins[k], a->kw, NULL, a->out_ext, &out);
+            if (rc == 0 && uses_out) {
+                outs[k] = temp_out_template(out, &xoff);
+                free(out);
+                rc = outs[k] ? 0 : -ENOMEM;
+            } else {
+                outs[k] = out;
+                rc = rc < 0 && !uses_out ? 0 : rc;
+            }
+            if (rc < 0 && rc != -ENOMEM) {
+                fprintf(stderr,
+                        "bigmultipipe run: %s: %s: the group would fail\n",
+                        ins[k], bmp_strerror(rc));
+                status = EXIT_SOME_FAILED;
+            }
+        }
+        unsigned slot = (unsigned)((i / per) %
+                                   (size_t)(workers > 0 ? workers : 1)) +
+                        1;
+        if (rc == 0)
+            argv = command_chunk_line(&spec, ins, outs, n, i / per, slot);
+        for (size_t k = 0; outs && k < n; k++)
+            free(outs[k]);
+        free(outs);
+        free(ins);
+        if (rc == -ENOMEM || (rc == 0 && !argv)) {
+            fprintf(stderr, "bigmultipipe run: out of memory\n");
+            return EXIT_SOME_FAILED;
+        }
+        if (!argv)
+            continue;
+        if (a->shell)
+            fputs(argv[2], stdout);
+        else
+            for (size_t k = 0; argv[k]; k++)
+                if (print_word(stdout, argv[k], k > 0, 0) < 0)
+                    break;
+        putchar('\n');
+        placeholders_argv_free(argv);
+    }
+    for (size_t i = 0; !per && i < count; i++) {
         if (a->shard_count && i % a->shard_count != a->shard_index)
             continue;
         const char *in = json_string_value(json_array_get(names, i));
@@ -489,6 +544,14 @@ static int cmd_run_body(tool_args *a_, int rank, bmp_executor *ex)
         usage("--halt needs the process executor (the default)");
         goto out;
     }
+    if (a.max_args > 1 &&
+        (a.halt.when != HALT_NEVER || a.shard_count || ex ||
+         bmp_kw_has(a.kw, "read_pout") || bmp_kw_has(a.kw, "write_pout"))) {
+        usage("-n (--max-args) runs groups of inputs; it cannot be "
+              "combined with --halt, --shard, --executor mpi, --read_pout "
+              "or --write_pout");
+        goto out;
+    }
     if (a.out_ext && !placeholder_used(a.command, a.ncommand, "{out}")) {
         usage("--out-ext names the output of {out}, which the command does "
               "not hold");
@@ -562,6 +625,21 @@ static int cmd_run_body(tool_args *a_, int rank, bmp_executor *ex)
         status = err.code != BMP_ENOMEM_BUDGET ? EXIT_USAGE : EXIT_SOME_FAILED;
         bmp_pout_free(stored);
         goto out;
+    }
+    if (a.max_args == MAX_ARGS_SPREAD) {
+        /* -X: about four groups per worker, as the floor's batches, so
+         * that the workers stay busy to the end; N is then in the
+         * pipeline_id as if given. */
+        size_t groups = (size_t)(workers > 0 ? workers : 1) * 4;
+        a.max_args = (count + groups - 1) / groups;
+        if (a.max_args < 1)
+            a.max_args = 1;
+        if (set_pipeline_id(&a) < 0) {
+            fprintf(stderr, "bigmultipipe run: out of memory\n");
+            status = EXIT_SOME_FAILED;
+            bmp_pout_free(stored);
+            goto out;
+        }
     }
     if (a.dry_run) {
         bmp_pout_free(stored);
@@ -640,6 +718,7 @@ static int cmd_run_body(tool_args *a_, int rank, bmp_executor *ex)
         .run_ino = run_st.st_ino,
         .out_ext = a.out_ext,
         .job_meta = a.job_meta,
+        .max_args = a.max_args > 1 ? a.max_args : 0,
         .kw = a.kw,
     };
     /* The job slots ({%}): one entry per worker, shared with them. */
@@ -651,10 +730,15 @@ static int cmd_run_body(tool_args *a_, int rank, bmp_executor *ex)
         spec.nslots = nslots;
     }
     const bmp_ops ops = {.version = BMP_OPS_VERSION,
-                         .file_process = command_file_process};
+                         .file_process = spec.max_args ? command_chunk_process
+                                                       : command_file_process};
+    /* -n: the library's items are the groups. */
+    json_t *items = spec.max_args ? chunks_make(names, spec.max_args)
+                                  : json_incref(names);
     bmp_pipe *pipe = bmp_pipe_new(&ops, &spec);
     if (!pipe) {
         fprintf(stderr, "bigmultipipe run: out of memory\n");
+        json_decref(items);
         mpi_give_up(ex, status);
         run_dir_remove(meta_dir);
         close(lock_fd);
@@ -681,7 +765,20 @@ static int cmd_run_body(tool_args *a_, int rank, bmp_executor *ex)
     }
 
     double t0 = now_s();
-    rc = bmp_pipeline_cached(pipe, names, a.kw, NULL, NULL, &pout, &err);
+    rc = items
+             ? bmp_pipeline_cached(pipe, items, a.kw, NULL, NULL, &pout, &err)
+             : bmp_error_set(&err, -ENOMEM, "-n", NULL, "out of memory");
+    json_decref(items);
+    if (pout && spec.max_args) {
+        bmp_error xerr = {0};
+        if (chunks_expand(&pout, &xerr) < 0) {
+            fprintf(stderr, "bigmultipipe run: %s\n", xerr.text);
+            if (rc == 0) {
+                rc = xerr.code;
+                err = xerr;
+            }
+        }
+    }
     elapsed = now_s() - t0;
     progress_finish(&progress);
     if (spec.slots)

@@ -15,6 +15,7 @@
 #include <math.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -792,5 +793,455 @@ done:
     free(temp);
     item_values_free(&values);
     free(out);
+    return rc;
+}
+
+/* ---- -n N: one program start for a group of inputs ------------------- *
+ * The item is a group of up to N input names (cmd_run.c makes them).  A
+ * word that holds a placeholder whose value differs by input is repeated
+ * once per input, in order (GNU parallel's -X); any other word stays
+ * once, with the values of the group's first input ({#} is the group's
+ * number).  Each input keeps what a run without -n gives it: its own
+ * output name, its own temporary (reserved, locked, renamed only on
+ * success), its own result.  The results go in the group's meta under
+ * CHUNK_RESULTS; cmd_run.c turns the group's pout entry into one entry
+ * per input. */
+
+static int word_per_input(char *word)
+{
+    static const char *const per_input[] = {"{in}",  "{out}", "{stem}",
+                                            "{ext}", "{/}",   "{//}",
+                                            "{.}",   "{/.}",  "{}"};
+    for (size_t i = 0; i < sizeof per_input / sizeof *per_input; i++)
+        if (placeholder_used(&word, 1, per_input[i]))
+            return 1;
+    return 0;
+}
+
+/* One word with the values of `v`, as an argument or as shell text. */
+static char *one_word(char *word, const placeholder_values *v, int shell)
+{
+    if (!placeholders_used(&word, 1))
+        return strdup(word);
+    if (shell)
+        return placeholders_shell(&word, 1, v);
+    char **a = placeholders_argv(&word, 1, v);
+    if (!a)
+        return NULL;
+    char *w = a[0];
+    a[0] = NULL;
+    placeholders_argv_free(a);
+    return w;
+}
+
+/* The argv of one program start for the inputs of v[0..n). */
+static char **chunk_argv(const command_spec *spec, const placeholder_values *v,
+                         size_t n)
+{
+    int append = !placeholders_used(spec->words, spec->nwords);
+    size_t cap = n + 4;
+    for (int i = 0; i < spec->nwords; i++)
+        cap += word_per_input(spec->words[i]) ? n : 1;
+    char **words = calloc(cap, sizeof *words);
+    if (!words)
+        return NULL;
+    size_t k = 0;
+    int failed = 0;
+    for (int i = 0; i < spec->nwords && !failed; i++) {
+        size_t times = word_per_input(spec->words[i]) ? n : 1;
+        for (size_t j = 0; j < times && !failed; j++)
+            failed = !(
+                words[k++] = one_word(spec->words[i], &v[j], spec->shell));
+    }
+    /* Without any placeholder the names go last, as without -n. */
+    for (size_t j = 0; append && j < n && !failed; j++)
+        failed = !(words[k++] = spec->shell ? shell_quote(v[j].in)
+                                            : strdup(v[j].in));
+    if (failed || !spec->shell) {
+        if (failed) {
+            placeholders_argv_free(words);
+            return NULL;
+        }
+        return words;
+    }
+    /* --shell: the words joined by spaces, as sh -c's text. */
+    size_t len = 1;
+    for (size_t j = 0; j < k; j++)
+        len += strlen(words[j]) + 1;
+    char *text = malloc(len);
+    char **argv = calloc(4, sizeof *argv);
+    if (text && argv) {
+        text[0] = '\0';
+        for (size_t j = 0; j < k; j++) {
+            if (j)
+                strcat(text, " ");
+            strcat(text, words[j]);
+        }
+        argv[0] = strdup("/bin/sh");
+        argv[1] = strdup("-c");
+        argv[2] = text;
+        text = NULL;
+    }
+    free(text);
+    placeholders_argv_free(words);
+    if (argv && (!argv[0] || !argv[1] || !argv[2])) {
+        placeholders_argv_free(argv);
+        argv = NULL;
+    }
+    return argv;
+}
+
+char **command_chunk_line(const command_spec *spec, const char *const *ins,
+                          char *const *outs, size_t n, size_t index,
+                          unsigned slot)
+{
+    item_values *w = calloc(n ? n : 1, sizeof *w);
+    placeholder_values *v = calloc(n ? n : 1, sizeof *v);
+    char **argv = NULL;
+    size_t made = 0;
+    if (!w || !v)
+        goto done;
+    const char *outdir = bmp_kw_str(spec->kw, "outdir", ".");
+    for (; made < n; made++) {
+        if (item_values_make(&w[made], ins[made], outs[made], outdir, index,
+                             slot) < 0)
+            goto done;
+        v[made] = values_of(&w[made]);
+    }
+    argv = chunk_argv(spec, v, n);
+done:
+    for (size_t i = 0; i < made; i++)
+        item_values_free(&w[i]);
+    free(w);
+    free(v);
+    return argv;
+}
+
+/* Standard output as n lines of one JSON object each (a last newline
+ * optional), or NULL: then it is the group's. */
+static json_t *stdout_lines(const capture *out, size_t n)
+{
+    if (n < 2 || !out->buf || out->total != out->len)
+        return NULL;
+    json_t *lines = json_array();
+    const char *p = out->buf, *end = out->buf + out->len;
+    while (lines && p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *stop = nl ? nl : end;
+        json_error_t jerr;
+        json_t *obj = json_object_text(p, (size_t)(stop - p), &jerr);
+        if (!obj || json_array_append_new(lines, obj) < 0) {
+            json_decref(lines);
+            return NULL;
+        }
+        p = nl ? nl + 1 : end;
+    }
+    if (lines && json_array_size(lines) != n) {
+        json_decref(lines);
+        return NULL;
+    }
+    return lines;
+}
+
+/* What one input of a group has and how it ended. */
+typedef struct chunk_input {
+    const char *in;
+    char *out, *temp, *claim;
+    int temp_fd;
+    int runs;          /* passed to the program */
+    size_t ran;        /* its place among the inputs passed */
+    const char *state; /* "ok", "no_output", "failed", or NULL: not yet */
+    char *error;
+    item_values values;
+} chunk_input;
+
+static void input_fail(chunk_input *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void input_fail(chunk_input *c, const char *fmt, ...)
+{
+    if (c->state)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&c->error, fmt, ap) < 0)
+        c->error = NULL;
+    va_end(ap);
+    c->state = "failed";
+    c->runs = 0;
+}
+
+/* Everything before the program starts, for one input: as
+ * command_file_process does for its single input. */
+static void input_prepare(const command_spec *spec, bmp_item *item,
+                          chunk_input *c, size_t input_index)
+{
+    json_t *kw = bmp_item_kw(item);
+    c->temp_fd = -1;
+    int rc = outname_for(c->in, kw, bmp_item_meta(item), spec->out_ext,
+                         &c->out);
+    if (rc < 0 && spec->uses_out)
+        return input_fail(c, "no output name for %s: %s", c->in,
+                          bmp_strerror(rc));
+    if (rc < 0)
+        c->out = NULL;
+    if (c->out && bmp_kw_bool(kw, "create_outdir", 0)) {
+        rc = bmp_mkdir_parents_of(c->out);
+        if (rc < 0)
+            return input_fail(c, "cannot create the directory of %s: %s",
+                              c->out, bmp_strerror(rc));
+    }
+    struct stat in_st, out_st;
+    const char *kind = stat(c->in, &in_st) == 0 ? special_kind(in_st.st_mode)
+                                                : NULL;
+    if (kind)
+        return input_fail(c, "%s is %s, not a regular file", c->in, kind);
+    if (!(c->claim = claim_path(spec->meta_dir, input_index)))
+        return input_fail(c, "out of memory");
+    claim_release(c->claim);
+    if (spec->uses_out) {
+        int exists = stat(c->out, &out_st) == 0;
+        if (exists && stat(c->in, &in_st) == 0 &&
+            out_st.st_dev == in_st.st_dev && out_st.st_ino == in_st.st_ino)
+            return input_fail(c,
+                              "output name %s is the item's own input; "
+                              "choose another --outdir or "
+                              "--outname_append",
+                              c->out);
+        if (exists && !bmp_kw_bool(kw, "overwrite", 0))
+            return input_fail(c, "output %s exists; --overwrite replaces it",
+                              c->out);
+        size_t xoff;
+        c->temp = temp_out_template(c->out, &xoff);
+        if (!c->temp)
+            return input_fail(c, "no temporary name for %s: %s", c->out,
+                              strerror(errno));
+        c->temp_fd = temp_out_create(c->temp, xoff, c->claim, c->out);
+        if (c->temp_fd < 0) {
+            input_fail(c, "cannot create %s, the temporary for %s: %s",
+                       c->temp, c->out, bmp_strerror(c->temp_fd));
+            free(c->temp);
+            c->temp = NULL;
+            return;
+        }
+        const struct timespec untouched[2] = {{1, 0}, {1, 0}};
+        futimens(c->temp_fd, untouched);
+    }
+    c->runs = 1;
+}
+
+/* After the program exited 0: the input's output, as
+ * command_file_process judges it. */
+static void input_finish(chunk_input *c, int replace)
+{
+    struct stat st, reserved;
+    if (!c->temp || lstat(c->temp, &st) != 0) {
+        c->state = "no_output";
+        return;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        if (S_ISDIR(st.st_mode))
+            rmdir(c->temp);
+        return input_fail(c,
+                          "the command left something other than a "
+                          "regular file at {out} (%s)",
+                          c->temp);
+    }
+    if (st.st_size == 0 && fstat(c->temp_fd, &reserved) == 0 &&
+        reserved.st_ino == st.st_ino && reserved.st_dev == st.st_dev &&
+        st.st_mtim.tv_sec == 1 && st.st_mtim.tv_nsec == 0) {
+        c->state = "no_output";
+        return;
+    }
+    int rc = commit_output(c->temp, c->out, replace);
+    if (rc == -EEXIST)
+        return input_fail(c, "output %s exists; --overwrite replaces it",
+                          c->out);
+    if (rc < 0)
+        return input_fail(c, "cannot rename %s to %s: %s", c->temp, c->out,
+                          bmp_strerror(rc));
+    free(c->temp);
+    c->temp = NULL;
+    c->state = "ok";
+}
+
+int command_chunk_process(bmp_item *item, char **outname)
+{
+    const command_spec *spec = bmp_item_user(item);
+    const json_t *group = bmp_item_in_name(item);
+    *outname = NULL;
+    size_t n = json_array_size(group);
+    for (size_t i = 0; i < n; i++)
+        if (!json_is_string(json_array_get(group, i)))
+            return bmp_item_fail(item, BMP_EINVAL,
+                                 "-n: a group of file names was expected");
+    static pid_t lock_closed_in;
+    struct stat lock_st;
+    if (spec->run_lock_fd >= 0 && getpid() != spec->caller &&
+        lock_closed_in != getpid()) {
+        if (fstat(spec->run_lock_fd, &lock_st) == 0 &&
+            lock_st.st_dev == spec->run_dev && lock_st.st_ino == spec->run_ino)
+            close(spec->run_lock_fd);
+        lock_closed_in = getpid();
+    }
+    chunk_input *c = calloc(n ? n : 1, sizeof *c);
+    placeholder_values *v = calloc(n ? n : 1, sizeof *v);
+    char *meta_file = NULL;
+    char **argv = NULL, **env = NULL;
+    spawn_result r = {.out = {.max = STDOUT_READ},
+                      .err = {.max = STDERR_KEEP, .keep_tail = 1}};
+    int rc = 0;
+    json_t *per_meta = NULL;
+    if (!c || !v) {
+        free(c);
+        free(v);
+        return bmp_item_fail(item, -ENOMEM, "out of memory");
+    }
+    size_t first = bmp_item_index(item) * spec->max_args, nrun = 0;
+    const char *outdir = bmp_kw_str(bmp_item_kw(item), "outdir", ".");
+    unsigned slot = job_slot(spec);
+    for (size_t i = 0; i < n; i++) {
+        c[i].in = json_string_value(json_array_get(group, i));
+        c[i].temp_fd = -1;
+        input_prepare(spec, item, &c[i], first + i);
+        if (!c[i].runs)
+            continue;
+        if (item_values_make(&c[i].values, c[i].in,
+                             c[i].temp ? c[i].temp : c[i].out, outdir,
+                             bmp_item_index(item), slot) < 0) {
+            input_fail(&c[i], "out of memory");
+            continue;
+        }
+        c[i].ran = nrun;
+        v[nrun++] = values_of(&c[i].values);
+    }
+    if (nrun == 0)
+        goto results;
+    if (asprintf(&meta_file, "%s/meta-chunk-%zu", spec->meta_dir,
+                 bmp_item_index(item)) < 0) {
+        meta_file = NULL;
+        goto oom;
+    }
+    unlink(meta_file);
+    argv = chunk_argv(spec, v, nrun);
+    env = command_env(meta_file);
+    if (!argv || !env)
+        goto oom;
+    spawn_options so = {argv, env, spec->restore_sigint, item};
+    rc = spawn_run(&so, &r);
+    char why[256] = "";
+    if (rc < 0) {
+        snprintf(why, sizeof why, "cannot start the command: %s",
+                 bmp_strerror(rc));
+    } else if (r.exec_errno) {
+        if (spec->job_meta)
+            add_job_record(item, &r);
+        snprintf(why, sizeof why, "cannot run %s: %s", argv[0],
+                 strerror(r.exec_errno));
+    } else {
+        if (r.waited) {
+            double cpu =
+                (double)(r.usage.ru_utime.tv_sec + r.usage.ru_stime.tv_sec) +
+                (r.usage.ru_utime.tv_usec + r.usage.ru_stime.tv_usec) * 1e-6;
+            bmp_item_add_child_usage(item, cpu,
+                                     (int64_t)r.usage.ru_maxrss * 1024);
+        }
+        if (WIFEXITED(r.status) && spec->reject_code > 0 &&
+            WEXITSTATUS(r.status) == spec->reject_code) {
+            json_object_clear(bmp_item_meta(item));
+            for (size_t i = 0; i < n; i++)
+                if (c[i].runs)
+                    c[i].state = "no_output";
+            goto results;
+        }
+        /* One JSON object a line, one line per input: each input's own
+         * meta.  Anything else is the group's, as without -n. */
+        per_meta = stdout_lines(&r.out, nrun);
+        spawn_result shared = r;
+        if (per_meta)
+            shared.out.total = 0;
+        int meta_rc = gather_meta(item, &shared, meta_file);
+        if (spec->job_meta)
+            add_job_record(item, &r);
+        char last[200];
+        last_line(&r.err, last, sizeof last);
+        if (WIFSIGNALED(r.status)) {
+            const char *abbrev = sigabbrev_np(WTERMSIG(r.status));
+            snprintf(why, sizeof why,
+                     "command killed by signal SIG%s (%s)%s%s",
+                     abbrev ? abbrev : "?", strsignal(WTERMSIG(r.status)),
+                     last[0] ? ": " : "", last);
+        } else if (WEXITSTATUS(r.status) != 0) {
+            snprintf(why, sizeof why, "command exited with code %d%s%s",
+                     WEXITSTATUS(r.status), last[0] ? ": " : "", last);
+        } else if (meta_rc < 0) {
+            /* gather_meta failed the group: its reason is every input's. */
+            snprintf(why, sizeof why, "BMP_META_FILE is not usable");
+        }
+    }
+    /* A program that failed fails every input it was given: what it
+     * wrote before it failed is not trusted, and the temporaries go. */
+    for (size_t i = 0; i < n; i++) {
+        if (!c[i].runs)
+            continue;
+        if (why[0])
+            input_fail(&c[i], "%s", why);
+        else
+            input_finish(&c[i], bmp_kw_bool(bmp_item_meta(item), "overwrite",
+                                            bmp_kw_bool(bmp_item_kw(item),
+                                                        "overwrite", 0)));
+    }
+    goto results;
+oom:
+    for (size_t i = 0; i < n; i++)
+        input_fail(&c[i], "out of memory");
+results:;
+    json_t *results = json_array();
+    size_t failed = 0;
+    const char *first_error = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (!c[i].state)
+            input_fail(&c[i], "out of memory");
+        if (!strcmp(c[i].state, "failed")) {
+            failed++;
+            if (!first_error)
+                first_error = c[i].error ? c[i].error : "failed";
+        }
+        json_t *one = json_pack("{s:s?,s:s,s:s?}", "outname",
+                                !strcmp(c[i].state, "ok") ? c[i].out : NULL,
+                                "status", c[i].state, "error", c[i].error);
+        if (one && per_meta && c[i].ran < json_array_size(per_meta))
+            json_object_set(one, "meta", json_array_get(per_meta, c[i].ran));
+        if (results && one)
+            json_array_append_new(results, one);
+    }
+    if (results)
+        json_object_set_new(bmp_item_meta(item), CHUNK_RESULTS, results);
+    /* A group with a failed input fails, so that --resume runs it again. */
+    rc = failed
+             ? bmp_item_fail(item, BMP_ESTEP, "%zu of %zu inputs failed: %s",
+                             failed, n, first_error)
+             : 0;
+    for (size_t i = 0; i < n; i++) {
+        if (c[i].temp)
+            unlink(c[i].temp);
+        if (c[i].temp_fd >= 0)
+            close(c[i].temp_fd);
+        if (c[i].claim)
+            unlink(c[i].claim);
+        free(c[i].claim);
+        free(c[i].temp);
+        free(c[i].out);
+        free(c[i].error);
+        item_values_free(&c[i].values);
+    }
+    if (meta_file)
+        unlink(meta_file);
+    json_decref(per_meta);
+    spawn_result_free(&r);
+    placeholders_argv_free(argv);
+    free_env(env);
+    free(meta_file);
+    free(c);
+    free(v);
     return rc;
 }

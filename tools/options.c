@@ -43,6 +43,8 @@ enum opt_id {
     O_DRY_RUN,
     O_HALT,
     O_JOB_META,
+    O_MAX_ARGS,
+    O_SPREAD,
     O_ADAPTIVE,
     O_REPORT,
     O_HELP
@@ -90,6 +92,14 @@ static const tool_option tool_options[] = {
      "print the command line of each item, one a line, words quoted as a "
      "shell would need them ({out} as its temporary's pattern, XXXXXX "
      "standing for the letters drawn when it runs), and run nothing"},
+    {O_MAX_ARGS, "max-args", 'n', "N", CMD_RUN, G_COMMAND,
+     "start the program once for up to N inputs (xargs -n N, GNU "
+     "parallel's -X): each word that holds a per-input placeholder ({in}, "
+     "{out}, {/}, {.} ...) is repeated once per input, in order; each "
+     "input keeps its own {out} temporary and its own entry in the pout"},
+    {O_SPREAD, NULL, 'X', NULL, CMD_RUN, G_COMMAND,
+     "as -n N, with N chosen so that each job gets about four groups "
+     "(GNU parallel's -X spreads the inputs over the jobs too)"},
     {O_JOB_META, "job-meta", 0, NULL, CMD_RUN, G_OUTPUT,
      "add GNU parallel's joblog to each item's meta, as \"job\": seq (the "
      "item's number, from 1), start (seconds since the epoch), runtime "
@@ -679,6 +689,15 @@ static int apply(const tool_option *o, const char *value, tool_args *a,
     case O_OUTPUT: a->output = value; return 0;
     case O_DRY_RUN: a->dry_run = 1; return 0;
     case O_JOB_META: a->job_meta = 1; return 0;
+    case O_SPREAD: a->max_args = MAX_ARGS_SPREAD; return 0;
+    case O_MAX_ARGS:
+        if (parse_long_int(value, 1, 1000000, &n))
+            return fail(msg, size,
+                        "--max-args: \"%s\" is not a count from 1 to "
+                        "1000000",
+                        value);
+        a->max_args = (size_t)n;
+        return 0;
     case O_OUT_EXT:
         /* One extension, with its dot: a slash would move the output to
          * another directory, where no check of the run looks. */

@@ -58,9 +58,14 @@ typedef struct tool_args {
     const char *out_ext;   /* --out-ext, or NULL */
     int dry_run;           /* --dry-run */
     int job_meta;          /* --job-meta */
+    size_t max_args;       /* -n: inputs per program start; 0 or 1: one;
+                              MAX_ARGS_SPREAD: -X, chosen by the run */
     halt_rule halt;        /* --halt */
     const char *halt_text; /* --halt as given */
 } tool_args;
+
+/* -X: the run chooses N from the inputs and the workers. */
+#define MAX_ARGS_SPREAD ((size_t)-1)
 
 /*! tool_args_parse() : parses argv[1..argc) (argv[0] is the subcommand)
  *  for `command` (one CMD_ bit); for merge, the words after the options
@@ -191,6 +196,7 @@ typedef struct command_spec {
     ino_t run_ino;
     const char *out_ext; /* --out-ext: the output's extension, or NULL */
     int job_meta;        /* --job-meta: the job record in meta */
+    size_t max_args;     /* -n: items are groups of up to this many inputs */
     const json_t *kw;    /* the run's keywords (for --dry-run) */
     pid_t *slots;        /* job slots ({%}): the worker holding each, in
                             memory shared with the workers; may be NULL */
@@ -254,6 +260,28 @@ char **command_line(const command_spec *spec, const char *in, const char *out,
 /*! command_file_process() : a bmp_ops.file_process that runs the
  *  command of the pipe's user pointer (a command_spec) for one item. */
 int command_file_process(bmp_item *item, char **outname);
+/*! command_chunk_process() : the same for -n: the item is a group of
+ *  input names, run by one program start; the per-input results go in
+ *  the group's meta under CHUNK_RESULTS, and the group fails when one of
+ *  its inputs does. */
+int command_chunk_process(bmp_item *item, char **outname);
+/*! command_chunk_line() : the argv of one program start for the inputs
+ *  ins[0..n) with outs[i] as their {out} (for --dry-run); NULL on ENOMEM;
+ *  free with placeholders_argv_free. */
+char **command_chunk_line(const command_spec *spec, const char *const *ins,
+                          char *const *outs, size_t n, size_t index,
+                          unsigned slot);
+#define CHUNK_RESULTS "bmp_inputs"
+
+/* ---- chunks.c: -n N, the inputs in groups ----------------------------- */
+
+/*! chunks_make() : the names in groups of up to max_args, in order; a new
+ *  reference, NULL on ENOMEM. */
+json_t *chunks_make(const json_t *names, size_t max_args);
+/*! chunks_expand() : replaces *pout, one entry per group, by the pout of
+ *  one entry per input (the group's stats shared).  @return 0 or a
+ *  negative code with err set; *pout is unchanged then. */
+int chunks_expand(bmp_pout **pout, bmp_error *err);
 
 /* ---- progress.c: the progress line ------------------------------------ */
 
