@@ -261,6 +261,7 @@ static int spawn(pool *p, worker *w)
     pid_t parent = getpid();
     int caller_fd = -1, worker_fd = -1;
     bmp__result_ring_reset(w->ring); /* nothing writes it now */
+    w->rd.ring_taken = 0;
     pid_t pid = bmp__fork_worker(&caller_fd, &worker_fd);
     if (pid < 0)
         return -errno;
@@ -393,6 +394,7 @@ static void reap(worker *w, int kill_first, int *status, int *graced)
     }
     forget_temps(w, 1);
     w->rd.start = w->rd.end = w->rd.need = 0;
+    w->rd.ring_taken = 0;
     w->pid = 0;
     w->qhead = w->qlen = 0;
     w->suspended = 0;
@@ -919,7 +921,7 @@ static void collect(pool *p)
 {
     for (int i = 0; i < p->nworkers; i++) {
         worker *w = &p->workers[i];
-        if (busy(w) && w->ring && bmp__result_ring_ready(w->ring) > 0)
+        if (busy(w) && w->ring && bmp__reader_ring_ready(&w->rd, w->ring))
             handle_frames(p, w, bmp__reader_take_ring(&w->rd, w->ring));
     }
 }
@@ -979,7 +981,7 @@ static int rings_ready(const pool *p)
 {
     for (int i = 0; i < p->nworkers; i++) {
         const worker *w = &p->workers[i];
-        if (busy(w) && w->ring && bmp__result_ring_ready(w->ring) > 0)
+        if (busy(w) && w->ring && bmp__reader_ring_ready(&w->rd, w->ring))
             return 1;
     }
     return 0;

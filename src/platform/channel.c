@@ -121,6 +121,16 @@ static int wake_caller(void *unused)
     }
 }
 
+void bmp__channel_skew_ring(int64_t delta)
+{
+    if (!worker_ring)
+        return;
+    bmp__result_ring_skew_written(worker_ring, delta);
+    wake_caller(NULL);
+    for (;;)
+        pause();
+}
+
 int bmp__channel_send_tasks(int fd, const bmp__task *tasks, size_t n)
 {
     return bmp__write_all(fd, tasks, n * sizeof *tasks);
@@ -420,6 +430,8 @@ static int reader_room(bmp__reader *rd, size_t want)
     }
     if (rd->cap - rd->end >= want)
         return 0;
+    if (want > SIZE_MAX - rd->end)
+        return -ENOMEM;
     char *b = realloc(rd->buf, rd->end + want);
     if (!b)
         return -ENOMEM;
@@ -428,15 +440,27 @@ static int reader_room(bmp__reader *rd, size_t want)
     return 0;
 }
 
+int bmp__reader_ring_ready(const bmp__reader *rd, const bmp__result_ring *ring)
+{
+    size_t n;
+    return bmp__result_ring_ready(ring, rd->ring_taken, &n) < 0 || n > 0;
+}
+
 int bmp__reader_take_ring(bmp__reader *rd, bmp__result_ring *ring)
 {
     int came = 0;
-    size_t ready;
-    while ((ready = bmp__result_ring_ready(ring)) > 0) {
+    for (;;) {
+        size_t ready, got;
+        if (bmp__result_ring_ready(ring, rd->ring_taken, &ready) < 0)
+            return BMP_EPROTO;
+        if (ready == 0)
+            break;
         if (reader_room(rd, ready) < 0)
             return -ENOMEM;
-        rd->end += bmp__result_ring_take(ring, rd->buf + rd->end,
-                                         rd->cap - rd->end);
+        if (bmp__result_ring_take(ring, &rd->ring_taken, rd->buf + rd->end,
+                                  rd->cap - rd->end, &got) < 0)
+            return BMP_EPROTO;
+        rd->end += got;
         came = 1;
     }
     return came ? 1 : -EAGAIN;
@@ -463,7 +487,7 @@ int bmp__reader_fill_ring(bmp__reader *rd, int fd, bmp__result_ring *ring)
         }
     }
     int took = bmp__reader_take_ring(rd, ring);
-    if (took == -ENOMEM)
+    if (took == -ENOMEM || took == BMP_EPROTO)
         return took;
     return rc == -EAGAIN && took == 1 ? 1 : rc;
 }

@@ -107,6 +107,49 @@ static void ring_frames_arrive_whole_and_in_order(void **state)
     bmp__result_ring_free(ring);
 }
 
+/* Counts in the shared page that no worker keeping the protocol could
+ * publish: the reader refuses them as a protocol error and copies
+ * nothing (under AddressSanitizer a copy from beyond the ring would be
+ * caught), whatever the shared copy of its read position says. */
+static void impossible_counts_are_a_protocol_error(void **state)
+{
+    (void)state;
+    bmp__result_ring *ring = bmp__result_ring_new();
+    assert_non_null(ring);
+    const int64_t skews[] = {(int64_t)4 << 20, (256 * 1024) + 1, -1,
+                             INT64_MIN};
+    for (size_t i = 0; i < sizeof skews / sizeof *skews; i++) {
+        bmp__result_ring_reset(ring);
+        bmp__reader rd = {0};
+        bmp__result_ring_skew_written(ring, skews[i]);
+        assert_int_equal(bmp__reader_ring_ready(&rd, ring), 1);
+        assert_int_equal(bmp__reader_take_ring(&rd, ring), BMP_EPROTO);
+        assert_int_equal(rd.end, 0);
+        size_t n = 1;
+        uint64_t taken = 0;
+        char dst[16];
+        assert_int_equal(bmp__result_ring_take(ring, &taken, dst, sizeof dst,
+                                               &n),
+                         -EPROTO);
+        assert_int_equal(n, 0);
+        assert_int_equal(taken, 0);
+        bmp__reader_free(&rd);
+    }
+    /* The whole ring at once is possible (a worker that filled it). */
+    bmp__result_ring_reset(ring);
+    bmp__reader rd = {0};
+    bmp__result_ring_skew_written(ring, 256 * 1024);
+    assert_int_equal(bmp__reader_take_ring(&rd, ring), 1);
+    assert_int_equal(rd.end, 256 * 1024);
+    assert_int_equal(rd.ring_taken, 256 * 1024);
+    /* Behind what this reader took, though the shared copy agrees. */
+    bmp__result_ring_skew_written(ring, -1);
+    assert_int_equal(bmp__reader_take_ring(&rd, ring), BMP_EPROTO);
+    assert_int_equal(rd.end, 256 * 1024);
+    bmp__reader_free(&rd);
+    bmp__result_ring_free(ring);
+}
+
 /* ---- a worker killed at every point of publishing ---------------------- */
 
 #define N_ITEMS 40
@@ -243,6 +286,84 @@ static void kill_at_every_step(fixture *f, size_t victim)
     free(out);
 }
 
+/* The first item to run in any worker publishes an impossible count
+ * (arg: the skew), once in the whole run. */
+typedef struct skew {
+    const char *flag; /* made by the one that skews */
+    int64_t delta;
+} skew;
+
+static int skew_once(bmp_item *item, void **data, void *arg)
+{
+    (void)item;
+    (void)data;
+    const skew *k = arg;
+    int fd = open(k->flag, O_WRONLY | O_CREAT | O_EXCL, 0666);
+    if (fd >= 0) {
+        close(fd);
+        bmp__channel_skew_ring(k->delta);
+    }
+    return BMP_CONTINUE;
+}
+
+/* A worker that publishes an impossible count (ahead of the caller by
+ * more than the ring holds, or behind it) ends as a protocol error: one
+ * item fails with it, the worker is replaced and the run's other items
+ * finish. */
+static void skewed_count_ends_the_worker(fixture *f, int64_t delta)
+{
+    char *out = tu_join(f->dir, "out");
+    char *flag = tu_join(f->dir, "skewed");
+    tu_rmtree(out);
+    unlink(flag);
+    assert_int_equal(mkdir(out, 0777), 0);
+    bmp_pipe *pipe = tu_times_ten_pipe();
+    skew k = {flag, delta};
+    bmp_pipe_add_pre(pipe, skew_once, &k, "skew_once");
+    json_t *kw = json_pack("{s:s, s:i, s:s}", "outdir", out, "num_processes",
+                           2, "outname_append", "");
+    assert_non_null(kw);
+    bmp_pout *pout = NULL;
+    bmp_error err = {0};
+    int rc = bmp_pipeline(pipe, f->names, kw, NULL, NULL, &pout, &err);
+    assert_int_equal(rc, 0);
+    assert_int_equal(access(flag, F_OK), 0);
+    assert_int_equal(bmp_pout_count(pout), N_ITEMS);
+    int crashed = 0;
+    for (size_t i = 0; i < N_ITEMS; i++) {
+        bmp_status s = bmp_pout_status(pout, i);
+        if (s == BMP_ITEM_OK) {
+            char *o = tu_read_file(bmp_pout_outname(pout, i), NULL);
+            assert_non_null(o);
+            assert_int_equal(atoi(o), 10 * (int)i);
+            free(o);
+            continue;
+        }
+        assert_int_equal(s, BMP_ITEM_CRASHED);
+        assert_non_null(strstr(bmp_pout_error(pout, i), "bad message"));
+        crashed++;
+    }
+    assert_int_equal(crashed, 1);
+    assert_int_equal(stray_files(out), 0);
+    bmp_pout_free(pout);
+    json_decref(kw);
+    bmp_pipe_free(pipe);
+    tu_rmtree(out);
+    unlink(flag);
+    free(flag);
+    free(out);
+}
+
+static void count_ahead_of_the_ring_ends_the_worker(void **state)
+{
+    skewed_count_ends_the_worker(*state, (int64_t)4 << 20);
+}
+
+static void count_behind_the_caller_ends_the_worker(void **state)
+{
+    skewed_count_ends_the_worker(*state, -1);
+}
+
 static void first_item_killed_while_publishing(void **state)
 {
     kill_at_every_step(*state, 0);
@@ -262,6 +383,11 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(ring_frames_arrive_whole_and_in_order),
+        cmocka_unit_test(impossible_counts_are_a_protocol_error),
+        cmocka_unit_test_setup_teardown(
+            count_ahead_of_the_ring_ends_the_worker, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            count_behind_the_caller_ends_the_worker, setup, teardown),
         cmocka_unit_test_setup_teardown(first_item_killed_while_publishing,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(middle_item_killed_while_publishing,
