@@ -19,6 +19,14 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The counters and futex words are shared between processes: an atomic
+ * that needs a lock would take a lock private to each process. */
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2,
+               "64-bit counters shared between processes must be lock-free");
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2,
+               "32-bit futex words shared between processes must be "
+               "lock-free");
+
 /* Room for a queue of short items' frames many times over, and for most
  * metas at once; untouched pages cost nothing. */
 #define RING_BYTES (256 * 1024)
