@@ -72,6 +72,10 @@ typedef struct worker {
     /* The slot's results, in memory shared with its workers; NULL: they
      * come on the socket. */
     bmp__result_ring *ring;
+    /* Read from the ring when the worker was reaped: it had begun an
+     * item, and which (began 0: none, or no ring to tell). */
+    int began;
+    uint64_t began_index;
     /* Memory of the running item, as the caller samples it. */
     int64_t estimate;      /* sent with the item; -1 none */
     int64_t base_rss;      /* the worker's resident bytes at the start */
@@ -390,6 +394,9 @@ static void reap(worker *w, int kill_first, int *status, int *graced)
             *graced = grace;
         /* Nothing writes the log any more. */
         bmp__temp_log_remove_all(w->log);
+        /* Dead and reaped: its last store to the ring is seen. */
+        w->began = w->ring &&
+                   bmp__result_ring_last_start(w->ring, &w->began_index);
         bmp__result_ring_reset(w->ring);
     }
     forget_temps(w, 1);
@@ -809,29 +816,44 @@ static void fill(pool *p)
 /* Ends w's process (killed first when `kill_first`; *status and *graced
  * as reap() gives them) and sorts out its queue: the items waiting
  * behind the running one were never begun and go back to the scheduler
- * uncharged.  @return the running item, whose outcome the caller
- * records, or NO_ITEM when the worker held none. */
+ * uncharged.  With `only_begun`, so does the running one when the
+ * worker, which had run items before, says in its ring that it never
+ * began it (it died between items).  @return the running item, whose
+ * outcome the caller records, or NO_ITEM when the worker held none or
+ * it was given back. */
 #define NO_ITEM SIZE_MAX
-static size_t end_worker(pool *p, worker *w, int kill_first, int *status,
-                         int *graced)
+static size_t end_worker(pool *p, worker *w, int kill_first, int only_begun,
+                         int *status, int *graced)
 {
     int queued = w->qlen;
     size_t items[BMP__TASKS_MAX];
     for (int k = 0; k < queued; k++)
         items[k] = queued_item(w, k);
+    w->began = 0;
     reap(w, kill_first, status, graced);
     for (int k = 1; k < queued; k++)
         give_back(p, items[k]);
-    return queued > 0 ? items[0] : NO_ITEM;
+    if (queued == 0)
+        return NO_ITEM;
+    /* A worker that began no item at all is blamed: one that always
+     * dies before its first item would otherwise be replaced for ever. */
+    if (only_begun && w->began && w->began_index != (uint64_t)items[0]) {
+        give_back(p, items[0]);
+        return NO_ITEM;
+    }
+    return items[0];
 }
 
 /* The worker ended (`why`: -EPIPE its socket closed; else a bad message
  * or a read error, and it is killed): the running item gets the death,
- * the items waiting behind it go back to the queue. */
+ * the items waiting behind it go back to the queue -- and so does the
+ * running one when the worker closed its socket between items, never
+ * having begun it (end_worker). */
 static void worker_lost(pool *p, worker *w, int why)
 {
     int status = 0, graced = 0;
-    size_t item = end_worker(p, w, why != -EPIPE, &status, &graced);
+    size_t item = end_worker(p, w, why != -EPIPE, why == -EPIPE, &status,
+                             &graced);
     if (item == NO_ITEM)
         return; /* it ended between items: nobody's loss */
     bmp__result *r = &p->run->results[item];
@@ -929,7 +951,7 @@ static void collect(pool *p)
 static void on_timeout(pool *p, worker *w)
 {
     int64_t growth = w->max_growth;
-    size_t item = end_worker(p, w, 1, NULL, NULL);
+    size_t item = end_worker(p, w, 1, 0, NULL, NULL);
     bmp__result_fail(&p->run->results[item], BMP_ITEM_TIMED_OUT, BMP_ETIMEOUT,
                      "timed out after %g s", p->timeout);
     note_caller_view(p, w, &p->run->results[item]);
@@ -941,7 +963,7 @@ static void on_timeout(pool *p, worker *w)
 static void stop_all(pool *p)
 {
     for (int i = 0; i < p->nworkers; i++) {
-        size_t item = end_worker(p, &p->workers[i], 1, NULL, NULL);
+        size_t item = end_worker(p, &p->workers[i], 1, 0, NULL, NULL);
         if (item == NO_ITEM)
             continue;
         bmp__result_fail(&p->run->results[item], BMP_ITEM_NOT_RUN,

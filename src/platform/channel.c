@@ -308,6 +308,10 @@ void bmp__channel_item_starts(uint64_t index, int64_t share)
 {
     running_index = index;
     worker_share = share;
+    /* For the caller, should this worker die: an item it never began is
+     * not its loss (executor_process.c). */
+    if (worker_ring)
+        bmp__result_ring_note_start(worker_ring, index);
     bmp__temp_log_clear(worker_temps);
 }
 

@@ -37,7 +37,8 @@ _Static_assert(ATOMIC_INT_LOCK_FREE == 2,
 struct bmp__result_ring {
     _Atomic uint64_t written; /* published by the worker */
     uint64_t staged;          /* copied, not yet published (worker's own) */
-    char pad1[48];            /* the two processes' counters apart */
+    _Atomic uint64_t started; /* 1 + the last item begun; 0 none */
+    char pad1[40];            /* the two processes' counters apart */
     _Atomic uint64_t taken;   /* read by the caller */
     _Atomic uint32_t drained; /* bumped at each take: the futex word */
     _Atomic uint32_t waiting; /* the worker waits for room */
@@ -68,9 +69,25 @@ void bmp__result_ring_reset(bmp__result_ring *ring)
         return;
     atomic_store(&ring->written, 0);
     ring->staged = 0;
+    atomic_store(&ring->started, 0);
     atomic_store(&ring->taken, 0);
     atomic_store(&ring->drained, 0);
     atomic_store(&ring->waiting, 0);
+}
+
+void bmp__result_ring_note_start(bmp__result_ring *ring, uint64_t index)
+{
+    atomic_store_explicit(&ring->started, index + 1, memory_order_release);
+}
+
+int bmp__result_ring_last_start(const bmp__result_ring *ring, uint64_t *index)
+{
+    uint64_t s = atomic_load_explicit(&((bmp__result_ring *)ring)->started,
+                                      memory_order_acquire);
+    if (s == 0)
+        return 0;
+    *index = s - 1;
+    return 1;
 }
 
 void bmp__result_ring_publish(bmp__result_ring *ring)

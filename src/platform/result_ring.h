@@ -50,6 +50,13 @@ int bmp__result_ring_put(bmp__result_ring *ring, const void *bytes, size_t n,
  * release store). */
 void bmp__result_ring_publish(bmp__result_ring *ring);
 
+/* Worker side: the worker begins item `index` (one release store). */
+void bmp__result_ring_note_start(bmp__result_ring *ring, uint64_t index);
+/* Caller side, once the worker is dead (after waitpid, before a reset):
+ * the index of the last item it began.  @return 1 and *index, or 0 when
+ * it began none.  The worker wrote it: a hint, never an address. */
+int bmp__result_ring_last_start(const bmp__result_ring *ring, uint64_t *index);
+
 /* Caller side.  The caller's read position `*taken` lives in its own
  * memory (the ring holds only a copy, for the worker): the counters in
  * the ring are the worker's to write, so a worker gone wrong (a wild
