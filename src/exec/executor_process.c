@@ -330,6 +330,30 @@ static void remember_temp(worker *w, char *path)
     w->temps[w->ntemps++] = path;
 }
 
+/* The temporary-file notices a dead worker left in its ring (the log
+ * was full) are acted on like those read before: the outputs of its
+ * unfinished item are removed with the others.  Results are of no use
+ * any more, but one ends its item's notices, as answered() does; a ring
+ * or a frame gone wrong ends the reading, as it ended the worker. */
+static void take_last_notices(worker *w)
+{
+    if (!w->ring)
+        return;
+    bmp__reader_take_ring(&w->rd, w->ring);
+    for (;;) {
+        bmp__result r = {0};
+        char *temp = NULL;
+        int k = bmp__reader_next(&w->rd, &r, &temp);
+        bmp__result_clear(&r);
+        if (k == 0)
+            remember_temp(w, temp);
+        else if (k == 1)
+            forget_temps(w, 0); /* as answered(): that item ended well */
+        else
+            break;
+    }
+}
+
 /* SIGKILL to the worker and everything in its group. */
 static void end_group(pid_t pid)
 {
@@ -395,6 +419,7 @@ static void reap(worker *w, int kill_first, int *status, int *graced)
         /* Nothing writes the log any more. */
         bmp__temp_log_remove_all(w->log);
         /* Dead and reaped: its last store to the ring is seen. */
+        take_last_notices(w);
         w->began = w->ring &&
                    bmp__result_ring_last_start(w->ring, &w->began_index);
         bmp__result_ring_reset(w->ring);

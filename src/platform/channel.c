@@ -444,10 +444,19 @@ static int reader_room(bmp__reader *rd, size_t want)
     return 0;
 }
 
+static int lazy_rings;
+
+void bmp__channel_lazy_rings(int lazy)
+{
+    lazy_rings = lazy;
+}
+
 int bmp__reader_ring_ready(const bmp__reader *rd, const bmp__result_ring *ring)
 {
     size_t n;
-    return bmp__result_ring_ready(ring, rd->ring_taken, &n) < 0 || n > 0;
+    if (bmp__result_ring_ready(ring, rd->ring_taken, &n) < 0)
+        return 1;
+    return n > 0 && !lazy_rings;
 }
 
 int bmp__reader_take_ring(bmp__reader *rd, bmp__result_ring *ring)

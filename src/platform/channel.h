@@ -129,6 +129,10 @@ int bmp__reader_take_ring(bmp__reader *rd, bmp__result_ring *ring);
  * load. */
 int bmp__reader_ring_ready(const bmp__reader *rd,
                            const bmp__result_ring *ring);
+/* For tests: with 1, bmp__reader_ring_ready() says 0 for a sound ring,
+ * so that the caller reads a ring only when the worker wakes it or
+ * ends -- as when it is killed just after publishing. */
+void bmp__channel_lazy_rings(int lazy);
 /* The next whole frame buffered: a result fills *r (cleared first) and
  * gives 1; a temporary-file notice sets *temp_path (malloc'd) and gives
  * 0.  @return 1, 0, -EAGAIN when no whole frame is buffered (nothing is

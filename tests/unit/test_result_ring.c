@@ -373,6 +373,82 @@ static void count_behind_the_caller_ends_the_worker(void **state)
     skewed_count_ends_the_worker(*state, -1);
 }
 
+/* The first item to run fills its worker's temporary-file log with
+ * names of files that do not exist, so that the notice of the file it
+ * then creates goes into the ring, and waits for its time-out (arg: the
+ * output directory).  Once in the whole run. */
+static int fill_log_and_hang(bmp_item *item, void **data, void *arg)
+{
+    (void)item;
+    (void)data;
+    const char *out = arg;
+    char flag[4096];
+    snprintf(flag, sizeof flag, "%s/../hung", out);
+    int fd = open(flag, O_WRONLY | O_CREAT | O_EXCL, 0666);
+    if (fd < 0)
+        return BMP_CONTINUE;
+    close(fd);
+    char name[4096];
+    /* Names of one length, and the real one longer: when no more of
+     * them fit in the log, neither does it. */
+    for (int i = 0; i < 400; i++) {
+        snprintf(name, sizeof name, "%s/never_%03d_%0200d", out, i, 0);
+        bmp__channel_notify_temp(name);
+    }
+    snprintf(name, sizeof name, "%s/partial_%0200d.tmp", out, 0);
+    bmp__channel_notify_temp(name);
+    fd = open(name, O_WRONLY | O_CREAT | O_EXCL, 0666);
+    if (fd < 0)
+        return -errno;
+    close(fd);
+    for (;;)
+        pause();
+}
+
+/* A worker killed at its time-out with a temporary-file notice still
+ * unread in its ring: the file is removed all the same. */
+static void notice_in_ring_of_timed_out_worker_is_acted_on(void **state)
+{
+    fixture *f = *state;
+    char *out = tu_join(f->dir, "out");
+    char *flag = tu_join(f->dir, "hung");
+    tu_rmtree(out);
+    unlink(flag);
+    assert_int_equal(mkdir(out, 0777), 0);
+    bmp_pipe *pipe = tu_times_ten_pipe();
+    bmp_pipe_add_pre(pipe, fill_log_and_hang, out, "fill_log_and_hang");
+    /* The caller reads a ring only when woken: the notices, which wake
+     * nobody, are still there when the time-out ends the worker. */
+    json_t *kw = json_pack("{s:s, s:i, s:s, s:f}", "outdir", out,
+                           "num_processes", 2, "outname_append", "", "timeout",
+                           1.0);
+    assert_non_null(kw);
+    bmp_pout *pout = NULL;
+    bmp_error err = {0};
+    bmp__channel_lazy_rings(1);
+    int rc = bmp_pipeline(pipe, f->names, kw, NULL, NULL, &pout, &err);
+    bmp__channel_lazy_rings(0);
+    assert_int_equal(rc, 0);
+    assert_int_equal(access(flag, F_OK), 0);
+    int timed_out = 0;
+    for (size_t i = 0; i < N_ITEMS; i++) {
+        bmp_status s = bmp_pout_status(pout, i);
+        if (s == BMP_ITEM_TIMED_OUT)
+            timed_out++;
+        else
+            assert_int_equal(s, BMP_ITEM_OK);
+    }
+    assert_int_equal(timed_out, 1);
+    assert_int_equal(stray_files(out), 0);
+    bmp_pout_free(pout);
+    json_decref(kw);
+    bmp_pipe_free(pipe);
+    tu_rmtree(out);
+    unlink(flag);
+    free(flag);
+    free(out);
+}
+
 static void first_item_killed_while_publishing(void **state)
 {
     kill_at_every_step(*state, 0);
@@ -397,6 +473,8 @@ int main(void)
             count_ahead_of_the_ring_ends_the_worker, setup, teardown),
         cmocka_unit_test_setup_teardown(
             count_behind_the_caller_ends_the_worker, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            notice_in_ring_of_timed_out_worker_is_acted_on, setup, teardown),
         cmocka_unit_test_setup_teardown(first_item_killed_while_publishing,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(middle_item_killed_while_publishing,
