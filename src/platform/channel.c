@@ -213,6 +213,14 @@ static void notice_lock_setup(void)
     pthread_atfork(NULL, NULL, notice_lock_reset);
 }
 
+/* The ring is full and what it holds of a result's frame is published:
+ * a death now leaves the frame cut short. */
+static int wake_for_room(void *arg)
+{
+    maybe_die(BMP__DIE_PART_PUBLISHED);
+    return wake_caller(arg);
+}
+
 /* A frame into the worker's ring, published at once (the caller holds
  * notice_lock).  The test hook's steps are the points between the
  * copies and the store that publishes them. */
@@ -222,7 +230,9 @@ static int ring_frame(const struct iovec *iov, int n, int is_result)
         maybe_die(BMP__DIE_BEFORE_COPY);
     for (int i = 0; i < n; i++) {
         int rc = bmp__result_ring_put(worker_ring, iov[i].iov_base,
-                                      iov[i].iov_len, wake_caller, NULL);
+                                      iov[i].iov_len,
+                                      is_result ? wake_for_room : wake_caller,
+                                      NULL);
         if (rc < 0)
             return rc;
         if (is_result && i == 0)

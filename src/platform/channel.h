@@ -82,11 +82,14 @@ int64_t bmp__worker_mem_share(void);
  * the points below (-1: never).  Set in the caller before the workers
  * are forked; they inherit it.  Costs a comparison per step. */
 enum {
-    BMP__DIE_BEFORE_COPY,   /* nothing of the frame copied */
-    BMP__DIE_HEADER_COPIED, /* its header copied, not published */
-    BMP__DIE_COPIED,        /* all of it copied, not published */
-    BMP__DIE_PUBLISHED,     /* published; the caller not woken */
-    BMP__DIE_WOKEN,         /* the caller woken, before the next task */
+    BMP__DIE_BEFORE_COPY,    /* nothing of the frame copied */
+    BMP__DIE_HEADER_COPIED,  /* its header copied, not published */
+    BMP__DIE_PART_PUBLISHED, /* a frame larger than the free room: its
+                                first piece published, the caller woken
+                                to make room (inside the ring's put) */
+    BMP__DIE_COPIED,         /* all of it copied, not published */
+    BMP__DIE_PUBLISHED,      /* published; the caller not woken */
+    BMP__DIE_WOKEN,          /* the caller woken, before the next task */
     BMP__DIE_STEPS
 };
 #define BMP__DIE_EXIT 71

@@ -181,15 +181,33 @@ static int teardown(void **state)
     return 0;
 }
 
+/* A meta larger than the ring: its frame goes in pieces. */
+#define FILLING_META (300 * 1024)
+
 /* Appends the item's number to the runs file: how often each item was
- * begun, whatever became of its worker. */
+ * begun, whatever became of its worker.  Every fourth item, and the
+ * last, gets a meta larger than the ring, so that the ring fills and
+ * the victims' frames (items 0, N_ITEMS / 2, N_ITEMS - 1) go in
+ * pieces. */
 static int note_run(bmp_item *item, void **data, void *arg)
 {
-    (void)item;
     const bmp_buffer *b = *data;
     char line[32];
     int n = snprintf(line, sizeof line, "%.*s\n",
                      (int)(b->size < 16 ? b->size : 16), (char *)b->bytes);
+    int i = atoi(line);
+    if (i % 4 == 0 || i == N_ITEMS - 1) {
+        char *pad = malloc(FILLING_META + 1);
+        if (!pad)
+            return -ENOMEM;
+        memset(pad, 'a' + i % 26, FILLING_META);
+        pad[FILLING_META] = '\0';
+        int rc = json_object_set_new(bmp_item_meta(item), "pad",
+                                     json_string(pad));
+        free(pad);
+        if (rc != 0)
+            return -ENOMEM;
+    }
     int fd = open(arg, O_WRONLY | O_APPEND | O_CREAT, 0666);
     if (fd < 0 || write(fd, line, (size_t)n) != n)
         return -EIO;
@@ -269,6 +287,14 @@ static void kill_at_every_step(fixture *f, size_t victim)
                 assert_non_null(o);
                 assert_int_equal(atoi(o), 10 * (int)i);
                 free(o);
+                if (i % 4 == 0 || i == N_ITEMS - 1) {
+                    /* Its frame, in pieces, arrived whole. */
+                    json_t *pad = json_object_get(bmp_pout_meta(pout, i),
+                                                  "pad");
+                    assert_int_equal(json_string_length(pad), FILLING_META);
+                    assert_int_equal(json_string_value(pad)[FILLING_META - 1],
+                                     'a' + (int)i % 26);
+                }
             } else {
                 /* Only the death's item: one its worker began. */
                 assert_int_equal(s, BMP_ITEM_CRASHED);
