@@ -269,8 +269,21 @@ static int spawn(pool *p, worker *w)
     pid_t pid = bmp__fork_worker(&caller_fd, &worker_fd);
     if (pid < 0)
         return -errno;
-    if (pid == 0)
+    if (pid == 0) {
+        /* The other slots' shared pages are not this worker's: unmapped,
+         * a wild write in it cannot reach another worker's results or
+         * temporary-file log. */
+        for (int i = 0; i < p->nworkers; i++) {
+            worker *o = &p->workers[i];
+            if (o == w)
+                continue;
+            bmp__result_ring_free(o->ring);
+            bmp__temp_log_free(o->log);
+            o->ring = NULL;
+            o->log = NULL;
+        }
         worker_main(p->run, worker_fd, w->log, w->ring, parent);
+    }
     /* As the worker does: whichever of the two runs first, the worker
      * is in its own group before the caller could signal the group. */
     setpgid(pid, pid);

@@ -475,6 +475,68 @@ static void notice_in_ring_of_timed_out_worker_is_acted_on(void **state)
     free(out);
 }
 
+/* Records in the item's meta how many shared anonymous mappings its
+ * worker holds. */
+static int count_shared_maps(bmp_item *item, void **data, void *arg)
+{
+    (void)data;
+    (void)arg;
+    FILE *maps = fopen("/proc/self/maps", "r");
+    if (!maps)
+        return -errno;
+    char line[512];
+    int n = 0;
+    while (fgets(line, sizeof line, maps)) {
+        char perms[8] = "";
+        if (sscanf(line, "%*s %7s", perms) == 1 && perms[3] == 's' &&
+            strstr(line, "/dev/zero"))
+            n++;
+    }
+    fclose(maps);
+    json_object_set_new(bmp_item_meta(item), "shared_maps", json_integer(n));
+    return BMP_CONTINUE;
+}
+
+/* The shared mappings of a worker, with `workers` slots. */
+static int worker_shared_maps(fixture *f, int workers)
+{
+    bmp_pipe *pipe = tu_times_ten_pipe();
+    bmp_pipe_add_pre(pipe, count_shared_maps, NULL, "count_shared_maps");
+    char *out = tu_join(f->dir, "out");
+    tu_rmtree(out);
+    assert_int_equal(mkdir(out, 0777), 0);
+    json_t *kw = json_pack("{s:s, s:i, s:s}", "outdir", out, "num_processes",
+                           workers, "outname_append", "");
+    bmp_pout *pout = NULL;
+    bmp_error err = {0};
+    assert_int_equal(bmp_pipeline(pipe, f->names, kw, NULL, NULL, &pout, &err),
+                     0);
+    int n = -1;
+    for (size_t i = 0; i < N_ITEMS; i++) {
+        assert_int_equal(bmp_pout_status(pout, i), BMP_ITEM_OK);
+        int k = (int)json_integer_value(
+            json_object_get(bmp_pout_meta(pout, i), "shared_maps"));
+        if (n < 0)
+            n = k;
+        assert_int_equal(k, n);
+    }
+    bmp_pout_free(pout);
+    json_decref(kw);
+    bmp_pipe_free(pipe);
+    tu_rmtree(out);
+    free(out);
+    return n;
+}
+
+/* A worker holds its own slot's ring and log, not the other slots': a
+ * wild write in it cannot reach their results. */
+static void worker_maps_only_its_own_slot(void **state)
+{
+    int alone = worker_shared_maps(*state, 1);
+    assert_true(alone >= 2); /* its ring and its log at least */
+    assert_int_equal(worker_shared_maps(*state, 4), alone);
+}
+
 static void first_item_killed_while_publishing(void **state)
 {
     kill_at_every_step(*state, 0);
@@ -501,6 +563,8 @@ int main(void)
             count_behind_the_caller_ends_the_worker, setup, teardown),
         cmocka_unit_test_setup_teardown(
             notice_in_ring_of_timed_out_worker_is_acted_on, setup, teardown),
+        cmocka_unit_test_setup_teardown(worker_maps_only_its_own_slot, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(first_item_killed_while_publishing,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(middle_item_killed_while_publishing,
