@@ -447,7 +447,7 @@ static void notice_in_ring_of_timed_out_worker_is_acted_on(void **state)
      * nobody, are still there when the time-out ends the worker. */
     json_t *kw = json_pack("{s:s, s:i, s:s, s:f}", "outdir", out,
                            "num_processes", 2, "outname_append", "", "timeout",
-                           1.0);
+                           2.0);
     assert_non_null(kw);
     bmp_pout *pout = NULL;
     bmp_error err = {0};
