@@ -72,6 +72,10 @@ typedef struct worker {
     /* The slot's results, in memory shared with its workers; NULL: they
      * come on the socket. */
     bmp__result_ring *ring;
+    /* Read from the ring when the worker was reaped: it had begun an
+     * item, and which (began 0: none, or no ring to tell). */
+    int began;
+    uint64_t began_index;
     /* Memory of the running item, as the caller samples it. */
     int64_t estimate;      /* sent with the item; -1 none */
     int64_t base_rss;      /* the worker's resident bytes at the start */
@@ -261,11 +265,25 @@ static int spawn(pool *p, worker *w)
     pid_t parent = getpid();
     int caller_fd = -1, worker_fd = -1;
     bmp__result_ring_reset(w->ring); /* nothing writes it now */
+    w->rd.ring_taken = 0;
     pid_t pid = bmp__fork_worker(&caller_fd, &worker_fd);
     if (pid < 0)
         return -errno;
-    if (pid == 0)
+    if (pid == 0) {
+        /* The other slots' shared pages are not this worker's: unmapped,
+         * a wild write in it cannot reach another worker's results or
+         * temporary-file log. */
+        for (int i = 0; i < p->nworkers; i++) {
+            worker *o = &p->workers[i];
+            if (o == w)
+                continue;
+            bmp__result_ring_free(o->ring);
+            bmp__temp_log_free(o->log);
+            o->ring = NULL;
+            o->log = NULL;
+        }
         worker_main(p->run, worker_fd, w->log, w->ring, parent);
+    }
     /* As the worker does: whichever of the two runs first, the worker
      * is in its own group before the caller could signal the group. */
     setpgid(pid, pid);
@@ -323,6 +341,30 @@ static void remember_temp(worker *w, char *path)
     }
     w->temps = t;
     w->temps[w->ntemps++] = path;
+}
+
+/* The temporary-file notices a dead worker left in its ring (the log
+ * was full) are acted on like those read before: the outputs of its
+ * unfinished item are removed with the others.  Results are of no use
+ * any more, but one ends its item's notices, as answered() does; a ring
+ * or a frame gone wrong ends the reading, as it ended the worker. */
+static void take_last_notices(worker *w)
+{
+    if (!w->ring)
+        return;
+    bmp__reader_take_ring(&w->rd, w->ring);
+    for (;;) {
+        bmp__result r = {0};
+        char *temp = NULL;
+        int k = bmp__reader_next(&w->rd, &r, &temp);
+        bmp__result_clear(&r);
+        if (k == 0)
+            remember_temp(w, temp);
+        else if (k == 1)
+            forget_temps(w, 0); /* as answered(): that item ended well */
+        else
+            break;
+    }
 }
 
 /* SIGKILL to the worker and everything in its group. */
@@ -389,10 +431,15 @@ static void reap(worker *w, int kill_first, int *status, int *graced)
             *graced = grace;
         /* Nothing writes the log any more. */
         bmp__temp_log_remove_all(w->log);
+        /* Dead and reaped: its last store to the ring is seen. */
+        take_last_notices(w);
+        w->began = w->ring &&
+                   bmp__result_ring_last_start(w->ring, &w->began_index);
         bmp__result_ring_reset(w->ring);
     }
     forget_temps(w, 1);
     w->rd.start = w->rd.end = w->rd.need = 0;
+    w->rd.ring_taken = 0;
     w->pid = 0;
     w->qhead = w->qlen = 0;
     w->suspended = 0;
@@ -807,29 +854,44 @@ static void fill(pool *p)
 /* Ends w's process (killed first when `kill_first`; *status and *graced
  * as reap() gives them) and sorts out its queue: the items waiting
  * behind the running one were never begun and go back to the scheduler
- * uncharged.  @return the running item, whose outcome the caller
- * records, or NO_ITEM when the worker held none. */
+ * uncharged.  With `only_begun`, so does the running one when the
+ * worker, which had run items before, says in its ring that it never
+ * began it (it died between items).  @return the running item, whose
+ * outcome the caller records, or NO_ITEM when the worker held none or
+ * it was given back. */
 #define NO_ITEM SIZE_MAX
-static size_t end_worker(pool *p, worker *w, int kill_first, int *status,
-                         int *graced)
+static size_t end_worker(pool *p, worker *w, int kill_first, int only_begun,
+                         int *status, int *graced)
 {
     int queued = w->qlen;
     size_t items[BMP__TASKS_MAX];
     for (int k = 0; k < queued; k++)
         items[k] = queued_item(w, k);
+    w->began = 0;
     reap(w, kill_first, status, graced);
     for (int k = 1; k < queued; k++)
         give_back(p, items[k]);
-    return queued > 0 ? items[0] : NO_ITEM;
+    if (queued == 0)
+        return NO_ITEM;
+    /* A worker that began no item at all is blamed: one that always
+     * dies before its first item would otherwise be replaced for ever. */
+    if (only_begun && w->began && w->began_index != (uint64_t)items[0]) {
+        give_back(p, items[0]);
+        return NO_ITEM;
+    }
+    return items[0];
 }
 
 /* The worker ended (`why`: -EPIPE its socket closed; else a bad message
  * or a read error, and it is killed): the running item gets the death,
- * the items waiting behind it go back to the queue. */
+ * the items waiting behind it go back to the queue -- and so does the
+ * running one when the worker closed its socket between items, never
+ * having begun it (end_worker). */
 static void worker_lost(pool *p, worker *w, int why)
 {
     int status = 0, graced = 0;
-    size_t item = end_worker(p, w, why != -EPIPE, &status, &graced);
+    size_t item = end_worker(p, w, why != -EPIPE, why == -EPIPE, &status,
+                             &graced);
     if (item == NO_ITEM)
         return; /* it ended between items: nobody's loss */
     bmp__result *r = &p->run->results[item];
@@ -919,7 +981,7 @@ static void collect(pool *p)
 {
     for (int i = 0; i < p->nworkers; i++) {
         worker *w = &p->workers[i];
-        if (busy(w) && w->ring && bmp__result_ring_ready(w->ring) > 0)
+        if (busy(w) && w->ring && bmp__reader_ring_ready(&w->rd, w->ring))
             handle_frames(p, w, bmp__reader_take_ring(&w->rd, w->ring));
     }
 }
@@ -927,7 +989,7 @@ static void collect(pool *p)
 static void on_timeout(pool *p, worker *w)
 {
     int64_t growth = w->max_growth;
-    size_t item = end_worker(p, w, 1, NULL, NULL);
+    size_t item = end_worker(p, w, 1, 0, NULL, NULL);
     bmp__result_fail(&p->run->results[item], BMP_ITEM_TIMED_OUT, BMP_ETIMEOUT,
                      "timed out after %g s", p->timeout);
     note_caller_view(p, w, &p->run->results[item]);
@@ -939,7 +1001,7 @@ static void on_timeout(pool *p, worker *w)
 static void stop_all(pool *p)
 {
     for (int i = 0; i < p->nworkers; i++) {
-        size_t item = end_worker(p, &p->workers[i], 1, NULL, NULL);
+        size_t item = end_worker(p, &p->workers[i], 1, 0, NULL, NULL);
         if (item == NO_ITEM)
             continue;
         bmp__result_fail(&p->run->results[item], BMP_ITEM_NOT_RUN,
@@ -979,7 +1041,7 @@ static int rings_ready(const pool *p)
 {
     for (int i = 0; i < p->nworkers; i++) {
         const worker *w = &p->workers[i];
-        if (busy(w) && w->ring && bmp__result_ring_ready(w->ring) > 0)
+        if (busy(w) && w->ring && bmp__reader_ring_ready(&w->rd, w->ring))
             return 1;
     }
     return 0;

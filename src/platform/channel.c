@@ -121,6 +121,16 @@ static int wake_caller(void *unused)
     }
 }
 
+void bmp__channel_skew_ring(int64_t delta)
+{
+    if (!worker_ring)
+        return;
+    bmp__result_ring_skew_written(worker_ring, delta);
+    wake_caller(NULL);
+    for (;;)
+        pause();
+}
+
 int bmp__channel_send_tasks(int fd, const bmp__task *tasks, size_t n)
 {
     return bmp__write_all(fd, tasks, n * sizeof *tasks);
@@ -203,6 +213,14 @@ static void notice_lock_setup(void)
     pthread_atfork(NULL, NULL, notice_lock_reset);
 }
 
+/* The ring is full and what it holds of a result's frame is published:
+ * a death now leaves the frame cut short. */
+static int wake_for_room(void *arg)
+{
+    maybe_die(BMP__DIE_PART_PUBLISHED);
+    return wake_caller(arg);
+}
+
 /* A frame into the worker's ring, published at once (the caller holds
  * notice_lock).  The test hook's steps are the points between the
  * copies and the store that publishes them. */
@@ -212,7 +230,9 @@ static int ring_frame(const struct iovec *iov, int n, int is_result)
         maybe_die(BMP__DIE_BEFORE_COPY);
     for (int i = 0; i < n; i++) {
         int rc = bmp__result_ring_put(worker_ring, iov[i].iov_base,
-                                      iov[i].iov_len, wake_caller, NULL);
+                                      iov[i].iov_len,
+                                      is_result ? wake_for_room : wake_caller,
+                                      NULL);
         if (rc < 0)
             return rc;
         if (is_result && i == 0)
@@ -298,6 +318,10 @@ void bmp__channel_item_starts(uint64_t index, int64_t share)
 {
     running_index = index;
     worker_share = share;
+    /* For the caller, should this worker die: an item it never began is
+     * not its loss (executor_process.c). */
+    if (worker_ring)
+        bmp__result_ring_note_start(worker_ring, index);
     bmp__temp_log_clear(worker_temps);
 }
 
@@ -420,6 +444,8 @@ static int reader_room(bmp__reader *rd, size_t want)
     }
     if (rd->cap - rd->end >= want)
         return 0;
+    if (want > SIZE_MAX - rd->end)
+        return -ENOMEM;
     char *b = realloc(rd->buf, rd->end + want);
     if (!b)
         return -ENOMEM;
@@ -428,15 +454,36 @@ static int reader_room(bmp__reader *rd, size_t want)
     return 0;
 }
 
+static int lazy_rings;
+
+void bmp__channel_lazy_rings(int lazy)
+{
+    lazy_rings = lazy;
+}
+
+int bmp__reader_ring_ready(const bmp__reader *rd, const bmp__result_ring *ring)
+{
+    size_t n;
+    if (bmp__result_ring_ready(ring, rd->ring_taken, &n) < 0)
+        return 1;
+    return n > 0 && !lazy_rings;
+}
+
 int bmp__reader_take_ring(bmp__reader *rd, bmp__result_ring *ring)
 {
     int came = 0;
-    size_t ready;
-    while ((ready = bmp__result_ring_ready(ring)) > 0) {
+    for (;;) {
+        size_t ready, got;
+        if (bmp__result_ring_ready(ring, rd->ring_taken, &ready) < 0)
+            return BMP_EPROTO;
+        if (ready == 0)
+            break;
         if (reader_room(rd, ready) < 0)
             return -ENOMEM;
-        rd->end += bmp__result_ring_take(ring, rd->buf + rd->end,
-                                         rd->cap - rd->end);
+        if (bmp__result_ring_take(ring, &rd->ring_taken, rd->buf + rd->end,
+                                  rd->cap - rd->end, &got) < 0)
+            return BMP_EPROTO;
+        rd->end += got;
         came = 1;
     }
     return came ? 1 : -EAGAIN;
@@ -463,7 +510,7 @@ int bmp__reader_fill_ring(bmp__reader *rd, int fd, bmp__result_ring *ring)
         }
     }
     int took = bmp__reader_take_ring(rd, ring);
-    if (took == -ENOMEM)
+    if (took == -ENOMEM || took == BMP_EPROTO)
         return took;
     return rc == -EAGAIN && took == 1 ? 1 : rc;
 }

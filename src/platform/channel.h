@@ -82,15 +82,23 @@ int64_t bmp__worker_mem_share(void);
  * the points below (-1: never).  Set in the caller before the workers
  * are forked; they inherit it.  Costs a comparison per step. */
 enum {
-    BMP__DIE_BEFORE_COPY,   /* nothing of the frame copied */
-    BMP__DIE_HEADER_COPIED, /* its header copied, not published */
-    BMP__DIE_COPIED,        /* all of it copied, not published */
-    BMP__DIE_PUBLISHED,     /* published; the caller not woken */
-    BMP__DIE_WOKEN,         /* the caller woken, before the next task */
+    BMP__DIE_BEFORE_COPY,    /* nothing of the frame copied */
+    BMP__DIE_HEADER_COPIED,  /* its header copied, not published */
+    BMP__DIE_PART_PUBLISHED, /* a frame larger than the free room: its
+                                first piece published, the caller woken
+                                to make room (inside the ring's put) */
+    BMP__DIE_COPIED,         /* all of it copied, not published */
+    BMP__DIE_PUBLISHED,      /* published; the caller not woken */
+    BMP__DIE_WOKEN,          /* the caller woken, before the next task */
     BMP__DIE_STEPS
 };
 #define BMP__DIE_EXIT 71
 void bmp__channel_die_at(uint64_t item, int step);
+/* For tests of a worker gone wrong: in a worker with a ring, stores the
+ * count `delta` bytes off what the caller took as published (as a wild
+ * write would), wakes the caller and waits to be killed; a no-op
+ * elsewhere. */
+void bmp__channel_skew_ring(int64_t delta);
 
 /* Sends a result: into the ring in a worker that has one and sends on
  * its own socket, else on the socket `fd`.  @return 0 or -errno. */
@@ -101,7 +109,9 @@ int bmp__channel_send_result(int fd, const bmp__result *r);
 typedef struct bmp__reader {
     char *buf;
     size_t start, end, cap;
-    size_t need; /* bytes of the frame being waited for */
+    size_t need;         /* bytes of the frame being waited for */
+    uint64_t ring_taken; /* the caller's own read position in the ring
+                            (result_ring.h); 0 with the ring reset */
 } bmp__reader;
 void bmp__reader_free(bmp__reader *rd);
 /* One non-blocking read of what the socket holds.  @return 1 bytes came,
@@ -111,11 +121,21 @@ int bmp__reader_fill(bmp__reader *rd, int fd);
 /* As bmp__reader_fill() for a worker whose results come through `ring`:
  * drains the wake-ups on the socket (seeing its end first), then takes
  * every byte the ring holds.  @return 1 bytes came, 0 end of file (the
- * ring was read after it), -EAGAIN, -ENOMEM or -errno. */
+ * ring was read after it), -EAGAIN, -ENOMEM, BMP_EPROTO (the ring's
+ * counters are impossible: the caller ends the worker) or -errno. */
 int bmp__reader_fill_ring(bmp__reader *rd, int fd, bmp__result_ring *ring);
 /* Takes what the ring holds, without a system call.  @return 1 bytes
- * came, -EAGAIN none, -ENOMEM. */
+ * came, -EAGAIN none, -ENOMEM, BMP_EPROTO as above. */
 int bmp__reader_take_ring(bmp__reader *rd, bmp__result_ring *ring);
+/* 1 when the ring holds bytes not yet taken, or counters the caller must
+ * see as a protocol error (bmp__reader_take_ring() then says so); one
+ * load. */
+int bmp__reader_ring_ready(const bmp__reader *rd,
+                           const bmp__result_ring *ring);
+/* For tests: with 1, bmp__reader_ring_ready() says 0 for a sound ring,
+ * so that the caller reads a ring only when the worker wakes it or
+ * ends -- as when it is killed just after publishing. */
+void bmp__channel_lazy_rings(int lazy);
 /* The next whole frame buffered: a result fills *r (cleared first) and
  * gives 1; a temporary-file notice sets *temp_path (malloc'd) and gives
  * 0.  @return 1, 0, -EAGAIN when no whole frame is buffered (nothing is

@@ -5,7 +5,8 @@
  * ring is its count modulo the ring's size.  `written` is the worker's,
  * `taken` the caller's; each is stored by one process only and loaded by
  * the other with acquire order, so that the bytes below a count are
- * there before the count is seen.
+ * there before the count is seen.  The caller keeps its own `taken` in
+ * private memory and never trusts the shared page's (result_ring.h).
  */
 #include "result_ring.h"
 
@@ -18,6 +19,14 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The counters and futex words are shared between processes: an atomic
+ * that needs a lock would take a lock private to each process. */
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2,
+               "64-bit counters shared between processes must be lock-free");
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2,
+               "32-bit futex words shared between processes must be "
+               "lock-free");
+
 /* Room for a queue of short items' frames many times over, and for most
  * metas at once; untouched pages cost nothing. */
 #define RING_BYTES (256 * 1024)
@@ -28,7 +37,8 @@
 struct bmp__result_ring {
     _Atomic uint64_t written; /* published by the worker */
     uint64_t staged;          /* copied, not yet published (worker's own) */
-    char pad1[48];            /* the two processes' counters apart */
+    _Atomic uint64_t started; /* 1 + the last item begun; 0 none */
+    char pad1[40];            /* the two processes' counters apart */
     _Atomic uint64_t taken;   /* read by the caller */
     _Atomic uint32_t drained; /* bumped at each take: the futex word */
     _Atomic uint32_t waiting; /* the worker waits for room */
@@ -59,9 +69,25 @@ void bmp__result_ring_reset(bmp__result_ring *ring)
         return;
     atomic_store(&ring->written, 0);
     ring->staged = 0;
+    atomic_store(&ring->started, 0);
     atomic_store(&ring->taken, 0);
     atomic_store(&ring->drained, 0);
     atomic_store(&ring->waiting, 0);
+}
+
+void bmp__result_ring_note_start(bmp__result_ring *ring, uint64_t index)
+{
+    atomic_store_explicit(&ring->started, index + 1, memory_order_release);
+}
+
+int bmp__result_ring_last_start(const bmp__result_ring *ring, uint64_t *index)
+{
+    uint64_t s = atomic_load_explicit(&((bmp__result_ring *)ring)->started,
+                                      memory_order_acquire);
+    if (s == 0)
+        return 0;
+    *index = s - 1;
+    return 1;
 }
 
 void bmp__result_ring_publish(bmp__result_ring *ring)
@@ -113,35 +139,58 @@ int bmp__result_ring_put(bmp__result_ring *ring, const void *bytes, size_t n,
     return 0;
 }
 
-size_t bmp__result_ring_ready(const bmp__result_ring *ring)
+/* The worker's published count, checked against the caller's own read
+ * position: never more than the ring ahead of it, never behind it. */
+static int published(const bmp__result_ring *ring, uint64_t taken, size_t *n)
 {
     uint64_t written = atomic_load_explicit(
         &((bmp__result_ring *)ring)->written, memory_order_acquire);
-    return (size_t)(written -
-                    atomic_load_explicit(&((bmp__result_ring *)ring)->taken,
-                                         memory_order_relaxed));
+    uint64_t d = written - taken; /* behind: wraps to a huge count */
+    if (d > RING_BYTES) {
+        *n = 0;
+        return -EPROTO;
+    }
+    *n = (size_t)d;
+    return 0;
 }
 
-size_t bmp__result_ring_take(bmp__result_ring *ring, char *dst, size_t room)
+int bmp__result_ring_ready(const bmp__result_ring *ring, uint64_t taken,
+                           size_t *n)
 {
-    uint64_t written = atomic_load_explicit(&ring->written,
-                                            memory_order_acquire);
-    uint64_t taken = atomic_load_explicit(&ring->taken, memory_order_relaxed);
-    size_t k = (size_t)(written - taken);
+    return published(ring, taken, n);
+}
+
+int bmp__result_ring_take(bmp__result_ring *ring, uint64_t *taken, char *dst,
+                          size_t room, size_t *n)
+{
+    size_t k;
+    int rc = published(ring, *taken, &k);
+    *n = 0;
+    if (rc < 0)
+        return rc;
     if (k > room)
         k = room;
     if (k == 0)
         return 0;
-    size_t at = (size_t)(taken % RING_BYTES);
+    size_t at = (size_t)(*taken % RING_BYTES);
     size_t first = RING_BYTES - at < k ? RING_BYTES - at : k;
     memcpy(dst, ring->bytes + at, first);
     memcpy(dst + first, ring->bytes, k - first);
+    *taken += k;
+    *n = k;
     /* Release: the bytes are copied out before the worker may reuse
-     * their room. */
-    atomic_store_explicit(&ring->taken, taken + k, memory_order_release);
+     * their room.  Only a copy: the caller never reads it back. */
+    atomic_store_explicit(&ring->taken, *taken, memory_order_release);
     atomic_fetch_add(&ring->drained, 1);
     if (atomic_load(&ring->waiting))
         syscall(SYS_futex, (uint32_t *)&ring->drained, FUTEX_WAKE, 1, NULL,
                 NULL, 0);
-    return k;
+    return 0;
+}
+
+void bmp__result_ring_skew_written(bmp__result_ring *ring, int64_t delta)
+{
+    uint64_t taken = atomic_load(&ring->taken);
+    atomic_store_explicit(&ring->written, taken + (uint64_t)delta,
+                          memory_order_release);
 }

@@ -50,11 +50,33 @@ int bmp__result_ring_put(bmp__result_ring *ring, const void *bytes, size_t n,
  * release store). */
 void bmp__result_ring_publish(bmp__result_ring *ring);
 
-/* Caller side: copies every published byte not yet read into dst (room
- * for `room` bytes; at most that many are taken), and lets a worker
- * waiting for room go on.  @return the bytes copied. */
-size_t bmp__result_ring_take(bmp__result_ring *ring, char *dst, size_t room);
-/* Caller side: published bytes not yet taken (one acquire load). */
-size_t bmp__result_ring_ready(const bmp__result_ring *ring);
+/* Worker side: the worker begins item `index` (one release store). */
+void bmp__result_ring_note_start(bmp__result_ring *ring, uint64_t index);
+/* Caller side, once the worker is dead (after waitpid, before a reset):
+ * the index of the last item it began.  @return 1 and *index, or 0 when
+ * it began none.  The worker wrote it: a hint, never an address. */
+int bmp__result_ring_last_start(const bmp__result_ring *ring, uint64_t *index);
+
+/* Caller side.  The caller's read position `*taken` lives in its own
+ * memory (the ring holds only a copy, for the worker): the counters in
+ * the ring are the worker's to write, so a worker gone wrong (a wild
+ * write, a hostile step) could otherwise make the caller copy from
+ * outside the ring or overrun `dst`.  Start *taken at 0 with the ring
+ * reset.
+ * bmp__result_ring_ready(): *n, the published bytes not yet taken (one
+ * acquire load).  bmp__result_ring_take(): copies them into dst (room
+ * for `room` bytes; at most that many are taken), sets *n to the bytes
+ * copied, moves *taken on and lets a worker waiting for room go on.
+ * @return 0, or -EPROTO when the worker's count is behind *taken or
+ * ahead of it by more than the ring holds (nothing is copied: the
+ * caller ends that worker). */
+int bmp__result_ring_ready(const bmp__result_ring *ring, uint64_t taken,
+                           size_t *n);
+int bmp__result_ring_take(bmp__result_ring *ring, uint64_t *taken, char *dst,
+                          size_t room, size_t *n);
+
+/* For tests of a worker gone wrong: stores `taken + delta` (wrapping)
+ * as the published count, as a wild write would. */
+void bmp__result_ring_skew_written(bmp__result_ring *ring, int64_t delta);
 
 #endif

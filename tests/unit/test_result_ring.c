@@ -107,6 +107,49 @@ static void ring_frames_arrive_whole_and_in_order(void **state)
     bmp__result_ring_free(ring);
 }
 
+/* Counts in the shared page that no worker keeping the protocol could
+ * publish: the reader refuses them as a protocol error and copies
+ * nothing (under AddressSanitizer a copy from beyond the ring would be
+ * caught), whatever the shared copy of its read position says. */
+static void impossible_counts_are_a_protocol_error(void **state)
+{
+    (void)state;
+    bmp__result_ring *ring = bmp__result_ring_new();
+    assert_non_null(ring);
+    const int64_t skews[] = {(int64_t)4 << 20, (256 * 1024) + 1, -1,
+                             INT64_MIN};
+    for (size_t i = 0; i < sizeof skews / sizeof *skews; i++) {
+        bmp__result_ring_reset(ring);
+        bmp__reader rd = {0};
+        bmp__result_ring_skew_written(ring, skews[i]);
+        assert_int_equal(bmp__reader_ring_ready(&rd, ring), 1);
+        assert_int_equal(bmp__reader_take_ring(&rd, ring), BMP_EPROTO);
+        assert_int_equal(rd.end, 0);
+        size_t n = 1;
+        uint64_t taken = 0;
+        char dst[16];
+        assert_int_equal(bmp__result_ring_take(ring, &taken, dst, sizeof dst,
+                                               &n),
+                         -EPROTO);
+        assert_int_equal(n, 0);
+        assert_int_equal(taken, 0);
+        bmp__reader_free(&rd);
+    }
+    /* The whole ring at once is possible (a worker that filled it). */
+    bmp__result_ring_reset(ring);
+    bmp__reader rd = {0};
+    bmp__result_ring_skew_written(ring, 256 * 1024);
+    assert_int_equal(bmp__reader_take_ring(&rd, ring), 1);
+    assert_int_equal(rd.end, 256 * 1024);
+    assert_int_equal(rd.ring_taken, 256 * 1024);
+    /* Behind what this reader took, though the shared copy agrees. */
+    bmp__result_ring_skew_written(ring, -1);
+    assert_int_equal(bmp__reader_take_ring(&rd, ring), BMP_EPROTO);
+    assert_int_equal(rd.end, 256 * 1024);
+    bmp__reader_free(&rd);
+    bmp__result_ring_free(ring);
+}
+
 /* ---- a worker killed at every point of publishing ---------------------- */
 
 #define N_ITEMS 40
@@ -138,15 +181,33 @@ static int teardown(void **state)
     return 0;
 }
 
+/* A meta larger than the ring: its frame goes in pieces. */
+#define FILLING_META (300 * 1024)
+
 /* Appends the item's number to the runs file: how often each item was
- * begun, whatever became of its worker. */
+ * begun, whatever became of its worker.  Every fourth item, and the
+ * last, gets a meta larger than the ring, so that the ring fills and
+ * the victims' frames (items 0, N_ITEMS / 2, N_ITEMS - 1) go in
+ * pieces. */
 static int note_run(bmp_item *item, void **data, void *arg)
 {
-    (void)item;
     const bmp_buffer *b = *data;
     char line[32];
     int n = snprintf(line, sizeof line, "%.*s\n",
                      (int)(b->size < 16 ? b->size : 16), (char *)b->bytes);
+    int i = atoi(line);
+    if (i % 4 == 0 || i == N_ITEMS - 1) {
+        char *pad = malloc(FILLING_META + 1);
+        if (!pad)
+            return -ENOMEM;
+        memset(pad, 'a' + i % 26, FILLING_META);
+        pad[FILLING_META] = '\0';
+        int rc = json_object_set_new(bmp_item_meta(item), "pad",
+                                     json_string(pad));
+        free(pad);
+        if (rc != 0)
+            return -ENOMEM;
+    }
     int fd = open(arg, O_WRONLY | O_APPEND | O_CREAT, 0666);
     if (fd < 0 || write(fd, line, (size_t)n) != n)
         return -EIO;
@@ -226,14 +287,31 @@ static void kill_at_every_step(fixture *f, size_t victim)
                 assert_non_null(o);
                 assert_int_equal(atoi(o), 10 * (int)i);
                 free(o);
+                if (i % 4 == 0 || i == N_ITEMS - 1) {
+                    /* Its frame, in pieces, arrived whole. */
+                    json_t *pad = json_object_get(bmp_pout_meta(pout, i),
+                                                  "pad");
+                    assert_int_equal(json_string_length(pad), FILLING_META);
+                    assert_int_equal(json_string_value(pad)[FILLING_META - 1],
+                                     'a' + (int)i % 26);
+                }
             } else {
-                /* Only the death's item (the victim, or the item queued
-                 * behind it when the death came after its result). */
+                /* Only the death's item: one its worker began. */
                 assert_int_equal(s, BMP_ITEM_CRASHED);
+                assert_int_equal(runs[i], 1);
                 crashed++;
             }
         }
-        assert_true(crashed <= 1);
+        /* A death after the victim's result is published comes between
+         * items: the item queued behind it was never begun and runs on
+         * another worker, so every item ends well, once. */
+        if (step >= BMP__DIE_PUBLISHED) {
+            assert_int_equal(crashed, 0);
+            for (size_t i = 0; i < N_ITEMS; i++)
+                assert_int_equal(runs[i], 1);
+        } else {
+            assert_int_equal(crashed, 1);
+        }
         assert_int_equal(stray_files(out), 0);
         bmp_pout_free(pout);
         json_decref(kw);
@@ -241,6 +319,222 @@ static void kill_at_every_step(fixture *f, size_t victim)
     }
     tu_rmtree(out);
     free(out);
+}
+
+/* The first item to run in any worker publishes an impossible count
+ * (arg: the skew), once in the whole run. */
+typedef struct skew {
+    const char *flag; /* made by the one that skews */
+    int64_t delta;
+} skew;
+
+static int skew_once(bmp_item *item, void **data, void *arg)
+{
+    (void)item;
+    (void)data;
+    const skew *k = arg;
+    int fd = open(k->flag, O_WRONLY | O_CREAT | O_EXCL, 0666);
+    if (fd >= 0) {
+        close(fd);
+        bmp__channel_skew_ring(k->delta);
+    }
+    return BMP_CONTINUE;
+}
+
+/* A worker that publishes an impossible count (ahead of the caller by
+ * more than the ring holds, or behind it) ends as a protocol error: one
+ * item fails with it, the worker is replaced and the run's other items
+ * finish. */
+static void skewed_count_ends_the_worker(fixture *f, int64_t delta)
+{
+    char *out = tu_join(f->dir, "out");
+    char *flag = tu_join(f->dir, "skewed");
+    tu_rmtree(out);
+    unlink(flag);
+    assert_int_equal(mkdir(out, 0777), 0);
+    bmp_pipe *pipe = tu_times_ten_pipe();
+    skew k = {flag, delta};
+    bmp_pipe_add_pre(pipe, skew_once, &k, "skew_once");
+    json_t *kw = json_pack("{s:s, s:i, s:s}", "outdir", out, "num_processes",
+                           2, "outname_append", "");
+    assert_non_null(kw);
+    bmp_pout *pout = NULL;
+    bmp_error err = {0};
+    int rc = bmp_pipeline(pipe, f->names, kw, NULL, NULL, &pout, &err);
+    assert_int_equal(rc, 0);
+    assert_int_equal(access(flag, F_OK), 0);
+    assert_int_equal(bmp_pout_count(pout), N_ITEMS);
+    int crashed = 0;
+    for (size_t i = 0; i < N_ITEMS; i++) {
+        bmp_status s = bmp_pout_status(pout, i);
+        if (s == BMP_ITEM_OK) {
+            char *o = tu_read_file(bmp_pout_outname(pout, i), NULL);
+            assert_non_null(o);
+            assert_int_equal(atoi(o), 10 * (int)i);
+            free(o);
+            continue;
+        }
+        assert_int_equal(s, BMP_ITEM_CRASHED);
+        assert_non_null(strstr(bmp_pout_error(pout, i), "bad message"));
+        crashed++;
+    }
+    assert_int_equal(crashed, 1);
+    assert_int_equal(stray_files(out), 0);
+    bmp_pout_free(pout);
+    json_decref(kw);
+    bmp_pipe_free(pipe);
+    tu_rmtree(out);
+    unlink(flag);
+    free(flag);
+    free(out);
+}
+
+static void count_ahead_of_the_ring_ends_the_worker(void **state)
+{
+    skewed_count_ends_the_worker(*state, (int64_t)4 << 20);
+}
+
+static void count_behind_the_caller_ends_the_worker(void **state)
+{
+    skewed_count_ends_the_worker(*state, -1);
+}
+
+/* The first item to run fills its worker's temporary-file log with
+ * names of files that do not exist, so that the notice of the file it
+ * then creates goes into the ring, and waits for its time-out (arg: the
+ * output directory).  Once in the whole run. */
+static int fill_log_and_hang(bmp_item *item, void **data, void *arg)
+{
+    (void)item;
+    (void)data;
+    const char *out = arg;
+    char flag[4096];
+    snprintf(flag, sizeof flag, "%s/../hung", out);
+    int fd = open(flag, O_WRONLY | O_CREAT | O_EXCL, 0666);
+    if (fd < 0)
+        return BMP_CONTINUE;
+    close(fd);
+    char name[4096];
+    /* Names of one length, and the real one longer: when no more of
+     * them fit in the log, neither does it. */
+    for (int i = 0; i < 400; i++) {
+        snprintf(name, sizeof name, "%s/never_%03d_%0200d", out, i, 0);
+        bmp__channel_notify_temp(name);
+    }
+    snprintf(name, sizeof name, "%s/partial_%0200d.tmp", out, 0);
+    bmp__channel_notify_temp(name);
+    fd = open(name, O_WRONLY | O_CREAT | O_EXCL, 0666);
+    if (fd < 0)
+        return -errno;
+    close(fd);
+    for (;;)
+        pause();
+}
+
+/* A worker killed at its time-out with a temporary-file notice still
+ * unread in its ring: the file is removed all the same. */
+static void notice_in_ring_of_timed_out_worker_is_acted_on(void **state)
+{
+    fixture *f = *state;
+    char *out = tu_join(f->dir, "out");
+    char *flag = tu_join(f->dir, "hung");
+    tu_rmtree(out);
+    unlink(flag);
+    assert_int_equal(mkdir(out, 0777), 0);
+    bmp_pipe *pipe = tu_times_ten_pipe();
+    bmp_pipe_add_pre(pipe, fill_log_and_hang, out, "fill_log_and_hang");
+    /* The caller reads a ring only when woken: the notices, which wake
+     * nobody, are still there when the time-out ends the worker. */
+    json_t *kw = json_pack("{s:s, s:i, s:s, s:f}", "outdir", out,
+                           "num_processes", 2, "outname_append", "", "timeout",
+                           2.0);
+    assert_non_null(kw);
+    bmp_pout *pout = NULL;
+    bmp_error err = {0};
+    bmp__channel_lazy_rings(1);
+    int rc = bmp_pipeline(pipe, f->names, kw, NULL, NULL, &pout, &err);
+    bmp__channel_lazy_rings(0);
+    assert_int_equal(rc, 0);
+    assert_int_equal(access(flag, F_OK), 0);
+    int timed_out = 0;
+    for (size_t i = 0; i < N_ITEMS; i++) {
+        bmp_status s = bmp_pout_status(pout, i);
+        if (s == BMP_ITEM_TIMED_OUT)
+            timed_out++;
+        else
+            assert_int_equal(s, BMP_ITEM_OK);
+    }
+    assert_int_equal(timed_out, 1);
+    assert_int_equal(stray_files(out), 0);
+    bmp_pout_free(pout);
+    json_decref(kw);
+    bmp_pipe_free(pipe);
+    tu_rmtree(out);
+    unlink(flag);
+    free(flag);
+    free(out);
+}
+
+/* Records in the item's meta how many shared anonymous mappings its
+ * worker holds. */
+static int count_shared_maps(bmp_item *item, void **data, void *arg)
+{
+    (void)data;
+    (void)arg;
+    FILE *maps = fopen("/proc/self/maps", "r");
+    if (!maps)
+        return -errno;
+    char line[512];
+    int n = 0;
+    while (fgets(line, sizeof line, maps)) {
+        char perms[8] = "";
+        if (sscanf(line, "%*s %7s", perms) == 1 && perms[3] == 's' &&
+            strstr(line, "/dev/zero"))
+            n++;
+    }
+    fclose(maps);
+    json_object_set_new(bmp_item_meta(item), "shared_maps", json_integer(n));
+    return BMP_CONTINUE;
+}
+
+/* The shared mappings of a worker, with `workers` slots. */
+static int worker_shared_maps(fixture *f, int workers)
+{
+    bmp_pipe *pipe = tu_times_ten_pipe();
+    bmp_pipe_add_pre(pipe, count_shared_maps, NULL, "count_shared_maps");
+    char *out = tu_join(f->dir, "out");
+    tu_rmtree(out);
+    assert_int_equal(mkdir(out, 0777), 0);
+    json_t *kw = json_pack("{s:s, s:i, s:s}", "outdir", out, "num_processes",
+                           workers, "outname_append", "");
+    bmp_pout *pout = NULL;
+    bmp_error err = {0};
+    assert_int_equal(bmp_pipeline(pipe, f->names, kw, NULL, NULL, &pout, &err),
+                     0);
+    int n = -1;
+    for (size_t i = 0; i < N_ITEMS; i++) {
+        assert_int_equal(bmp_pout_status(pout, i), BMP_ITEM_OK);
+        int k = (int)json_integer_value(
+            json_object_get(bmp_pout_meta(pout, i), "shared_maps"));
+        if (n < 0)
+            n = k;
+        assert_int_equal(k, n);
+    }
+    bmp_pout_free(pout);
+    json_decref(kw);
+    bmp_pipe_free(pipe);
+    tu_rmtree(out);
+    free(out);
+    return n;
+}
+
+/* A worker holds its own slot's ring and log, not the other slots': a
+ * wild write in it cannot reach their results. */
+static void worker_maps_only_its_own_slot(void **state)
+{
+    int alone = worker_shared_maps(*state, 1);
+    assert_true(alone >= 2); /* its ring and its log at least */
+    assert_int_equal(worker_shared_maps(*state, 4), alone);
 }
 
 static void first_item_killed_while_publishing(void **state)
@@ -262,6 +556,15 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(ring_frames_arrive_whole_and_in_order),
+        cmocka_unit_test(impossible_counts_are_a_protocol_error),
+        cmocka_unit_test_setup_teardown(
+            count_ahead_of_the_ring_ends_the_worker, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            count_behind_the_caller_ends_the_worker, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            notice_in_ring_of_timed_out_worker_is_acted_on, setup, teardown),
+        cmocka_unit_test_setup_teardown(worker_maps_only_its_own_slot, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(first_item_killed_while_publishing,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(middle_item_killed_while_publishing,
