@@ -829,9 +829,14 @@ static int run_helper(mpi_exec *mx, bmp_run *run, int workers, bmp_error *err)
             break;
         int idle = 1; /* nothing for the pool to do: sleep instead */
         if (!hs.done_sent && code == 0) {
+            /* One item queued per worker beyond those running, so that
+             * a worker finishing finds its next item here instead of
+             * waiting a round trip to rank 0 (both sides sleep between
+             * polls). */
             size_t running = bmp_pool_running(hs.pool);
-            if (!hs.ended && !hs.awaiting && running < (size_t)workers) {
-                rc = send_int(mx, &h, &hs, workers - (int)running, TAG_REQUEST,
+            size_t depth = 2 * (size_t)workers;
+            if (!hs.ended && !hs.awaiting && running < depth) {
+                rc = send_int(mx, &h, &hs, (int)(depth - running), TAG_REQUEST,
                               err);
                 hs.awaiting = 1;
                 backoff = BACKOFF_MIN_NS;
