@@ -521,18 +521,12 @@ static int commit_output(const char *temp, const char *final, int replace)
     return 0;
 }
 
-int command_file_process(bmp_item *item, char **outname)
+/* The worker holds a copy of the caller's lock on the run's folder from
+ * the fork; only the caller's life should hold it.  Closed once per
+ * worker (single files and groups alike), and only while the number
+ * still names that folder. */
+static void close_inherited_run_lock(const command_spec *spec)
 {
-    const command_spec *spec = bmp_item_user(item);
-    json_t *kw = bmp_item_kw(item);
-    const char *in = bmp_item_name(item);
-    *outname = NULL;
-    if (!in)
-        return bmp_item_fail(item, BMP_EINVAL,
-                             "the command runs on single files, not groups");
-    /* The worker holds a copy of the caller's lock on the run's folder
-     * from the fork; only the caller's life should hold it.  Closed once
-     * per worker, and only while the number still names that folder. */
     static pid_t lock_closed_in;
     struct stat lock_st;
     if (spec->run_lock_fd >= 0 && getpid() != spec->caller &&
@@ -542,6 +536,18 @@ int command_file_process(bmp_item *item, char **outname)
             close(spec->run_lock_fd);
         lock_closed_in = getpid();
     }
+}
+
+int command_file_process(bmp_item *item, char **outname)
+{
+    const command_spec *spec = bmp_item_user(item);
+    json_t *kw = bmp_item_kw(item);
+    const char *in = bmp_item_name(item);
+    *outname = NULL;
+    if (!in)
+        return bmp_item_fail(item, BMP_EINVAL,
+                             "the command runs on single files, not groups");
+    close_inherited_run_lock(spec);
 
     char *out = NULL, *meta_file = NULL;
     char *claim_file = NULL, *temp = NULL;
@@ -1074,15 +1080,7 @@ int command_chunk_process(bmp_item *item, char **outname)
         if (!json_is_string(json_array_get(group, i)))
             return bmp_item_fail(item, BMP_EINVAL,
                                  "-n: a group of file names was expected");
-    static pid_t lock_closed_in;
-    struct stat lock_st;
-    if (spec->run_lock_fd >= 0 && getpid() != spec->caller &&
-        lock_closed_in != getpid()) {
-        if (fstat(spec->run_lock_fd, &lock_st) == 0 &&
-            lock_st.st_dev == spec->run_dev && lock_st.st_ino == spec->run_ino)
-            close(spec->run_lock_fd);
-        lock_closed_in = getpid();
-    }
+    close_inherited_run_lock(spec);
     chunk_input *c = calloc(n ? n : 1, sizeof *c);
     placeholder_values *v = calloc(n ? n : 1, sizeof *v);
     char *meta_file = NULL;
