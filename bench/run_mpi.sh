@@ -7,8 +7,12 @@
 #            only hands out items (mpirun -n R+1);
 #   static   a static split like Montage's mProjExec: rank r runs the
 #            items with index % R == r, one worker each;
-# for the seed's arithmetic (every item alike) and an uneven workload
-# (one item in sixteen 50 times longer), and rank 0's CPU time per item
+# for the seed's arithmetic (every item alike), an uneven workload (one
+# item in sixteen 50 times longer), the same uneven lengths spent waiting
+# (items bound by I/O: ranks do not compete for CPUs), the uneven
+# CPU-bound items again with each rank that runs items bound to a CPU of
+# its own (as many ranks as CPUs at most: what nodes of their own give),
+# and rank 0's CPU time per item
 # over no-op items: all in, and its work alone (bmp_mpi_owner_stats(),
 # its waits left out).  Prints a table; every ratio is between runs of
 # this one invocation.  The median of BMP_BENCH_REPS (default 3) runs.
@@ -42,13 +46,19 @@ one() { # FIELD RANKS ARGS...
 
 printf '%-8s %5s %10s %10s %10s %9s %9s\n' workload ranks process_s dynamic_s \
   static_s dyn/proc static/dyn
-for w in seed uneven; do
-  items=$SEED_ITEMS
-  [[ $w == uneven ]] && items=$UNEVEN_ITEMS
+CPUS=$(nproc)
+for w in seed uneven wait pinned; do
+  items=$UNEVEN_ITEMS
+  [[ $w == seed ]] && items=$SEED_ITEMS
   for r in 1 2 4; do
-    p=$(BENCH_WORKERS=$r one 5 1 process "$w" "$items")
-    d=$(one 5 $((r + 1)) dynamic "$w" "$items")
-    s=$(one 5 "$r" static "$w" "$items")
+    pin=0 run=$w
+    if [[ $w == pinned ]]; then
+      ((r <= CPUS)) || continue
+      pin=1 run=uneven
+    fi
+    p=$(BENCH_WORKERS=$r one 5 1 process "$run" "$items")
+    d=$(BENCH_PIN=$pin one 5 $((r + 1)) dynamic "$run" "$items")
+    s=$(BENCH_PIN=$pin one 5 "$r" static "$run" "$items")
     awk -v w="$w" -v r="$r" -v p="$p" -v d="$d" -v s="$s" 'BEGIN {
       printf "%-8s %5d %10.3f %10.3f %10.3f %9.2f %9.2f\n", w, r, p, d, s, d/p, s/d }'
   done

@@ -59,6 +59,7 @@
 
 #include "binding.h"
 #include "origin.h"
+#include "outbox.h"
 
 #include <errno.h>
 #include <math.h>
@@ -90,7 +91,7 @@ enum {
 #define BACKOFF_MAX_NS 2000000L
 /* A helper that has said done sleeps up to this long between two polls
  * for its release. */
-#define RELEASE_WAIT_MAX_NS 20000000L
+#define RELEASE_WAIT_MAX_NS 5000000L
 /* How often rank 0 checks the helpers' deadlines, busy or not. */
 #define LATE_CHECK_S 0.005
 
@@ -107,6 +108,7 @@ typedef struct mpi_exec {
     bmp_mpi_stats stats; /* rank 0: its last run's costs */
     char *hosts;         /* rank 0: each rank's processor name */
     char host[MPI_MAX_PROCESSOR_NAME + 1]; /* this rank's processor name */
+    bmp__mpi_outbox out;                   /* a helper: its sends in flight */
 } mpi_exec;
 
 /* What a helper's pool callback needs. */
@@ -115,6 +117,8 @@ typedef struct helper_ctx {
     struct mpi_exec *mx;
     int error;        /* first failure to send a result */
     double last_sent; /* when this rank last sent rank 0 anything */
+    double began;     /* when its pool started */
+    size_t results;   /* results sent */
 } helper_ctx;
 
 static double now_s(void)
@@ -617,28 +621,40 @@ static void rank0_lost(mpi_exec *mx, const char *what, double waited,
     MPI_Abort(mx->comm, 1);
 }
 
-/* A helper's message to rank 0, sent without blocking in MPI: a message
- * too large to go eagerly, or eager buffers full, wait for rank 0 to
- * take it, and a hung rank 0 never would.  Past the heartbeat time-out
- * the job ends (rank0_lost). */
-static int helper_send(mpi_exec *mx, const void *buf, int count,
-                       MPI_Datatype type, int tag)
+/* A helper's message to rank 0 (`buf` malloc'd, taken over), posted
+ * without waiting for it to go (outbox.h): a message too large to go
+ * eagerly, or eager buffers full, wait for rank 0 to take it, and a hung
+ * rank 0 never would; the helper's loop sees to it (helper_progress). */
+static int helper_send(mpi_exec *mx, void *buf, int count, MPI_Datatype type,
+                       int tag)
 {
-    MPI_Request req;
-    int rc = MPI_Isend(buf, count, type, 0, tag, mx->comm, &req);
-    if (rc != MPI_SUCCESS)
-        return rc;
-    double t0 = now_s();
+    int rc = bmp__mpi_outbox_post(&mx->out, mx->comm, 0, buf, count, type, tag,
+                                  now_s());
+    return rc == -ENOMEM ? MPI_SUCCESS : rc; /* sent, only waited for */
+}
+
+/* The helper's sends that went are let go; one that rank 0 has not taken
+ * within the heartbeat time-out ends the job (rank0_lost). */
+static int helper_progress(mpi_exec *mx)
+{
+    double oldest = 0;
+    int rc = bmp__mpi_outbox_progress(&mx->out, &oldest);
+    double t = now_s();
+    if (rc == MPI_SUCCESS && oldest > 0 && mx->heartbeat > 0 &&
+        t - oldest > mx->heartbeat)
+        rank0_lost(mx, "did not take a message", t - oldest,
+                   "heartbeat time-out, BMP_MPI_HEARTBEAT");
+    return rc;
+}
+
+/* Waits, sleeping between looks, until every send of the helper went. */
+static int helper_flush(mpi_exec *mx)
+{
     long backoff = BACKOFF_MIN_NS;
     for (;;) {
-        int flag = 0;
-        rc = MPI_Test(&req, &flag, MPI_STATUS_IGNORE);
-        if (rc != MPI_SUCCESS || flag)
+        int rc = helper_progress(mx);
+        if (rc != MPI_SUCCESS || bmp__mpi_outbox_pending(&mx->out) == 0)
             return rc;
-        double waited = now_s() - t0;
-        if (mx->heartbeat > 0 && waited > mx->heartbeat)
-            rank0_lost(mx, "did not take a message", waited,
-                       "heartbeat time-out, BMP_MPI_HEARTBEAT");
         struct timespec ts = {0, backoff};
         nanosleep(&ts, NULL);
         backoff = backoff * 2 > BACKOFF_MAX_NS ? BACKOFF_MAX_NS : backoff * 2;
@@ -671,13 +687,33 @@ static void send_result(size_t index, void *arg)
     uint64_t i64 = index;
     memcpy(buf, &i64, sizeof i64);
     memcpy(buf + sizeof i64, line, len);
+    free(line);
     int rc = helper_send(h->mx, buf, (int)(sizeof i64 + len), MPI_BYTE,
                          TAG_RESULT);
     h->last_sent = now_s();
+    h->results++;
     if (rc != MPI_SUCCESS && !h->error)
         h->error = BMP_EPROTO;
-    free(buf);
-    free(line);
+}
+
+/* How many items the helper asks to hold: one running per worker, and
+ * queued behind it enough to last while a request is answered -- rank 0
+ * may sleep BACKOFF_MAX_NS between two looks, the helper as long again
+ * before it sees the answer -- judged from the items so far (one queued
+ * per worker before any is known).  Enough that a worker finishing
+ * finds its next item here; no more, so that at the end of the run a
+ * helper does not sit on items others are free to take. */
+#define PREFETCH_S (2 * BACKOFF_MAX_NS * 1e-9)
+#define PREFETCH_MAX 8 /* queued per worker, at most */
+static size_t helper_depth(const helper_ctx *h, int workers, double now)
+{
+    size_t queued = 1;
+    if (h->results > 0) {
+        double item_s = (now - h->began) * workers / (double)h->results;
+        double more = item_s > 0 ? ceil(PREFETCH_S / item_s) : PREFETCH_MAX;
+        queued = more >= PREFETCH_MAX ? PREFETCH_MAX : more < 1 ? 1 : more;
+    }
+    return (1 + queued) * (size_t)workers;
 }
 
 /* Waits for rank 0's start, sleeping between polls, within the join
@@ -800,7 +836,11 @@ static int take_messages(mpi_exec *mx, helper_state *hs, bmp_error *err)
 static int send_int(mpi_exec *mx, helper_ctx *h, helper_state *hs, int value,
                     int tag, bmp_error *err)
 {
-    int rc = helper_send(mx, &value, 1, MPI_INT, tag);
+    int *copy = malloc(sizeof *copy);
+    if (!copy)
+        return bmp_error_set(err, -ENOMEM, "mpi", NULL, "out of memory");
+    *copy = value;
+    int rc = helper_send(mx, copy, 1, MPI_INT, tag);
     h->last_sent = now_s();
     if (!hs->owed)
         hs->owed = h->last_sent;
@@ -809,7 +849,7 @@ static int send_int(mpi_exec *mx, helper_ctx *h, helper_state *hs, int value,
 
 static int run_helper(mpi_exec *mx, bmp_run *run, int workers, bmp_error *err)
 {
-    helper_ctx h = {run, mx, 0, now_s()};
+    helper_ctx h = {run, mx, 0, now_s(), now_s(), 0};
     helper_state hs = {.last_heard = now_s()};
     int code = bmp_pool_new(run, workers, send_result, &h, &hs.pool, err);
     /* Rank 0 hears from this rank at least every quarter of its
@@ -819,8 +859,14 @@ static int run_helper(mpi_exec *mx, bmp_run *run, int workers, bmp_error *err)
     if (wait < HELPER_MIN_WAIT_S) /* a tiny time-out must not spin */
         wait = HELPER_MIN_WAIT_S;
     long backoff = BACKOFF_MIN_NS;
+    double answer_wait = BACKOFF_MIN_NS * 1e-9;
     int rc = 0;
     while (rc >= 0) {
+        int prc = helper_progress(mx);
+        if (prc != MPI_SUCCESS) {
+            rc = mpi_fail(err, prc, "MPI_Test of a send");
+            break;
+        }
         rc = take_messages(mx, &hs, err);
         if (rc < 0 && !code)
             code = rc;
@@ -829,22 +875,33 @@ static int run_helper(mpi_exec *mx, bmp_run *run, int workers, bmp_error *err)
             break;
         int idle = 1; /* nothing for the pool to do: sleep instead */
         if (!hs.done_sent && code == 0) {
-            /* One item queued per worker beyond those running, so that
-             * a worker finishing finds its next item here instead of
-             * waiting a round trip to rank 0 (both sides sleep between
-             * polls). */
+            /* Items queued beyond those running, so that a worker
+             * finishing finds its next item here instead of waiting a
+             * round trip to rank 0 (both sides sleep between polls). */
             size_t running = bmp_pool_running(hs.pool);
-            size_t depth = 2 * (size_t)workers;
+            size_t depth = helper_depth(&h, workers, now_s());
             if (!hs.ended && !hs.awaiting && running < depth) {
                 rc = send_int(mx, &h, &hs, (int)(depth - running), TAG_REQUEST,
                               err);
                 hs.awaiting = 1;
                 backoff = BACKOFF_MIN_NS;
+                answer_wait = BACKOFF_MIN_NS * 1e-9;
             }
             if (rc >= 0 && (running > 0 || hs.ended)) {
                 idle = 0;
-                int drc = bmp_pool_drive(hs.pool, hs.awaiting ? 0.002 : wait,
-                                         err);
+                /* Awaiting an answer, the pool is driven in short
+                 * slices, growing like rank 0's back-off: the answer
+                 * is looked for soon after it can have come, so a
+                 * worker whose queue ran dry waits for it about a
+                 * round trip, not a whole slice. */
+                double slice = wait;
+                if (hs.awaiting) {
+                    slice = answer_wait;
+                    answer_wait = answer_wait * 2 > BACKOFF_MAX_NS * 1e-9
+                                      ? BACKOFF_MAX_NS * 1e-9
+                                      : answer_wait * 2;
+                }
+                int drc = bmp_pool_drive(hs.pool, slice, err);
                 if (drc < 0)
                     code = drc;
                 else if (drc == BMP_POOL_DONE)
@@ -877,6 +934,11 @@ static int run_helper(mpi_exec *mx, bmp_run *run, int workers, bmp_error *err)
                        "heartbeat time-out, BMP_MPI_HEARTBEAT");
     }
     bmp_pool_free(hs.pool);
+    /* Whatever is still on its way goes before the run is left: its
+     * buffers must live until then, and the next run's messages after. */
+    int frc = helper_flush(mx);
+    if (rc >= 0 && frc != MPI_SUCCESS)
+        rc = mpi_fail(err, frc, "MPI_Test of a send");
     if (rc < 0)
         return rc;
     if (code < 0)
@@ -1000,8 +1062,10 @@ void bmp_mpi_executor_release(bmp_executor *ex)
     mpi_exec *mx = ex->arg;
     int finalized = 0;
     MPI_Finalized(&finalized);
-    if (!finalized)
+    if (!finalized) {
+        bmp__mpi_outbox_free(&mx->out);
         MPI_Comm_free(&mx->comm);
+    }
     mx->magic = 0;
     free(mx->hosts);
     free(mx);
