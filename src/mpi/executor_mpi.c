@@ -90,8 +90,11 @@ enum {
 #define BACKOFF_MIN_NS 20000L
 #define BACKOFF_MAX_NS 2000000L
 /* A helper that has said done sleeps up to this long between two polls
- * for its release. */
+ * for its release: short, since the job's end waits for it too. */
 #define RELEASE_WAIT_MAX_NS 5000000L
+/* A helper waiting for a run's start (rank 0 may be checking paths for
+ * a long while) sleeps up to this long between two polls. */
+#define START_WAIT_MAX_NS 20000000L
 /* How often rank 0 checks the helpers' deadlines, busy or not. */
 #define LATE_CHECK_S 0.005
 
@@ -628,9 +631,8 @@ static void rank0_lost(mpi_exec *mx, const char *what, double waited,
 static int helper_send(mpi_exec *mx, void *buf, int count, MPI_Datatype type,
                        int tag)
 {
-    int rc = bmp__mpi_outbox_post(&mx->out, mx->comm, 0, buf, count, type, tag,
-                                  now_s());
-    return rc == -ENOMEM ? MPI_SUCCESS : rc; /* sent, only waited for */
+    return bmp__mpi_outbox_post(&mx->out, mx->comm, 0, buf, count, type, tag,
+                                now_s());
 }
 
 /* The helper's sends that went are let go; one that rank 0 has not taken
@@ -647,13 +649,19 @@ static int helper_progress(mpi_exec *mx)
     return rc;
 }
 
-/* Waits, sleeping between looks, until every send of the helper went. */
+/* Waits, sleeping between looks, until every send of the helper went
+ * but its heartbeats: one posted as rank 0 sent the release has no one
+ * to take it in this run (rank 0 left its loop, and may make no MPI call
+ * for a long while); it stays in the outbox, for rank 0's next run to
+ * take (a heartbeat of an earlier run is known by its number) or for
+ * MPI_Finalize. */
 static int helper_flush(mpi_exec *mx)
 {
     long backoff = BACKOFF_MIN_NS;
     for (;;) {
         int rc = helper_progress(mx);
-        if (rc != MPI_SUCCESS || bmp__mpi_outbox_pending(&mx->out) == 0)
+        if (rc != MPI_SUCCESS ||
+            bmp__mpi_outbox_pending(&mx->out, TAG_ALIVE) == 0)
             return rc;
         struct timespec ts = {0, backoff};
         nanosleep(&ts, NULL);
@@ -693,7 +701,7 @@ static void send_result(size_t index, void *arg)
     h->last_sent = now_s();
     h->results++;
     if (rc != MPI_SUCCESS && !h->error)
-        h->error = BMP_EPROTO;
+        h->error = rc == -ENOMEM ? -ENOMEM : BMP_EPROTO;
 }
 
 /* How many items the helper asks to hold: one running per worker, and
@@ -735,8 +743,8 @@ static int wait_start(mpi_exec *mx, double *start, bmp_error *err)
                        "join time-out, BMP_MPI_JOIN");
         struct timespec ts = {0, backoff};
         nanosleep(&ts, NULL);
-        backoff = backoff * 2 > RELEASE_WAIT_MAX_NS ? RELEASE_WAIT_MAX_NS
-                                                    : backoff * 2;
+        backoff = backoff * 2 > START_WAIT_MAX_NS ? START_WAIT_MAX_NS
+                                                  : backoff * 2;
     }
     int rc = MPI_Recv(start, 2, MPI_DOUBLE, 0, TAG_START, mx->comm,
                       MPI_STATUS_IGNORE);
@@ -844,12 +852,17 @@ static int send_int(mpi_exec *mx, helper_ctx *h, helper_state *hs, int value,
     h->last_sent = now_s();
     if (!hs->owed)
         hs->owed = h->last_sent;
-    return rc == MPI_SUCCESS ? 0 : mpi_fail(err, rc, "MPI_Send");
+    if (rc == -ENOMEM)
+        return bmp_error_set(err, -ENOMEM, "mpi", NULL,
+                             "out of memory for a message to rank 0");
+    return rc == MPI_SUCCESS ? 0 : mpi_fail(err, rc, "MPI_Isend");
 }
 
 static int run_helper(mpi_exec *mx, bmp_run *run, int workers, bmp_error *err)
 {
     helper_ctx h = {run, mx, 0, now_s(), now_s(), 0};
+    /* What an earlier run left in flight counts from now. */
+    bmp__mpi_outbox_restamp(&mx->out, now_s());
     helper_state hs = {.last_heard = now_s()};
     int code = bmp_pool_new(run, workers, send_result, &h, &hs.pool, err);
     /* Rank 0 hears from this rank at least every quarter of its
@@ -890,9 +903,10 @@ static int run_helper(mpi_exec *mx, bmp_run *run, int workers, bmp_error *err)
             if (rc >= 0 && (running > 0 || hs.ended)) {
                 idle = 0;
                 /* Awaiting an answer, the pool is driven in short
-                 * slices, growing like rank 0's back-off: the answer
-                 * is looked for soon after it can have come, so a
-                 * worker whose queue ran dry waits for it about a
+                 * slices, growing like rank 0's back-off (the pool's
+                 * poll counts whole milliseconds, its naps finer): the
+                 * answer is looked for soon after it can have come, so
+                 * a worker whose queue ran dry waits for it about a
                  * round trip, not a whole slice. */
                 double slice = wait;
                 if (hs.awaiting) {
@@ -1062,10 +1076,9 @@ void bmp_mpi_executor_release(bmp_executor *ex)
     mpi_exec *mx = ex->arg;
     int finalized = 0;
     MPI_Finalized(&finalized);
-    if (!finalized) {
-        bmp__mpi_outbox_free(&mx->out);
+    bmp__mpi_outbox_free(&mx->out, !finalized);
+    if (!finalized)
         MPI_Comm_free(&mx->comm);
-    }
     mx->magic = 0;
     free(mx->hosts);
     free(mx);

@@ -8,6 +8,9 @@
 #include <errno.h>
 #include <stdlib.h>
 
+/* Room for one more entry.  Each array is grown on its own: one that
+ * grew keeps its entries when the next fails, and the capacity moves
+ * only when all four have it. */
 static int grow(bmp__mpi_outbox *ob)
 {
     if (ob->n < ob->cap)
@@ -25,6 +28,10 @@ static int grow(bmp__mpi_outbox *ob)
     if (!since)
         return -ENOMEM;
     ob->since = since;
+    int *tags = realloc(ob->tags, cap * sizeof *tags);
+    if (!tags)
+        return -ENOMEM;
+    ob->tags = tags;
     ob->cap = cap;
     return 0;
 }
@@ -33,6 +40,10 @@ int bmp__mpi_outbox_post(bmp__mpi_outbox *ob, MPI_Comm comm, int dest,
                          void *buf, int count, MPI_Datatype type, int tag,
                          double now)
 {
+    if (grow(ob) < 0) {
+        free(buf);
+        return -ENOMEM;
+    }
     MPI_Request req;
     int rc = MPI_Isend(buf, count, type, dest, tag, comm, &req);
     if (rc != MPI_SUCCESS) {
@@ -41,22 +52,18 @@ int bmp__mpi_outbox_post(bmp__mpi_outbox *ob, MPI_Comm comm, int dest,
     }
     int flag = 0;
     rc = MPI_Test(&req, &flag, MPI_STATUS_IGNORE);
-    if (rc != MPI_SUCCESS || flag) {
-        if (flag)
-            free(buf);
+    if (flag) {
+        free(buf);
         return rc;
     }
-    if (grow(ob) < 0) {
-        /* No room to remember it: wait for it here rather than lose it. */
-        rc = MPI_Wait(&req, MPI_STATUS_IGNORE);
-        free(buf);
-        return rc != MPI_SUCCESS ? rc : -ENOMEM;
-    }
+    /* Pending, or its test failed (only with errors not fatal): kept,
+     * so that its buffer outlives whatever MPI still does with it. */
     ob->reqs[ob->n] = req;
     ob->bufs[ob->n] = buf;
     ob->since[ob->n] = now;
+    ob->tags[ob->n] = tag;
     ob->n++;
-    return MPI_SUCCESS;
+    return rc;
 }
 
 int bmp__mpi_outbox_progress(bmp__mpi_outbox *ob, double *oldest)
@@ -75,6 +82,7 @@ int bmp__mpi_outbox_progress(bmp__mpi_outbox *ob, double *oldest)
         ob->reqs[kept] = ob->reqs[i];
         ob->bufs[kept] = ob->bufs[i];
         ob->since[kept] = ob->since[i];
+        ob->tags[kept] = ob->tags[i];
         kept++;
     }
     ob->n = kept;
@@ -83,17 +91,31 @@ int bmp__mpi_outbox_progress(bmp__mpi_outbox *ob, double *oldest)
     return rc;
 }
 
-size_t bmp__mpi_outbox_pending(const bmp__mpi_outbox *ob)
+size_t bmp__mpi_outbox_pending(const bmp__mpi_outbox *ob, int except)
 {
-    return ob->n;
+    size_t n = 0;
+    for (size_t i = 0; i < ob->n; i++)
+        n += except < 0 || ob->tags[i] != except;
+    return n;
 }
 
-void bmp__mpi_outbox_free(bmp__mpi_outbox *ob)
+void bmp__mpi_outbox_restamp(bmp__mpi_outbox *ob, double now)
 {
     for (size_t i = 0; i < ob->n; i++)
-        MPI_Request_free(&ob->reqs[i]);
+        ob->since[i] = now;
+}
+
+void bmp__mpi_outbox_free(bmp__mpi_outbox *ob, int mpi_alive)
+{
+    for (size_t i = 0; i < ob->n; i++) {
+        if (mpi_alive)
+            MPI_Request_free(&ob->reqs[i]);
+        else
+            free(ob->bufs[i]);
+    }
     free(ob->reqs);
     free(ob->bufs);
     free(ob->since);
+    free(ob->tags);
     *ob = (bmp__mpi_outbox){0};
 }
