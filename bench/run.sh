@@ -445,16 +445,25 @@ REPORT=$S/report.md
       r=$(calc %.3f "$(med $w python_mp 4) / $(med $w library 4)")
       echo "| seed workload, $kind: library against Python multiprocessing with NumPy | library $(calc %.2fx "$r") as fast | (comparison) |"
     fi
-    for m in library command; do
-      [[ $m == command && -z $TOOL ]] && continue
+    # The command's target is with -n (one program start per batch of
+    # inputs, as the floor's); a program per file is compared with
+    # xargs -n 1, which starts as many.
+    for m in library command_n; do
+      [[ $m == command_n && -z $TOOL ]] && continue
+      label=$m
+      [[ $m == command_n ]] && label="command with -n BATCH"
       if ! has $w $m || ! has $w floor_parallel; then
-        echo "| seed workload, $kind: $m within 1.10x of the floor | not measured | FAILED RUN |"
+        echo "| seed workload, $kind: $label within 1.10x of the floor | not measured | FAILED RUN |"
         continue
       fi
       r=$(calc %.3f "$(med $w $m 4) / $(med $w floor_parallel 4)")
       ok=$(calc %d "$r <= 1.10")
-      echo "| seed workload, $kind: $m within 1.10x of the floor | $(calc %.2fx "$r") | $(verdict "$ok" "$(against "$r" 1.10)") |"
+      echo "| seed workload, $kind: $label within 1.10x of the floor | $(calc %.2fx "$r") | $(verdict "$ok" "$(against "$r" 1.10)") |"
     done
+    if [[ -n $TOOL ]] && has $w command && has $w xargs_1; then
+      r=$(calc %.3f "$(med $w command 4) / $(med $w xargs_1 4)")
+      echo "| seed workload, $kind: command, program per file, against xargs -P $JOBS -n 1 | $(calc %.2fx "$r") the time of xargs | (comparison) |"
+    fi
   done
   w=tiny
   if has $w library && has $w floor_serial && has $w floor_parallel; then

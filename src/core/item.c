@@ -130,7 +130,7 @@ static double cpu_seconds(const struct rusage *ru)
 }
 
 void bmp__run_item(bmp__run *run, size_t index, bmp__result *out,
-                   struct rusage *usage)
+                   struct rusage *usage, int64_t *child_peak)
 {
     struct rusage own[2];
     if (!usage) {
@@ -177,7 +177,8 @@ void bmp__run_item(bmp__run *run, size_t index, bmp__result *out,
      * own figures, as the step reported them, are the item's too. */
     out->stats.cpu_s = cpu_seconds(&usage[1]) - cpu_seconds(&usage[0]) +
                        item.child_cpu_s;
-    out->stats.child_peak_rss = item.child_peak_rss;
+    if (child_peak)
+        *child_peak = item.child_peak_rss;
     out->stats.attempts = 1;
 }
 
@@ -251,7 +252,7 @@ void bmp_run_item(bmp_run *run, size_t index)
         return;
     bmp__result r = {0};
     bmp__stats_init(&r.stats);
-    bmp__run_item(run, index, &r, NULL);
+    bmp__run_item(run, index, &r, NULL, NULL);
     user_item_final(run, index, &r);
 }
 

@@ -147,9 +147,13 @@ void bmp__step_list_clear(bmp__step_list *list);
  * `usage`, when not NULL, brings the start in usage[0] (a worker's meter
  * takes it, or reuses the last item's end) and receives the end in
  * usage[1], which the meter reuses for the memory peak instead of asking
- * the kernel again; with NULL both are taken here. */
+ * the kernel again; with NULL both are taken here.  `child_peak`, when
+ * not NULL, receives the largest peak resident memory of the processes
+ * the item waited for (bmp_item_add_child_usage), 0 when none: the
+ * executor that measures the worker's peak adds it to peak_rss, since
+ * those processes held their memory beside the worker's. */
 void bmp__run_item(bmp__run *run, size_t index, bmp__result *out,
-                   struct rusage *usage);
+                   struct rusage *usage, int64_t *child_peak);
 
 /* Reads an item or a member of a group: a name through file_read, a
  * group into a bmp_list of its members (fileio.c). */

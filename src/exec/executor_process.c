@@ -227,7 +227,8 @@ static void worker_main(bmp__run *run, int fd, bmp__temp_log *log,
         int limited = enforce &&
                       limit_memory(meter.start_vm, estimate, &saved);
         bmp__result r;
-        bmp__run_item(run, (size_t)index, &r, usage);
+        int64_t child_peak = 0;
+        bmp__run_item(run, (size_t)index, &r, usage, &child_peak);
         /* Its groups are the item's only while it runs. */
         bmp__channel_item_ends();
         bmp__worker_state_restore(&clean, r.stats.wall_s);
@@ -238,8 +239,8 @@ static void worker_main(bmp__run *run, int fd, bmp__temp_log *log,
         /* A program the item ran (and waited for) held its memory beside
          * the worker's: the item's peak is the sum, so that estimates,
          * adaptive and retries see what the item really needed. */
-        if (r.stats.peak_rss >= 0 && r.stats.child_peak_rss > 0)
-            r.stats.peak_rss += r.stats.child_peak_rss;
+        if (r.stats.peak_rss >= 0 && child_peak > 0)
+            r.stats.peak_rss += child_peak;
         /* Give the item's memory back to the system before reporting: the
          * caller may start another item on the strength of this one's
          * end. */

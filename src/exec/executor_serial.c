@@ -23,7 +23,7 @@ static int serial_run(bmp__run *run, int workers, bmp_error *err)
                                  "finished",
                                  sigabbrev_np(bmp__interrupted()), i,
                                  run->count);
-        bmp__run_item(run, i, &run->results[i], NULL);
+        bmp__run_item(run, i, &run->results[i], NULL, NULL);
         run->results[i].stats.worker = 0; /* the caller, the one worker */
         bmp__item_final(run, i);
         failed += bmp__status_is_failure(run->results[i].status);

@@ -43,7 +43,10 @@ int bmp__sched_init(bmp__sched *s, const bmp__sched_config *cfg, size_t count)
     s->items = calloc(count ? count : 1, sizeof *s->items);
     s->order = calloc(count ? count : 1, sizeof *s->order);
     s->pos = calloc(count ? count : 1, sizeof *s->pos);
-    if (!s->items || !s->order || !s->pos) {
+    if (s->cfg.order == BMP__ORDER_LARGEST_FIRST)
+        s->keys = calloc(count ? count : 1, sizeof *s->keys);
+    if (!s->items || !s->order || !s->pos ||
+        (s->cfg.order == BMP__ORDER_LARGEST_FIRST && !s->keys)) {
         bmp__sched_free(s);
         return -ENOMEM;
     }
@@ -63,8 +66,10 @@ void bmp__sched_free(bmp__sched *s)
     free(s->items);
     free(s->order);
     free(s->pos);
+    free(s->keys);
     s->items = NULL;
     s->order = s->pos = NULL;
+    s->keys = NULL;
     s->count = 0;
 }
 
@@ -140,7 +145,7 @@ static sort_key key_of(const bmp__sched *s, size_t i)
 {
     if (s->cfg.order != BMP__ORDER_LARGEST_FIRST)
         return (sort_key){0, 0, i};
-    return (sort_key){s->items[i].key_cls, s->items[i].key, i};
+    return (sort_key){s->items[i].key_cls, s->keys[i], i};
 }
 
 static int compare_keys(const void *a, const void *b)
@@ -179,7 +184,8 @@ int bmp__sched_add(bmp__sched *s, size_t i)
      * with a larger estimate keeps its place. */
     int64_t e = bmp__sched_estimate(s, i);
     it->key_cls = (unsigned char)(e >= 0 ? 0 : it->input_bytes >= 0 ? 1 : 2);
-    it->key = e >= 0 ? e : it->input_bytes;
+    if (s->keys)
+        s->keys[i] = e >= 0 ? e : it->input_bytes;
     it->state = BMP__SCHED_QUEUED;
     s->queued++;
     to_tail(s, i);

@@ -70,7 +70,6 @@ typedef struct bmp__sched_item {
     int64_t estimate;       /* the estimate it started with; -1 none */
     int64_t charged;        /* counted against the budget while running */
     uint64_t seq;           /* start order: larger is younger */
-    int64_t key;            /* largest first: the size it is sorted by */
     unsigned short passed;  /* later items started while it waited,
                                input open; 0 when queued (again) */
     unsigned char key_cls;  /* 0 estimate, 1 input size, 2 neither */
@@ -98,6 +97,11 @@ typedef struct bmp__sched {
      * most, so `count` places hold them all. */
     size_t *order; /* item indices */
     size_t *pos;   /* pos[item] = its place in order, when it has one */
+    /* Largest first only: keys[item] = the size it is sorted by, taken
+     * when it was added (its class in the item).  Apart from the items,
+     * so that a run in input order -- most runs -- does not hold 8 bytes
+     * an item for nothing. */
+    int64_t *keys;
     size_t nsorted, ntail;
     size_t first; /* order[..first-1] are not queued */
     size_t queued;
