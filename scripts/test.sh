@@ -4,7 +4,8 @@
 #   1. the normal build: unit, interoperability and command tests (CTest)
 #   1b. the Python package: installed into a venv as the README says,
 #      then its tests (pytest)
-#   2. the same suite under AddressSanitizer + UndefinedBehaviorSanitizer
+#   2. the same suite under AddressSanitizer + UndefinedBehaviorSanitizer,
+#      the C tests and the Python package's
 #   3. the pipeline, executor, pool and user-executor tests under
 #      ThreadSanitizer
 #   4. valgrind memcheck on the seed's examples (no leaks, no errors)
@@ -72,6 +73,29 @@ cmake -S . -B build-ci/asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
 build build-ci/asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-ci/asan -j"$jobs" --output-on-failure || fail=1
+
+stage "Python package under AddressSanitizer + UndefinedBehaviorSanitizer"
+# The extension compiled with the sanitizers (setuptools adds CFLAGS and
+# LDFLAGS to its compiler's), in a venv of its own, and the package's
+# tests run with the interpreter preloading ASan's runtime, which must
+# come first in the process.  Leaks are not checked: the interpreter
+# keeps its own allocations to the end.  python/build is emptied before
+# and after, so that neither install reuses the other's objects.
+asan_rt=$(gcc -print-file-name=libasan.so)
+rm -rf build-ci/python-asan-venv python/build python/*.egg-info
+if "$py" -m venv --system-site-packages build-ci/python-asan-venv &&
+   CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
+   LDFLAGS="-fsanitize=address,undefined" \
+   build-ci/python-asan-venv/bin/pip install --quiet --no-build-isolation ./python \
+     >build-ci/python-asan-install.log 2>&1; then
+  LD_PRELOAD=$asan_rt ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
+    build-ci/python-asan-venv/bin/python -m pytest -q -p no:cacheprovider python/tests ||
+    fail=1
+else
+  tail -40 build-ci/python-asan-install.log
+  echo "the Python package did not install with the sanitizers"; fail=1
+fi
+rm -rf python/build python/*.egg-info
 
 stage "ThreadSanitizer (executors)"
 cmake -S . -B build-ci/tsan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
