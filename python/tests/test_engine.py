@@ -526,13 +526,23 @@ INTERRUPTIBLE = '''
 '''
 
 
+
+def sigint_at_default():
+    """Run in the child before it starts: SIGINT at its default, as for a
+    program started from a terminal.  A suite started in the background
+    (a non-interactive shell's `&`) hands its children SIGINT ignored, and
+    an ignored SIGINT rightly stays ignored (Python then installs no
+    KeyboardInterrupt, and the library keeps it ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_raises_keyboard_interrupt_with_the_pout_then_resume(tmp_path):
     env = dict(os.environ, PYTHONPATH=PACKAGE_DIR, BMP_T_DIR=str(tmp_path),
                BMP_T_SLEEP='600', BMP_T_RESUME='0')
     proc = subprocess.Popen([sys.executable, '-c',
                              textwrap.dedent(INTERRUPTIBLE)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
+                            text=True, env=env, preexec_fn=sigint_at_default)
     # Items 0 and 1 finish; item 2 sleeps: interrupt then.
     deadline = time.monotonic() + 60
     while not (tmp_path / 'in2.ran').exists():

@@ -101,6 +101,16 @@ INTERRUPTED = textwrap.dedent('''
 ''')
 
 
+
+def sigint_at_default():
+    """Run in the child before it starts: SIGINT at its default, as for a
+    program started from a terminal.  A suite started in the background
+    (a non-interactive shell's `&`) hands its children SIGINT ignored, and
+    an ignored SIGINT rightly stays ignored (Python then installs no
+    KeyboardInterrupt, and the library keeps it ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_gives_partial_pout_then_resume(text_files, tmp_path):
     pkg = os.path.dirname(os.path.dirname(bmp.__file__))
     journal = str(tmp_path / 'journal')
@@ -109,7 +119,8 @@ def test_ctrl_c_gives_partial_pout_then_resume(text_files, tmp_path):
                                          outdir=str(tmp_path),
                                          journal=journal))
     proc = subprocess.Popen([sys.executable, str(script)],
-                            stdout=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, text=True,
+                            preexec_fn=sigint_at_default)
     # Items 0, 1 and 2 finish; 3 and 4 sleep.  Interrupt once the
     # journal holds the three.
     deadline = time.monotonic() + 120
