@@ -6,6 +6,7 @@ engine is the C library: run them with the Python of that environment,
 """
 
 import os
+import signal
 
 import pytest
 
@@ -16,6 +17,16 @@ except ImportError as e:
     pytest.exit(f'bigmultipipe is not installed with its engine ({e}); '
                 'install it as doc/python.md says and run the tests with '
                 'that environment\'s python', returncode=4)
+
+
+def sigint_at_default():
+    """Run in the child before it starts: SIGINT at its default, as for a
+    program started from a terminal.  A suite started in the background
+    (a non-interactive shell's `&`) hands its children SIGINT ignored, and
+    an ignored SIGINT rightly stays ignored (Python then installs no
+    KeyboardInterrupt, and the library keeps it ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXAMPLES = os.path.join(HERE, '..', 'examples')

@@ -16,6 +16,7 @@ import time
 import pytest
 
 from bigmultipipe import _engine
+from conftest import sigint_at_default
 
 if not hasattr(_engine, 'run'):
     pytest.skip('the engine is not built', allow_module_level=True)
@@ -524,16 +525,6 @@ INTERRUPTIBLE = '''
     except KeyboardInterrupt as e:
         print(json.dumps(['interrupted', [x['status'] for x in e.pout]]))
 '''
-
-
-
-def sigint_at_default():
-    """Run in the child before it starts: SIGINT at its default, as for a
-    program started from a terminal.  A suite started in the background
-    (a non-interactive shell's `&`) hands its children SIGINT ignored, and
-    an ignored SIGINT rightly stays ignored (Python then installs no
-    KeyboardInterrupt, and the library keeps it ignored)."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def test_ctrl_c_raises_keyboard_interrupt_with_the_pout_then_resume(tmp_path):

@@ -14,7 +14,7 @@ import pytest
 import bigmultipipe as bmp
 from bigmultipipe import BigMultiPipe
 from bigmultipipe._engine import EngineError
-
+from conftest import sigint_at_default
 
 
 class Count(BigMultiPipe):
@@ -99,16 +99,6 @@ INTERRUPTED = textwrap.dedent('''
                       'status': [x['status'] for x in p.pout],
                       'pairs': [list(x) for x in pairs]}}))
 ''')
-
-
-
-def sigint_at_default():
-    """Run in the child before it starts: SIGINT at its default, as for a
-    program started from a terminal.  A suite started in the background
-    (a non-interactive shell's `&`) hands its children SIGINT ignored, and
-    an ignored SIGINT rightly stays ignored (Python then installs no
-    KeyboardInterrupt, and the library keeps it ignored)."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def test_ctrl_c_gives_partial_pout_then_resume(text_files, tmp_path):
