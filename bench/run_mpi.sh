@@ -12,7 +12,8 @@
 # (items bound by I/O: ranks do not compete for CPUs), the uneven
 # CPU-bound items again with each rank that runs items bound to a CPU of
 # its own (as many ranks as CPUs at most: what nodes of their own give),
-# and rank 0's CPU time per item
+# the same with the last rank's CPU shared with a program that burns it
+# (a slow node: Montage's complaint), and rank 0's CPU time per item
 # over no-op items: all in, and its work alone (bmp_mpi_owner_stats(),
 # its waits left out).  Prints a table; every ratio is between runs of
 # this one invocation.  The median of BMP_BENCH_REPS (default 3) runs.
@@ -47,18 +48,49 @@ one() { # FIELD RANKS ARGS...
 printf '%-8s %5s %10s %10s %10s %9s %9s\n' workload ranks process_s dynamic_s \
   static_s dyn/proc static/dyn
 CPUS=$(nproc)
-for w in seed uneven wait pinned; do
+# slownode: a program that only burns CPU, bound to the last rank's CPU,
+# makes that node half as fast (Montage's "one slow node").
+HOG=
+# The K-th CPU (from 0) this script may use, as bench_mpi's BENCH_PIN
+# counts them.
+cpu_at() {
+  local cpus=() part c
+  IFS=, read -ra parts <<<"$(taskset -pc $$ | sed 's/.*: //')"
+  for part in "${parts[@]}"; do
+    if [[ $part == *-* ]]; then
+      for ((c = ${part%-*}; c <= ${part#*-}; c++)); do cpus+=("$c"); done
+    else
+      cpus+=("$part")
+    fi
+  done
+  echo "${cpus[$1]}"
+}
+stop_hog() {
+  if [[ -n $HOG ]]; then
+    kill "$HOG" 2>/dev/null || true
+    wait "$HOG" 2>/dev/null || true
+  fi
+  HOG=
+}
+trap stop_hog EXIT
+for w in seed uneven wait pinned slownode; do
   items=$UNEVEN_ITEMS
   [[ $w == seed ]] && items=$SEED_ITEMS
   for r in 1 2 4; do
     pin=0 run=$w
-    if [[ $w == pinned ]]; then
+    if [[ $w == pinned || $w == slownode ]]; then
       ((r <= CPUS)) || continue
+      [[ $w == slownode && $r -lt 2 ]] && continue
       pin=1 run=uneven
+    fi
+    if [[ $w == slownode ]]; then
+      taskset -c "$(cpu_at $((r - 1)))" sh -c 'while :; do :; done' &
+      HOG=$!
     fi
     p=$(BENCH_WORKERS=$r one 5 1 process "$run" "$items")
     d=$(BENCH_PIN=$pin one 5 $((r + 1)) dynamic "$run" "$items")
     s=$(BENCH_PIN=$pin one 5 "$r" static "$run" "$items")
+    stop_hog
     awk -v w="$w" -v r="$r" -v p="$p" -v d="$d" -v s="$s" 'BEGIN {
       printf "%-8s %5d %10.3f %10.3f %10.3f %9.2f %9.2f\n", w, r, p, d, s, d/p, s/d }'
   done
