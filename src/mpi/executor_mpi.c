@@ -124,6 +124,22 @@ typedef struct helper_ctx {
     size_t results;   /* results sent */
 } helper_ctx;
 
+/* The next wait of a back-off: twice this one, up to `cap` (ns). */
+static long next_backoff(long backoff, long cap)
+{
+    return backoff * 2 > cap ? cap : backoff * 2;
+}
+
+/* Sleeps *backoff ns, and makes the next sleep longer (next_backoff):
+ * a poll that keeps finding nothing looks less and less often, one that
+ * found something starts again from BACKOFF_MIN_NS. */
+static void sleep_backoff(long *backoff, long cap)
+{
+    struct timespec ts = {0, *backoff};
+    nanosleep(&ts, NULL);
+    *backoff = next_backoff(*backoff, cap);
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -379,9 +395,7 @@ static int next_message(mpi_exec *mx, const int *state, double *heard,
         }
         if (flag)
             return 0;
-        struct timespec ts = {0, backoff};
-        nanosleep(&ts, NULL);
-        backoff = backoff * 2 > BACKOFF_MAX_NS ? BACKOFF_MAX_NS : backoff * 2;
+        sleep_backoff(&backoff, BACKOFF_MAX_NS);
     }
 }
 
@@ -414,9 +428,7 @@ static void finish_starts(mpi_exec *mx, MPI_Request *reqs, const int *state)
         MPI_Testall(mx->size, reqs, &flag, MPI_STATUSES_IGNORE);
         if (flag)
             return;
-        struct timespec ts = {0, backoff};
-        nanosleep(&ts, NULL);
-        backoff = backoff * 2 > BACKOFF_MAX_NS ? BACKOFF_MAX_NS : backoff * 2;
+        sleep_backoff(&backoff, BACKOFF_MAX_NS);
     }
 }
 
@@ -663,9 +675,7 @@ static int helper_flush(mpi_exec *mx)
         if (rc != MPI_SUCCESS ||
             bmp__mpi_outbox_pending(&mx->out, TAG_ALIVE) == 0)
             return rc;
-        struct timespec ts = {0, backoff};
-        nanosleep(&ts, NULL);
-        backoff = backoff * 2 > BACKOFF_MAX_NS ? BACKOFF_MAX_NS : backoff * 2;
+        sleep_backoff(&backoff, BACKOFF_MAX_NS);
     }
 }
 
@@ -741,10 +751,7 @@ static int wait_start(mpi_exec *mx, double *start, bmp_error *err)
         if (mx->join > 0 && mx->heartbeat > 0 && now_s() - t0 > mx->join)
             rank0_lost(mx, "did not start the run", mx->join,
                        "join time-out, BMP_MPI_JOIN");
-        struct timespec ts = {0, backoff};
-        nanosleep(&ts, NULL);
-        backoff = backoff * 2 > START_WAIT_MAX_NS ? START_WAIT_MAX_NS
-                                                  : backoff * 2;
+        sleep_backoff(&backoff, START_WAIT_MAX_NS);
     }
     int rc = MPI_Recv(start, 2, MPI_DOUBLE, 0, TAG_START, mx->comm,
                       MPI_STATUS_IGNORE);
@@ -872,7 +879,7 @@ static int run_helper(mpi_exec *mx, bmp_run *run, int workers, bmp_error *err)
     if (wait < HELPER_MIN_WAIT_S) /* a tiny time-out must not spin */
         wait = HELPER_MIN_WAIT_S;
     long backoff = BACKOFF_MIN_NS;
-    double answer_wait = BACKOFF_MIN_NS * 1e-9;
+    long answer_wait = BACKOFF_MIN_NS;
     int rc = 0;
     while (rc >= 0) {
         int prc = helper_progress(mx);
@@ -898,7 +905,7 @@ static int run_helper(mpi_exec *mx, bmp_run *run, int workers, bmp_error *err)
                               err);
                 hs.awaiting = 1;
                 backoff = BACKOFF_MIN_NS;
-                answer_wait = BACKOFF_MIN_NS * 1e-9;
+                answer_wait = BACKOFF_MIN_NS;
             }
             if (rc >= 0 && (running > 0 || hs.ended)) {
                 idle = 0;
@@ -910,10 +917,8 @@ static int run_helper(mpi_exec *mx, bmp_run *run, int workers, bmp_error *err)
                  * round trip, not a whole slice. */
                 double slice = wait;
                 if (hs.awaiting) {
-                    slice = answer_wait;
-                    answer_wait = answer_wait * 2 > BACKOFF_MAX_NS * 1e-9
-                                      ? BACKOFF_MAX_NS * 1e-9
-                                      : answer_wait * 2;
+                    slice = (double)answer_wait * 1e-9;
+                    answer_wait = next_backoff(answer_wait, BACKOFF_MAX_NS);
                 }
                 int drc = bmp_pool_drive(hs.pool, slice, err);
                 if (drc < 0)
@@ -933,12 +938,9 @@ static int run_helper(mpi_exec *mx, bmp_run *run, int workers, bmp_error *err)
         }
         if (rc < 0)
             break;
-        if (idle) {
-            struct timespec ts = {0, backoff};
-            nanosleep(&ts, NULL);
-            long cap = hs.done_sent ? RELEASE_WAIT_MAX_NS : BACKOFF_MAX_NS;
-            backoff = backoff * 2 > cap ? cap : backoff * 2;
-        }
+        if (idle)
+            sleep_backoff(&backoff,
+                          hs.done_sent ? RELEASE_WAIT_MAX_NS : BACKOFF_MAX_NS);
         double t = now_s();
         if (beat > 0 && (t - h.last_sent >= beat ||
                          (!hs.owed && t - hs.last_heard >= beat)))
