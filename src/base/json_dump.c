@@ -3,6 +3,7 @@
  * they read back (json_dump.h says why).
  */
 #include "json_dump.h"
+#include "text_buf.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -82,33 +83,15 @@ int bmp__json_dump_short(const json_t *v, json_dump_callback_t emit,
     return dump(v, emit, data, 0);
 }
 
-typedef struct text_buf {
-    char *s;
-    size_t len, cap;
-} text_buf;
-
+/* json_dump_callback_t over a text buffer. */
 static int append(const char *text, size_t size, void *data)
 {
-    text_buf *b = data;
-    if (b->len + size + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (b->len + size + 1 > cap)
-            cap *= 2;
-        char *s = realloc(b->s, cap);
-        if (!s)
-            return -1;
-        b->s = s;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, text, size);
-    b->len += size;
-    b->s[b->len] = '\0';
-    return 0;
+    return bmp__text_buf_append(data, text, size) == 0 ? 0 : -1;
 }
 
 char *bmp__json_dumps_short(const json_t *v)
 {
-    text_buf b = {0};
+    bmp__text_buf b = {0};
     if (bmp__json_dump_short(v, append, &b) < 0 ||
         (!b.s && append("", 0, &b))) {
         free(b.s);

@@ -12,6 +12,7 @@
 #include "fits_internal.h"
 
 #include "keywords_internal.h"
+#include "text_buf.h"
 
 /* ffgbyt and REPORT_EOF: reading a header's bytes as stored (see
  * bmp__fits_read_cards).  cfitsio installs fitsio2.h with fitsio.h. */
@@ -148,30 +149,6 @@ static json_t *make_card(const char *key, json_t *value, const char *comment)
                      comment);
 }
 
-/* Growable text for long strings. */
-typedef struct text_buf {
-    char *s;
-    size_t len, cap;
-} text_buf;
-
-static int text_add(text_buf *t, const char *s, size_t n)
-{
-    if (t->len + n + 1 > t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 256;
-        while (cap < t->len + n + 1)
-            cap *= 2;
-        char *p = realloc(t->s, cap);
-        if (!p)
-            return -ENOMEM;
-        t->s = p;
-        t->cap = cap;
-    }
-    memcpy(t->s + t->len, s, n);
-    t->len += n;
-    t->s[t->len] = '\0';
-    return 0;
-}
-
 /* A CONTINUE card's value and comment: cfitsio reads a card as a value
  * card only when columns 9-10 hold "= ", so the card is given a dummy
  * keyword and parsed as one. */
@@ -191,7 +168,7 @@ static void parse_continue(const char *card, char *str, char *comment)
 static json_t *parse_cards(const char *hdr, int n)
 {
     json_t *cards = json_array();
-    text_buf longstr = {0};
+    bmp__text_buf longstr = {0};
     if (!cards)
         return NULL;
     for (int i = 0; i < n; i++) {
@@ -235,9 +212,10 @@ static json_t *parse_cards(const char *hdr, int n)
             if (is_str && slen > 0 && str[slen - 1] == '&' && i + 1 < n &&
                 strncmp(hdr + (size_t)(i + 1) * 80, "CONTINUE", 8) == 0) {
                 longstr.len = 0;
-                text_buf com = {0};
-                int ok = text_add(&longstr, str, slen - 1) == 0 &&
-                         text_add(&com, comment, strlen(comment)) == 0;
+                bmp__text_buf com = {0};
+                int ok = bmp__text_buf_append(&longstr, str, slen - 1) == 0 &&
+                         bmp__text_buf_append(&com, comment,
+                                              strlen(comment)) == 0;
                 int more = 1;
                 while (ok && more && i + 1 < n &&
                        strncmp(hdr + (size_t)(i + 1) * 80, "CONTINUE", 8) ==
@@ -259,10 +237,12 @@ static json_t *parse_cards(const char *hdr, int n)
                                    8) == 0;
                     if (more)
                         plen--;
-                    ok = text_add(&longstr, piece, plen) == 0;
+                    ok = bmp__text_buf_append(&longstr, piece, plen) == 0;
                     if (ok && pcom[0])
-                        ok = (com.len == 0 || text_add(&com, " ", 1) == 0) &&
-                             text_add(&com, pcom, strlen(pcom)) == 0;
+                        ok = (com.len == 0 ||
+                              bmp__text_buf_append(&com, " ", 1) == 0) &&
+                             bmp__text_buf_append(&com, pcom, strlen(pcom)) ==
+                                 0;
                 }
                 json_decref(v);
                 /* Trailing blanks are not significant in FITS strings,

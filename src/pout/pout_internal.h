@@ -3,6 +3,7 @@
 #define BMP_POUT_INTERNAL_H
 
 #include "result.h"
+#include "text_buf.h"
 
 typedef struct bmp__pout_entry {
     json_t *in_name; /* owned reference */
@@ -24,13 +25,6 @@ bmp_pout *bmp__pout_adopt(bmp__pout_entry *entries, size_t count);
  * text, whichever `src` holds).  @return 0, or -ENOMEM with `dst` partly
  * filled, for bmp_pout_free() of its pout to release. */
 int bmp__pout_entry_copy(bmp__pout_entry *dst, const bmp__pout_entry *src);
-
-/* Appends `n` bytes of `s` to the text *buf (malloc'd, grown as needed,
- * kept NUL-terminated), of length *len in room *cap.  The pout's lines
- * and the journal's run record are built with it.
- * @return 0 or -ENOMEM (*buf left as it was). */
-int bmp__text_append(char **buf, size_t *len, size_t *cap, const char *s,
-                     size_t n);
 
 /* JSON text of a name that may not be UTF-8: bytes that are not valid
  * UTF-8 become "\udcXX" escapes (Python's surrogateescape), which

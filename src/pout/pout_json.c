@@ -24,25 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int bmp__text_append(char **buf, size_t *len, size_t *cap, const char *s,
-                     size_t n)
-{
-    if (*len + n + 1 > *cap) {
-        size_t c = *cap ? *cap : 256;
-        while (*len + n + 1 > c)
-            c *= 2;
-        char *b = realloc(*buf, c);
-        if (!b)
-            return -ENOMEM;
-        *buf = b;
-        *cap = c;
-    }
-    memcpy(*buf + *len, s, n);
-    *len += n;
-    (*buf)[*len] = '\0';
-    return 0;
-}
-
 /* Appends a string literal; used where `buf`, `len` and `cap` are the
  * line being built. */
 #define LIT(text) bmp__text_append(buf, len, cap, text, sizeof text - 1)
