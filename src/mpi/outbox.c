@@ -8,30 +8,16 @@
 #include <errno.h>
 #include <stdlib.h>
 
-/* Room for one more entry.  Each array is grown on its own: one that
- * grew keeps its entries when the next fails, and the capacity moves
- * only when all four have it. */
+/* Room for one more entry. */
 static int grow(bmp__mpi_outbox *ob)
 {
     if (ob->n < ob->cap)
         return 0;
     size_t cap = ob->cap ? 2 * ob->cap : 16;
-    MPI_Request *reqs = realloc(ob->reqs, cap * sizeof *reqs);
-    if (!reqs)
+    bmp__mpi_outbox_entry *sent = realloc(ob->sent, cap * sizeof *sent);
+    if (!sent)
         return -ENOMEM;
-    ob->reqs = reqs;
-    void **bufs = realloc(ob->bufs, cap * sizeof *bufs);
-    if (!bufs)
-        return -ENOMEM;
-    ob->bufs = bufs;
-    double *since = realloc(ob->since, cap * sizeof *since);
-    if (!since)
-        return -ENOMEM;
-    ob->since = since;
-    int *tags = realloc(ob->tags, cap * sizeof *tags);
-    if (!tags)
-        return -ENOMEM;
-    ob->tags = tags;
+    ob->sent = sent;
     ob->cap = cap;
     return 0;
 }
@@ -58,11 +44,7 @@ int bmp__mpi_outbox_post(bmp__mpi_outbox *ob, MPI_Comm comm, int dest,
     }
     /* Pending, or its test failed (only with errors not fatal): kept,
      * so that its buffer outlives whatever MPI still does with it. */
-    ob->reqs[ob->n] = req;
-    ob->bufs[ob->n] = buf;
-    ob->since[ob->n] = now;
-    ob->tags[ob->n] = tag;
-    ob->n++;
+    ob->sent[ob->n++] = (bmp__mpi_outbox_entry){req, buf, now, tag};
     return rc;
 }
 
@@ -73,21 +55,17 @@ int bmp__mpi_outbox_progress(bmp__mpi_outbox *ob, double *oldest)
     for (size_t i = 0; i < ob->n; i++) {
         int flag = 0;
         if (rc == MPI_SUCCESS)
-            rc = MPI_Test(&ob->reqs[i], &flag, MPI_STATUS_IGNORE);
+            rc = MPI_Test(&ob->sent[i].req, &flag, MPI_STATUS_IGNORE);
         if (flag) {
-            free(ob->bufs[i]);
+            free(ob->sent[i].buf);
             continue;
         }
         /* Kept in posting order: the first is the oldest. */
-        ob->reqs[kept] = ob->reqs[i];
-        ob->bufs[kept] = ob->bufs[i];
-        ob->since[kept] = ob->since[i];
-        ob->tags[kept] = ob->tags[i];
-        kept++;
+        ob->sent[kept++] = ob->sent[i];
     }
     ob->n = kept;
     if (oldest)
-        *oldest = ob->n ? ob->since[0] : 0;
+        *oldest = ob->n ? ob->sent[0].since : 0;
     return rc;
 }
 
@@ -95,27 +73,24 @@ size_t bmp__mpi_outbox_pending(const bmp__mpi_outbox *ob, int except)
 {
     size_t n = 0;
     for (size_t i = 0; i < ob->n; i++)
-        n += except < 0 || ob->tags[i] != except;
+        n += except < 0 || ob->sent[i].tag != except;
     return n;
 }
 
 void bmp__mpi_outbox_restamp(bmp__mpi_outbox *ob, double now)
 {
     for (size_t i = 0; i < ob->n; i++)
-        ob->since[i] = now;
+        ob->sent[i].since = now;
 }
 
 void bmp__mpi_outbox_free(bmp__mpi_outbox *ob, int mpi_alive)
 {
     for (size_t i = 0; i < ob->n; i++) {
         if (mpi_alive)
-            MPI_Request_free(&ob->reqs[i]);
+            MPI_Request_free(&ob->sent[i].req);
         else
-            free(ob->bufs[i]);
+            free(ob->sent[i].buf);
     }
-    free(ob->reqs);
-    free(ob->bufs);
-    free(ob->since);
-    free(ob->tags);
+    free(ob->sent);
     *ob = (bmp__mpi_outbox){0};
 }

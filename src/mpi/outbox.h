@@ -18,11 +18,15 @@
 #include <mpi.h>
 #include <stddef.h>
 
+typedef struct bmp__mpi_outbox_entry {
+    MPI_Request req;
+    void *buf;    /* malloc'd, freed when its send completes */
+    double since; /* when it was posted (CLOCK_MONOTONIC seconds) */
+    int tag;
+} bmp__mpi_outbox_entry;
+
 typedef struct bmp__mpi_outbox {
-    MPI_Request *reqs;
-    void **bufs;   /* malloc'd, freed when their send completes */
-    double *since; /* when each was posted (CLOCK_MONOTONIC seconds) */
-    int *tags;
+    bmp__mpi_outbox_entry *sent; /* pending, in posting order */
     size_t n, cap;
 } bmp__mpi_outbox;
 

@@ -99,7 +99,7 @@ static void sender(void)
                                MPI_BYTE, TAG_BIG, 6.0) == MPI_SUCCESS);
     CHECK(bmp__mpi_outbox_pending(&ob, -1) == 1);
     bmp__mpi_outbox_free(&ob, 1);
-    CHECK(ob.n == 0 && ob.reqs == NULL);
+    CHECK(ob.n == 0 && ob.sent == NULL);
     MPI_Barrier(MPI_COMM_WORLD); /* now rank 0 takes the last */
 }
 
