@@ -68,6 +68,15 @@ print(eval(sys.argv[2]))
 PYEOF
 }
 
+# json_eval FILE EXPR: as pout, over `p`, the one JSON document in FILE.
+json_eval() {
+    "$PY" - "$1" "$2" <<'PYEOF'
+import json, sys
+p = json.load(open(sys.argv[1]))
+print(eval(sys.argv[2]))
+PYEOF
+}
+
 # journal FILE EXPR: as pout, over the item lines of a journal (its
 # header line, which describes the run, left out).
 journal() {

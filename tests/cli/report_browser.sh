@@ -19,13 +19,8 @@ dom() {
         --disable-dev-shm-usage --user-data-dir="$WORK/profile" \
         --dump-dom "file://$WORK/$1" > "$2" 2> chromium.err
 }
-q() {
-    "$PY" - "$1" "$2" <<'PYEOF'
-import json, sys
-p = json.load(open(sys.argv[1]))
-print(eval(sys.argv[2]))
-PYEOF
-}
+# q FILE EXPR: EXPR over `p`, the JSON in FILE.
+q() { json_eval "$1" "$2"; }
 
 mkdir in tmp
 export TMPDIR=$WORK/tmp FAKE_SLOW_S=0.2

@@ -8,13 +8,7 @@
 
 page() { "$PY" "$SRC/tests/cli/report_page.py" "$1" > "$1.json"; }
 # q PAGE EXPR: EXPR over `p`, the page as report_page.py reads it.
-q() {
-    "$PY" - "$1.json" "$2" <<'PYEOF'
-import json, sys
-p = json.load(open(sys.argv[1]))
-print(eval(sys.argv[2]))
-PYEOF
-}
+q() { json_eval "$1.json" "$2"; }
 
 mkdir in tmp
 export TMPDIR=$WORK/tmp FAKE_SLOW_S=0.3
